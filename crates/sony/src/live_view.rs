@@ -1,0 +1,253 @@
+//! The live-view dataset (GetObject 0xFFFFC002, and the Wi-Fi live-view stream):
+//!
+//! ```text
+//! u32 image offset | u32 image size | u32 focal-frame info offset | u32 focal-frame info size
+//! … focal-frame info at its offset … JPEG at the image offset
+//! ```
+//! The declared image size is rounded up (to 128 bytes on the bodies seen), with junk after the
+//! JPEG's end marker, so the JPEG's end is found by walking its markers to EOI.
+
+use sonyctl_ptp::{DecodeError, DecodeErrorKind, Reader};
+
+/// Size of the fixed header.
+pub const HEADER_LEN: usize = 16;
+/// Offset of the first frame group inside the focal-frame info.
+const FOCAL_GROUPS_START: usize = 56;
+/// Size of one frame rectangle.
+const FRAME_LEN: usize = 24;
+
+/// A decoded live-view dataset. The JPEG is not copied: [`LiveViewFrame::jpeg`] borrows it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct LiveViewFrame {
+    /// Declared offset of the JPEG.
+    pub image_offset: u32,
+    /// Declared size of the JPEG (rounded up; not trusted).
+    pub image_size: u32,
+    /// Offset of the focal-frame info (0 when absent).
+    pub focal_frame_offset: u32,
+    /// Size of the focal-frame info (0 when absent).
+    pub focal_frame_size: u32,
+    /// The focal-frame info, when present.
+    pub focal_frames: Option<FocalFrameInfo>,
+    /// Where the JPEG really is: from SOI to the end of EOI.
+    pub jpeg_start: usize,
+    /// Length of the JPEG up to and including EOI.
+    pub jpeg_len: usize,
+}
+
+/// Focus, face, tracking and framing frames drawn over the live view.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct FocalFrameInfo {
+    /// Version × 100 (100, 101, 104 …).
+    pub version: u16,
+    /// Frame groups in order: focus, face, tracking, framing.
+    pub groups: Vec<FrameGroup>,
+}
+
+/// One group of frames; coordinates are `numerator / denominator` of the 640×480 frame.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct FrameGroup {
+    /// Denominator of x coordinates (640 × 1024 on the bodies seen).
+    pub x_denominator: u32,
+    /// Denominator of y coordinates (480 × 1024).
+    pub y_denominator: u32,
+    /// The frames.
+    pub frames: Vec<Frame>,
+}
+
+/// One frame rectangle.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Frame {
+    /// Frame type.
+    pub frame_type: u16,
+    /// Frame state (e.g. focused).
+    pub state: u16,
+    /// Priority.
+    pub priority: u8,
+    /// Left, as a numerator.
+    pub x: u32,
+    /// Top, as a numerator.
+    pub y: u32,
+    /// Height, as a numerator.
+    pub height: u32,
+    /// Width, as a numerator.
+    pub width: u32,
+}
+
+impl LiveViewFrame {
+    /// Decodes a live-view dataset.
+    pub fn decode(bytes: &[u8]) -> Result<LiveViewFrame, DecodeError> {
+        let mut r = Reader::new(bytes);
+        r.within("LiveViewDataset", |r| {
+            let image_offset = r.u32()?;
+            let image_size = r.u32()?;
+            let focal_frame_offset = r.u32()?;
+            let focal_frame_size = r.u32()?;
+            let region = |off: u32, size: u32, field: &'static str| {
+                let start = off as usize;
+                let end = start
+                    .checked_add(size as usize)
+                    .filter(|&e| e <= bytes.len());
+                match end {
+                    Some(end) if start >= HEADER_LEN || size == 0 => Ok(start..end),
+                    _ => Err(r.error_at(
+                        0,
+                        DecodeErrorKind::Invalid(format!(
+                            "{field} {off:#x}+{size} lies outside the {} bytes of input",
+                            bytes.len()
+                        )),
+                    )),
+                }
+            };
+            let focal_frames = if focal_frame_size == 0 {
+                None
+            } else {
+                let range = region(focal_frame_offset, focal_frame_size, "focal-frame info")?;
+                let start = range.start;
+                let slice = bytes.get(range).unwrap_or(&[]);
+                Some(FocalFrameInfo::decode(&mut Reader::with_base(
+                    slice, start,
+                ))?)
+            };
+            let range = region(image_offset, image_size, "image")?;
+            let jpeg_start = range.start;
+            let image = bytes.get(range).unwrap_or(&[]);
+            let jpeg_len = jpeg_end(image).map_err(|(at, why)| {
+                r.error_at(jpeg_start + at, DecodeErrorKind::Invalid(why.into()))
+            })?;
+            Ok(LiveViewFrame {
+                image_offset,
+                image_size,
+                focal_frame_offset,
+                focal_frame_size,
+                focal_frames,
+                jpeg_start,
+                jpeg_len,
+            })
+        })
+    }
+
+    /// The JPEG bytes (SOI to EOI inclusive) inside the `bytes` this frame was decoded from.
+    pub fn jpeg<'a>(&self, bytes: &'a [u8]) -> &'a [u8] {
+        bytes
+            .get(self.jpeg_start..self.jpeg_start + self.jpeg_len)
+            .unwrap_or(&[])
+    }
+}
+
+impl FocalFrameInfo {
+    fn decode(r: &mut Reader<'_>) -> Result<FocalFrameInfo, DecodeError> {
+        r.within("FocalFrameInfo", |r| {
+            let version = r.u16()?;
+            r.take(FOCAL_GROUPS_START - 2)?;
+            let mut groups = Vec::new();
+            while !r.is_empty() {
+                let x_denominator = r.u32()?;
+                let y_denominator = r.u32()?;
+                let at = r.offset();
+                let count = r.u16()?;
+                r.take(6)?;
+                let n = r.check_count(at, count.into(), FRAME_LEN)?;
+                let frames = (0..n)
+                    .map(|_| {
+                        let frame_type = r.u16()?;
+                        let state = r.u16()?;
+                        let priority = r.u8()?;
+                        r.take(3)?;
+                        Ok(Frame {
+                            frame_type,
+                            state,
+                            priority,
+                            x: r.u32()?,
+                            y: r.u32()?,
+                            height: r.u32()?,
+                            width: r.u32()?,
+                        })
+                    })
+                    .collect::<Result<Vec<_>, DecodeError>>()?;
+                groups.push(FrameGroup {
+                    x_denominator,
+                    y_denominator,
+                    frames,
+                });
+            }
+            Ok(FocalFrameInfo { version, groups })
+        })
+    }
+}
+
+/// Length of the JPEG at the start of `data` up to and including its EOI marker, found by walking
+/// the marker segments and the entropy-coded data (so an FF D9 inside a segment is not mistaken
+/// for the end). Errors carry the offset within `data`.
+pub fn jpeg_end(data: &[u8]) -> Result<usize, (usize, &'static str)> {
+    let byte = |i: usize| data.get(i).copied();
+    if data.get(..2) != Some(&[0xFF, 0xD8][..]) {
+        return Err((0, "no JPEG start marker (FF D8) at the image offset"));
+    }
+    let mut pos = 2;
+    loop {
+        if byte(pos) != Some(0xFF) {
+            return Err((pos, "JPEG marker expected"));
+        }
+        while byte(pos + 1) == Some(0xFF) {
+            pos += 1; // fill bytes
+        }
+        let Some(marker) = byte(pos + 1) else {
+            return Err((pos, "JPEG ends without an end marker (FF D9)"));
+        };
+        match marker {
+            0xD9 => return Ok(pos + 2),
+            0x01 | 0xD0..=0xD7 => pos += 2,
+            _ => {
+                let (Some(hi), Some(lo)) = (byte(pos + 2), byte(pos + 3)) else {
+                    return Err((pos, "JPEG segment length missing"));
+                };
+                let len = usize::from(u16::from_be_bytes([hi, lo]));
+                if len < 2 || pos + 2 + len > data.len() {
+                    return Err((pos, "JPEG segment runs past the image"));
+                }
+                pos += 2 + len;
+                if marker == 0xDA {
+                    // Entropy-coded data: runs until an FF that is not stuffing (FF 00) or a
+                    // restart marker.
+                    loop {
+                        match (byte(pos), byte(pos + 1)) {
+                            (Some(0xFF), Some(0x00 | 0xD0..=0xD7)) => pos += 2,
+                            (Some(0xFF), Some(_)) => break,
+                            (Some(_), _) => pos += 1,
+                            (None, _) => {
+                                return Err((pos, "JPEG ends without an end marker (FF D9)"));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jpeg_end_skips_markers_inside_segments_and_stuffing() {
+        // SOI, APP0 whose body contains FF D9, SOS, data with stuffing and a restart, EOI, junk.
+        let jpeg = [
+            0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x04, 0xFF, 0xD9, 0xFF, 0xDA, 0x00, 0x02, 0x12, 0xFF,
+            0x00, 0x34, 0xFF, 0xD0, 0x56, 0xFF, 0xD9, 0xAA, 0xBB,
+        ];
+        assert_eq!(jpeg_end(&jpeg), Ok(21));
+        assert!(jpeg_end(&jpeg[..20]).is_err());
+        assert!(jpeg_end(&[0x00, 0xD8]).is_err());
+    }
+
+    #[test]
+    fn header_outside_input_is_an_error() {
+        let mut b = vec![0u8; 16];
+        b[0] = 0x10;
+        b[4] = 0xFF;
+        assert!(LiveViewFrame::decode(&b).is_err());
+        assert!(LiveViewFrame::decode(&b[..10]).is_err());
+    }
+}
