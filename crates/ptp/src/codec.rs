@@ -76,6 +76,7 @@ impl<'a> Reader<'a> {
     pub fn error_at(&self, offset: usize, kind: DecodeErrorKind) -> DecodeError {
         DecodeError {
             structure: self.structure,
+            context: None,
             offset,
             kind,
         }

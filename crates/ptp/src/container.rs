@@ -249,6 +249,7 @@ impl UsbContainer {
         if h.length as usize != bytes.len() {
             return Err(DecodeError {
                 structure: "UsbContainer",
+                context: None,
                 offset: 0,
                 kind: DecodeErrorKind::LengthMismatch {
                     declared: h.length.into(),
@@ -292,6 +293,7 @@ impl UsbContainer {
         if self.kind != kind {
             return Err(DecodeError {
                 structure: "UsbContainer",
+                context: None,
                 offset: 4,
                 kind: DecodeErrorKind::InvalidValue {
                     field: "container type",

@@ -4,14 +4,24 @@ use std::fmt;
 
 /// Bytes that do not form the structure they were decoded as.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{structure} at offset {offset:#x}: {kind}")]
+#[error("{structure}{} at offset {offset:#x}: {kind}", context.as_deref().unwrap_or(""))]
 pub struct DecodeError {
-    /// The structure being decoded, e.g. `"DeviceInfo"` or `"SonyDevicePropDesc 0x5010"`.
+    /// The structure being decoded, e.g. `"DeviceInfo"` or `"SonyDevicePropDesc"`.
     pub structure: &'static str,
+    /// Which item of a list, when the structure repeats (e.g. ` 0x5010 (from offset 0xd3)`).
+    pub context: Option<String>,
     /// Absolute offset in the input where the problem was found.
     pub offset: usize,
     /// What was wrong.
     pub kind: DecodeErrorKind,
+}
+
+impl DecodeError {
+    /// Adds which item of a list failed.
+    pub fn with_context(mut self, context: String) -> Self {
+        self.context = Some(context);
+        self
+    }
 }
 
 /// What was wrong with the bytes.

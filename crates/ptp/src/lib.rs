@@ -17,6 +17,7 @@ pub mod codes;
 pub mod container;
 pub mod dataset;
 pub mod error;
+pub mod hexdump;
 pub mod ptpip;
 pub mod value;
 

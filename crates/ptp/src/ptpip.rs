@@ -143,6 +143,7 @@ pub fn peek_packet_len(buf: &[u8]) -> Result<Option<usize>, DecodeError> {
     if (len as usize) < HEADER_LEN || len > MAX_PACKET_LEN {
         return Err(DecodeError {
             structure: "PtpIpPacket",
+            context: None,
             offset: 0,
             kind: DecodeErrorKind::InvalidValue {
                 field: "packet length",

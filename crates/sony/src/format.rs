@@ -608,14 +608,23 @@ pub fn format_value(code: PropertyCode, value: &Value) -> String {
     }
 }
 
-/// Lower-case letters, digits and the few symbols that carry meaning (`/ + - . :`), so
-/// `"Fluorescent  Warm-White"` and `"fluorescent warm white"` compare equal.
+/// Lower case without white space, underscores, or hyphens between letters, so
+/// `"Fluorescent  Warm-White"` and `"fluorescent warm white"` compare equal but `-0.3` keeps its sign.
 fn normalise(s: &str) -> String {
-    s.chars()
-        .filter(|c| !c.is_whitespace() && *c != '_')
-        .map(|c| c.to_ascii_lowercase())
-        .filter(|c| *c != '-')
-        .collect()
+    let chars: Vec<char> = s.chars().collect();
+    let mut out = String::with_capacity(s.len());
+    for (i, &c) in chars.iter().enumerate() {
+        // A hyphen between letters is spelling ("AF-S", "Self-timer"); elsewhere it is a sign.
+        let between_letters = c == '-'
+            && i > 0
+            && chars.get(i - 1).is_some_and(|p| p.is_alphabetic())
+            && chars.get(i + 1).is_some_and(|n| n.is_alphabetic());
+        if c.is_whitespace() || c == '_' || between_letters {
+            continue;
+        }
+        out.push(c.to_ascii_lowercase());
+    }
+    out
 }
 
 fn invalid(text: &str, what: &'static str) -> ParseError {
@@ -701,10 +710,10 @@ fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> &'a str {
 }
 
 /// Picks the value from the descriptor's lists that `matches`, preferring values settable now.
-fn from_lists<'a>(
-    desc: Option<&'a SonyDevicePropDesc>,
+fn from_lists(
+    desc: Option<&SonyDevicePropDesc>,
     matches: impl Fn(&Value) -> bool,
-) -> Option<&'a Value> {
+) -> Option<&Value> {
     let d = desc?;
     let settable = d.settable_values().unwrap_or(&[]);
     let all = d.all_values().unwrap_or(&[]);

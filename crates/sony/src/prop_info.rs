@@ -312,12 +312,27 @@ impl AllPropInfo {
             let reserved = r.u32()?;
             // The header is a u64 count in effect; a non-zero high half is an impossible count.
             let count = u64::from(count) | (u64::from(reserved) << 32);
-            let n = r.check_count(at, count, MIN_DESCRIPTOR_LEN)?;
-            let mut seen = HashSet::with_capacity(n);
-            let mut props = Vec::with_capacity(n);
-            for _ in 0..n {
+            if reserved != 0 {
+                r.check_count(at, count, MIN_DESCRIPTOR_LEN)?;
+            }
+            // Allocation is bounded by what the input can hold; the loop itself stops at the first
+            // descriptor that does not fit, so a cut reply reports where it was cut.
+            let cap = (r.remaining() / MIN_DESCRIPTOR_LEN).min(count as usize);
+            let mut seen = HashSet::with_capacity(cap);
+            let mut props = Vec::with_capacity(cap);
+            for index in 0..count {
                 let start = r.offset();
-                let d = SonyDevicePropDesc::decode(r, version)?;
+                let code = r
+                    .peek(2)
+                    .and_then(|b| <[u8; 2]>::try_from(b).ok())
+                    .map(u16::from_le_bytes);
+                let d = SonyDevicePropDesc::decode(r, version).map_err(|e| {
+                    let code = code.map_or_else(String::new, |c| format!(" {c:#06X}"));
+                    e.with_context(format!(
+                        "{code} (descriptor {} of {count}, from offset {start:#x})",
+                        index + 1
+                    ))
+                })?;
                 if !seen.insert(d.code) {
                     return Err(r.error_at(start, DecodeErrorKind::DuplicateProperty(d.code.0)));
                 }
@@ -457,7 +472,18 @@ mod tests {
         assert_eq!(err.kind, DecodeErrorKind::InvalidDataType(0));
         assert_eq!(err.offset, 10);
 
-        let huge = [0xff, 0xff, 0xff, 0x7f, 0, 0, 0, 0, 1, 2, 3];
+        // A count of 0x7FFFFFFF with three bytes behind it: no huge allocation, a truncation error
+        // inside the first descriptor that names it.
+        let huge = [0xff, 0xff, 0xff, 0x7f, 0, 0, 0, 0, 0x05, 0x50, 3];
+        let err = AllPropInfo::decode(&huge, SdioVersion::V300).unwrap_err();
+        assert!(matches!(err.kind, DecodeErrorKind::Truncated { .. }));
+        assert!(
+            err.to_string()
+                .contains("0x5005 (descriptor 1 of 2147483647"),
+            "{err}"
+        );
+        // A non-zero high half of the count is an impossible count.
+        let huge = [1, 0, 0, 0, 1, 0, 0, 0, 0x05, 0x50, 3];
         let err = AllPropInfo::decode(&huge, SdioVersion::V300).unwrap_err();
         assert!(matches!(err.kind, DecodeErrorKind::CountTooLarge { .. }));
     }
