@@ -1,1 +1,46 @@
-fn main() {}
+//! `sonyctl`: remote-control Sony Alpha cameras over PTP from the command line.
+//!
+//! This binary owns argument parsing and output; the protocol work is in `sonyctl-ptp` and
+//! `sonyctl-sony`. Exit codes: 0 success, 1 an error (one line on standard error), 2 a usage
+//! error (from clap).
+
+mod decode;
+mod text;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Remote-control Sony Alpha cameras over PTP (USB, PTP/IP).
+#[derive(Parser, Debug)]
+#[command(name = "sonyctl", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Decode PTP / PTP/IP / Sony SDIO bytes (hex dump or raw binary) into a table or JSON.
+    Decode(decode::DecodeArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Decode(args) => decode::run(&args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // One line: the chain of causes joined, so scripts can log it.
+            let msg = e
+                .chain()
+                .map(|c| c.to_string())
+                .collect::<Vec<_>>()
+                .join(": ");
+            eprintln!("sonyctl: {}", text::sanitize(&msg));
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -265,12 +265,6 @@ impl UsbContainer {
         })
     }
 
-    /// True if `bytes` starts with a container header whose length field equals `bytes.len()`.
-    pub fn looks_like(bytes: &[u8]) -> bool {
-        let mut r = Reader::new(bytes);
-        matches!(UsbContainerHeader::decode(&mut r), Ok(h) if h.length as usize == bytes.len())
-    }
-
     /// The wire form.
     pub fn encode(&self) -> Result<Vec<u8>, EncodeError> {
         let total = HEADER_LEN + self.payload.len();

@@ -1,5 +1,12 @@
 //! The PTP core against real camera bytes from `../shared/vectors`, read in place.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
 use sonyctl_ptp::ptpip::{Packet, peek_packet_len};
 use sonyctl_ptp::{
     Codec, ContainerKind, DataType, DecodeErrorKind, DeviceInfo, DevicePropDesc, Form,

@@ -1,4 +1,11 @@
 //! The Sony layer against real camera bytes from `../shared/vectors`, read in place, checked
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 //! against the independent expectations in `../shared/vectors/decoded/*.json`.
 
 use serde_json::{Value as Json, json};

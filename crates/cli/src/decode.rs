@@ -1,0 +1,730 @@
+//! `sonyctl decode`: bytes from a file or standard input (hex dump or raw binary) into a readable
+//! table or one JSON object. Useful on its own for bug reports.
+
+use std::io::Read;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, ValueEnum};
+use serde_json::{Value as Json, json};
+use sonyctl_ptp::container::{HEADER_LEN, UsbContainerHeader};
+use sonyctl_ptp::ptpip::Packet;
+use sonyctl_ptp::{
+    Codec, ContainerKind, DecodeError, DeviceInfo, DevicePropDesc, Form, ObjectInfo, Reader,
+    StorageInfo, UsbContainer,
+};
+use sonyctl_sony::codes::{describe, event_name, format_name, operation_name, response_name};
+use sonyctl_sony::{
+    AllPropInfo, ExtDeviceInfo, LiveViewFrame, PropertyReport, SdioVersion, SonyEvent,
+    format_value, property_name,
+};
+
+use crate::text::{Table, sanitize};
+
+/// The largest input `decode` reads; anything bigger is not a PTP message worth decoding here.
+const MAX_INPUT: u64 = 256 * 1024 * 1024;
+
+/// What the bytes are.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Kind {
+    /// A USB container: header, then parameters or payload.
+    Container,
+    /// PTP/IP packets, back to back (never unwrapped as a USB container).
+    Ptpip,
+    /// GetDeviceInfo (0x1001) data.
+    DeviceInfo,
+    /// GetObjectInfo (0x1008) data.
+    ObjectInfo,
+    /// GetStorageInfo (0x1005) data.
+    StorageInfo,
+    /// A standard DevicePropDesc (0x1014, Sony's old 0x9203).
+    PropDesc,
+    /// Sony 0x9202 SDIO_GetExtDeviceInfo data.
+    SonyExtDeviceInfo,
+    /// Sony 0x9209 SDIO_GetAllExtDevicePropInfo data.
+    SonyAllPropInfo,
+    /// A live-view dataset (GetObject 0xFFFFC002).
+    LiveView,
+    /// An event (USB event container or PTP/IP event packet).
+    Event,
+}
+
+/// Protocol version for a 0x9209 reply.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Sdio {
+    /// One enumeration list.
+    #[value(name = "200")]
+    V200,
+    /// Two enumeration lists.
+    #[value(name = "300")]
+    V300,
+}
+
+/// Arguments of `sonyctl decode`.
+#[derive(Args, Debug)]
+pub struct DecodeArgs {
+    /// What the bytes are; by default the USB container's operation code decides.
+    #[arg(long = "as", value_enum)]
+    kind: Option<Kind>,
+    /// Layout of a 0x9209 reply; by default two lists (300) are tried, then one (200).
+    #[arg(long, value_enum)]
+    sdio: Option<Sdio>,
+    /// Print one JSON object instead of a table.
+    #[arg(long)]
+    json: bool,
+    /// Input file (hex dump or binary); `-` or nothing reads standard input.
+    file: Option<PathBuf>,
+}
+
+fn read_input(file: Option<&PathBuf>) -> Result<Vec<u8>> {
+    let mut buf = Vec::new();
+    let (name, n) = match file.filter(|p| p.as_os_str() != "-") {
+        Some(path) => {
+            let f = std::fs::File::open(path)
+                .with_context(|| format!("cannot open {}", path.display()))?;
+            let n = f
+                .take(MAX_INPUT + 1)
+                .read_to_end(&mut buf)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            (path.display().to_string(), n)
+        }
+        None => {
+            let n = std::io::stdin()
+                .lock()
+                .take(MAX_INPUT + 1)
+                .read_to_end(&mut buf)
+                .context("cannot read standard input")?;
+            ("standard input".to_string(), n)
+        }
+    };
+    if n as u64 > MAX_INPUT {
+        bail!("{name} is larger than {} MiB", MAX_INPUT >> 20);
+    }
+    if buf.is_empty() {
+        bail!("{name} is empty");
+    }
+    // Text is a hex dump (binary PTP data always holds bytes below 0x20 that are not white
+    // space); its mistakes are reported as such rather than decoded as binary.
+    let is_text = buf
+        .iter()
+        .all(|&b| b.is_ascii_graphic() || b.is_ascii_whitespace());
+    if is_text {
+        let text = String::from_utf8_lossy(&buf);
+        let bytes =
+            sonyctl_ptp::hexdump::parse(&text).with_context(|| format!("{name}: bad hex dump"))?;
+        if bytes.is_empty() {
+            bail!("{name} holds no hex digits");
+        }
+        return Ok(bytes);
+    }
+    Ok(buf)
+}
+
+/// A container header that a person would recognise as one: a known container type and a code
+/// in the range that type uses.
+fn plausible_header(bytes: &[u8]) -> Option<UsbContainerHeader> {
+    let h = UsbContainerHeader::decode(&mut Reader::new(bytes)).ok()?;
+    let hi = h.code & 0xF000;
+    let fits = match h.kind {
+        ContainerKind::Command | ContainerKind::Data => matches!(hi, 0x1000 | 0x9000),
+        ContainerKind::Response => matches!(hi, 0x2000 | 0xA000),
+        ContainerKind::Event => matches!(hi, 0x4000 | 0xC000),
+    };
+    fits.then_some(h)
+}
+
+fn kind_for(container: &UsbContainer) -> Kind {
+    match (container.kind, container.code) {
+        (ContainerKind::Data, 0x1001) => Kind::DeviceInfo,
+        (ContainerKind::Data, 0x1005) => Kind::StorageInfo,
+        (ContainerKind::Data, 0x1008) => Kind::ObjectInfo,
+        (ContainerKind::Data, 0x1014 | 0x9203) => Kind::PropDesc,
+        (ContainerKind::Data, 0x9202) => Kind::SonyExtDeviceInfo,
+        (ContainerKind::Data, 0x9209) => Kind::SonyAllPropInfo,
+        (ContainerKind::Event, _) => Kind::Event,
+        _ => Kind::Container,
+    }
+}
+
+/// What one decode produced: a table for people and JSON for programs.
+struct Rendered {
+    text: String,
+    json: Json,
+}
+
+/// Runs `sonyctl decode`.
+pub fn run(args: &DecodeArgs) -> Result<()> {
+    let input = read_input(args.file.as_ref())?;
+    let out = decode(&input, args.kind, args.sdio)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&out.json)?);
+    } else {
+        print!("{}", out.text);
+    }
+    Ok(())
+}
+
+fn decode(input: &[u8], kind: Option<Kind>, sdio: Option<Sdio>) -> Result<Rendered> {
+    if kind == Some(Kind::Ptpip) {
+        return decode_ptpip(input);
+    }
+    // Unwrap a USB container whose length field is the input's length.
+    let mut container = None;
+    if let Some(h) = plausible_header(input) {
+        if h.length as usize == input.len() {
+            container = Some(UsbContainer::decode(input)?);
+        } else if matches!(kind, None | Some(Kind::Container | Kind::Event)) {
+            // Not what the bytes claim to be: say so rather than decode garbage.
+            UsbContainer::decode(input)?;
+        }
+    }
+    let kind = match (kind, &container) {
+        (Some(k), _) => k,
+        (None, Some(c)) => kind_for(c),
+        (None, None) => {
+            if Packet::decode_stream(input).is_ok() {
+                return decode_ptpip(input);
+            }
+            bail!(
+                "cannot tell what these {} bytes are (not a USB container, not PTP/IP packets); \
+                 say it with --as KIND (container, ptpip, device-info, object-info, storage-info, \
+                 prop-desc, sony-ext-device-info, sony-all-prop-info, live-view, event)",
+                input.len()
+            );
+        }
+    };
+    let (payload, base) = match &container {
+        Some(c) => (&c.payload[..], HEADER_LEN),
+        None => (input, 0),
+    };
+    let mut out = match kind {
+        Kind::Container => match &container {
+            Some(c) => render_container(c)?,
+            None => {
+                UsbContainer::decode(input)?;
+                bail!("not a USB container")
+            }
+        },
+        Kind::Ptpip => decode_ptpip(input)?,
+        Kind::DeviceInfo => render_device_info(&exact::<DeviceInfo>(payload, base)?),
+        Kind::ObjectInfo => render_object_info(&exact::<ObjectInfo>(payload, base)?),
+        Kind::StorageInfo => render_storage_info(&exact::<StorageInfo>(payload, base)?),
+        Kind::PropDesc => render_prop_desc(&exact::<DevicePropDesc>(payload, base)?),
+        Kind::SonyExtDeviceInfo => render_ext_device_info(&exact::<ExtDeviceInfo>(payload, base)?),
+        Kind::SonyAllPropInfo => {
+            let (info, how) = match sdio {
+                Some(Sdio::V200) => (
+                    AllPropInfo::decode_at(payload, base, SdioVersion::V200)?,
+                    "forced",
+                ),
+                Some(Sdio::V300) => (
+                    AllPropInfo::decode_at(payload, base, SdioVersion::V300)?,
+                    "forced",
+                ),
+                None => (AllPropInfo::decode_any(payload, base)?, "detected"),
+            };
+            render_all_prop_info(&info, how)
+        }
+        Kind::LiveView => render_live_view(payload, base)?,
+        Kind::Event => match &container {
+            Some(c) if c.kind == ContainerKind::Event => render_event(&c.to_event()?),
+            _ => match Packet::decode_exact(input)? {
+                Packet::Event {
+                    code,
+                    transaction_id,
+                    params,
+                } => render_event(&sonyctl_ptp::Event {
+                    code,
+                    transaction_id,
+                    params,
+                }),
+                other => bail!("a PTP/IP {} packet, not an event", packet_name(&other)),
+            },
+        },
+    };
+    if let Some(c) = &container {
+        if kind != Kind::Container {
+            out.text = format!("{}\n{}", container_line(c), out.text);
+            if let Json::Object(map) = &mut out.json {
+                map.insert("container".into(), container_json(c));
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn exact<T: Codec>(payload: &[u8], base: usize) -> Result<T, DecodeError> {
+    let mut r = Reader::with_base(payload, base);
+    let v = T::decode(&mut r)?;
+    r.finish()?;
+    Ok(v)
+}
+
+fn code_name(kind: ContainerKind, code: u16) -> String {
+    match kind {
+        ContainerKind::Command | ContainerKind::Data => describe(operation_name(code.into()), code),
+        ContainerKind::Response => describe(response_name(code.into()), code),
+        ContainerKind::Event => describe(event_name(code.into()), code),
+    }
+}
+
+fn container_line(c: &UsbContainer) -> String {
+    format!(
+        "USB {:?} container: {} ({:#06X}), transaction {:#x}, {} payload byte(s)",
+        c.kind,
+        code_name(c.kind, c.code),
+        c.code,
+        c.transaction_id,
+        c.payload.len()
+    )
+}
+
+fn container_json(c: &UsbContainer) -> Json {
+    json!({
+        "type": c.kind,
+        "code": c.code,
+        "name": code_name(c.kind, c.code),
+        "transaction_id": c.transaction_id,
+        "payload_length": c.payload.len(),
+    })
+}
+
+fn render_container(c: &UsbContainer) -> Result<Rendered> {
+    let mut text = container_line(c) + "\n";
+    let mut j = container_json(c);
+    if c.kind != ContainerKind::Data {
+        let params = match c.kind {
+            ContainerKind::Command => c.to_operation()?.params,
+            ContainerKind::Response => c.to_response()?.params,
+            _ => c.to_event()?.params,
+        };
+        text += &format!(
+            "parameters: {}\n",
+            params
+                .as_slice()
+                .iter()
+                .map(|p| format!("{p:#x}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        if let Json::Object(map) = &mut j {
+            map.insert("params".into(), json!(params.as_slice()));
+        }
+    } else {
+        text += &format!("payload: {}\n", hex_preview(&c.payload, 64));
+    }
+    Ok(Rendered { text, json: j })
+}
+
+fn hex_preview(bytes: &[u8], max: usize) -> String {
+    let mut s: Vec<String> = bytes.iter().take(max).map(|b| format!("{b:02x}")).collect();
+    if bytes.len() > max {
+        s.push(format!("… ({} bytes)", bytes.len()));
+    }
+    s.join(" ")
+}
+
+fn packet_name(p: &Packet) -> &'static str {
+    match p {
+        Packet::InitCommandRequest { .. } => "InitCommandRequest",
+        Packet::InitCommandAck { .. } => "InitCommandAck",
+        Packet::InitEventRequest { .. } => "InitEventRequest",
+        Packet::InitEventAck => "InitEventAck",
+        Packet::InitFail { .. } => "InitFail",
+        Packet::OperationRequest { .. } => "OperationRequest",
+        Packet::OperationResponse { .. } => "OperationResponse",
+        Packet::Event { .. } => "Event",
+        Packet::StartData { .. } => "StartData",
+        Packet::Data { .. } => "Data",
+        Packet::Cancel { .. } => "Cancel",
+        Packet::EndData { .. } => "EndData",
+        Packet::ProbeRequest => "ProbeRequest",
+        Packet::ProbeResponse => "ProbeResponse",
+        _ => "unknown",
+    }
+}
+
+fn guid_hex(g: &[u8; 16]) -> String {
+    g.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn decode_ptpip(input: &[u8]) -> Result<Rendered> {
+    let packets = Packet::decode_stream(input)?;
+    let mut text = format!("{} PTP/IP packet(s)\n", packets.len());
+    for p in &packets {
+        let detail = match p {
+            Packet::InitCommandRequest {
+                guid,
+                friendly_name,
+                protocol_version,
+            } => format!(
+                "guid {} name {:?} version {protocol_version:#010x}",
+                guid_hex(guid),
+                friendly_name
+            ),
+            Packet::InitCommandAck {
+                connection_number,
+                guid,
+                friendly_name,
+                protocol_version,
+            } => format!(
+                "connection {connection_number:#x} guid {} name {:?} version {}",
+                guid_hex(guid),
+                friendly_name,
+                protocol_version.map_or("(none)".into(), |v| format!("{v:#010x}"))
+            ),
+            Packet::InitEventRequest { connection_number } => {
+                format!("connection {connection_number:#x}")
+            }
+            Packet::InitFail { reason } => format!("reason {reason}"),
+            Packet::OperationRequest {
+                data_phase,
+                code,
+                transaction_id,
+                params,
+            } => format!(
+                "{} tid {transaction_id:#x} data phase {} params {:x?}",
+                describe(operation_name(*code), code.0),
+                data_phase.0,
+                params.as_slice()
+            ),
+            Packet::OperationResponse {
+                code,
+                transaction_id,
+                params,
+            } => format!(
+                "{} tid {transaction_id:#x} params {:x?}",
+                describe(response_name(*code), code.0),
+                params.as_slice()
+            ),
+            Packet::Event {
+                code,
+                transaction_id,
+                params,
+            } => format!(
+                "{} tid {transaction_id:#x} params {:x?}",
+                describe(event_name(*code), code.0),
+                params.as_slice()
+            ),
+            Packet::StartData {
+                transaction_id,
+                total_length,
+            } => format!("tid {transaction_id:#x} total {total_length} byte(s)"),
+            Packet::Data {
+                transaction_id,
+                payload,
+            }
+            | Packet::EndData {
+                transaction_id,
+                payload,
+            } => format!("tid {transaction_id:#x} {} byte(s)", payload.len()),
+            Packet::Cancel { transaction_id } => format!("tid {transaction_id:#x}"),
+            _ => String::new(),
+        };
+        text += &sanitize(&format!("{:<18} {detail}", packet_name(p)));
+        text.push('\n');
+    }
+    Ok(Rendered {
+        text,
+        json: json!({ "kind": "ptpip", "packets": packets }),
+    })
+}
+
+fn code_list<T: Copy>(
+    items: &[T],
+    raw: impl Fn(T) -> u16,
+    name: impl Fn(T) -> Option<&'static str>,
+) -> String {
+    if items.is_empty() {
+        return "(none)".into();
+    }
+    items
+        .iter()
+        .map(|&c| match name(c) {
+            Some(n) => format!("{:#06X} {n}", raw(c)),
+            None => format!("{:#06X}", raw(c)),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn render_device_info(di: &DeviceInfo) -> Rendered {
+    let mut text = String::from("DeviceInfo\n");
+    let fields = [
+        ("Manufacturer", di.manufacturer.clone()),
+        ("Model", di.model.clone()),
+        ("Firmware", di.device_version.clone()),
+        ("Serial number", di.serial_number.clone()),
+        ("PTP version", di.standard_version.to_string()),
+        (
+            "Vendor extension",
+            format!(
+                "{:#010x} v{} {:?}",
+                di.vendor_extension_id, di.vendor_extension_version, di.vendor_extension_desc
+            ),
+        ),
+        ("Functional mode", format!("{:#06x}", di.functional_mode)),
+        (
+            "Operations",
+            code_list(&di.operations, |c| c.0, operation_name),
+        ),
+        ("Events", code_list(&di.events, |c| c.0, event_name)),
+        (
+            "Properties",
+            code_list(&di.device_properties, |c| c.0, property_name),
+        ),
+        (
+            "Capture formats",
+            code_list(&di.capture_formats, |c| c.0, format_name),
+        ),
+        (
+            "Image formats",
+            code_list(&di.image_formats, |c| c.0, format_name),
+        ),
+    ];
+    for (k, v) in fields {
+        text += &format!("  {k:<17} {}\n", sanitize(&v));
+    }
+    Rendered {
+        text,
+        json: json!({ "kind": "device-info", "device_info": di }),
+    }
+}
+
+fn render_object_info(oi: &ObjectInfo) -> Rendered {
+    let text = format!(
+        "ObjectInfo\n  Filename          {}\n  Format            {}\n  Size              {} bytes\n  \
+         Image             {}x{} x{} bit\n  Thumbnail         {} ({} bytes, {}x{})\n  \
+         Storage           {:#010x}\n  Parent            {:#010x}\n  Captured          {}\n  \
+         Modified          {}\n  Keywords          {}\n",
+        sanitize(&oi.filename),
+        describe(format_name(oi.object_format), oi.object_format.0),
+        oi.object_compressed_size,
+        oi.image_pix_width,
+        oi.image_pix_height,
+        oi.image_bit_depth,
+        describe(format_name(oi.thumb_format), oi.thumb_format.0),
+        oi.thumb_compressed_size,
+        oi.thumb_pix_width,
+        oi.thumb_pix_height,
+        oi.storage_id,
+        oi.parent_object,
+        sanitize(&oi.capture_date),
+        sanitize(&oi.modification_date),
+        sanitize(&oi.keywords),
+    );
+    Rendered {
+        text,
+        json: json!({ "kind": "object-info", "object_info": oi }),
+    }
+}
+
+fn render_storage_info(si: &StorageInfo) -> Rendered {
+    let text = format!(
+        "StorageInfo\n  Description       {}\n  Label             {}\n  Type              {}\n  \
+         Filesystem        {}\n  Access            {}\n  Capacity          {} bytes\n  \
+         Free              {} bytes, {} images\n",
+        sanitize(&si.storage_description),
+        sanitize(&si.volume_label),
+        si.storage_type,
+        si.filesystem_type,
+        si.access_capability,
+        si.max_capacity,
+        si.free_space_in_bytes,
+        si.free_space_in_images,
+    );
+    Rendered {
+        text,
+        json: json!({ "kind": "storage-info", "storage_info": si }),
+    }
+}
+
+fn render_prop_desc(d: &DevicePropDesc) -> Rendered {
+    let show = |v| format_value(d.code, v);
+    let form = match &d.form {
+        Form::None => "(none)".to_string(),
+        Form::Range { min, max, step } => format!("{} .. {} step {step}", show(min), show(max)),
+        Form::Enumeration(vs) => vs.iter().map(show).collect::<Vec<_>>().join(", "),
+    };
+    let text = format!(
+        "DevicePropDesc {} ({:#06X})\n  Type              {}\n  Access            {}\n  \
+         Default           {}\n  Current           {}\n  Values            {}\n",
+        describe(property_name(d.code), d.code.0),
+        d.code.0,
+        d.data_type,
+        if d.get_set == 1 { "rw" } else { "ro" },
+        sanitize(&show(&d.default)),
+        sanitize(&show(&d.current)),
+        sanitize(&form),
+    );
+    Rendered {
+        text,
+        json: json!({ "kind": "prop-desc", "prop_desc": d, "name": property_name(d.code) }),
+    }
+}
+
+fn render_ext_device_info(e: &ExtDeviceInfo) -> Rendered {
+    let text = format!(
+        "Sony 0x9202 SDIO_GetExtDeviceInfo: protocol version {}\n  {} property codes: {}\n  \
+         {} control codes: {}\n",
+        e.version,
+        e.properties.len(),
+        code_list(&e.properties, |c| c.0, property_name),
+        e.controls.len(),
+        code_list(&e.controls, |c| c.0, sonyctl_sony::control_name),
+    );
+    let named = |codes: &[sonyctl_ptp::PropertyCode], name: fn(_) -> Option<&'static str>| {
+        codes
+            .iter()
+            .map(|&c| json!({ "code": c.0, "name": name(c) }))
+            .collect::<Vec<_>>()
+    };
+    Rendered {
+        text,
+        json: json!({
+            "kind": "sony-ext-device-info",
+            "version": e.version.0,
+            "properties": named(&e.properties, property_name),
+            "controls": named(&e.controls, sonyctl_sony::control_name),
+        }),
+    }
+}
+
+/// At most this many values are listed per row of the table; JSON has them all.
+const TABLE_VALUES: usize = 12;
+
+fn render_all_prop_info(info: &AllPropInfo, how: &str) -> Rendered {
+    let reports: Vec<PropertyReport> = info.properties.iter().map(PropertyReport::new).collect();
+    let layout = if info.version.has_two_lists() {
+        "two enumeration lists"
+    } else {
+        "one enumeration list"
+    };
+    let mut text = format!(
+        "Sony 0x9209 SDIO_GetAllExtDevicePropInfo: {} properties, protocol {} layout ({layout}, {how})\n",
+        reports.len(),
+        info.version
+    );
+    let mut table = Table::new(&["CODE", "NAME", "VALUE", "ACCESS", "TYPE", "SETTABLE VALUES"]);
+    for r in &reports {
+        let access = {
+            let d = info.properties.iter().find(|d| d.code.0 == r.code);
+            match d {
+                Some(d) if d.get_set.is_control() => d.get_set.label(),
+                Some(_) if r.writable => "rw".into(),
+                Some(d) => format!("ro ({})", d.enabled.label()),
+                None => String::new(),
+            }
+        };
+        let values = match (&r.range, &r.settable, &r.all) {
+            (Some(range), _, _) => format!(
+                "{} .. {} step {}",
+                range.min.display, range.max.display, range.step
+            ),
+            (_, Some(settable), Some(all)) => {
+                let mut s: Vec<String> = settable
+                    .iter()
+                    .take(TABLE_VALUES)
+                    .map(|v| v.display.clone())
+                    .collect();
+                if settable.len() > TABLE_VALUES {
+                    s.push(format!("… ({} in all)", settable.len()));
+                }
+                let mut s = s.join(", ");
+                if settable.len() != all.len() {
+                    s += &format!(" [{} of {} possible]", settable.len(), all.len());
+                }
+                s
+            }
+            _ => String::new(),
+        };
+        table.row(vec![
+            format!("{:#06X}", r.code),
+            r.label(),
+            r.display.clone(),
+            access,
+            r.datatype.clone(),
+            values,
+        ]);
+    }
+    text += &table.render();
+    Rendered {
+        text,
+        json: json!({
+            "kind": "sony-all-prop-info",
+            "sdio": info.version.0,
+            "sdio_layout": how,
+            "properties": reports,
+        }),
+    }
+}
+
+fn render_live_view(payload: &[u8], base: usize) -> Result<Rendered> {
+    let lv = LiveViewFrame::decode(payload).map_err(|mut e| {
+        e.offset += base;
+        e
+    })?;
+    let jpeg = lv.jpeg(payload);
+    let mut text = format!(
+        "Live-view dataset\n  JPEG              at {:#x}, {} bytes to EOI (declared {}, {} bytes after EOI)\n",
+        lv.jpeg_start,
+        jpeg.len(),
+        lv.image_size,
+        (lv.image_size as usize).saturating_sub(jpeg.len()),
+    );
+    match &lv.focal_frames {
+        Some(f) => {
+            text += &format!(
+                "  Focal frames      version {}.{:02}, {} group(s): {}\n",
+                f.version / 100,
+                f.version % 100,
+                f.groups.len(),
+                f.groups
+                    .iter()
+                    .map(|g| g.frames.len().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+        None => text += "  Focal frames      (none)\n",
+    }
+    Ok(Rendered {
+        text,
+        json: json!({ "kind": "live-view", "live_view": lv }),
+    })
+}
+
+fn render_event(ev: &sonyctl_ptp::Event) -> Rendered {
+    let sony = SonyEvent::from_event(ev);
+    let text = format!(
+        "Event {} ({:#06X}), transaction {:#x}, params {:x?}\n  {}\n",
+        describe(event_name(ev.code), ev.code.0),
+        ev.code.0,
+        ev.transaction_id,
+        ev.params.as_slice(),
+        sony.describe()
+    );
+    Rendered {
+        text,
+        json: json!({ "kind": "event", "event": ev, "name": event_name(ev.code), "meaning": sony }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plausibility_needs_matching_type_and_code() {
+        let mut c = vec![12, 0, 0, 0, 1, 0, 0x01, 0x10, 0, 0, 0, 0];
+        assert!(plausible_header(&c).is_some());
+        c[7] = 0x50; // a command with a property code is not a container
+        assert!(plausible_header(&c).is_none());
+    }
+
+    #[test]
+    fn unknown_bytes_ask_for_a_kind() {
+        let err = decode(&[1, 2, 3, 4, 5], None, None).err().unwrap();
+        assert!(err.to_string().contains("--as"), "{err}");
+    }
+}
