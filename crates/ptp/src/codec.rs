@@ -204,20 +204,29 @@ impl<'a> Reader<'a> {
     }
 
     /// Reads a PTP string: u8 character count including the terminating NUL, then UTF-16LE code
-    /// units. The empty string is the single byte 0. A missing terminator is tolerated (cameras
-    /// are not always careful); unpaired surrogates become U+FFFD.
+    /// units. The empty string is the single byte 0. A string whose last unit is not NUL is an
+    /// error (the count and the text disagree); unpaired surrogates become U+FFFD.
     pub fn ptp_string(&mut self) -> Result<String, DecodeError> {
+        let at = self.offset();
         let n = usize::from(self.u8()?);
         let bytes = self.take(n * 2)?;
         let units: Vec<u16> = bytes
             .chunks_exact(2)
             .filter_map(|c| <[u8; 2]>::try_from(c).ok().map(u16::from_le_bytes))
             .collect();
-        let units = match units.split_last() {
+        let text = match units.split_last() {
+            None => &[][..],
             Some((0, head)) => head,
-            _ => &units[..],
+            Some(_) => {
+                return Err(self.error_at(
+                    at,
+                    DecodeErrorKind::Invalid(format!(
+                        "string of {n} characters does not end with NUL"
+                    )),
+                ));
+            }
         };
-        Ok(char::decode_utf16(units.iter().copied())
+        Ok(char::decode_utf16(text.iter().copied())
             .map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER))
             .collect())
     }
@@ -326,6 +335,18 @@ mod tests {
         empty.put_ptp_string("").unwrap();
         assert_eq!(empty, [0]);
         assert_eq!(Reader::new(&empty).ptp_string().unwrap(), "");
+    }
+
+    #[test]
+    fn unterminated_string_is_an_error() {
+        // 255 units and no NUL: it could never be written back.
+        let mut bytes = vec![255u8];
+        bytes.extend(std::iter::repeat_n(0x41, 510));
+        let err = Reader::new(&bytes).ptp_string().unwrap_err();
+        assert_eq!(err.offset, 0);
+        assert!(err.to_string().contains("does not end with NUL"), "{err}");
+        assert!(Reader::new(&[2, 0x41, 0, 0x42, 0]).ptp_string().is_err());
+        assert_eq!(Reader::new(&[2, 0x41, 0, 0, 0]).ptp_string().unwrap(), "A");
     }
 
     #[test]
