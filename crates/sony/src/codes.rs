@@ -213,6 +213,28 @@ pub fn format_name(code: ObjectFormatCode) -> Option<&'static str> {
     })
 }
 
+/// Every property code with a public Sony or PIMA name, with that name, sorted by code.
+pub fn known_properties() -> impl Iterator<Item = (PropertyCode, &'static str)> {
+    PROPERTY_NAMES.iter().map(|&(c, n)| (PropertyCode(c), n))
+}
+
+/// Every control code (0x9207) with a public name, sorted by code.
+pub fn known_controls() -> impl Iterator<Item = (PropertyCode, &'static str)> {
+    CONTROL_NAMES.iter().map(|&(c, n)| (PropertyCode(c), n))
+}
+
+/// Every Sony operation code with a public name, sorted by code.
+pub fn known_operations() -> impl Iterator<Item = (OperationCode, &'static str)> {
+    SONY_OPERATION_NAMES
+        .iter()
+        .map(|&(c, n)| (OperationCode(c), n))
+}
+
+/// Every Sony event code with a public name, sorted by code.
+pub fn known_events() -> impl Iterator<Item = (EventCode, &'static str)> {
+    SONY_EVENT_NAMES.iter().map(|&(c, n)| (EventCode(c), n))
+}
+
 /// `Name` or `0xABCD` for a code with no public name.
 pub fn describe(name: Option<&'static str>, code: u16) -> String {
     match name {

@@ -1,0 +1,410 @@
+//! Encode then decode gives back the same value: for generated values of every dataset and
+//! packet, and for every code this project knows a name for, through every carrier.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use proptest::prelude::*;
+use sonyctl_ptp::container::Params;
+use sonyctl_ptp::ptpip::{DataPhase, Packet};
+use sonyctl_ptp::{
+    Codec, DataType, DeviceInfo, DevicePropDesc, Event, EventCode, Form, ObjectFormatCode,
+    ObjectInfo, Operation, OperationCode, PropertyCode, Response, ResponseCode, StorageInfo,
+    UsbContainer, Value,
+};
+use sonyctl_sony::codes::{known_controls, known_events, known_operations, known_properties};
+use sonyctl_sony::{
+    AllPropInfo, Enabled, ExtDeviceInfo, GetSet, SdioVersion, SonyDevicePropDesc, SonyEvent,
+    SonyForm,
+};
+
+fn ptp_string() -> impl Strategy<Value = String> {
+    // Any text of at most 254 UTF-16 units without NUL (what a PTP string can carry).
+    prop::collection::vec(any::<char>().prop_filter("no NUL", |c| *c != '\0'), 0..40)
+        .prop_map(|cs| cs.into_iter().collect::<String>())
+        .prop_filter("fits", |s| s.encode_utf16().count() <= 254)
+}
+
+fn scalar_type() -> impl Strategy<Value = DataType> {
+    (1u16..=10).prop_map(DataType)
+}
+
+fn value_of(dt: DataType) -> BoxedStrategy<Value> {
+    match dt.0 {
+        0x0001 => any::<i8>().prop_map(Value::I8).boxed(),
+        0x0002 => any::<u8>().prop_map(Value::U8).boxed(),
+        0x0003 => any::<i16>().prop_map(Value::I16).boxed(),
+        0x0004 => any::<u16>().prop_map(Value::U16).boxed(),
+        0x0005 => any::<i32>().prop_map(Value::I32).boxed(),
+        0x0006 => any::<u32>().prop_map(Value::U32).boxed(),
+        0x0007 => any::<i64>().prop_map(Value::I64).boxed(),
+        0x0008 => any::<u64>().prop_map(Value::U64).boxed(),
+        0x0009 => any::<i128>().prop_map(Value::I128).boxed(),
+        0x000A => any::<u128>().prop_map(Value::U128).boxed(),
+        _ => ptp_string().prop_map(Value::Str).boxed(),
+    }
+}
+
+fn codes<T: From<u16> + std::fmt::Debug>() -> impl Strategy<Value = Vec<T>> {
+    prop::collection::vec(any::<u16>().prop_map(T::from), 0..20)
+}
+
+fn device_info() -> impl Strategy<Value = DeviceInfo> {
+    (
+        (
+            any::<u16>(),
+            any::<u32>(),
+            any::<u16>(),
+            ptp_string(),
+            any::<u16>(),
+        ),
+        (codes(), codes(), codes(), codes(), codes()),
+        (ptp_string(), ptp_string(), ptp_string(), ptp_string()),
+    )
+        .prop_map(
+            |((sv, vid, vv, desc, fm), (ops, evs, props, cf, imf), (man, model, ver, serial))| {
+                DeviceInfo {
+                    standard_version: sv,
+                    vendor_extension_id: vid,
+                    vendor_extension_version: vv,
+                    vendor_extension_desc: desc,
+                    functional_mode: fm,
+                    operations: ops,
+                    events: evs,
+                    device_properties: props,
+                    capture_formats: cf,
+                    image_formats: imf,
+                    manufacturer: man,
+                    model,
+                    device_version: ver,
+                    serial_number: serial,
+                }
+            },
+        )
+}
+
+fn object_info() -> impl Strategy<Value = ObjectInfo> {
+    (
+        prop::array::uniform12(any::<u32>()),
+        (any::<u16>(), any::<u16>(), any::<u16>(), any::<u16>()),
+        (ptp_string(), ptp_string(), ptp_string(), ptp_string()),
+    )
+        .prop_map(
+            |(n, (fmt, prot, thumb, assoc), (name, cap, modif, kw))| ObjectInfo {
+                storage_id: n[0],
+                object_format: ObjectFormatCode(fmt),
+                protection_status: prot,
+                object_compressed_size: n[1],
+                thumb_format: ObjectFormatCode(thumb),
+                thumb_compressed_size: n[2],
+                thumb_pix_width: n[3],
+                thumb_pix_height: n[4],
+                image_pix_width: n[5],
+                image_pix_height: n[6],
+                image_bit_depth: n[7],
+                parent_object: n[8],
+                association_type: assoc,
+                association_desc: n[9],
+                sequence_number: n[10],
+                filename: name,
+                capture_date: cap,
+                modification_date: modif,
+                keywords: kw,
+            },
+        )
+}
+
+fn storage_info() -> impl Strategy<Value = StorageInfo> {
+    (
+        (any::<u16>(), any::<u16>(), any::<u16>()),
+        (any::<u64>(), any::<u64>(), any::<u32>()),
+        (ptp_string(), ptp_string()),
+    )
+        .prop_map(|((t, f, a), (max, free, imgs), (d, l))| StorageInfo {
+            storage_type: t,
+            filesystem_type: f,
+            access_capability: a,
+            max_capacity: max,
+            free_space_in_bytes: free,
+            free_space_in_images: imgs,
+            storage_description: d,
+            volume_label: l,
+        })
+}
+
+fn sony_desc() -> impl Strategy<Value = SonyDevicePropDesc> {
+    (
+        prop_oneof![scalar_type(), Just(DataType::STR)],
+        any::<u16>(),
+        any::<u8>(),
+        0u8..3,
+    )
+        .prop_flat_map(|(dt, code, gs, en)| {
+            let v = value_of(dt);
+            let form = if dt == DataType::STR {
+                Just(SonyForm::None).boxed()
+            } else {
+                prop_oneof![
+                    Just(SonyForm::None),
+                    (value_of(dt), value_of(dt), value_of(dt))
+                        .prop_map(|(min, max, step)| SonyForm::Range { min, max, step }),
+                    (
+                        prop::collection::vec(value_of(dt), 0..6),
+                        prop::collection::vec(value_of(dt), 0..6)
+                    )
+                        .prop_map(|(settable, all)| SonyForm::Enumeration { settable, all }),
+                ]
+                .boxed()
+            };
+            (Just(dt), Just(code), Just(gs), Just(en), v.clone(), v, form)
+        })
+        .prop_map(
+            |(dt, code, gs, en, default, current, form)| SonyDevicePropDesc {
+                code: PropertyCode(code),
+                data_type: dt,
+                get_set: GetSet(gs),
+                enabled: Enabled(en),
+                default,
+                current,
+                form,
+            },
+        )
+}
+
+fn params(max: usize) -> impl Strategy<Value = Params> {
+    prop::collection::vec(any::<u32>(), 0..=max).prop_map(|p| Params::new(&p).unwrap())
+}
+
+fn packet() -> impl Strategy<Value = Packet> {
+    let guid = prop::array::uniform16(any::<u8>());
+    prop_oneof![
+        (guid, ptp_string(), any::<u32>()).prop_map(|(guid, friendly_name, protocol_version)| {
+            Packet::InitCommandRequest {
+                guid,
+                friendly_name,
+                protocol_version,
+            }
+        }),
+        (any::<u32>(), guid, ptp_string(), any::<Option<u32>>()).prop_map(
+            |(connection_number, guid, friendly_name, protocol_version)| Packet::InitCommandAck {
+                connection_number,
+                guid,
+                friendly_name,
+                protocol_version,
+            }
+        ),
+        any::<u32>().prop_map(|connection_number| Packet::InitEventRequest { connection_number }),
+        Just(Packet::InitEventAck),
+        any::<u32>().prop_map(|reason| Packet::InitFail { reason }),
+        (any::<u32>(), any::<u16>(), any::<u32>(), params(5)).prop_map(|(d, c, t, p)| {
+            Packet::OperationRequest {
+                data_phase: DataPhase(d),
+                code: OperationCode(c),
+                transaction_id: t,
+                params: p,
+            }
+        }),
+        (any::<u16>(), any::<u32>(), params(5)).prop_map(|(c, t, p)| Packet::OperationResponse {
+            code: ResponseCode(c),
+            transaction_id: t,
+            params: p,
+        }),
+        (any::<u16>(), any::<u32>(), params(3)).prop_map(|(c, t, p)| Packet::Event {
+            code: EventCode(c),
+            transaction_id: t,
+            params: p,
+        }),
+        (any::<u32>(), any::<u64>()).prop_map(|(transaction_id, total_length)| Packet::StartData {
+            transaction_id,
+            total_length
+        }),
+        (any::<u32>(), prop::collection::vec(any::<u8>(), 0..64)).prop_map(
+            |(transaction_id, payload)| Packet::Data {
+                transaction_id,
+                payload
+            }
+        ),
+        any::<u32>().prop_map(|transaction_id| Packet::Cancel { transaction_id }),
+        (any::<u32>(), prop::collection::vec(any::<u8>(), 0..64)).prop_map(
+            |(transaction_id, payload)| Packet::EndData {
+                transaction_id,
+                payload
+            }
+        ),
+        Just(Packet::ProbeRequest),
+        Just(Packet::ProbeResponse),
+    ]
+}
+
+proptest! {
+    #[test]
+    fn device_info_round_trips(v in device_info()) {
+        prop_assert_eq!(DeviceInfo::decode_exact(&v.to_bytes().unwrap()).unwrap(), v);
+    }
+
+    #[test]
+    fn object_info_round_trips(v in object_info()) {
+        prop_assert_eq!(ObjectInfo::decode_exact(&v.to_bytes().unwrap()).unwrap(), v);
+    }
+
+    #[test]
+    fn storage_info_round_trips(v in storage_info()) {
+        prop_assert_eq!(StorageInfo::decode_exact(&v.to_bytes().unwrap()).unwrap(), v);
+    }
+
+    #[test]
+    fn standard_prop_desc_round_trips(d in sony_desc()) {
+        let form = match d.form.clone() {
+            SonyForm::None => Form::None,
+            SonyForm::Range { min, max, step } => Form::Range { min, max, step },
+            SonyForm::Enumeration { all, .. } => Form::Enumeration(all),
+        };
+        let v = DevicePropDesc {
+            code: d.code, data_type: d.data_type, get_set: d.get_set.0,
+            default: d.default, current: d.current, form,
+        };
+        prop_assert_eq!(DevicePropDesc::decode_exact(&v.to_bytes().unwrap()).unwrap(), v);
+    }
+
+    #[test]
+    fn sony_replies_round_trip_in_both_layouts(descs in prop::collection::vec(sony_desc(), 0..12)) {
+        let mut seen = std::collections::HashSet::new();
+        let mut props: Vec<_> = descs.into_iter().filter(|d| seen.insert(d.code)).collect();
+        let v300 = AllPropInfo { version: SdioVersion::V300, properties: props.clone() };
+        prop_assert_eq!(AllPropInfo::decode(&v300.to_bytes().unwrap(), SdioVersion::V300).unwrap(), v300);
+        // Protocol 200 carries one list: it comes back in both.
+        for d in &mut props {
+            if let SonyForm::Enumeration { settable, all } = &mut d.form {
+                *settable = all.clone();
+            }
+        }
+        let v200 = AllPropInfo { version: SdioVersion::V200, properties: props };
+        prop_assert_eq!(AllPropInfo::decode(&v200.to_bytes().unwrap(), SdioVersion::V200).unwrap(), v200);
+    }
+
+    #[test]
+    fn ext_device_info_round_trips(version in any::<u16>(), p in codes(), c in codes()) {
+        let v = ExtDeviceInfo { version: SdioVersion(version), properties: p, controls: c };
+        prop_assert_eq!(ExtDeviceInfo::decode_exact(&v.to_bytes().unwrap()).unwrap(), v);
+    }
+
+    #[test]
+    fn ptpip_packets_round_trip(p in packet()) {
+        prop_assert_eq!(Packet::decode_exact(&p.to_bytes().unwrap()).unwrap(), p);
+    }
+}
+
+/// Every operation, response, event, property and format code with a name goes through the
+/// container, the PTP/IP packet and the datasets that carry it, and comes back unchanged.
+#[test]
+fn every_known_code_round_trips() {
+    let ops = OperationCode::KNOWN
+        .iter()
+        .copied()
+        .chain(known_operations().map(|(c, _)| c));
+    for code in ops {
+        let op = Operation {
+            code,
+            transaction_id: 7,
+            params: Params::new(&[1, 2]).unwrap(),
+        };
+        let c = UsbContainer::decode(&UsbContainer::command(&op).encode().unwrap()).unwrap();
+        assert_eq!(c.to_operation().unwrap(), op);
+        let p = Packet::OperationRequest {
+            data_phase: DataPhase::NONE_OR_IN,
+            code,
+            transaction_id: 7,
+            params: op.params,
+        };
+        assert_eq!(Packet::decode_exact(&p.to_bytes().unwrap()).unwrap(), p);
+        let data = UsbContainer::data(code, 7, vec![1, 2, 3]);
+        assert_eq!(UsbContainer::decode(&data.encode().unwrap()).unwrap(), data);
+    }
+    let responses = ResponseCode::KNOWN
+        .iter()
+        .copied()
+        .chain((0xA101..=0xA106).map(ResponseCode));
+    for code in responses {
+        let r = Response {
+            code,
+            transaction_id: 9,
+            params: Params::new(&[0x12C]).unwrap(),
+        };
+        let c = UsbContainer::decode(&UsbContainer::response(&r).encode().unwrap()).unwrap();
+        assert_eq!(c.to_response().unwrap(), r);
+    }
+    let events = EventCode::KNOWN
+        .iter()
+        .copied()
+        .chain(known_events().map(|(c, _)| c));
+    for code in events {
+        let e = Event {
+            code,
+            transaction_id: 0xFFFF_FFFF,
+            params: Params::new(&[0xD213]).unwrap(),
+        };
+        let c = UsbContainer::decode(&UsbContainer::event(&e).encode().unwrap()).unwrap();
+        assert_eq!(c.to_event().unwrap(), e);
+        let s = SonyEvent::from_event(&e);
+        assert_eq!(s.to_event(), e);
+    }
+    let props: Vec<PropertyCode> = PropertyCode::KNOWN
+        .iter()
+        .copied()
+        .chain(known_properties().map(|(c, _)| c))
+        .chain(known_controls().map(|(c, _)| c))
+        .collect();
+    assert!(props.len() > 900);
+    let descs: Vec<SonyDevicePropDesc> = props
+        .iter()
+        .map(|&code| SonyDevicePropDesc {
+            code,
+            data_type: DataType::UINT16,
+            get_set: GetSet::READ_WRITE,
+            enabled: Enabled::ENABLED,
+            default: Value::U16(0),
+            current: Value::U16(1),
+            form: SonyForm::Enumeration {
+                settable: vec![Value::U16(1)],
+                all: vec![Value::U16(1), Value::U16(2)],
+            },
+        })
+        .collect();
+    let mut unique = descs.clone();
+    unique.sort_by_key(|d| d.code);
+    unique.dedup_by_key(|d| d.code);
+    let info = AllPropInfo {
+        version: SdioVersion::V300,
+        properties: unique,
+    };
+    assert_eq!(
+        AllPropInfo::decode(&info.to_bytes().unwrap(), SdioVersion::V300).unwrap(),
+        info
+    );
+    let ext = ExtDeviceInfo {
+        version: SdioVersion::V300,
+        properties: props.clone(),
+        controls: props,
+    };
+    assert_eq!(
+        ExtDeviceInfo::decode_exact(&ext.to_bytes().unwrap()).unwrap(),
+        ext
+    );
+    let formats: Vec<ObjectFormatCode> = ObjectFormatCode::KNOWN
+        .iter()
+        .copied()
+        .chain([0xB101, 0xB110, 0xB301, 0xB982].map(ObjectFormatCode))
+        .collect();
+    for f in &formats {
+        let mut oi = ObjectInfo::decode_exact(&[0u8; 56]).unwrap();
+        oi.object_format = *f;
+        assert_eq!(
+            ObjectInfo::decode_exact(&oi.to_bytes().unwrap()).unwrap(),
+            oi
+        );
+    }
+}
