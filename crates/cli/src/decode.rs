@@ -1,7 +1,7 @@
 //! `sonyctl decode`: bytes from a file or standard input (hex dump or raw binary) into a readable
 //! table or one JSON object. Useful on its own for bug reports.
 
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
@@ -156,11 +156,14 @@ struct Rendered {
 pub fn run(args: &DecodeArgs) -> Result<()> {
     let input = read_input(args.file.as_ref())?;
     let out = decode(&input, args.kind, args.sdio)?;
+    let mut stdout = std::io::stdout().lock();
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&out.json)?);
+        serde_json::to_writer_pretty(&mut stdout, &out.json)?;
+        stdout.write_all(b"\n")?;
     } else {
-        print!("{}", out.text);
+        stdout.write_all(out.text.as_bytes())?;
     }
+    stdout.flush()?;
     Ok(())
 }
 

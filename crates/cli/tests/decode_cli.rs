@@ -271,3 +271,35 @@ fn every_complete_container_decodes() {
         }
     }
 }
+
+/// A reader that stops early (`| head -1`) ends the output quietly, with success.
+#[test]
+fn closed_stdout_is_not_a_crash() {
+    let file = vec_path("ilce7sm3_fw300_usb_9209_getallextdevicepropinfo_reply.container.hex");
+    for json in [false, true] {
+        let mut args = vec!["decode", file.as_str()];
+        if json {
+            args.push("--json");
+        }
+        let mut child = Command::new(env!("CARGO_BIN_EXE_sonyctl"))
+            .args(&args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut first = [0u8; 16];
+        std::io::Read::read_exact(child.stdout.as_mut().unwrap(), &mut first).unwrap();
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            out.stderr.is_empty(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}

@@ -769,7 +769,10 @@ pub fn parse_value(
                 "closed" => Some(fit(0xFFFD)?),
                 _ => match parse_rational(t) {
                     Some((n, d)) => {
-                        let hundredths = (n * 100 + d / 2) / d;
+                        // u128: no typed number can overflow this.
+                        let hundredths = ((u128::from(n) * 100 + u128::from(d / 2)) / u128::from(d))
+                            .min(u128::from(u64::MAX))
+                            as u64;
                         let near = from_lists(desc, |v| {
                             v.as_u64().is_some_and(|x| x.abs_diff(hundredths) <= 5)
                         });
@@ -816,7 +819,9 @@ pub fn parse_value(
             "none" => Some(fit(0)?),
             "processing" => Some(fit(1)?),
             _ => match parse_integer(strip_suffix_ci(text, "ready")) {
-                Some(n) if text.to_ascii_lowercase().ends_with("ready") => Some(fit(0x8000 + n)?),
+                Some(n) if text.to_ascii_lowercase().ends_with("ready") => {
+                    Some(fit(n.saturating_add(0x8000))?)
+                }
                 _ => None,
             },
         },
@@ -969,12 +974,11 @@ fn parse_shutter(
         return Ok(Some(v.clone()));
     }
     // The cameras' own encoding: 1/n as 1/n, everything else in tenths of a second.
-    let (num, den) = if n == 1 {
-        (1, d)
-    } else if (n * 10) % d == 0 {
-        (n * 10 / d, 10)
-    } else {
-        (n, d)
+    let tenths = n.checked_mul(10).filter(|t| t % d == 0).map(|t| t / d);
+    let (num, den) = match tenths {
+        _ if n == 1 => (1, d),
+        Some(t) => (t, 10),
+        None => (n, d),
     };
     let limit = (1u64 << shift) - 1;
     if num > limit || den > limit {
@@ -1015,6 +1019,18 @@ mod tests {
         let p64 = parse_value(PropertyCode(0xD19F), "30\"", DataType::UINT64, None).unwrap();
         assert_eq!(p64, Value::U64(0x12C_0000_000A));
         assert!(parse_value(PropertyCode(0xD20D), "fast", DataType::UINT32, None).is_err());
+        // Huge numbers are out of range, never an overflow.
+        for huge in [
+            "18446744073709551615",
+            "18446744073709551615/7",
+            "1844674407370955161.5",
+        ] {
+            assert!(parse_value(PropertyCode(0xD20D), huge, DataType::UINT32, None).is_err());
+            assert!(parse_value(PropertyCode(0x5007), huge, DataType::UINT16, None).is_err());
+            assert!(parse_value(PropertyCode(0x5010), huge, DataType::INT16, None).is_err());
+        }
+        let ready = "170141183460469231731687303715884105727 ready";
+        assert!(parse_value(PropertyCode(0xD215), ready, DataType::UINT16, None).is_err());
     }
 
     #[test]
