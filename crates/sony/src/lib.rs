@@ -6,6 +6,7 @@
 //!   protocol-200 (one enumeration list) and protocol-300 (two lists) layouts;
 //! - Sony events ([`SonyEvent`]) and the live-view dataset ([`LiveViewFrame`]);
 //! - human formatting and parsing of setting values ([`format_value`], [`parse_value`]);
+//! - typed SDIO requests for both sides of the wire ([`SdioRequest`]);
 //! - a display-ready view of a property ([`PropertyReport`]).
 //!
 //! It must not do I/O, keep time, or hold camera state: sessions, the handshake's timing and the
@@ -20,6 +21,7 @@ pub mod format;
 pub mod live_view;
 pub mod prop_info;
 pub mod report;
+pub mod request;
 
 pub use codes::{
     control_name, event_name, format_name, operation_name, property_name, response_name,
@@ -32,3 +34,4 @@ pub use prop_info::{
     AllPropInfo, ControlKind, Enabled, GetSet, SdioVersion, SonyDevicePropDesc, SonyForm,
 };
 pub use report::PropertyReport;
+pub use request::{RequestError, SdioRequest};
