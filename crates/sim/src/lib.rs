@@ -6,6 +6,9 @@
 //!
 //! This crate must not do I/O: transports (in-memory, PTP/IP, USB/IP) drive it from outside.
 
+pub mod camera;
 pub mod profile;
+mod v200;
 
+pub use camera::{ConnectionId, Reply, SimOptions, SimulatedCamera, Stats, has_data_out};
 pub use profile::{Profile, ProfileError};

@@ -1,0 +1,740 @@
+//! The simulated camera: a responder state machine with no I/O and no clock of its own.
+//!
+//! A transport opens a [`ConnectionId`] per host, hands each operation (with its data-out phase,
+//! if any) to [`SimulatedCamera::handle`] together with the current camera time, and sends back
+//! the [`Reply`]. Time only moves when the caller says so, so tests run instantly and repeatably:
+//! a setting applies `apply_delay` of camera time after it was accepted, at the first call whose
+//! `now` has passed that point ([`SimulatedCamera::advance`]), and raises 0xC203 for every host.
+//!
+//! What it models is what the real bodies in `../shared/vectors` and the fact sheet show: session
+//! rules, the SDIO handshake and version negotiation, both 0x9209 layouts (and the protocol-200
+//! view of a protocol-300 body), settings with enable/list/mode rules, 0x9207 steps through the
+//! values selectable now, buttons, one host at a time (0xA101), and counters for benchmarks.
+
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::time::Duration;
+
+use sonyctl_ptp::{
+    Codec, DataType, Event, OperationCode, Params, PropertyCode, ResponseCode, Value, Writer,
+};
+use sonyctl_sony::codes::{control, event, op, prop};
+use sonyctl_sony::request::{signed_from_data, value_from_data};
+use sonyctl_sony::{AllPropInfo, Enabled, ExtDeviceInfo, SdioRequest, SdioVersion, SonyForm};
+
+use crate::profile::Profile;
+use crate::v200;
+
+/// A host connection to the camera (a USB claim, or a PTP/IP command+event connection pair).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ConnectionId(pub u32);
+
+/// How the simulated camera behaves beyond its profile.
+#[derive(Clone, Debug)]
+pub struct SimOptions {
+    /// Camera time between accepting a setting and reporting it (real bodies: 0.2–1 s).
+    pub apply_delay: Duration,
+    /// Most events kept per host before the oldest are dropped (hosts poll anyway).
+    pub event_queue_limit: usize,
+}
+
+impl Default for SimOptions {
+    fn default() -> Self {
+        SimOptions {
+            apply_delay: Duration::from_millis(300),
+            event_queue_limit: 256,
+        }
+    }
+}
+
+/// The camera's answer to one operation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reply {
+    /// The data-in phase, if the operation has one and succeeded.
+    pub data: Option<Vec<u8>>,
+    /// The response code.
+    pub code: ResponseCode,
+    /// Response parameters.
+    pub params: Params,
+}
+
+impl Reply {
+    fn ok() -> Reply {
+        Reply::code(ResponseCode::OK)
+    }
+    fn code(code: ResponseCode) -> Reply {
+        Reply {
+            data: None,
+            code,
+            params: Params::NONE,
+        }
+    }
+    fn data(data: Vec<u8>) -> Reply {
+        Reply {
+            data: Some(data),
+            ..Reply::ok()
+        }
+    }
+}
+
+/// What each host did, for benchmarks and tests.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Operations received, by code.
+    pub operations: BTreeMap<u16, u64>,
+    /// Bytes received in data-out phases.
+    pub bytes_in: u64,
+    /// Bytes sent in data-in phases.
+    pub bytes_out: u64,
+    /// 0x9207 steps received.
+    pub steps: u64,
+}
+
+impl Stats {
+    /// Total operations received.
+    pub fn round_trips(&self) -> u64 {
+        self.operations.values().sum()
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+struct Connection {
+    session: Option<u32>,
+    /// Highest SDIOConnect phase completed in this session.
+    sdio_phase: u32,
+    /// Version negotiated with 0x9202 (protocol 300 until a host asks for less).
+    version: Option<SdioVersion>,
+    /// Change sequence number up to which this host has read 0x9209.
+    seen_seq: u64,
+    events: VecDeque<Event>,
+    stats: Stats,
+}
+
+/// A property change waiting for its apply time.
+#[derive(Clone, Debug)]
+struct PendingChange {
+    due: Duration,
+    code: PropertyCode,
+    value: Value,
+}
+
+/// The simulated camera.
+#[derive(Debug)]
+pub struct SimulatedCamera {
+    profile: Profile,
+    options: SimOptions,
+    props: Vec<sonyctl_sony::SonyDevicePropDesc>,
+    /// Per property: the sequence number of its last change.
+    changed: HashMap<PropertyCode, u64>,
+    seq: u64,
+    pending: Vec<PendingChange>,
+    connections: BTreeMap<ConnectionId, Connection>,
+    next_connection: u32,
+    /// The host that completed SDIOConnect 1 and has not left.
+    holder: Option<ConnectionId>,
+    pressed: HashSet<PropertyCode>,
+    now: Duration,
+}
+
+/// Operations whose host sends a data-out phase.
+pub fn has_data_out(code: OperationCode) -> bool {
+    matches!(
+        code.0,
+        0x9205 | 0x9207 | 0x100C | 0x100D | 0x1016 | 0x9280 | 0x920F
+    )
+}
+
+/// The four settings the exposure program enables or disables: shutter (and its 64-bit twin),
+/// aperture, ISO, exposure compensation.
+const SHUTTER: [u16; 2] = [0xD20D, 0xD19F];
+
+impl SimulatedCamera {
+    /// A camera of `profile`, powered on, with nobody connected.
+    pub fn new(profile: Profile, options: SimOptions) -> SimulatedCamera {
+        let props = profile.properties.clone();
+        SimulatedCamera {
+            profile,
+            options,
+            props,
+            changed: HashMap::new(),
+            seq: 0,
+            pending: Vec::new(),
+            connections: BTreeMap::new(),
+            next_connection: 1,
+            holder: None,
+            pressed: HashSet::new(),
+            now: Duration::ZERO,
+        }
+    }
+
+    /// The profile this camera was made from.
+    pub fn profile(&self) -> &Profile {
+        &self.profile
+    }
+
+    /// The camera's time as last advanced.
+    pub fn now(&self) -> Duration {
+        self.now
+    }
+
+    /// A new host connection.
+    pub fn connect(&mut self) -> ConnectionId {
+        let id = ConnectionId(self.next_connection);
+        self.next_connection = self.next_connection.wrapping_add(1);
+        self.connections.insert(id, Connection::default());
+        id
+    }
+
+    /// The host went away (closed, or the link dropped): its session ends and the camera is free
+    /// for the next host. Pending images and settings stay.
+    pub fn disconnect(&mut self, id: ConnectionId) {
+        self.connections.remove(&id);
+        if self.holder == Some(id) {
+            self.holder = None;
+            self.release_all_buttons();
+        }
+    }
+
+    /// Counters for one host (also after it left: `None` then).
+    pub fn stats(&self, id: ConnectionId) -> Option<&Stats> {
+        self.connections.get(&id).map(|c| &c.stats)
+    }
+
+    /// The current value of a property.
+    pub fn value(&self, code: PropertyCode) -> Option<&Value> {
+        self.props
+            .iter()
+            .find(|p| p.code == code)
+            .map(|p| &p.current)
+    }
+
+    /// The current descriptor of a property.
+    pub fn descriptor(&self, code: PropertyCode) -> Option<&sonyctl_sony::SonyDevicePropDesc> {
+        self.props.iter().find(|p| p.code == code)
+    }
+
+    /// The earliest camera time at which something will happen by itself.
+    pub fn next_deadline(&self) -> Option<Duration> {
+        self.pending.iter().map(|p| p.due).min()
+    }
+
+    /// Moves camera time to `now` (never backwards) and applies what is due.
+    pub fn advance(&mut self, now: Duration) {
+        if now > self.now {
+            self.now = now;
+        }
+        let now = self.now;
+        let mut due: Vec<PendingChange> = Vec::new();
+        self.pending.retain(|p| {
+            if p.due <= now {
+                due.push(p.clone());
+                false
+            } else {
+                true
+            }
+        });
+        due.sort_by_key(|p| p.due);
+        for p in due {
+            self.set_now(p.code, p.value);
+        }
+    }
+
+    /// Events waiting for one host, oldest first.
+    pub fn take_events(&mut self, id: ConnectionId) -> Vec<Event> {
+        self.connections
+            .get_mut(&id)
+            .map(|c| c.events.drain(..).collect())
+            .unwrap_or_default()
+    }
+
+    fn emit(&mut self, ev: Event) {
+        let limit = self.options.event_queue_limit.max(1);
+        for c in self.connections.values_mut() {
+            if c.events.len() >= limit {
+                c.events.pop_front();
+            }
+            c.events.push_back(ev.clone());
+        }
+    }
+
+    /// Changes a value immediately (no delay), records the change and raises 0xC203.
+    fn set_now(&mut self, code: PropertyCode, value: Value) {
+        let Some(p) = self.props.iter_mut().find(|p| p.code == code) else {
+            return;
+        };
+        if p.current == value {
+            return;
+        }
+        p.current = value;
+        self.seq += 1;
+        self.changed.insert(code, self.seq);
+        self.emit(Event {
+            code: event::DEVICE_PROP_CHANGED,
+            transaction_id: sonyctl_ptp::container::EVENT_TRANSACTION_ID,
+            params: Params::new(&[u32::from(code.0)]).unwrap_or_default(),
+        });
+        if code == prop::EXPOSURE_PROGRAM {
+            self.apply_mode_rules();
+        }
+    }
+
+    fn release_all_buttons(&mut self) {
+        let pressed: Vec<PropertyCode> = self.pressed.drain().collect();
+        for code in pressed {
+            self.set_now(code, Value::U16(control::RELEASE));
+        }
+    }
+
+    /// The owner turns a dial on the body: the value changes at once, whatever the host may do.
+    pub fn owner_set(&mut self, code: PropertyCode, value: Value) -> Result<(), String> {
+        let d = self
+            .descriptor(code)
+            .ok_or_else(|| format!("{code:?} is not a property of this camera"))?;
+        if value.data_type() != d.data_type {
+            return Err(format!(
+                "{code:?} is {}, not {}",
+                d.data_type,
+                value.data_type()
+            ));
+        }
+        self.set_now(code, value);
+        Ok(())
+    }
+
+    /// Which of shutter / aperture / ISO / EV the exposure program lets the host change.
+    fn mode_allows(&self) -> [bool; 4] {
+        let program = self
+            .value(prop::EXPOSURE_PROGRAM)
+            .and_then(Value::as_u64)
+            .map_or(1, |v| v & 0xFFFF);
+        match program {
+            1 | 0x8053 | 0x8083 | 0x805C => [true, true, true, true],
+            2 | 0x8050 | 0x8080 | 0x8059 => [false, false, true, true],
+            3 | 0x8051 | 0x8081 | 0x805A => [false, true, true, true],
+            4 | 0x8052 | 0x8082 | 0x805B => [true, false, true, true],
+            _ => [false, false, false, false],
+        }
+    }
+
+    /// Enables or disables the four exposure settings after the mode dial moved. A disabled
+    /// property is display-only and (protocol 300) has an empty list 1; an enabled one gets the
+    /// profile's list back.
+    fn apply_mode_rules(&mut self) {
+        let allows = self.mode_allows();
+        let groups: [&[u16]; 4] = [&SHUTTER, &[0x5007], &[0xD21E], &[0x5010]];
+        for (allowed, codes) in allows.into_iter().zip(groups) {
+            for &c in codes {
+                let code = PropertyCode(c);
+                let original = self.profile.property(code).cloned();
+                let Some(p) = self.props.iter_mut().find(|p| p.code == code) else {
+                    continue;
+                };
+                let before = (p.enabled, p.form.clone());
+                p.enabled = if allowed {
+                    Enabled::ENABLED
+                } else {
+                    Enabled::DISPLAY_ONLY
+                };
+                if let SonyForm::Enumeration { settable, all } = &mut p.form {
+                    if self.profile.sdio_version.has_two_lists() {
+                        *settable = if allowed {
+                            original
+                                .as_ref()
+                                .and_then(|o| o.settable_values())
+                                .filter(|s| !s.is_empty())
+                                .map_or_else(|| all.clone(), <[Value]>::to_vec)
+                        } else {
+                            Vec::new()
+                        };
+                    }
+                }
+                if (p.enabled, p.form.clone()) != before {
+                    self.seq += 1;
+                    self.changed.insert(code, self.seq);
+                }
+            }
+        }
+    }
+
+    /// Handles one operation from host `id` at camera time `now`. `data` is the data-out phase,
+    /// for the operations that have one ([`has_data_out`]).
+    pub fn handle(
+        &mut self,
+        id: ConnectionId,
+        now: Duration,
+        op: &sonyctl_ptp::Operation,
+        data: Option<&[u8]>,
+    ) -> Reply {
+        self.advance(now);
+        let reply = self.dispatch(id, op, data);
+        if let Some(c) = self.connections.get_mut(&id) {
+            *c.stats.operations.entry(op.code.0).or_default() += 1;
+            c.stats.bytes_in += data.map_or(0, |d| d.len() as u64);
+            c.stats.bytes_out += reply.data.as_ref().map_or(0, |d| d.len() as u64);
+            if op.code == op::SDIO_CONTROL_DEVICE {
+                c.stats.steps += 1;
+            }
+        }
+        reply
+    }
+
+    fn dispatch(
+        &mut self,
+        id: ConnectionId,
+        operation: &sonyctl_ptp::Operation,
+        data: Option<&[u8]>,
+    ) -> Reply {
+        let Some(conn) = self.connections.get(&id) else {
+            return Reply::code(ResponseCode::SESSION_NOT_OPEN);
+        };
+        let code = operation.code;
+        // PIMA 15740: GetDeviceInfo works with or without a session.
+        if code == OperationCode::GET_DEVICE_INFO {
+            return match self.profile.device_info.to_bytes() {
+                Ok(bytes) => Reply::data(bytes),
+                Err(_) => Reply::code(ResponseCode::GENERAL_ERROR),
+            };
+        }
+        if code == OperationCode::OPEN_SESSION {
+            return self.open_session(id, operation.params.get(0));
+        }
+        if conn.session.is_none() {
+            return Reply::code(ResponseCode::SESSION_NOT_OPEN);
+        }
+        let phase = conn.sdio_phase;
+        match code {
+            OperationCode::CLOSE_SESSION => {
+                if let Some(c) = self.connections.get_mut(&id) {
+                    c.session = None;
+                    c.sdio_phase = 0;
+                    c.version = None;
+                }
+                if self.holder == Some(id) {
+                    self.holder = None;
+                    self.release_all_buttons();
+                }
+                Reply::ok()
+            }
+            OperationCode::GET_STORAGE_IDS => {
+                // PC-remote mode: no storage is exposed (the A7S III answers an empty array).
+                let mut out = Vec::new();
+                let _ = out.put_u16_array(&[]);
+                Reply::data(out)
+            }
+            OperationCode::GET_STORAGE_INFO => Reply::code(ResponseCode::INVALID_STORAGE_ID),
+            OperationCode::GET_NUM_OBJECTS | OperationCode::GET_OBJECT_HANDLES => {
+                Reply::code(ResponseCode::STORE_NOT_AVAILABLE)
+            }
+            OperationCode::GET_OBJECT_INFO
+            | OperationCode::GET_OBJECT
+            | OperationCode::GET_PARTIAL_OBJECT
+            | OperationCode::GET_THUMB => {
+                // Nothing is pending until capture exists: touching the shot handle is refused
+                // instead of crashing like real firmware.
+                Reply::code(ResponseCode::INVALID_OBJECT_HANDLE)
+            }
+            c if c.0 & 0xFF00 == 0x9200 => self.sdio(id, phase, operation, data),
+            _ => Reply::code(ResponseCode::OPERATION_NOT_SUPPORTED),
+        }
+    }
+
+    fn open_session(&mut self, id: ConnectionId, session: Option<u32>) -> Reply {
+        let Some(c) = self.connections.get_mut(&id) else {
+            return Reply::code(ResponseCode::GENERAL_ERROR);
+        };
+        match session {
+            None | Some(0) => Reply::code(ResponseCode::INVALID_PARAMETER),
+            Some(_) if c.session.is_some() => Reply::code(ResponseCode::SESSION_ALREADY_OPEN),
+            Some(s) => {
+                c.session = Some(s);
+                c.sdio_phase = 0;
+                Reply::ok()
+            }
+        }
+    }
+
+    fn sdio(
+        &mut self,
+        id: ConnectionId,
+        phase: u32,
+        operation: &sonyctl_ptp::Operation,
+        data: Option<&[u8]>,
+    ) -> Reply {
+        let request = match SdioRequest::from_operation(operation, data) {
+            Ok(r) => r,
+            Err(sonyctl_sony::RequestError::NotSdio(_)) => {
+                return Reply::code(ResponseCode::OPERATION_NOT_SUPPORTED);
+            }
+            Err(_) => return Reply::code(ResponseCode::INVALID_PARAMETER),
+        };
+        let handshake = matches!(
+            request,
+            SdioRequest::Connect { .. } | SdioRequest::GetExtDeviceInfo { .. }
+        );
+        if !handshake && phase < 3 {
+            // The real answer is undocumented; refusing keeps hosts honest about the handshake.
+            return Reply::code(ResponseCode::GENERAL_ERROR);
+        }
+        match request {
+            SdioRequest::Connect { phase: p } => self.sdio_connect(id, p),
+            SdioRequest::GetExtDeviceInfo { version } => self.ext_device_info(id, version),
+            SdioRequest::GetAllExtDevicePropInfo { only_changed } => {
+                self.all_prop_info(id, only_changed)
+            }
+            SdioRequest::GetExtDeviceProp { .. } => {
+                Reply::code(ResponseCode::OPERATION_NOT_SUPPORTED)
+            }
+            SdioRequest::SetExtDevicePropValue { code, data } => self.set_value(code, &data),
+            SdioRequest::ControlDevice { code, data } => self.control(code, &data),
+        }
+    }
+
+    fn sdio_connect(&mut self, id: ConnectionId, phase: u32) -> Reply {
+        if !(1..=3).contains(&phase) {
+            return Reply::code(ResponseCode::INVALID_PARAMETER);
+        }
+        if let Some(holder) = self.holder {
+            if holder != id {
+                // Another host controls the camera.
+                return Reply::code(sonyctl_sony::codes::response::AUTHENTICATION_FAILED);
+            }
+        }
+        if phase == 1 {
+            self.holder = Some(id);
+        }
+        if let Some(c) = self.connections.get_mut(&id) {
+            // libgphoto2 re-runs the whole handshake inside one session; each phase counts.
+            c.sdio_phase = if phase == 1 {
+                1
+            } else {
+                c.sdio_phase.max(phase)
+            };
+        }
+        Reply::data(vec![0; 8])
+    }
+
+    /// The version this camera speaks to a host that asked for `asked`.
+    fn negotiate(&self, asked: SdioVersion) -> SdioVersion {
+        if self.profile.sdio_version.has_two_lists() && asked.has_two_lists() {
+            self.profile.sdio_version
+        } else {
+            SdioVersion::V200
+        }
+    }
+
+    fn ext_device_info(&mut self, id: ConnectionId, asked: SdioVersion) -> Reply {
+        let version = self.negotiate(asked);
+        if let Some(c) = self.connections.get_mut(&id) {
+            c.version = Some(version);
+        }
+        let (properties, controls) = if version == self.profile.sdio_version {
+            (
+                self.profile.ext_property_codes(),
+                self.profile.controls.clone(),
+            )
+        } else {
+            let view = v200::view(&self.props);
+            let props = view
+                .iter()
+                .filter(|p| !p.get_set.is_control())
+                .map(|p| p.code)
+                .collect();
+            let controls = view
+                .iter()
+                .filter(|p| p.get_set.is_control())
+                .map(|p| p.code)
+                .collect();
+            (props, controls)
+        };
+        let info = ExtDeviceInfo {
+            version,
+            properties,
+            controls,
+        };
+        match info.to_bytes() {
+            Ok(bytes) => Reply {
+                params: Params::new(&[u32::from(version.0)]).unwrap_or_default(),
+                ..Reply::data(bytes)
+            },
+            Err(_) => Reply::code(ResponseCode::GENERAL_ERROR),
+        }
+    }
+
+    fn all_prop_info(&mut self, id: ConnectionId, only_changed: bool) -> Reply {
+        let Some(c) = self.connections.get(&id) else {
+            return Reply::code(ResponseCode::GENERAL_ERROR);
+        };
+        let version = c.version.unwrap_or(self.profile.sdio_version);
+        let seen = c.seen_seq;
+        let mut properties = if version == self.profile.sdio_version {
+            self.props.clone()
+        } else {
+            v200::view(&self.props)
+        };
+        if only_changed {
+            properties.retain(|p| self.changed.get(&p.code).is_some_and(|&s| s > seen));
+        }
+        let reply = AllPropInfo {
+            version,
+            properties,
+        };
+        let seq = self.seq;
+        if let Some(c) = self.connections.get_mut(&id) {
+            c.seen_seq = seq;
+        }
+        match reply.to_bytes() {
+            Ok(bytes) => Reply::data(bytes),
+            Err(_) => Reply::code(ResponseCode::GENERAL_ERROR),
+        }
+    }
+
+    /// 0x9205: accepted when the property is enabled, writable and the value is in list 1;
+    /// applied after `apply_delay`. A value that is already current answers OK. A value that
+    /// cannot be set answers OK and changes nothing: hosts read back to verify, and which code a
+    /// real body gives is not documented.
+    fn set_value(&mut self, code: PropertyCode, data: &[u8]) -> Reply {
+        let Some(d) = self.descriptor(code) else {
+            // 0x5004 in the protocol-200 view of a protocol-300 body maps to file format and
+            // quality.
+            if code == prop::COMPRESSION_SETTING {
+                return self.set_compression(data);
+            }
+            return Reply::code(ResponseCode::DEVICE_PROP_NOT_SUPPORTED);
+        };
+        let Ok(value) = value_from_data(data, d.data_type) else {
+            return Reply::code(ResponseCode::INVALID_DEVICE_PROP_FORMAT);
+        };
+        // A u16 exposure program or drive mode from a protocol-200 host on a protocol-300 body.
+        let value = self.widen(code, value);
+        if value == d.current {
+            return Reply::ok();
+        }
+        let allowed = d.enabled == Enabled::ENABLED
+            && d.get_set == sonyctl_sony::GetSet::READ_WRITE
+            && match &d.form {
+                SonyForm::Enumeration { settable, .. } => settable.contains(&value),
+                SonyForm::Range { min, max, .. } => {
+                    match (value.as_i128(), min.as_i128(), max.as_i128()) {
+                        (Some(v), Some(lo), Some(hi)) => lo <= v && v <= hi,
+                        _ => false,
+                    }
+                }
+                SonyForm::None => true,
+            };
+        if allowed {
+            self.schedule(code, value);
+        }
+        Reply::ok()
+    }
+
+    fn widen(&self, code: PropertyCode, value: Value) -> Value {
+        let Some(d) = self.descriptor(code) else {
+            return value;
+        };
+        if d.data_type == DataType::UINT32 && matches!(code.0, 0x500E | 0x5013) {
+            if let Value::U16(low) = value {
+                let found = d
+                    .all_values()
+                    .unwrap_or(&[])
+                    .iter()
+                    .find(|v| v.as_u64().is_some_and(|x| x & 0xFFFF == u64::from(low)));
+                if let Some(v) = found {
+                    return v.clone();
+                }
+            }
+        }
+        value
+    }
+
+    fn set_compression(&mut self, data: &[u8]) -> Reply {
+        let Some(&v) = data.first() else {
+            return Reply::code(ResponseCode::INVALID_DEVICE_PROP_FORMAT);
+        };
+        let (format, quality) = v200::compression_to(v);
+        let format_code = prop::FILE_FORMAT;
+        if let Some(d) = self.descriptor(format_code) {
+            let value = Value::U8(format);
+            if d.all_values().is_some_and(|a| a.contains(&value)) && value != d.current {
+                self.schedule(format_code, value);
+            }
+        }
+        if let (Some(q), Some(d)) = (quality, self.descriptor(prop::JPEG_QUALITY)) {
+            let value = Value::U8(q);
+            if d.all_values().is_some_and(|a| a.contains(&value)) && value != d.current {
+                self.schedule(prop::JPEG_QUALITY, value);
+            }
+        }
+        Reply::ok()
+    }
+
+    fn schedule(&mut self, code: PropertyCode, value: Value) {
+        // A newer request for the same property replaces one still waiting.
+        self.pending.retain(|p| p.code != code);
+        self.pending.push(PendingChange {
+            due: self.now + self.options.apply_delay,
+            code,
+            value,
+        });
+    }
+
+    /// 0x9207: buttons (2 press, 1 release) and steps (a signed count of notches).
+    fn control(&mut self, code: PropertyCode, data: &[u8]) -> Reply {
+        let Some(n) = signed_from_data(data) else {
+            return Reply::code(ResponseCode::INVALID_DEVICE_PROP_FORMAT);
+        };
+        let is_button =
+            matches!(code.0, 0xD2C1..=0xD2C9 | 0xD2CB..=0xD2D0 | 0xD2D2 | 0xD2D9 | 0xD2E5 | 0xD2E6);
+        if is_button {
+            match n {
+                2 => {
+                    self.pressed.insert(code);
+                }
+                1 => {
+                    self.pressed.remove(&code);
+                }
+                _ => return Reply::code(ResponseCode::INVALID_DEVICE_PROP_VALUE),
+            }
+            if self.descriptor(code).is_some() {
+                self.set_now(code, Value::U16(n as u16));
+            }
+            return Reply::ok();
+        }
+        self.step(code, n)
+    }
+
+    /// Moves a property `n` notches through the values selectable now (+1 = next; on the shutter
+    /// that is faster), clamped at the ends. The list is the profile's step list when it has one
+    /// (protocol-200 bodies), else list 1.
+    fn step(&mut self, code: PropertyCode, n: i32) -> Reply {
+        let Some(d) = self.descriptor(code) else {
+            return Reply::code(ResponseCode::DEVICE_PROP_NOT_SUPPORTED);
+        };
+        if d.enabled != Enabled::ENABLED {
+            return Reply::ok();
+        }
+        let list: Vec<Value> = match self.profile.step_list(code) {
+            Some(l) => l.to_vec(),
+            None => d.settable_values().unwrap_or(&[]).to_vec(),
+        };
+        if list.is_empty() || n == 0 {
+            return Reply::ok();
+        }
+        // Steps queue on the value the camera will have once a pending change applies.
+        let base = self
+            .pending
+            .iter()
+            .find(|p| p.code == code)
+            .map_or_else(|| d.current.clone(), |p| p.value.clone());
+        // From a value that is not in the list, the first step lands on the list's nearest end.
+        let last = list.len() as i64 - 1;
+        let target = match list.iter().position(|v| *v == base) {
+            Some(i) => list.get((i as i64 + i64::from(n)).clamp(0, last) as usize),
+            None if n > 0 => list.first(),
+            None => list.last(),
+        }
+        .cloned();
+        if let Some(t) = target.filter(|t| *t != base) {
+            self.schedule(code, t);
+        }
+        Reply::ok()
+    }
+}
