@@ -5,6 +5,7 @@
 //! error (from clap).
 
 mod decode;
+mod simulate;
 mod text;
 
 use std::process::ExitCode;
@@ -23,12 +24,15 @@ struct Cli {
 enum Command {
     /// Decode PTP / PTP/IP / Sony SDIO bytes (hex dump or raw binary) into a table or JSON.
     Decode(decode::DecodeArgs),
+    /// Run a simulated Sony camera (reachable over PTP/IP) until Ctrl-C.
+    Simulate(simulate::SimulateArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Decode(args) => decode::run(&args),
+        Command::Simulate(args) => simulate::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,444 @@
+//! The simulated camera on PTP/IP: a TCP server that speaks CIPA DC-X005 the way Sony bodies do.
+//!
+//! - One listening port serves both connections of a host: the first packet says which
+//!   (Init Command Request opens a command/data connection; Init Event Request, carrying the
+//!   connection number from the ack, attaches the event connection to it).
+//! - Data from the camera goes as Start Data → one Data packet with the whole payload → an empty
+//!   End Data, then the Operation Response. Data from the host is accepted in any chunking (Data
+//!   packets and a non-empty End Data), and DataPhaseInfo 0, 1 or 2 is accepted.
+//! - Probe Request is answered on either connection. Sockets use TCP_NODELAY: hosts send request,
+//!   Start Data and End Data as separate small writes and the camera must not wait for more.
+//! - A host that leaves, or sends garbage, is disconnected from the camera, which is then free
+//!   for the next host.
+//!
+//! Camera time is wall-clock time since the server started, multiplied by `time_scale`.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use sonyctl_ptp::ptpip::{HEADER_LEN, PROTOCOL_VERSION, Packet, peek_packet_len};
+use sonyctl_ptp::{Operation, Reader};
+use sonyctl_sim::{ConnectionId, SimulatedCamera, has_data_out};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
+
+/// The largest data-out phase accepted from a host.
+const MAX_HOST_DATA: u64 = 64 * 1024 * 1024;
+/// How long a host may take to send the data phase it announced.
+const DATA_TIMEOUT: Duration = Duration::from_secs(10);
+/// How often pending camera work (delayed settings) is applied and events are flushed.
+const TICK: Duration = Duration::from_millis(10);
+
+/// Errors of one host connection. They end that connection only.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServerError {
+    /// The socket failed.
+    #[error("i/o: {0}")]
+    Io(#[from] std::io::Error),
+    /// The host sent bytes that are not PTP/IP.
+    #[error("bad packet from host: {0}")]
+    Decode(#[from] sonyctl_ptp::DecodeError),
+    /// The host broke the protocol.
+    #[error("protocol: {0}")]
+    Protocol(String),
+}
+
+/// Options of the PTP/IP server.
+#[derive(Clone, Debug)]
+pub struct ServerOptions {
+    /// Camera seconds per wall-clock second (1.0 = real time).
+    pub time_scale: f64,
+    /// Log every packet (at `info` level through `tracing`).
+    pub verbose: bool,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        ServerOptions {
+            time_scale: 1.0,
+            verbose: false,
+        }
+    }
+}
+
+struct Shared {
+    camera: Mutex<SimulatedCamera>,
+    start: Instant,
+    time_scale: f64,
+    verbose: bool,
+    /// Event senders of the hosts whose event connection is attached.
+    event_sinks: Mutex<HashMap<ConnectionId, mpsc::UnboundedSender<Packet>>>,
+    guid: [u8; 16],
+    name: String,
+}
+
+impl Shared {
+    fn now(&self) -> Duration {
+        self.start.elapsed().mul_f64(self.time_scale.max(0.0))
+    }
+
+    fn camera(&self) -> std::sync::MutexGuard<'_, SimulatedCamera> {
+        // A panic while holding the lock would be a bug; the camera state is still usable.
+        self.camera.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Applies due camera work and forwards events to attached event connections.
+    fn flush_events(&self) {
+        let now = self.now();
+        let mut cam = self.camera();
+        cam.advance(now);
+        let sinks = self.event_sinks.lock().unwrap_or_else(|e| e.into_inner());
+        for (id, tx) in sinks.iter() {
+            for ev in cam.take_events(*id) {
+                let _ = tx.send(Packet::Event {
+                    code: ev.code,
+                    transaction_id: ev.transaction_id,
+                    params: ev.params,
+                });
+            }
+        }
+    }
+}
+
+/// A running PTP/IP server.
+pub struct PtpIpServer {
+    listener: TcpListener,
+    shared: Arc<Shared>,
+}
+
+impl PtpIpServer {
+    /// Binds `addr` (port 0 picks a free port) for `camera`.
+    pub async fn bind(
+        addr: SocketAddr,
+        camera: SimulatedCamera,
+        options: ServerOptions,
+    ) -> std::io::Result<PtpIpServer> {
+        let listener = TcpListener::bind(addr).await?;
+        let info = &camera.profile().device_info;
+        let mut guid = [0u8; 16];
+        for (slot, b) in guid.iter_mut().zip(info.serial_number.bytes().rev()) {
+            *slot = b;
+        }
+        let name = info.model.clone();
+        Ok(PtpIpServer {
+            listener,
+            shared: Arc::new(Shared {
+                camera: Mutex::new(camera),
+                start: Instant::now(),
+                time_scale: options.time_scale,
+                verbose: options.verbose,
+                event_sinks: Mutex::new(HashMap::new()),
+                guid,
+                name,
+            }),
+        })
+    }
+
+    /// The address actually bound.
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves hosts until the task is dropped.
+    pub async fn run(self) -> std::io::Result<()> {
+        let shared = self.shared.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(TICK);
+            loop {
+                tick.tick().await;
+                shared.flush_events();
+            }
+        });
+        loop {
+            let (stream, peer) = self.listener.accept().await?;
+            let shared = self.shared.clone();
+            tokio::spawn(async move {
+                if let Err(e) = serve_connection(stream, shared).await {
+                    tracing::info!(%peer, "connection ended: {e}");
+                }
+            });
+        }
+    }
+}
+
+async fn read_packet(r: &mut OwnedReadHalf) -> Result<Option<Packet>, ServerError> {
+    let mut head = [0u8; HEADER_LEN];
+    match r.read_exact(&mut head).await {
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
+        Err(e) => return Err(e.into()),
+    }
+    let len = peek_packet_len(&head)?.unwrap_or(HEADER_LEN);
+    let mut buf = vec![0u8; len];
+    buf.get_mut(..HEADER_LEN)
+        .ok_or_else(|| ServerError::Protocol("short packet".into()))?
+        .copy_from_slice(&head);
+    if let Some(body) = buf.get_mut(HEADER_LEN..) {
+        r.read_exact(body).await?;
+    }
+    Ok(Some(Packet::decode(&mut Reader::new(&buf))?))
+}
+
+async fn write_packet(
+    w: &mut OwnedWriteHalf,
+    p: &Packet,
+    verbose: bool,
+) -> Result<(), ServerError> {
+    if verbose {
+        tracing::info!("camera → host {}", describe(p));
+    }
+    let bytes = p
+        .to_bytes()
+        .map_err(|e| ServerError::Protocol(format!("cannot encode {p:?}: {e}")))?;
+    w.write_all(&bytes).await?;
+    Ok(())
+}
+
+fn describe(p: &Packet) -> String {
+    match p {
+        Packet::Data {
+            payload,
+            transaction_id,
+        }
+        | Packet::EndData {
+            payload,
+            transaction_id,
+        } => {
+            format!(
+                "{} tid {transaction_id} {} bytes",
+                packet_kind(p),
+                payload.len()
+            )
+        }
+        other => format!("{other:?}"),
+    }
+}
+
+fn packet_kind(p: &Packet) -> &'static str {
+    match p {
+        Packet::Data { .. } => "Data",
+        Packet::EndData { .. } => "EndData",
+        _ => "packet",
+    }
+}
+
+async fn serve_connection(stream: TcpStream, shared: Arc<Shared>) -> Result<(), ServerError> {
+    stream.set_nodelay(true)?;
+    let (mut r, mut w) = stream.into_split();
+    let first = match read_packet(&mut r).await? {
+        Some(p) => p,
+        None => return Ok(()),
+    };
+    if shared.verbose {
+        tracing::info!("host → camera {}", describe(&first));
+    }
+    match first {
+        Packet::InitCommandRequest { friendly_name, .. } => {
+            let id = shared.camera().connect();
+            tracing::info!(host = %friendly_name, connection = id.0, "host connected");
+            let ack = Packet::InitCommandAck {
+                connection_number: id.0,
+                guid: shared.guid,
+                friendly_name: shared.name.clone(),
+                protocol_version: Some(PROTOCOL_VERSION),
+            };
+            write_packet(&mut w, &ack, shared.verbose).await?;
+            let result = command_loop(&mut r, &mut w, &shared, id).await;
+            shared.camera().disconnect(id);
+            shared
+                .event_sinks
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&id);
+            tracing::info!(connection = id.0, "host left");
+            result
+        }
+        Packet::InitEventRequest { connection_number } => {
+            let id = ConnectionId(connection_number);
+            let (tx, mut rx) = mpsc::unbounded_channel();
+            shared
+                .event_sinks
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(id, tx);
+            write_packet(&mut w, &Packet::InitEventAck, shared.verbose).await?;
+            // Events out; probes answered; the connection ends with the host's.
+            loop {
+                tokio::select! {
+                    ev = rx.recv() => match ev {
+                        Some(p) => write_packet(&mut w, &p, shared.verbose).await?,
+                        None => return Ok(()),
+                    },
+                    p = read_packet(&mut r) => match p? {
+                        Some(Packet::ProbeRequest) => {
+                            write_packet(&mut w, &Packet::ProbeResponse, shared.verbose).await?;
+                        }
+                        Some(_) => {}
+                        None => return Ok(()),
+                    },
+                }
+            }
+        }
+        Packet::ProbeRequest => write_packet(&mut w, &Packet::ProbeResponse, shared.verbose).await,
+        other => {
+            write_packet(&mut w, &Packet::InitFail { reason: 1 }, shared.verbose).await?;
+            Err(ServerError::Protocol(format!(
+                "expected an Init Command or Init Event Request, got {other:?}"
+            )))
+        }
+    }
+}
+
+async fn command_loop(
+    r: &mut OwnedReadHalf,
+    w: &mut OwnedWriteHalf,
+    shared: &Shared,
+    id: ConnectionId,
+) -> Result<(), ServerError> {
+    loop {
+        let Some(packet) = read_packet(r).await? else {
+            return Ok(());
+        };
+        if shared.verbose {
+            tracing::info!("host → camera {}", describe(&packet));
+        }
+        match packet {
+            Packet::OperationRequest {
+                data_phase,
+                code,
+                transaction_id,
+                params,
+            } => {
+                let op = Operation {
+                    code,
+                    transaction_id,
+                    params,
+                };
+                let data = if has_data_out(code) || data_phase.0 == 2 {
+                    Some(
+                        tokio::time::timeout(DATA_TIMEOUT, read_data_out(r, transaction_id))
+                            .await
+                            .map_err(|_| {
+                                ServerError::Protocol(format!(
+                                    "no data phase for {code} within {DATA_TIMEOUT:?}"
+                                ))
+                            })??,
+                    )
+                } else {
+                    None
+                };
+                let reply = {
+                    let now = shared.now();
+                    shared.camera().handle(id, now, &op, data.as_deref())
+                };
+                if let Some(payload) = reply.data {
+                    write_packet(
+                        w,
+                        &Packet::StartData {
+                            transaction_id,
+                            total_length: payload.len() as u64,
+                        },
+                        shared.verbose,
+                    )
+                    .await?;
+                    write_packet(
+                        w,
+                        &Packet::Data {
+                            transaction_id,
+                            payload,
+                        },
+                        shared.verbose,
+                    )
+                    .await?;
+                    write_packet(
+                        w,
+                        &Packet::EndData {
+                            transaction_id,
+                            payload: Vec::new(),
+                        },
+                        shared.verbose,
+                    )
+                    .await?;
+                }
+                write_packet(
+                    w,
+                    &Packet::OperationResponse {
+                        code: reply.code,
+                        transaction_id,
+                        params: reply.params,
+                    },
+                    shared.verbose,
+                )
+                .await?;
+                shared.flush_events();
+            }
+            Packet::ProbeRequest => write_packet(w, &Packet::ProbeResponse, shared.verbose).await?,
+            Packet::Cancel { .. } => {}
+            other => {
+                return Err(ServerError::Protocol(format!(
+                    "unexpected packet on the command connection: {other:?}"
+                )));
+            }
+        }
+    }
+}
+
+/// Reads Start Data, then Data and End Data until the announced length has arrived.
+async fn read_data_out(r: &mut OwnedReadHalf, tid: u32) -> Result<Vec<u8>, ServerError> {
+    let total = match read_packet(r).await? {
+        Some(Packet::StartData {
+            transaction_id,
+            total_length,
+        }) if transaction_id == tid => total_length,
+        Some(other) => {
+            return Err(ServerError::Protocol(format!(
+                "expected Start Data for transaction {tid}, got {other:?}"
+            )));
+        }
+        None => return Err(ServerError::Protocol("host left before its data".into())),
+    };
+    if total > MAX_HOST_DATA {
+        return Err(ServerError::Protocol(format!(
+            "host announced {total} bytes, more than the {MAX_HOST_DATA} accepted"
+        )));
+    }
+    let mut data = Vec::with_capacity(total.min(1 << 20) as usize);
+    loop {
+        match read_packet(r).await? {
+            Some(Packet::Data {
+                transaction_id,
+                payload,
+            }) if transaction_id == tid => data.extend_from_slice(&payload),
+            Some(Packet::EndData {
+                transaction_id,
+                payload,
+            }) if transaction_id == tid => {
+                data.extend_from_slice(&payload);
+                break;
+            }
+            Some(other) => {
+                return Err(ServerError::Protocol(format!(
+                    "expected Data for transaction {tid}, got {other:?}"
+                )));
+            }
+            None => return Err(ServerError::Protocol("host left in its data phase".into())),
+        }
+        if data.len() as u64 > total {
+            return Err(ServerError::Protocol(format!(
+                "host sent more than the {total} bytes it announced"
+            )));
+        }
+    }
+    if data.len() as u64 != total {
+        return Err(ServerError::Protocol(format!(
+            "host announced {total} bytes and sent {}",
+            data.len()
+        )));
+    }
+    Ok(data)
+}
