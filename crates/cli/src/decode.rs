@@ -15,14 +15,15 @@ use sonyctl_ptp::{
 };
 use sonyctl_sony::codes::{describe, event_name, format_name, operation_name, response_name};
 use sonyctl_sony::{
-    AllPropInfo, ExtDeviceInfo, LiveViewFrame, PropertyReport, SdioVersion, SonyEvent,
-    format_value, property_name,
+    AllPropInfo, ExtDeviceInfo, LiveViewFrame, PropertyReport, SdioVersion, SonyDevicePropDesc,
+    SonyEvent, SonyForm, format_value, property_name,
 };
 
 use crate::text::{Table, sanitize};
 
-/// The largest input `decode` reads; anything bigger is not a PTP message worth decoding here.
-const MAX_INPUT: u64 = 256 * 1024 * 1024;
+/// The largest input `decode` reads. PTP datasets are kilobytes; a decoded reply can take tens
+/// of times its size in memory, so this bounds what a hostile file can cost.
+const MAX_INPUT: u64 = 4 * 1024 * 1024;
 
 /// What the bytes are.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -98,20 +99,27 @@ fn read_input(file: Option<&PathBuf>) -> Result<Vec<u8>> {
         }
     };
     if n as u64 > MAX_INPUT {
-        bail!("{name} is larger than {} MiB", MAX_INPUT >> 20);
+        bail!(
+            "{name} is larger than {} MiB: decode reads PTP messages, not whole files",
+            MAX_INPUT >> 20
+        );
     }
     if buf.is_empty() {
         bail!("{name} is empty");
     }
     // Text is a hex dump (binary PTP data always holds bytes below 0x20 that are not white
     // space); its mistakes are reported as such rather than decoded as binary.
-    let is_text = buf
-        .iter()
-        .all(|&b| b.is_ascii_graphic() || b.is_ascii_whitespace());
-    if is_text {
-        let text = String::from_utf8_lossy(&buf);
+    let text = std::str::from_utf8(&buf)
+        .ok()
+        .map(|t| t.strip_prefix('\u{feff}').unwrap_or(t));
+    let is_text = text.is_some_and(|t| {
+        t.lines()
+            .filter(|l| !l.trim_start().starts_with('#'))
+            .all(|l| l.chars().all(|c| c.is_ascii_graphic() || c.is_whitespace()))
+    });
+    if let (true, Some(text)) = (is_text, text) {
         let bytes =
-            sonyctl_ptp::hexdump::parse(&text).with_context(|| format!("{name}: bad hex dump"))?;
+            sonyctl_ptp::hexdump::parse(text).with_context(|| format!("{name}: bad hex dump"))?;
         if bytes.is_empty() {
             bail!("{name} holds no hex digits");
         }
@@ -155,29 +163,40 @@ struct Rendered {
 /// Runs `sonyctl decode`.
 pub fn run(args: &DecodeArgs) -> Result<()> {
     let input = read_input(args.file.as_ref())?;
-    let out = decode(&input, args.kind, args.sdio)?;
-    let mut stdout = std::io::stdout().lock();
-    if args.json {
-        serde_json::to_writer_pretty(&mut stdout, &out.json)?;
-        stdout.write_all(b"\n")?;
-    } else {
-        stdout.write_all(out.text.as_bytes())?;
-    }
-    stdout.flush()?;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    decode(&input, args.kind, args.sdio, args.json, &mut out)?;
+    out.flush()?;
     Ok(())
 }
 
-fn decode(input: &[u8], kind: Option<Kind>, sdio: Option<Sdio>) -> Result<Rendered> {
+/// Decodes `input` and writes a table or (with `json`) one JSON object to `out`. Large outputs
+/// (0x9209 replies, PTP/IP streams) are written as they are produced, so memory stays close to
+/// the size of the decoded input.
+fn decode(
+    input: &[u8],
+    kind: Option<Kind>,
+    sdio: Option<Sdio>,
+    json: bool,
+    out: &mut dyn Write,
+) -> Result<()> {
     if kind == Some(Kind::Ptpip) {
-        return decode_ptpip(input);
+        return write_ptpip(input, json, out);
     }
-    // Unwrap a USB container whose length field is the input's length.
+    // Unwrap a USB container whose length field is the input's length, or a data container
+    // marked "until a short packet" (0xFFFFFFFF). Any other disagreement is reported, whatever
+    // --as says: the bytes claim to be something they are not.
     let mut container = None;
     if let Some(h) = plausible_header(input) {
         if h.length as usize == input.len() {
             container = Some(UsbContainer::decode(input)?);
-        } else if matches!(kind, None | Some(Kind::Container | Kind::Event)) {
-            // Not what the bytes claim to be: say so rather than decode garbage.
+        } else if h.length == u32::MAX && h.kind == ContainerKind::Data {
+            container = Some(UsbContainer {
+                kind: h.kind,
+                code: h.code,
+                transaction_id: h.transaction_id,
+                payload: input.get(HEADER_LEN..).unwrap_or(&[]).to_vec(),
+            });
+        } else {
             UsbContainer::decode(input)?;
         }
     }
@@ -186,7 +205,7 @@ fn decode(input: &[u8], kind: Option<Kind>, sdio: Option<Sdio>) -> Result<Render
         (None, Some(c)) => kind_for(c),
         (None, None) => {
             if Packet::decode_stream(input).is_ok() {
-                return decode_ptpip(input);
+                return write_ptpip(input, json, out);
             }
             bail!(
                 "cannot tell what these {} bytes are (not a USB container, not PTP/IP packets); \
@@ -200,7 +219,7 @@ fn decode(input: &[u8], kind: Option<Kind>, sdio: Option<Sdio>) -> Result<Render
         Some(c) => (&c.payload[..], HEADER_LEN),
         None => (input, 0),
     };
-    let mut out = match kind {
+    let mut rendered = match kind {
         Kind::Container => match &container {
             Some(c) => render_container(c)?,
             None => {
@@ -208,7 +227,7 @@ fn decode(input: &[u8], kind: Option<Kind>, sdio: Option<Sdio>) -> Result<Render
                 bail!("not a USB container")
             }
         },
-        Kind::Ptpip => decode_ptpip(input)?,
+        Kind::Ptpip => return write_ptpip(input, json, out),
         Kind::DeviceInfo => render_device_info(&exact::<DeviceInfo>(payload, base)?),
         Kind::ObjectInfo => render_object_info(&exact::<ObjectInfo>(payload, base)?),
         Kind::StorageInfo => render_storage_info(&exact::<StorageInfo>(payload, base)?),
@@ -226,7 +245,7 @@ fn decode(input: &[u8], kind: Option<Kind>, sdio: Option<Sdio>) -> Result<Render
                 ),
                 None => (AllPropInfo::decode_any(payload, base)?, "detected"),
             };
-            render_all_prop_info(&info, how)
+            return write_all_prop_info(&info, how, container.as_ref(), json, out);
         }
         Kind::LiveView => render_live_view(payload, base)?,
         Kind::Event => match &container {
@@ -247,13 +266,19 @@ fn decode(input: &[u8], kind: Option<Kind>, sdio: Option<Sdio>) -> Result<Render
     };
     if let Some(c) = &container {
         if kind != Kind::Container {
-            out.text = format!("{}\n{}", container_line(c), out.text);
-            if let Json::Object(map) = &mut out.json {
+            rendered.text = format!("{}\n{}", container_line(c), rendered.text);
+            if let Json::Object(map) = &mut rendered.json {
                 map.insert("container".into(), container_json(c));
             }
         }
     }
-    Ok(out)
+    if json {
+        serde_json::to_writer_pretty(&mut *out, &rendered.json)?;
+        out.write_all(b"\n")?;
+    } else {
+        out.write_all(rendered.text.as_bytes())?;
+    }
+    Ok(())
 }
 
 fn exact<T: Codec>(payload: &[u8], base: usize) -> Result<T, DecodeError> {
@@ -351,9 +376,25 @@ fn guid_hex(g: &[u8; 16]) -> String {
     g.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn decode_ptpip(input: &[u8]) -> Result<Rendered> {
+fn write_ptpip(input: &[u8], json: bool, out: &mut dyn Write) -> Result<()> {
     let packets = Packet::decode_stream(input)?;
-    let mut text = format!("{} PTP/IP packet(s)\n", packets.len());
+    if json {
+        #[derive(serde::Serialize)]
+        struct Doc<'a> {
+            kind: &'static str,
+            count: usize,
+            packets: &'a [Packet],
+        }
+        let doc = Doc {
+            kind: "ptpip",
+            count: packets.len(),
+            packets: &packets,
+        };
+        serde_json::to_writer_pretty(&mut *out, &doc)?;
+        out.write_all(b"\n")?;
+        return Ok(());
+    }
+    writeln!(out, "{} PTP/IP packet(s)", packets.len())?;
     for p in &packets {
         let detail = match p {
             Packet::InitCommandRequest {
@@ -424,13 +465,13 @@ fn decode_ptpip(input: &[u8]) -> Result<Rendered> {
             Packet::Cancel { transaction_id } => format!("tid {transaction_id:#x}"),
             _ => String::new(),
         };
-        text += &sanitize(&format!("{:<18} {detail}", packet_name(p)));
-        text.push('\n');
+        writeln!(
+            out,
+            "{}",
+            sanitize(&format!("{:<18} {detail}", packet_name(p)))
+        )?;
     }
-    Ok(Rendered {
-        text,
-        json: json!({ "kind": "ptpip", "packets": packets }),
-    })
+    Ok(())
 }
 
 fn code_list<T: Copy>(
@@ -596,40 +637,75 @@ fn render_ext_device_info(e: &ExtDeviceInfo) -> Rendered {
 /// At most this many values are listed per row of the table; JSON has them all.
 const TABLE_VALUES: usize = 12;
 
-fn render_all_prop_info(info: &AllPropInfo, how: &str) -> Rendered {
-    let reports: Vec<PropertyReport> = info.properties.iter().map(PropertyReport::new).collect();
+/// Serialises one [`PropertyReport`] per descriptor as it goes, never all of them at once.
+struct Reports<'a>(&'a [SonyDevicePropDesc]);
+
+impl serde::Serialize for Reports<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter().map(PropertyReport::new))
+    }
+}
+
+fn write_all_prop_info(
+    info: &AllPropInfo,
+    how: &str,
+    container: Option<&UsbContainer>,
+    json: bool,
+    out: &mut dyn Write,
+) -> Result<()> {
+    if json {
+        #[derive(serde::Serialize)]
+        struct Doc<'a> {
+            #[serde(skip_serializing_if = "Option::is_none")]
+            container: Option<Json>,
+            kind: &'static str,
+            sdio: u16,
+            sdio_layout: &'a str,
+            properties: Reports<'a>,
+        }
+        let doc = Doc {
+            container: container.map(container_json),
+            kind: "sony-all-prop-info",
+            sdio: info.version.0,
+            sdio_layout: how,
+            properties: Reports(&info.properties),
+        };
+        serde_json::to_writer_pretty(&mut *out, &doc)?;
+        out.write_all(b"\n")?;
+        return Ok(());
+    }
+    if let Some(c) = container {
+        writeln!(out, "{}", container_line(c))?;
+    }
     let layout = if info.version.has_two_lists() {
         "two enumeration lists"
     } else {
         "one enumeration list"
     };
-    let mut text = format!(
-        "Sony 0x9209 SDIO_GetAllExtDevicePropInfo: {} properties, protocol {} layout ({layout}, {how})\n",
-        reports.len(),
+    writeln!(
+        out,
+        "Sony 0x9209 SDIO_GetAllExtDevicePropInfo: {} properties, protocol {} layout ({layout}, {how})",
+        info.properties.len(),
         info.version
-    );
+    )?;
     let mut table = Table::new(&["CODE", "NAME", "VALUE", "ACCESS", "TYPE", "SETTABLE VALUES"]);
-    for r in &reports {
-        let access = {
-            let d = info.properties.iter().find(|d| d.code.0 == r.code);
-            match d {
-                Some(d) if d.get_set.is_control() => d.get_set.label(),
-                Some(_) if r.writable => "rw".into(),
-                Some(d) => format!("ro ({})", d.enabled.label()),
-                None => String::new(),
-            }
+    for d in &info.properties {
+        let show = |v: &sonyctl_ptp::Value| format_value(d.code, v);
+        let access = if d.get_set.is_control() {
+            d.get_set.label()
+        } else if d.is_settable() {
+            "rw".into()
+        } else {
+            format!("ro ({})", d.enabled.label())
         };
-        let values = match (&r.range, &r.settable, &r.all) {
-            (Some(range), _, _) => format!(
-                "{} .. {} step {}",
-                range.min.display, range.max.display, range.step
-            ),
-            (_, Some(settable), Some(all)) => {
-                let mut s: Vec<String> = settable
-                    .iter()
-                    .take(TABLE_VALUES)
-                    .map(|v| v.display.clone())
-                    .collect();
+        // Only the values shown are formatted: a list can hold 65535 of them.
+        let values = match &d.form {
+            SonyForm::None => String::new(),
+            SonyForm::Range { min, max, step } => {
+                format!("{} .. {} step {step}", show(min), show(max))
+            }
+            SonyForm::Enumeration { settable, all } => {
+                let mut s: Vec<String> = settable.iter().take(TABLE_VALUES).map(show).collect();
                 if settable.len() > TABLE_VALUES {
                     s.push(format!("… ({} in all)", settable.len()));
                 }
@@ -639,27 +715,18 @@ fn render_all_prop_info(info: &AllPropInfo, how: &str) -> Rendered {
                 }
                 s
             }
-            _ => String::new(),
         };
         table.row(vec![
-            format!("{:#06X}", r.code),
-            r.label(),
-            r.display.clone(),
+            format!("{:#06X}", d.code.0),
+            describe(property_name(d.code), d.code.0),
+            show(&d.current),
             access,
-            r.datatype.clone(),
+            d.data_type.to_string(),
             values,
         ]);
     }
-    text += &table.render();
-    Rendered {
-        text,
-        json: json!({
-            "kind": "sony-all-prop-info",
-            "sdio": info.version.0,
-            "sdio_layout": how,
-            "properties": reports,
-        }),
-    }
+    out.write_all(table.render().as_bytes())?;
+    Ok(())
 }
 
 fn render_live_view(payload: &[u8], base: usize) -> Result<Rendered> {
@@ -727,7 +794,9 @@ mod tests {
 
     #[test]
     fn unknown_bytes_ask_for_a_kind() {
-        let err = decode(&[1, 2, 3, 4, 5], None, None).err().unwrap();
+        let err = decode(&[1, 2, 3, 4, 5], None, None, false, &mut Vec::new())
+            .err()
+            .unwrap();
         assert!(err.to_string().contains("--as"), "{err}");
     }
 }

@@ -312,8 +312,8 @@ impl fmt::Display for Value {
     }
 }
 
-/// JSON form: integers as numbers (128-bit ones as numbers too), strings as strings, arrays as
-/// arrays.
+/// JSON form: integers as numbers (128-bit ones beyond 64 bits as decimal strings), strings as
+/// strings, arrays as arrays.
 impl serde::Serialize for Value {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self {
@@ -325,8 +325,15 @@ impl serde::Serialize for Value {
             Value::U32(v) => s.serialize_u32(*v),
             Value::I64(v) => s.serialize_i64(*v),
             Value::U64(v) => s.serialize_u64(*v),
-            Value::I128(v) => s.serialize_i128(*v),
-            Value::U128(v) => s.serialize_u128(*v),
+            // JSON numbers beyond 64 bits are not portable (serde_json refuses them): a string.
+            Value::I128(v) => match i64::try_from(*v) {
+                Ok(small) => s.serialize_i64(small),
+                Err(_) => s.serialize_str(&v.to_string()),
+            },
+            Value::U128(v) => match u64::try_from(*v) {
+                Ok(small) => s.serialize_u64(small),
+                Err(_) => s.serialize_str(&v.to_string()),
+            },
             Value::Str(v) => s.serialize_str(v),
             Value::Array(_, items) => s.collect_seq(items),
         }

@@ -270,7 +270,7 @@ fn bracket_label(low: u16) -> Option<String> {
     Some(format!("Bracket {kind} {n} x {step} EV"))
 }
 
-const COMPRESSION: &[(u32, &str)] = &[
+static COMPRESSION: &[(u32, &str)] = &[
     (0x01, "Light"),
     (0x02, "Standard"),
     (0x03, "Fine"),
@@ -619,7 +619,12 @@ fn normalise(s: &str) -> String {
             && i > 0
             && chars.get(i - 1).is_some_and(|p| p.is_alphabetic())
             && chars.get(i + 1).is_some_and(|n| n.is_alphabetic());
-        if c.is_whitespace() || c == '_' || between_letters {
+        // A dot is punctuation in labels ("Cont. Hi") but a decimal point between digits.
+        let dot_in_text = c == '.'
+            && !(i > 0
+                && chars.get(i - 1).is_some_and(char::is_ascii_digit)
+                && chars.get(i + 1).is_some_and(char::is_ascii_digit));
+        if c.is_whitespace() || c == '_' || between_letters || dot_in_text {
             continue;
         }
         out.push(c.to_ascii_lowercase());
@@ -767,6 +772,7 @@ pub fn parse_value(
             match if text == "--" { text } else { want.as_str() } {
                 "--" => Some(fit(0xFFFE)?),
                 "closed" => Some(fit(0xFFFD)?),
+                "n/a" => Some(fit(0xFFFF)?),
                 _ => match parse_rational(t) {
                     Some((n, d)) => {
                         // u128: no typed number can overflow this.
@@ -794,14 +800,19 @@ pub fn parse_value(
                     Some(match near {
                         Some(x) => x.clone(),
                         None => {
-                            let tenths = (v as f64 / 100.0).round() as i64 * 100;
-                            fit(if (tenths - v).abs() < 50 { tenths } else { v }.into())?
+                            // "+1/3" or "0.33" mean the 1/3 stop the cameras encode as 300; a
+                            // value typed to the thousandth ("+0.001") is taken as typed.
+                            let exact = t.split_once('.').is_some_and(|(_, f)| f.trim().len() >= 3);
+                            let tenths =
+                                (i128::from(v) + if v >= 0 { 50 } else { -50 }) / 100 * 100;
+                            fit(if exact { v.into() } else { tenths })?
                         }
                     })
                 }
                 None => None,
             }
         }
+        ValueKind::ColorTemperature if want == "n/a" => Some(fit(0)?),
         ValueKind::ColorTemperature => parse_integer(strip_suffix_ci(text, "k"))
             .map(fit)
             .transpose()?,
@@ -819,8 +830,10 @@ pub fn parse_value(
             "none" => Some(fit(0)?),
             "processing" => Some(fit(1)?),
             _ => match parse_integer(strip_suffix_ci(text, "ready")) {
-                Some(n) if text.to_ascii_lowercase().ends_with("ready") => {
-                    Some(fit(n.saturating_add(0x8000))?)
+                Some(n)
+                    if (0..0x8000).contains(&n) && text.to_ascii_lowercase().ends_with("ready") =>
+                {
+                    Some(fit(n + 0x8000)?)
                 }
                 _ => None,
             },
@@ -843,7 +856,11 @@ pub fn parse_value(
     if let Some(v) = parsed {
         return Ok(v);
     }
-    // 3. A raw number in the property's data type.
+    // 3. A raw number in the property's data type. For ISO only in hex: a decimal number is an
+    // ISO value, and one that does not fit 24 bits is not an ISO.
+    if matches!(kind, ValueKind::Iso) && !text.to_ascii_lowercase().starts_with("0x") {
+        return Err(invalid(text, kind_name(kind)));
+    }
     match parse_integer(text) {
         Some(v) => fit(v),
         None => Err(invalid(text, kind_name(kind))),
@@ -868,6 +885,20 @@ fn table_code(table: &[(u32, &str)], want: &str) -> Option<u32> {
         .iter()
         .find(|&&(_, l)| normalise(l) == want)
         .map(|&(c, _)| c)
+        .or_else(|| {
+            // The bare formats of 0x5004 mean their Fine quality, the cameras' usual default.
+            if std::ptr::eq(table, COMPRESSION) {
+                match want {
+                    "jpeg" => Some(0x03),
+                    "raw+jpeg" => Some(0x13),
+                    "heif" => Some(0x33),
+                    "raw+heif" => Some(0x43),
+                    _ => None,
+                }
+            } else {
+                None
+            }
+        })
 }
 
 /// Adds the protocol-300 category to a 16-bit code: from the descriptor's lists when a value
@@ -974,9 +1005,11 @@ fn parse_shutter(
         return Ok(Some(v.clone()));
     }
     // The cameras' own encoding: 1/n as 1/n, everything else in tenths of a second.
+    // The cameras' own encoding: 1/n for 1/3 s and shorter, tenths of a second for the rest
+    // (1" is 10/10, 0.5" is 5/10).
     let tenths = n.checked_mul(10).filter(|t| t % d == 0).map(|t| t / d);
     let (num, den) = match tenths {
-        _ if n == 1 => (1, d),
+        _ if n == 1 && d >= 3 => (1, d),
         Some(t) => (t, 10),
         None => (n, d),
     };
@@ -1031,6 +1064,20 @@ mod tests {
         }
         let ready = "170141183460469231731687303715884105727 ready";
         assert!(parse_value(PropertyCode(0xD215), ready, DataType::UINT16, None).is_err());
+        assert!(parse_value(PropertyCode(0xD215), "-5 ready", DataType::UINT16, None).is_err());
+        for huge in [
+            "9223372036854775.5",
+            "18446744073709551/2",
+            "-9223372036854775.5",
+        ] {
+            assert!(parse_value(PropertyCode(0x5010), huge, DataType::INT16, None).is_err());
+        }
+        // Seconds use tenths, as the cameras encode them.
+        let p = |t| parse_value(PropertyCode(0xD20D), t, DataType::UINT32, None).unwrap();
+        assert_eq!(p("1\""), Value::U32(0x000A_000A));
+        assert_eq!(p("0.5\""), Value::U32(0x0005_000A));
+        assert_eq!(p("1/2"), Value::U32(0x0005_000A));
+        assert_eq!(p("1/3"), Value::U32(0x0001_0003));
     }
 
     #[test]
@@ -1065,6 +1112,18 @@ mod tests {
         assert_eq!(p(0x5010, "+0.7", DataType::INT16), Value::I16(700));
         assert_eq!(p(0x5010, "-1/3 EV", DataType::INT16), Value::I16(-300));
         assert_eq!(p(0x5010, "+2", DataType::INT16), Value::I16(2000));
+        assert_eq!(p(0x5010, "+0.33", DataType::INT16), Value::I16(300));
+        assert_eq!(p(0x5010, "+0.001 EV", DataType::INT16), Value::I16(1));
+        assert_eq!(p(0x5007, "n/a", DataType::UINT16), Value::U16(0xFFFF));
+        assert_eq!(p(0xD20F, "n/a", DataType::UINT16), Value::U16(0));
+        assert_eq!(p(0x5013, "cont hi", DataType::UINT16), Value::U16(2));
+        assert_eq!(p(0x5004, "RAW+JPEG", DataType::UINT8), Value::U8(0x13));
+        assert_eq!(p(0x5004, "jpeg", DataType::UINT8), Value::U8(0x03));
+        assert!(parse_value(PropertyCode(0xD21E), "20000000", DataType::UINT32, None).is_err());
+        assert_eq!(
+            p(0xD21E, "0x01000064", DataType::UINT32),
+            Value::U32(0x0100_0064)
+        );
     }
 
     #[test]

@@ -15,6 +15,10 @@ pub const HEADER_LEN: usize = 16;
 const FOCAL_GROUPS_START: usize = 56;
 /// Size of one frame rectangle.
 const FRAME_LEN: usize = 24;
+/// Size of a frame group's header.
+const GROUP_HEADER_LEN: usize = 16;
+/// Frame groups defined so far (focus, face, tracking, framing).
+const MAX_GROUPS: usize = 4;
 
 /// A decoded live-view dataset. The JPEG is not copied: [`LiveViewFrame::jpeg`] borrows it.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
@@ -140,8 +144,10 @@ impl FocalFrameInfo {
         r.within("FocalFrameInfo", |r| {
             let version = r.u16()?;
             r.take(FOCAL_GROUPS_START - 2)?;
+            // Focus, face, tracking and framing frames: at most four groups; what follows them
+            // inside the declared size is padding (the USB layout declares 0x200 bytes).
             let mut groups = Vec::new();
-            while !r.is_empty() {
+            while groups.len() < MAX_GROUPS && r.remaining() >= GROUP_HEADER_LEN {
                 let x_denominator = r.u32()?;
                 let y_denominator = r.u32()?;
                 let at = r.offset();
@@ -240,6 +246,28 @@ mod tests {
         assert_eq!(jpeg_end(&jpeg), Ok(21));
         assert!(jpeg_end(&jpeg[..20]).is_err());
         assert!(jpeg_end(&[0x00, 0xD8]).is_err());
+    }
+
+    /// The USB layout of the fact sheet: focal-frame info at 0x1F4 declared 0x200 bytes long,
+    /// JPEG at 0x3F4; four empty groups and then padding.
+    #[test]
+    fn usb_layout_with_padding() {
+        let mut b = vec![0u8; 0x3F4];
+        b[0..4].copy_from_slice(&0x3F4u32.to_le_bytes());
+        b[4..8].copy_from_slice(&4u32.to_le_bytes());
+        b[8..12].copy_from_slice(&0x1F4u32.to_le_bytes());
+        b[12..16].copy_from_slice(&0x200u32.to_le_bytes());
+        b[0x1F4..0x1F6].copy_from_slice(&104u16.to_le_bytes());
+        for g in 0..4 {
+            let at = 0x1F4 + 56 + g * 16;
+            b[at..at + 4].copy_from_slice(&(640u32 * 1024).to_le_bytes());
+            b[at + 4..at + 8].copy_from_slice(&(480u32 * 1024).to_le_bytes());
+        }
+        b.extend_from_slice(&[0xFF, 0xD8, 0xFF, 0xD9]);
+        let lv = LiveViewFrame::decode(&b).unwrap();
+        assert_eq!(lv.jpeg(&b), [0xFF, 0xD8, 0xFF, 0xD9]);
+        let f = lv.focal_frames.unwrap();
+        assert_eq!((f.version, f.groups.len()), (104, 4));
     }
 
     #[test]

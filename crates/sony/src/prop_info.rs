@@ -347,9 +347,70 @@ impl AllPropInfo {
         })
     }
 
+    /// True if `bytes` is a well-formed 0x9209 reply in the layout of `version`, checked by
+    /// walking it without allocating (duplicates are not checked here).
+    pub fn fits_layout(bytes: &[u8], version: SdioVersion) -> bool {
+        fn skip_value(r: &mut Reader<'_>, dt: DataType) -> Result<(), DecodeError> {
+            match dt.size() {
+                Some(n) => r.take(n).map(|_| ()),
+                None if dt == DataType::STR => {
+                    let n = usize::from(r.u8()?);
+                    r.take(n * 2).map(|_| ())
+                }
+                None => {
+                    let e = dt
+                        .element()
+                        .ok_or_else(|| r.error(DecodeErrorKind::InvalidDataType(dt.0)))?;
+                    let n = r.count_u32(e.min_wire_size())?;
+                    r.take(n * e.size().unwrap_or(1)).map(|_| ())
+                }
+            }
+        }
+        fn skip_list(r: &mut Reader<'_>, dt: DataType) -> Result<(), DecodeError> {
+            let n = r.count_u16(dt.min_wire_size())?;
+            match dt.size() {
+                Some(size) => r.take(n * size).map(|_| ()),
+                None => (0..n).try_for_each(|_| skip_value(r, dt)),
+            }
+        }
+        let walk = || -> Result<(), DecodeError> {
+            let mut r = Reader::new(bytes);
+            let count = r.u32()?;
+            if r.u32()? != 0 {
+                return Err(r.error(DecodeErrorKind::Invalid("count above 32 bits".into())));
+            }
+            for _ in 0..count {
+                r.take(2)?;
+                let dt = decode_data_type(&mut r)?;
+                r.take(2)?;
+                skip_value(&mut r, dt)?;
+                skip_value(&mut r, dt)?;
+                match r.u8()? {
+                    0 => {}
+                    1 => (0..3).try_for_each(|_| skip_value(&mut r, dt))?,
+                    2 => {
+                        skip_list(&mut r, dt)?;
+                        if version.has_two_lists() {
+                            skip_list(&mut r, dt)?;
+                        }
+                    }
+                    _ => return Err(r.error(DecodeErrorKind::Invalid("form flag".into()))),
+                }
+            }
+            r.finish()
+        };
+        walk().is_ok()
+    }
+
     /// Decodes without knowing the version: the two-list (300) layout first, then one list (200).
-    /// When both fail, the error of the layout that got further is returned.
+    /// The layout is chosen by a walk that allocates nothing, so a reply is decoded once. When
+    /// neither layout fits, the error of the layout that got further is returned.
     pub fn decode_any(bytes: &[u8], base: usize) -> Result<Self, DecodeError> {
+        for version in [SdioVersion::V300, SdioVersion::V200] {
+            if Self::fits_layout(bytes, version) {
+                return Self::decode_at(bytes, base, version);
+            }
+        }
         match Self::decode_at(bytes, base, SdioVersion::V300) {
             Ok(v) => Ok(v),
             Err(e300) => match Self::decode_at(bytes, base, SdioVersion::V200) {
