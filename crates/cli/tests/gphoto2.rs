@@ -49,6 +49,7 @@ impl Simulator {
         let port = format!("ptpip:127.0.0.1:{0}:{0}", self.port);
         let mut cmd = Command::new("gphoto2");
         cmd.env("HOME", &self.home)
+            .current_dir(&self.home)
             .args(["--camera", "PTP/IP Camera", "--port", &port])
             .args(args);
         let out = run_with_timeout(cmd, Duration::from_secs(120));
@@ -173,4 +174,24 @@ fn set_config_sticks_on_the_protocol_300_body() {
     let sim = Simulator::start("ilce-7sm3");
     sim.gphoto2(&["--set-config", "iso=800"]);
     assert_eq!(current(&sim.stdout(&["--get-config", "iso"])), "800");
+}
+
+/// gphoto2's own Sony capture sequence (S1, S2, wait for 0xD215, GetObjectInfo, GetObject on
+/// 0xFFFFC001) gets a valid JPEG of this shot.
+#[test]
+fn capture_image_and_download_writes_a_valid_jpeg() {
+    for (model, name) in [("ilce-7sm3", "ILCE-7SM3"), ("ilce-6000", "ILCE-6000")] {
+        let sim = Simulator::start(model);
+        let out = sim.stdout(&["--capture-image-and-download", "--filename", "shot.%C"]);
+        assert!(out.contains("Saving file as shot.jpg"), "{model}: {out}");
+        let jpeg = std::fs::read(sim.home.join("shot.jpg")).unwrap();
+        assert!(
+            jpeg.starts_with(&[0xFF, 0xD8]) && jpeg.ends_with(&[0xFF, 0xD9]),
+            "{model}"
+        );
+        assert!(
+            jpeg.windows(name.len()).any(|w| w == name.as_bytes()),
+            "{model}: shot caption"
+        );
+    }
 }

@@ -64,6 +64,7 @@ fn main() {
             .expect("hex product id"),
         sdio_version: ext.version,
         buffer_depth: 8,
+        sensor: (6000, 4000),
         device_info,
         controls: ext.controls,
         ext_properties: None,

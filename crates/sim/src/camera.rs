@@ -21,6 +21,7 @@ use sonyctl_sony::codes::{control, event, op, prop};
 use sonyctl_sony::request::{signed_from_data, value_from_data};
 use sonyctl_sony::{AllPropInfo, Enabled, ExtDeviceInfo, SdioRequest, SdioVersion, SonyForm};
 
+use crate::capture::CaptureState;
 use crate::profile::Profile;
 use crate::v200;
 
@@ -58,17 +59,17 @@ pub struct Reply {
 }
 
 impl Reply {
-    fn ok() -> Reply {
+    pub(crate) fn ok() -> Reply {
         Reply::code(ResponseCode::OK)
     }
-    fn code(code: ResponseCode) -> Reply {
+    pub(crate) fn code(code: ResponseCode) -> Reply {
         Reply {
             data: None,
             code,
             params: Params::NONE,
         }
     }
-    fn data(data: Vec<u8>) -> Reply {
+    pub(crate) fn data(data: Vec<u8>) -> Reply {
         Reply {
             data: Some(data),
             ..Reply::ok()
@@ -120,7 +121,7 @@ struct PendingChange {
 /// The simulated camera.
 #[derive(Debug)]
 pub struct SimulatedCamera {
-    profile: Profile,
+    pub(crate) profile: Profile,
     options: SimOptions,
     props: Vec<sonyctl_sony::SonyDevicePropDesc>,
     /// Per property: the sequence number of its last change.
@@ -131,8 +132,9 @@ pub struct SimulatedCamera {
     next_connection: u32,
     /// The host that completed SDIOConnect 1 and has not left.
     holder: Option<ConnectionId>,
-    pressed: HashSet<PropertyCode>,
-    now: Duration,
+    pub(crate) pressed: HashSet<PropertyCode>,
+    pub(crate) now: Duration,
+    pub(crate) capture: CaptureState,
 }
 
 /// Operations whose host sends a data-out phase.
@@ -163,6 +165,7 @@ impl SimulatedCamera {
             holder: None,
             pressed: HashSet::new(),
             now: Duration::ZERO,
+            capture: CaptureState::default(),
         }
     }
 
@@ -214,7 +217,16 @@ impl SimulatedCamera {
 
     /// The earliest camera time at which something will happen by itself.
     pub fn next_deadline(&self) -> Option<Duration> {
-        self.pending.iter().map(|p| p.due).min()
+        self.pending
+            .iter()
+            .map(|p| p.due)
+            .chain(self.capture_deadline())
+            .min()
+    }
+
+    /// Camera time spent exposing and writing shots since power-on.
+    pub fn camera_time(&self) -> (Duration, Duration) {
+        (self.capture.exposing_time, self.capture.processing_time)
     }
 
     /// Moves camera time to `now` (never backwards) and applies what is due.
@@ -236,6 +248,7 @@ impl SimulatedCamera {
         for p in due {
             self.set_now(p.code, p.value);
         }
+        self.advance_capture(now);
     }
 
     /// Events waiting for one host, oldest first.
@@ -246,7 +259,7 @@ impl SimulatedCamera {
             .unwrap_or_default()
     }
 
-    fn emit(&mut self, ev: Event) {
+    pub(crate) fn emit(&mut self, ev: Event) {
         let limit = self.options.event_queue_limit.max(1);
         for c in self.connections.values_mut() {
             if c.events.len() >= limit {
@@ -257,7 +270,7 @@ impl SimulatedCamera {
     }
 
     /// Changes a value immediately (no delay), records the change and raises 0xC203.
-    fn set_now(&mut self, code: PropertyCode, value: Value) {
+    pub(crate) fn set_now(&mut self, code: PropertyCode, value: Value) {
         let Some(p) = self.props.iter_mut().find(|p| p.code == code) else {
             return;
         };
@@ -281,6 +294,7 @@ impl SimulatedCamera {
         let pressed: Vec<PropertyCode> = self.pressed.drain().collect();
         for code in pressed {
             self.set_now(code, Value::U16(control::RELEASE));
+            self.release(code);
         }
     }
 
@@ -424,14 +438,19 @@ impl SimulatedCamera {
             OperationCode::GET_NUM_OBJECTS | OperationCode::GET_OBJECT_HANDLES => {
                 Reply::code(ResponseCode::STORE_NOT_AVAILABLE)
             }
-            OperationCode::GET_OBJECT_INFO
-            | OperationCode::GET_OBJECT
-            | OperationCode::GET_PARTIAL_OBJECT
-            | OperationCode::GET_THUMB => {
-                // Nothing is pending until capture exists: touching the shot handle is refused
-                // instead of crashing like real firmware.
-                Reply::code(ResponseCode::INVALID_OBJECT_HANDLE)
+            // Touching the shot handle with nothing ready is refused instead of crashing like
+            // real firmware.
+            OperationCode::GET_OBJECT_INFO => {
+                self.object_info(operation.params.get(0).unwrap_or(0))
             }
+            OperationCode::GET_OBJECT => {
+                self.object_data(operation.params.get(0).unwrap_or(0), None)
+            }
+            OperationCode::GET_PARTIAL_OBJECT => {
+                let p = |i| u64::from(operation.params.get(i).unwrap_or(0));
+                self.object_data(p(0) as u32, Some((p(1), p(2))))
+            }
+            OperationCode::GET_THUMB => Reply::code(ResponseCode::NO_THUMBNAIL_PRESENT),
             c if c.0 & 0xFF00 == 0x9200 => self.sdio(id, phase, operation, data),
             _ => Reply::code(ResponseCode::OPERATION_NOT_SUPPORTED),
         }
@@ -684,17 +703,20 @@ impl SimulatedCamera {
         let is_button =
             matches!(code.0, 0xD2C1..=0xD2C9 | 0xD2CB..=0xD2D0 | 0xD2D2 | 0xD2D9 | 0xD2E5 | 0xD2E6);
         if is_button {
-            match n {
-                2 => {
-                    self.pressed.insert(code);
-                }
-                1 => {
-                    self.pressed.remove(&code);
-                }
+            let newly = match n {
+                2 => self.pressed.insert(code),
+                1 => self.pressed.remove(&code),
                 _ => return Reply::code(ResponseCode::INVALID_DEVICE_PROP_VALUE),
-            }
+            };
             if self.descriptor(code).is_some() {
                 self.set_now(code, Value::U16(n as u16));
+            }
+            if newly {
+                if n == 2 {
+                    self.press(code);
+                } else {
+                    self.release(code);
+                }
             }
             return Reply::ok();
         }

@@ -7,6 +7,8 @@
 //! This crate must not do I/O: transports (in-memory, PTP/IP, USB/IP) drive it from outside.
 
 pub mod camera;
+mod capture;
+pub mod image;
 pub mod profile;
 mod v200;
 

@@ -59,6 +59,8 @@ pub struct Profile {
     pub sdio_version: SdioVersion,
     /// How many shots the camera's buffer holds before it stops shooting.
     pub buffer_depth: usize,
+    /// Sensor size in pixels (sets the RAW's size).
+    pub sensor: (u32, u32),
     /// The GetDeviceInfo reply.
     pub device_info: DeviceInfo,
     /// The second list of the 0x9202 reply (control codes), in the camera's order.
@@ -83,6 +85,7 @@ struct RawProfile {
     usb_product: u16,
     sdio_version: u16,
     buffer_depth: usize,
+    sensor: [u32; 2],
     device_info: RawDeviceInfo,
     controls: Vec<u16>,
     #[serde(default)]
@@ -249,6 +252,7 @@ impl Profile {
             usb_product: raw.usb_product,
             sdio_version: SdioVersion(raw.sdio_version),
             buffer_depth: raw.buffer_depth,
+            sensor: (raw.sensor[0], raw.sensor[1]),
             device_info: DeviceInfo {
                 standard_version: d.standard_version,
                 vendor_extension_id: d.vendor_extension_id,
@@ -333,6 +337,7 @@ impl Profile {
         let _ = writeln!(s, "usb_product = 0x{:04X}", self.usb_product);
         let _ = writeln!(s, "sdio_version = {}", self.sdio_version.0);
         let _ = writeln!(s, "buffer_depth = {}", self.buffer_depth);
+        let _ = writeln!(s, "sensor = [{}, {}]", self.sensor.0, self.sensor.1);
         let d = &self.device_info;
         let _ = writeln!(
             s,

@@ -1,0 +1,462 @@
+//! Shooting: half press (autofocus), full press (exposure, bulb), the writing phase, the buffer of
+//! shots waiting at handle 0xFFFFC001, and reading them out.
+//!
+//! - S1 (0xD2C1) pressed starts autofocus unless the focus mode is MF: after `af_time` 0xD213
+//!   becomes 2 (focused), or 3 (no focus) when the owner made the scene dark. Released, it returns
+//!   to 1.
+//! - S2 (0xD2C2) or RequestOneShooting (0xD2C7) pressed asks for a shot. It is taken as soon as
+//!   focus allows it (MF, or AF focused; a failed AF takes no picture), if the buffer has room.
+//!   The exposure lasts the shutter time; BULB lasts until the button is released. With long
+//!   exposure noise reduction on, exposures of 1 s or more are followed by as much time again.
+//! - While writing, 0xD215 reads 1; then the shot's files go to the buffer, 0xD215 reads
+//!   0x8000 | shots waiting, and 0xC201 (0xFFFFC001) is raised. A RAW+JPEG shot is two files but
+//!   counts as one shot, as alpha-fairy observed on real bodies.
+//! - Continuous drive repeats shots while S2 stays pressed.
+//! - With the save destination on the camera's card only (0xD222 = 0x10) nothing reaches the
+//!   host.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use sonyctl_ptp::{
+    Codec, Event, ObjectFormatCode, ObjectInfo, Params, PropertyCode, ResponseCode, Value,
+};
+use sonyctl_sony::codes::{control, event, handle, prop};
+use sonyctl_sony::format_value;
+
+use crate::camera::{Reply, SimulatedCamera};
+use crate::image::{ShotFile, ShotInfo, jpeg_file, raw_file};
+
+/// Autofocus state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Focus {
+    Idle,
+    Focusing { until: Duration },
+    Focused,
+    Failed,
+}
+
+/// Everything about shooting that changes over time.
+#[derive(Debug)]
+pub(crate) struct CaptureState {
+    pub(crate) focus: Focus,
+    /// A full press is waiting for focus.
+    pub(crate) armed: bool,
+    /// The exposure in progress: when it ends (`None`: bulb, until released).
+    pub(crate) exposing: Option<Exposure>,
+    /// Writing a shot: until when, and its files.
+    pub(crate) writing: Option<(Duration, Vec<ShotFile>)>,
+    /// Shots waiting for the host, each one or two files, oldest first.
+    pub(crate) buffer: VecDeque<VecDeque<ShotFile>>,
+    pub(crate) shots: u32,
+    pub(crate) dark: bool,
+    pub(crate) long_exposure_nr: bool,
+    /// Camera time spent exposing and writing, for `--stats`.
+    pub(crate) exposing_time: Duration,
+    pub(crate) processing_time: Duration,
+    /// Next shot of a continuous burst.
+    pub(crate) next_burst: Option<Duration>,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Exposure {
+    started: Duration,
+    ends: Option<Duration>,
+}
+
+impl Default for CaptureState {
+    fn default() -> Self {
+        CaptureState {
+            focus: Focus::Idle,
+            armed: false,
+            exposing: None,
+            writing: None,
+            buffer: VecDeque::new(),
+            shots: 0,
+            dark: false,
+            long_exposure_nr: false,
+            exposing_time: Duration::ZERO,
+            processing_time: Duration::ZERO,
+            next_burst: None,
+        }
+    }
+}
+
+/// Time to focus.
+const AF_TIME: Duration = Duration::from_millis(200);
+/// Time to write a shot (before any noise reduction).
+const WRITE_TIME: Duration = Duration::from_millis(300);
+
+impl SimulatedCamera {
+    fn movie_state(&self) -> Option<u64> {
+        self.value(prop::MOVIE_RECORDING_STATE)
+            .and_then(Value::as_u64)
+    }
+
+    fn manual_focus(&self) -> bool {
+        self.value(prop::FOCUS_MODE).and_then(Value::as_u64) == Some(1)
+    }
+
+    /// The shutter time in camera time; `None` for BULB.
+    fn shutter_time(&self) -> Option<Duration> {
+        let raw = self
+            .value(prop::SHUTTER_SPEED)
+            .and_then(Value::as_u64)
+            .unwrap_or(0x0001_0064);
+        let (num, den) = (raw >> 16, raw & 0xFFFF);
+        if raw == 0 {
+            return None;
+        }
+        if den == 0 || raw == 0xFFFF_FFFF {
+            return Some(Duration::from_millis(10));
+        }
+        Some(Duration::from_nanos(num * 1_000_000_000 / den))
+    }
+
+    fn continuous_interval(&self) -> Option<Duration> {
+        let drive = self.value(prop::DRIVE_MODE).and_then(Value::as_u64)? & 0xFFFF;
+        Some(Duration::from_millis(match drive {
+            0x8010 | 0x8011 => 100,
+            2 | 0x8015 | 0x8016 => 125,
+            0x8012..=0x8014 | 0x8017 => 200,
+            _ => return None,
+        }))
+    }
+
+    pub(crate) fn press(&mut self, code: PropertyCode) {
+        match code {
+            control::S1_BUTTON => {
+                if self.manual_focus() {
+                    self.capture.focus = Focus::Idle;
+                } else if !matches!(self.capture.focus, Focus::Focused) {
+                    self.capture.focus = Focus::Focusing {
+                        until: self.now + AF_TIME,
+                    };
+                }
+            }
+            control::S2_BUTTON | control::REQUEST_ONE_SHOOTING => {
+                if !self.manual_focus() && self.capture.focus == Focus::Idle {
+                    // A full press without a half press focuses first.
+                    self.capture.focus = Focus::Focusing {
+                        until: self.now + AF_TIME,
+                    };
+                }
+                self.capture.armed = true;
+                self.try_shoot();
+            }
+            control::MOVIE_REC if self.movie_state() == Some(0) => {
+                self.set_now(prop::MOVIE_RECORDING_STATE, Value::U8(1));
+            }
+            _ => {}
+        }
+    }
+
+    pub(crate) fn release(&mut self, code: PropertyCode) {
+        match code {
+            control::S1_BUTTON if !self.pressed.contains(&control::S2_BUTTON) => {
+                self.capture.focus = Focus::Idle;
+                self.set_now(prop::FOCUS_INDICATION, Value::U8(1));
+            }
+            control::S2_BUTTON | control::REQUEST_ONE_SHOOTING => {
+                self.capture.armed = false;
+                self.capture.next_burst = None;
+                if let Some(e) = self.capture.exposing {
+                    if e.ends.is_none() {
+                        self.end_exposure(self.now);
+                    }
+                }
+                if !self.pressed.contains(&control::S1_BUTTON) {
+                    self.capture.focus = Focus::Idle;
+                }
+            }
+            control::MOVIE_REC if self.movie_state() == Some(1) => {
+                self.set_now(prop::MOVIE_RECORDING_STATE, Value::U8(0));
+            }
+            _ => {}
+        }
+    }
+
+    /// The owner presses the body's shutter button: focus, shoot, release.
+    pub fn owner_shutter(&mut self) {
+        self.capture.focus = Focus::Focused;
+        self.capture.armed = true;
+        self.try_shoot();
+        self.capture.armed = false;
+    }
+
+    /// The owner darkens or lights the scene (autofocus fails in the dark).
+    pub fn owner_scene_dark(&mut self, dark: bool) {
+        self.capture.dark = dark;
+    }
+
+    /// The owner switches long-exposure noise reduction.
+    pub fn owner_long_exposure_nr(&mut self, on: bool) {
+        self.capture.long_exposure_nr = on;
+    }
+
+    /// Shots waiting in the buffer.
+    pub fn pending_shots(&self) -> usize {
+        self.capture.buffer.len()
+    }
+
+    fn try_shoot(&mut self) {
+        let c = &self.capture;
+        if !c.armed || c.exposing.is_some() || c.writing.is_some() {
+            return;
+        }
+        let focus_ok = self.manual_focus() || c.focus == Focus::Focused;
+        if !focus_ok {
+            return;
+        }
+        if c.buffer.len() >= self.profile.buffer_depth {
+            // A full buffer freezes the camera until the host drains it.
+            return;
+        }
+        let ends = self.shutter_time().map(|t| self.now + t);
+        self.capture.exposing = Some(Exposure {
+            started: self.now,
+            ends,
+        });
+        if ends.is_none()
+            && !self.pressed.contains(&control::S2_BUTTON)
+            && !self.pressed.contains(&control::REQUEST_ONE_SHOOTING)
+        {
+            // BULB from the owner's button: a minimal exposure.
+            self.capture.exposing = Some(Exposure {
+                started: self.now,
+                ends: Some(self.now + Duration::from_millis(100)),
+            });
+        }
+    }
+
+    fn end_exposure(&mut self, at: Duration) {
+        let Some(e) = self.capture.exposing.take() else {
+            return;
+        };
+        let length = at.saturating_sub(e.started);
+        self.capture.exposing_time += length;
+        let nr = if self.capture.long_exposure_nr && length >= Duration::from_secs(1) {
+            length
+        } else {
+            Duration::ZERO
+        };
+        self.capture.shots += 1;
+        let files = self.shot_files(self.capture.shots, length);
+        let write = WRITE_TIME + nr;
+        self.capture.processing_time += write;
+        self.capture.writing = Some((at + write, files));
+        self.set_now(prop::PENDING_IMAGES, Value::U16(1));
+        if self.capture.armed && self.continuous_interval().is_some() {
+            self.capture.next_burst = self.continuous_interval().map(|i| at + i.max(write));
+        }
+    }
+
+    fn settings_text(&self) -> String {
+        [prop::SHUTTER_SPEED, prop::F_NUMBER, prop::ISO]
+            .iter()
+            .filter_map(|&c| self.value(c).map(|v| (c, v)))
+            .map(|(c, v)| {
+                let s = format_value(c, v);
+                if c == prop::ISO {
+                    format!("ISO {s}")
+                } else {
+                    s
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    fn capture_date(&self, at: Duration) -> String {
+        let s = at.as_secs();
+        format!(
+            "20260101T{:02}{:02}{:02}",
+            (s / 3600) % 24,
+            (s / 60) % 60,
+            s % 60
+        )
+    }
+
+    /// The files of shot `number`: JPEG then RAW, as the file format asks.
+    fn shot_files(&self, number: u32, _exposure: Duration) -> Vec<ShotFile> {
+        let (w, h) = self.profile.sensor;
+        let info = ShotInfo {
+            model: self.profile.device_info.model.clone(),
+            number,
+            settings: self.settings_text(),
+            capture_date: self.capture_date(self.now),
+            sensor: (w, h),
+            raw_size: u64::from(w) * u64::from(h),
+        };
+        let (jpeg, raw) = match self.value(prop::FILE_FORMAT).and_then(Value::as_u64) {
+            Some(1) => (false, true),
+            Some(2) | Some(4) => (true, true),
+            Some(_) => (true, false),
+            None => match self
+                .value(prop::COMPRESSION_SETTING)
+                .and_then(Value::as_u64)
+            {
+                Some(0x10) => (false, true),
+                Some(0x11..=0x14) | Some(0x41..=0x44) => (true, true),
+                _ => (true, false),
+            },
+        };
+        let mut files = Vec::new();
+        if jpeg {
+            files.push(jpeg_file(&info));
+        }
+        if raw {
+            files.push(raw_file(&info));
+        }
+        files
+    }
+
+    fn update_pending(&mut self) {
+        let n = self.capture.buffer.len() as u16;
+        let v = if n == 0 { 0 } else { 0x8000 | n.min(0x7FFF) };
+        self.set_now(prop::PENDING_IMAGES, Value::U16(v));
+    }
+
+    /// The earliest time the shooting pipeline will act by itself.
+    pub(crate) fn capture_deadline(&self) -> Option<Duration> {
+        let c = &self.capture;
+        [
+            match c.focus {
+                Focus::Focusing { until } => Some(until),
+                _ => None,
+            },
+            c.exposing.and_then(|e| e.ends),
+            c.writing.as_ref().map(|(t, _)| *t),
+            c.next_burst,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    /// Runs the shooting pipeline up to `now`, one step at a time in time order.
+    pub(crate) fn advance_capture(&mut self, now: Duration) {
+        while let Some(t) = self.capture_deadline().filter(|&t| t <= now) {
+            let saved = self.now;
+            self.now = t;
+            if let Focus::Focusing { until } = self.capture.focus {
+                if until == t {
+                    let (focus, indication) = if self.capture.dark {
+                        (Focus::Failed, 3)
+                    } else {
+                        (Focus::Focused, 2)
+                    };
+                    self.capture.focus = focus;
+                    self.set_now(prop::FOCUS_INDICATION, Value::U8(indication));
+                    self.try_shoot();
+                }
+            }
+            if self.capture.exposing.and_then(|e| e.ends) == Some(t) {
+                self.end_exposure(t);
+            }
+            if self.capture.writing.as_ref().map(|(w, _)| *w) == Some(t) {
+                if let Some((_, files)) = self.capture.writing.take() {
+                    let to_host = self
+                        .value(prop::SAVE_DESTINATION)
+                        .and_then(Value::as_u64)
+                        .is_none_or(|d| d & 0x01 != 0);
+                    if to_host && !files.is_empty() {
+                        self.capture.buffer.push_back(files.into());
+                        self.emit(Event {
+                            code: event::OBJECT_ADDED,
+                            transaction_id: sonyctl_ptp::container::EVENT_TRANSACTION_ID,
+                            params: Params::new(&[handle::CAPTURED_IMAGE]).unwrap_or_default(),
+                        });
+                    }
+                    self.update_pending();
+                }
+            }
+            if self.capture.next_burst == Some(t) {
+                self.capture.next_burst = None;
+                self.try_shoot();
+            }
+            self.now = saved.max(t);
+        }
+    }
+
+    fn head_file(&self) -> Option<&ShotFile> {
+        if self.capture.writing.is_some() {
+            // 0xD215 reads 1: touching the handle now would crash a real body; refuse.
+            return None;
+        }
+        self.capture.buffer.front().and_then(|s| s.front())
+    }
+
+    fn take_head_file(&mut self) {
+        if let Some(shot) = self.capture.buffer.front_mut() {
+            shot.pop_front();
+            if shot.is_empty() {
+                self.capture.buffer.pop_front();
+            }
+        }
+        self.update_pending();
+        self.try_shoot();
+    }
+
+    pub(crate) fn object_info(&self, handle: u32) -> Reply {
+        let Some(f) = self
+            .head_file()
+            .filter(|_| handle == handle::CAPTURED_IMAGE)
+        else {
+            return Reply::code(ResponseCode::INVALID_OBJECT_HANDLE);
+        };
+        let info = ObjectInfo {
+            storage_id: 0x0001_0000,
+            object_format: ObjectFormatCode(f.format),
+            protection_status: 0,
+            object_compressed_size: u32::try_from(f.size()).unwrap_or(u32::MAX),
+            thumb_format: ObjectFormatCode(0x3801),
+            thumb_compressed_size: 0,
+            thumb_pix_width: 0,
+            thumb_pix_height: 0,
+            image_pix_width: f.width,
+            image_pix_height: f.height,
+            image_bit_depth: 0,
+            parent_object: 0,
+            association_type: 0,
+            association_desc: 0,
+            sequence_number: 0,
+            filename: f.filename.clone(),
+            capture_date: f.capture_date.clone(),
+            modification_date: f.capture_date.clone(),
+            keywords: String::new(),
+        };
+        match info.to_bytes() {
+            Ok(b) => Reply::data(b),
+            // A file name too long for a PTP string.
+            Err(_) => Reply::code(ResponseCode::GENERAL_ERROR),
+        }
+    }
+
+    /// GetObject (whole) or GetPartialObject (`Some((offset, max))`). The file is consumed when
+    /// its last byte has been read.
+    pub(crate) fn object_data(&mut self, handle: u32, part: Option<(u64, u64)>) -> Reply {
+        let Some(f) = self
+            .head_file()
+            .filter(|_| handle == handle::CAPTURED_IMAGE)
+        else {
+            return Reply::code(ResponseCode::INVALID_OBJECT_HANDLE);
+        };
+        let size = f.size();
+        let (offset, max) = part.unwrap_or((0, size));
+        let data = f.read(offset, max);
+        let consumed = offset + data.len() as u64 >= size;
+        let sent = data.len() as u32;
+        if consumed {
+            self.take_head_file();
+        }
+        Reply {
+            params: if part.is_some() {
+                Params::new(&[sent]).unwrap_or_default()
+            } else {
+                Params::NONE
+            },
+            ..Reply::data(data)
+        }
+    }
+}

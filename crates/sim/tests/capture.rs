@@ -1,0 +1,322 @@
+//! Shooting on the simulated camera, in memory with virtual time: autofocus, exposure, bulb,
+//! noise reduction, the buffer at 0xFFFFC001, RAW+JPEG, bursts, a full buffer, save destination.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use std::time::Duration;
+
+use sonyctl_ptp::{
+    Codec, ObjectInfo, Operation, OperationCode, Params, PropertyCode, ResponseCode, Value,
+};
+use sonyctl_sim::{ConnectionId, Profile, SimOptions, SimulatedCamera};
+use sonyctl_sony::{SdioRequest, SonyEvent};
+
+const S1: PropertyCode = PropertyCode(0xD2C1);
+const S2: PropertyCode = PropertyCode(0xD2C2);
+const PENDING: PropertyCode = PropertyCode(0xD215);
+
+struct Host {
+    cam: SimulatedCamera,
+    id: ConnectionId,
+    tid: u32,
+    now: Duration,
+}
+
+impl Host {
+    fn new(model: &str) -> Host {
+        let mut cam = SimulatedCamera::new(Profile::builtin(model).unwrap(), SimOptions::default());
+        let id = cam.connect();
+        let mut h = Host {
+            cam,
+            id,
+            tid: 1,
+            now: Duration::ZERO,
+        };
+        h.op(0x1002, &[1]);
+        for phase in [1, 2] {
+            h.op(0x9201, &[phase, 0, 0]);
+        }
+        let v = if h.cam.profile().sdio_version.0 >= 300 {
+            300
+        } else {
+            200
+        };
+        h.op(0x9202, &[v]);
+        h.op(0x9201, &[3, 0, 0]);
+        h
+    }
+
+    fn op(&mut self, code: u16, params: &[u32]) -> sonyctl_sim::Reply {
+        let op = Operation {
+            code: OperationCode(code),
+            transaction_id: self.tid,
+            params: Params::new(params).unwrap(),
+        };
+        self.tid += 1;
+        self.cam.handle(self.id, self.now, &op, None)
+    }
+
+    fn sdio(&mut self, r: &SdioRequest) -> ResponseCode {
+        let op = r.operation(self.tid);
+        self.tid += 1;
+        self.cam.handle(self.id, self.now, &op, r.data()).code
+    }
+
+    fn button(&mut self, code: PropertyCode, pressed: bool) {
+        assert_eq!(
+            self.sdio(&SdioRequest::button(code, pressed)),
+            ResponseCode::OK
+        );
+    }
+
+    fn wait(&mut self, d: Duration) {
+        self.now += d;
+        self.cam.advance(self.now);
+    }
+
+    fn value(&self, code: u16) -> Value {
+        self.cam.value(PropertyCode(code)).unwrap().clone()
+    }
+
+    fn pending(&self) -> u64 {
+        self.value(0xD215).as_u64().unwrap()
+    }
+
+    /// GetObjectInfo then GetObject on 0xFFFFC001.
+    fn download(&mut self) -> (ObjectInfo, Vec<u8>) {
+        let r = self.op(0x1008, &[0xFFFF_C001]);
+        assert_eq!(r.code, ResponseCode::OK);
+        let info = ObjectInfo::decode_exact(&r.data.unwrap()).unwrap();
+        let r = self.op(0x1009, &[0xFFFF_C001]);
+        assert_eq!(r.code, ResponseCode::OK);
+        let data = r.data.unwrap();
+        assert_eq!(
+            data.len() as u32,
+            info.object_compressed_size,
+            "size as ObjectInfo says"
+        );
+        (info, data)
+    }
+
+    /// Half press, full press, release both (the libgphoto2 sequence).
+    fn shoot(&mut self) {
+        self.button(S1, true);
+        self.button(S2, true);
+        self.wait(Duration::from_millis(250));
+        self.button(S2, false);
+        self.button(S1, false);
+    }
+
+    fn set(&mut self, code: u16, value: Value) {
+        assert_eq!(
+            self.sdio(&SdioRequest::set(PropertyCode(code), &value).unwrap()),
+            ResponseCode::OK
+        );
+        self.wait(Duration::from_secs(1));
+        assert_eq!(self.value(code), value, "{code:#06x} set");
+    }
+}
+
+fn is_jpeg(b: &[u8]) -> bool {
+    b.starts_with(&[0xFF, 0xD8]) && b.ends_with(&[0xFF, 0xD9])
+}
+
+#[test]
+fn single_shot_af_then_jpeg_at_c001() {
+    let mut h = Host::new("ilce-7sm3");
+    assert_eq!(
+        h.op(0x1008, &[0xFFFF_C001]).code,
+        ResponseCode::INVALID_OBJECT_HANDLE,
+        "nothing yet"
+    );
+    h.cam.take_events(h.id);
+    h.button(S1, true);
+    h.button(S2, true);
+    h.wait(Duration::from_millis(199));
+    assert_eq!(h.value(0xD213), Value::U8(1), "still focusing");
+    h.wait(Duration::from_millis(1));
+    assert_eq!(h.value(0xD213), Value::U8(2), "focused");
+    // 1/250 s exposure, then writing: 0xD215 reads 1 and the handle is refused.
+    h.wait(Duration::from_millis(5));
+    assert_eq!(h.pending(), 1);
+    assert_eq!(
+        h.op(0x1008, &[0xFFFF_C001]).code,
+        ResponseCode::INVALID_OBJECT_HANDLE
+    );
+    h.button(S2, false);
+    h.button(S1, false);
+    h.wait(Duration::from_millis(300));
+    assert_eq!(h.pending(), 0x8001);
+    let events: Vec<SonyEvent> = h
+        .cam
+        .take_events(h.id)
+        .iter()
+        .map(SonyEvent::from_event)
+        .collect();
+    assert!(events.contains(&SonyEvent::ObjectAdded {
+        handle: 0xFFFF_C001
+    }));
+    assert!(events.contains(&SonyEvent::PropertyChanged {
+        property: Some(PENDING)
+    }));
+    let (info, data) = h.download();
+    assert_eq!(info.filename, "DSC00001.JPG");
+    assert_eq!(info.object_format.0, 0x3801);
+    assert!(is_jpeg(&data));
+    assert!(
+        data.windows(5).any(|w| w == b"1/250"),
+        "settings in the image's EXIF"
+    );
+    assert_eq!(h.pending(), 0);
+    assert_eq!(
+        h.op(0x1009, &[0xFFFF_C001]).code,
+        ResponseCode::INVALID_OBJECT_HANDLE
+    );
+}
+
+#[test]
+fn autofocus_fails_in_the_dark_and_manual_focus_shoots_without_it() {
+    let mut h = Host::new("ilce-7sm3");
+    h.cam.owner_scene_dark(true);
+    h.shoot();
+    h.wait(Duration::from_secs(2));
+    assert_eq!(h.value(0xD213), Value::U8(1), "released after the failure");
+    assert_eq!(h.pending(), 0, "no picture without focus");
+    h.set(0x500A, Value::U16(1));
+    h.shoot();
+    h.wait(Duration::from_secs(1));
+    assert_eq!(h.pending(), 0x8001);
+}
+
+#[test]
+fn bulb_lasts_until_release_and_noise_reduction_doubles_it() {
+    let mut h = Host::new("ilce-7sm3");
+    h.set(0xD20D, Value::U32(0));
+    h.set(0x500A, Value::U16(1));
+    h.cam.owner_long_exposure_nr(true);
+    h.button(S1, true);
+    h.button(S2, true);
+    h.wait(Duration::from_secs(30));
+    h.button(S2, false);
+    h.button(S1, false);
+    let (exposing, _) = h.cam.camera_time();
+    assert_eq!(exposing, Duration::from_secs(30));
+    h.wait(Duration::from_secs(30));
+    assert_eq!(
+        h.pending(),
+        1,
+        "still writing: noise reduction as long as the exposure"
+    );
+    h.wait(Duration::from_millis(300));
+    assert_eq!(h.pending(), 0x8001);
+}
+
+#[test]
+fn raw_and_jpeg_are_two_files_of_one_shot() {
+    let mut h = Host::new("ilce-7sm3");
+    h.set(0xD253, Value::U8(2));
+    h.shoot();
+    h.wait(Duration::from_secs(1));
+    assert_eq!(h.pending(), 0x8001, "one shot, as real bodies count it");
+    let (jpeg_info, jpeg) = h.download();
+    assert!(is_jpeg(&jpeg));
+    assert_eq!(h.pending(), 0x8001, "the RAW is still waiting");
+    let (raw_info, raw) = h.download();
+    assert_eq!(raw_info.filename, "DSC00001.ARW");
+    assert_eq!(raw_info.object_format.0, 0xB101);
+    assert_eq!(&raw[..4], b"II*\0");
+    assert_eq!(raw.len(), 4240 * 2832);
+    assert_eq!(jpeg_info.filename, "DSC00001.JPG");
+    assert_eq!(h.pending(), 0);
+}
+
+#[test]
+fn partial_reads_give_the_same_bytes() {
+    let mut one = Host::new("ilce-6000");
+    let mut two = Host::new("ilce-6000");
+    for h in [&mut one, &mut two] {
+        h.shoot();
+        h.wait(Duration::from_secs(1));
+    }
+    let (_, whole) = one.download();
+    let info = ObjectInfo::decode_exact(&two.op(0x1008, &[0xFFFF_C001]).data.unwrap()).unwrap();
+    let mut parts = Vec::new();
+    while parts.len() < info.object_compressed_size as usize {
+        let r = two.op(0x101B, &[0xFFFF_C001, parts.len() as u32, 4000]);
+        assert_eq!(r.code, ResponseCode::OK);
+        assert_eq!(r.params.as_slice(), [r.data.as_ref().unwrap().len() as u32]);
+        parts.extend(r.data.unwrap());
+    }
+    assert_eq!(parts, whole);
+    assert_eq!(two.pending(), 0, "consumed with its last byte");
+}
+
+#[test]
+fn a_full_buffer_stops_the_camera_until_drained() {
+    let mut h = Host::new("dsc-rx100m7");
+    let depth = h.cam.profile().buffer_depth as u64;
+    for _ in 0..depth + 2 {
+        h.shoot();
+        h.wait(Duration::from_secs(1));
+    }
+    assert_eq!(
+        h.pending(),
+        0x8000 | depth,
+        "no more shots than the buffer holds"
+    );
+    h.download();
+    h.shoot();
+    h.wait(Duration::from_secs(1));
+    assert_eq!(h.pending(), 0x8000 | depth);
+    for _ in 0..depth {
+        h.download();
+    }
+    assert_eq!(h.pending(), 0);
+}
+
+#[test]
+fn continuous_drive_shoots_while_s2_is_held() {
+    let mut h = Host::new("ilce-7sm3");
+    h.set(0x5013, Value::U32(0x0001_0002));
+    h.button(S1, true);
+    h.button(S2, true);
+    h.wait(Duration::from_millis(1000));
+    h.button(S2, false);
+    h.button(S1, false);
+    h.wait(Duration::from_secs(1));
+    let shots = h.pending() & 0x7FFF;
+    assert!(
+        (3..=8).contains(&shots),
+        "{shots} shots in a second of Cont. Hi"
+    );
+}
+
+#[test]
+fn card_only_destination_delivers_nothing_to_the_host() {
+    let mut h = Host::new("ilce-7sm3");
+    h.set(0xD222, Value::U16(0x10));
+    h.shoot();
+    h.wait(Duration::from_secs(1));
+    assert_eq!(h.pending(), 0);
+    h.set(0xD222, Value::U16(0x11));
+    h.shoot();
+    h.wait(Duration::from_secs(1));
+    assert_eq!(h.pending(), 0x8001);
+}
+
+#[test]
+fn owner_shutter_and_movie_button() {
+    let mut h = Host::new("ilce-6000");
+    h.cam.owner_shutter();
+    h.wait(Duration::from_secs(1));
+    assert_eq!(h.pending(), 0x8001);
+    h.button(PropertyCode(0xD2C8), true);
+    assert_eq!(h.value(0xD21D), Value::U8(1));
+    h.button(PropertyCode(0xD2C8), false);
+    assert_eq!(h.value(0xD21D), Value::U8(0));
+}
