@@ -22,6 +22,7 @@ use sonyctl_sony::request::{signed_from_data, value_from_data};
 use sonyctl_sony::{AllPropInfo, Enabled, ExtDeviceInfo, SdioRequest, SdioVersion, SonyForm};
 
 use crate::capture::CaptureState;
+use crate::live_view::LiveViewState;
 use crate::profile::Profile;
 use crate::v200;
 
@@ -135,6 +136,7 @@ pub struct SimulatedCamera {
     pub(crate) pressed: HashSet<PropertyCode>,
     pub(crate) now: Duration,
     pub(crate) capture: CaptureState,
+    pub(crate) live_view: LiveViewState,
 }
 
 /// Operations whose host sends a data-out phase.
@@ -144,6 +146,9 @@ pub fn has_data_out(code: OperationCode) -> bool {
         0x9205 | 0x9207 | 0x100C | 0x100D | 0x1016 | 0x9280 | 0x920F
     )
 }
+
+/// The live-view object handle.
+const LIVE_VIEW: u32 = sonyctl_sony::codes::handle::LIVE_VIEW;
 
 /// The four settings the exposure program enables or disables: shutter (and its 64-bit twin),
 /// aperture, ISO, exposure compensation.
@@ -166,6 +171,7 @@ impl SimulatedCamera {
             pressed: HashSet::new(),
             now: Duration::ZERO,
             capture: CaptureState::default(),
+            live_view: LiveViewState::new(),
         }
     }
 
@@ -440,6 +446,12 @@ impl SimulatedCamera {
             }
             // Touching the shot handle with nothing ready is refused instead of crashing like
             // real firmware.
+            OperationCode::GET_OBJECT_INFO if operation.params.get(0) == Some(LIVE_VIEW) => {
+                self.live_view_info()
+            }
+            OperationCode::GET_OBJECT if operation.params.get(0) == Some(LIVE_VIEW) => {
+                self.live_view_frame()
+            }
             OperationCode::GET_OBJECT_INFO => {
                 self.object_info(operation.params.get(0).unwrap_or(0))
             }
@@ -627,6 +639,9 @@ impl SimulatedCamera {
         if value == d.current {
             return Reply::ok();
         }
+        if self.busy() {
+            return Reply::code(ResponseCode::DEVICE_BUSY);
+        }
         let allowed = d.enabled == Enabled::ENABLED
             && d.get_set == sonyctl_sony::GetSet::READ_WRITE
             && match &d.form {
@@ -697,6 +712,9 @@ impl SimulatedCamera {
 
     /// 0x9207: buttons (2 press, 1 release) and steps (a signed count of notches).
     fn control(&mut self, code: PropertyCode, data: &[u8]) -> Reply {
+        if code == control::AF_AREA_POSITION {
+            return self.af_point(data);
+        }
         let Some(n) = signed_from_data(data) else {
             return Reply::code(ResponseCode::INVALID_DEVICE_PROP_FORMAT);
         };
@@ -720,7 +738,18 @@ impl SimulatedCamera {
             }
             return Reply::ok();
         }
+        if code == control::NEAR_FAR {
+            return self.near_far(n);
+        }
+        if self.busy() {
+            return Reply::code(ResponseCode::DEVICE_BUSY);
+        }
         self.step(code, n)
+    }
+
+    /// True while the camera exposes or writes a shot: settings wait (DeviceBusy).
+    fn busy(&self) -> bool {
+        self.capture.exposing_now()
     }
 
     /// Moves a property `n` notches through the values selectable now (+1 = next; on the shutter

@@ -64,6 +64,13 @@ pub(crate) struct Exposure {
     ends: Option<Duration>,
 }
 
+impl CaptureState {
+    /// An exposure or the writing of a shot is in progress.
+    pub(crate) fn exposing_now(&self) -> bool {
+        self.exposing.is_some() || self.writing.is_some()
+    }
+}
+
 impl Default for CaptureState {
     fn default() -> Self {
         CaptureState {

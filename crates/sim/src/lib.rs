@@ -9,6 +9,7 @@
 pub mod camera;
 mod capture;
 pub mod image;
+mod live_view;
 pub mod profile;
 mod v200;
 

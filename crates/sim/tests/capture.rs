@@ -320,3 +320,106 @@ fn owner_shutter_and_movie_button() {
     h.button(PropertyCode(0xD2C8), false);
     assert_eq!(h.value(0xD21D), Value::U8(0));
 }
+
+/// Live view: the USB layout, a JPEG that ends with EOI before the declared size, a new picture
+/// per frame, AccessDenied when polled faster than the frame rate, the AF frame at the AF point.
+#[test]
+fn live_view_frames() {
+    let mut h = Host::new("ilce-7sm3");
+    assert_eq!(h.op(0x1008, &[0xFFFF_C002]).code, ResponseCode::OK);
+    let first = h.op(0x1009, &[0xFFFF_C002]).data.unwrap();
+    assert_eq!(
+        h.op(0x1009, &[0xFFFF_C002]).code,
+        ResponseCode::ACCESS_DENIED,
+        "same frame"
+    );
+    let lv = sonyctl_sony::LiveViewFrame::decode(&first).unwrap();
+    assert_eq!(
+        (lv.image_offset, lv.focal_frame_offset, lv.focal_frame_size),
+        (0x3F4, 0x1F4, 0x200)
+    );
+    assert_eq!(lv.image_size % 128, 0);
+    let jpeg = lv.jpeg(&first);
+    assert!(is_jpeg(jpeg));
+    assert!(jpeg.len() < lv.image_size as usize || lv.image_size as usize == jpeg.len());
+    let ffi = lv.focal_frames.as_ref().unwrap();
+    assert_eq!(
+        (ffi.version, ffi.groups.len(), ffi.groups[0].frames.len()),
+        (104, 4, 1)
+    );
+    let frame = &ffi.groups[0].frames[0];
+    assert_eq!(
+        frame.x + frame.width / 2,
+        320 * 1024,
+        "AF frame centred at (320, 240)"
+    );
+
+    // Move the AF point, wait a frame: a new picture with the frame at the new point.
+    assert_eq!(
+        h.sdio(&SdioRequest::ControlDevice {
+            code: PropertyCode(0xD2DC),
+            data: (100u32 << 16 | 200).to_le_bytes().to_vec()
+        }),
+        ResponseCode::OK
+    );
+    assert_eq!(
+        h.sdio(&SdioRequest::ControlDevice {
+            code: PropertyCode(0xD2DC),
+            data: (700u32 << 16).to_le_bytes().to_vec()
+        }),
+        ResponseCode::INVALID_DEVICE_PROP_VALUE
+    );
+    h.wait(Duration::from_millis(34));
+    let second = h.op(0x1009, &[0xFFFF_C002]).data.unwrap();
+    let lv2 = sonyctl_sony::LiveViewFrame::decode(&second).unwrap();
+    assert_ne!(lv2.jpeg(&second), jpeg, "the picture changes over time");
+    let f2 = &lv2.focal_frames.as_ref().unwrap().groups[0].frames[0];
+    assert_eq!(
+        (f2.x + f2.width / 2, f2.y + f2.height / 2),
+        (100 * 1024, 200 * 1024)
+    );
+}
+
+#[test]
+fn manual_focus_drive_moves_the_focus_position() {
+    let mut h = Host::new("dsc-rx100m7");
+    let near_far = |n: i16| SdioRequest::ControlDevice {
+        code: PropertyCode(0xD2D1),
+        data: n.to_le_bytes().to_vec(),
+    };
+    let start = h.cam.focus_position();
+    assert_eq!(h.sdio(&near_far(7)), ResponseCode::OK);
+    assert_eq!(h.cam.focus_position(), start, "no manual focus in AF");
+    h.set(0x500A, Value::U16(1));
+    let start = h.cam.focus_position();
+    assert_eq!(h.sdio(&near_far(-3)), ResponseCode::OK);
+    assert_eq!(h.cam.focus_position(), start - 3);
+    assert_eq!(
+        h.sdio(&near_far(2)),
+        ResponseCode::INVALID_DEVICE_PROP_VALUE,
+        "only 1, 3, 7"
+    );
+    for _ in 0..40 {
+        h.sdio(&near_far(7));
+    }
+    assert_eq!(h.cam.focus_position(), 100, "clamped at infinity");
+}
+
+#[test]
+fn settings_answer_device_busy_while_a_shot_is_written() {
+    let mut h = Host::new("ilce-7sm3");
+    h.set(0x500A, Value::U16(1));
+    h.button(S1, true);
+    h.button(S2, true);
+    h.wait(Duration::from_millis(10));
+    let r = h.sdio(&SdioRequest::set(PropertyCode(0xD21E), &Value::U32(800)).unwrap());
+    assert_eq!(r, ResponseCode::DEVICE_BUSY);
+    assert!(r.is_retryable());
+    h.button(S2, false);
+    h.button(S1, false);
+    h.wait(Duration::from_secs(1));
+    assert_eq!(
+        h.sdio(&SdioRequest::set(PropertyCode(0xD21E), &Value::U32(800)).unwrap()),
+        ResponseCode::OK
+    );
+}
