@@ -5,8 +5,8 @@ use std::net::SocketAddr;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use sonyctl_sim::{Profile, SimOptions, SimulatedCamera};
-use sonyctl_transport::{PtpIpServer, ServerOptions};
+use sonyctl_sim::{Fault, Profile, ScheduledAction, SimOptions, SimulatedCamera};
+use sonyctl_transport::{CameraHandle, PtpIpServer, ServerOptions};
 
 /// Arguments of `sonyctl simulate`.
 #[derive(Args, Debug)]
@@ -23,6 +23,63 @@ pub struct SimulateArgs {
     /// Log every PTP/IP packet to standard error.
     #[arg(short, long)]
     verbose: bool,
+    /// Show a fault (repeatable): busy, slow, slow-start, disconnect-mid-data, garbage,
+    /// drop-events, hostile-filename.
+    #[arg(long = "fault", value_name = "NAME", value_parser = parse_fault)]
+    faults: Vec<Fault>,
+    /// The owner's action at a time after the first host's SDIO handshake (repeatable):
+    /// `2s:set iso 800`, `5s:mode a`, `1m:shutter`, `90s:unplug`, `10s:battery 15`,
+    /// `0s:set lenr on`, `0s:set scene dark`.
+    #[arg(long = "act", value_name = "DELAY:ACTION", value_parser = parse_action)]
+    actions: Vec<ScheduledAction>,
+    /// Seed for everything random (faults).
+    #[arg(long, default_value_t = 0x5EED)]
+    seed: u64,
+    /// Write what each host did (operations, bytes, camera time) to FILE as JSON on exit.
+    #[arg(long, value_name = "FILE")]
+    stats: Option<std::path::PathBuf>,
+}
+
+fn parse_fault(s: &str) -> Result<Fault, String> {
+    s.parse()
+}
+
+fn parse_action(s: &str) -> Result<ScheduledAction, String> {
+    s.parse()
+}
+
+/// The `--stats` file: per host, operations by code, bytes, and the camera's own time.
+fn stats_json(camera: &CameraHandle) -> serde_json::Value {
+    camera.with(|cam| {
+        let (exposing, processing) = cam.camera_time();
+        let hosts: Vec<serde_json::Value> = cam
+            .all_stats()
+            .into_iter()
+            .map(|(id, s)| {
+                let ops: serde_json::Map<String, serde_json::Value> = s
+                    .operations
+                    .iter()
+                    .map(|(code, n)| (format!("{code:#06X}"), serde_json::Value::from(*n)))
+                    .collect();
+                serde_json::json!({
+                    "connection": id.0,
+                    "round_trips": s.round_trips(),
+                    "operations": ops,
+                    "steps": s.steps,
+                    "bytes_in": s.bytes_in,
+                    "bytes_out": s.bytes_out,
+                })
+            })
+            .collect();
+        serde_json::json!({
+            "model": cam.profile().device_info.model,
+            "camera_time": {
+                "exposing_s": exposing.as_secs_f64(),
+                "processing_s": processing.as_secs_f64(),
+            },
+            "hosts": hosts,
+        })
+    })
 }
 
 /// Runs `sonyctl simulate` until Ctrl-C.
@@ -49,7 +106,18 @@ pub fn run(args: &SimulateArgs) -> Result<()> {
         .try_init();
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async move {
-        let camera = SimulatedCamera::new(profile, SimOptions::default());
+        let options = SimOptions {
+            seed: args.seed,
+            faults: args.faults.iter().copied().collect(),
+            actions: args.actions.clone(),
+            ..SimOptions::default()
+        };
+        let camera = SimulatedCamera::new(profile, options);
+        for a in &args.actions {
+            camera
+                .check_action(&a.action)
+                .map_err(|e| anyhow::anyhow!("--act {:?}: {e}", a.action))?;
+        }
         let server = PtpIpServer::bind(
             addr,
             camera,
@@ -68,10 +136,31 @@ pub fn run(args: &SimulateArgs) -> Result<()> {
             bound.port(),
             bound.port()
         );
-        tokio::select! {
-            r = server.run() => r.context("the PTP/IP server stopped")?,
-            r = tokio::signal::ctrl_c() => r.context("cannot wait for Ctrl-C")?,
+        let handle = server.camera();
+        let result = tokio::select! {
+            r = server.run() => r.context("the PTP/IP server stopped"),
+            r = tokio::signal::ctrl_c() => r.context("cannot wait for Ctrl-C"),
+            r = terminated() => r,
+        };
+        if let Some(path) = &args.stats {
+            let text = serde_json::to_string_pretty(&stats_json(&handle))?;
+            std::fs::write(path, text + "\n")
+                .with_context(|| format!("cannot write the stats to {}", path.display()))?;
         }
-        Ok(())
+        result
     })
+}
+
+/// Resolves on SIGTERM (where there is such a thing).
+#[cfg(unix)]
+async fn terminated() -> Result<()> {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("cannot wait for SIGTERM")?;
+    term.recv().await;
+    Ok(())
+}
+
+#[cfg(not(unix))]
+async fn terminated() -> Result<()> {
+    std::future::pending().await
 }

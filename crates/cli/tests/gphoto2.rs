@@ -22,8 +22,13 @@ struct Simulator {
 
 impl Simulator {
     fn start(model: &str) -> Simulator {
+        Simulator::start_with(model, &[])
+    }
+
+    fn start_with(model: &str, extra: &[&str]) -> Simulator {
         let mut child = Command::new(env!("CARGO_BIN_EXE_sonyctl"))
             .args(["simulate", "--model", model, "--ptpip", "127.0.0.1:0"])
+            .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -194,4 +199,47 @@ fn capture_image_and_download_writes_a_valid_jpeg() {
             "{model}: shot caption"
         );
     }
+}
+
+/// The owner's action runs after the handshake and gphoto2 sees it; on SIGTERM the simulator
+/// writes what the host did to the --stats file.
+#[test]
+fn owner_action_and_stats_file() {
+    let stats = std::env::temp_dir().join(format!("sonyctl-stats-{}.json", std::process::id()));
+    let _ = std::fs::remove_file(&stats);
+    let mut sim = Simulator::start_with(
+        "ilce-6000",
+        &[
+            "--act",
+            "0s:set iso 1600",
+            "--stats",
+            stats.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(current(&sim.stdout(&["--get-config", "iso"])), "1600");
+    let pid = sim.child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = sim.child.wait().unwrap();
+    assert!(status.success(), "exits cleanly on SIGTERM: {status}");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&stats).unwrap()).unwrap();
+    assert_eq!(json["model"], "ILCE-6000");
+    let host = &json["hosts"][0];
+    assert!(
+        host["operations"]["0x9209"].as_u64().unwrap() >= 1,
+        "{json}"
+    );
+    assert_eq!(
+        host["operations"]["0x9201"].as_u64().unwrap() % 3,
+        0,
+        "{json}"
+    );
+    assert!(host["bytes_out"].as_u64().unwrap() > 1000);
+    let _ = std::fs::remove_file(&stats);
 }

@@ -24,6 +24,7 @@ use sonyctl_sony::{AllPropInfo, Enabled, ExtDeviceInfo, SdioRequest, SdioVersion
 use crate::capture::CaptureState;
 use crate::live_view::LiveViewState;
 use crate::profile::Profile;
+use crate::script::{Fault, OwnerAction, Rng, ScheduledAction, WireFault};
 use crate::v200;
 
 /// A host connection to the camera (a USB claim, or a PTP/IP command+event connection pair).
@@ -37,6 +38,12 @@ pub struct SimOptions {
     pub apply_delay: Duration,
     /// Most events kept per host before the oldest are dropped (hosts poll anyway).
     pub event_queue_limit: usize,
+    /// Seed of everything random (faults), so runs repeat.
+    pub seed: u64,
+    /// Faults to show.
+    pub faults: std::collections::BTreeSet<Fault>,
+    /// What the owner does, counted from the end of the first host's SDIO handshake.
+    pub actions: Vec<ScheduledAction>,
 }
 
 impl Default for SimOptions {
@@ -44,6 +51,9 @@ impl Default for SimOptions {
         SimOptions {
             apply_delay: Duration::from_millis(300),
             event_queue_limit: 256,
+            seed: 0x5EED,
+            faults: Default::default(),
+            actions: Vec::new(),
         }
     }
 }
@@ -57,6 +67,10 @@ pub struct Reply {
     pub code: ResponseCode,
     /// Response parameters.
     pub params: Params,
+    /// How long the camera takes before answering (the `slow` fault).
+    pub delay: Duration,
+    /// Something the transport must do wrong on purpose (faults).
+    pub wire: Option<WireFault>,
 }
 
 impl Reply {
@@ -68,6 +82,8 @@ impl Reply {
             data: None,
             code,
             params: Params::NONE,
+            delay: Duration::ZERO,
+            wire: None,
         }
     }
     pub(crate) fn data(data: Vec<u8>) -> Reply {
@@ -137,6 +153,20 @@ pub struct SimulatedCamera {
     pub(crate) now: Duration,
     pub(crate) capture: CaptureState,
     pub(crate) live_view: LiveViewState,
+    rng: Rng,
+    /// When the first host completed SDIOConnect 3 (owner actions count from here).
+    pub(crate) handshake_done: Option<Duration>,
+    /// Owner actions not yet done, in time order.
+    actions: Vec<ScheduledAction>,
+    /// Faults that happen once and already did.
+    used_faults: HashSet<Fault>,
+    pub(crate) hostile_names: usize,
+    /// Hosts the owner disconnected (cable pulled), for the transport to close.
+    unplugged: Vec<ConnectionId>,
+    /// Counters of hosts that left.
+    finished: Vec<(ConnectionId, Stats)>,
+    /// Owner actions that could not be done, for the transport to report.
+    action_errors: Vec<String>,
 }
 
 /// Operations whose host sends a data-out phase.
@@ -158,6 +188,9 @@ impl SimulatedCamera {
     /// A camera of `profile`, powered on, with nobody connected.
     pub fn new(profile: Profile, options: SimOptions) -> SimulatedCamera {
         let props = profile.properties.clone();
+        let mut actions = options.actions.clone();
+        actions.sort_by_key(|a| a.delay);
+        let rng = Rng::new(options.seed);
         SimulatedCamera {
             profile,
             options,
@@ -172,6 +205,14 @@ impl SimulatedCamera {
             now: Duration::ZERO,
             capture: CaptureState::default(),
             live_view: LiveViewState::new(),
+            rng,
+            handshake_done: None,
+            actions,
+            used_faults: HashSet::new(),
+            hostile_names: 0,
+            unplugged: Vec::new(),
+            finished: Vec::new(),
+            action_errors: Vec::new(),
         }
     }
 
@@ -196,16 +237,146 @@ impl SimulatedCamera {
     /// The host went away (closed, or the link dropped): its session ends and the camera is free
     /// for the next host. Pending images and settings stay.
     pub fn disconnect(&mut self, id: ConnectionId) {
-        self.connections.remove(&id);
+        if let Some(c) = self.connections.remove(&id) {
+            self.finished.push((id, c.stats));
+        }
         if self.holder == Some(id) {
             self.holder = None;
             self.release_all_buttons();
         }
     }
 
-    /// Counters for one host (also after it left: `None` then).
+    /// Counters for one host still connected.
     pub fn stats(&self, id: ConnectionId) -> Option<&Stats> {
         self.connections.get(&id).map(|c| &c.stats)
+    }
+
+    /// Counters of every host, those that left first, in connection order.
+    pub fn all_stats(&self) -> Vec<(ConnectionId, Stats)> {
+        let mut all = self.finished.clone();
+        all.extend(
+            self.connections
+                .iter()
+                .map(|(id, c)| (*id, c.stats.clone())),
+        );
+        all.sort_by_key(|(id, _)| *id);
+        all
+    }
+
+    /// True if the fault was asked for.
+    pub fn has_fault(&self, fault: Fault) -> bool {
+        self.options.faults.contains(&fault)
+    }
+
+    /// Takes a once-only fault: true the first time, if asked for.
+    pub(crate) fn once(&mut self, fault: Fault) -> bool {
+        self.has_fault(fault) && self.used_faults.insert(fault)
+    }
+
+    /// Hosts the owner disconnected since the last call; the transport closes their links.
+    pub fn take_unplugged(&mut self) -> Vec<ConnectionId> {
+        std::mem::take(&mut self.unplugged)
+    }
+
+    /// Owner actions that failed since the last call, as messages.
+    pub fn take_action_errors(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.action_errors)
+    }
+
+    /// Checks that an owner action makes sense for this body (names and values).
+    pub fn check_action(&self, action: &OwnerAction) -> Result<(), String> {
+        match action {
+            OwnerAction::Set(name, value) => self.resolve_set(name, value).map(|_| ()),
+            OwnerAction::Mode(name) => self.resolve_set("mode", name).map(|_| ()),
+            _ => Ok(()),
+        }
+    }
+
+    /// A `set NAME VALUE`: the property and value, or `None` for the camera's own switches
+    /// (`lenr`, `scene`), whose value must be on/off.
+    fn resolve_set(
+        &self,
+        name: &str,
+        value: &str,
+    ) -> Result<Option<(PropertyCode, Value)>, String> {
+        if matches!(name.to_ascii_lowercase().as_str(), "lenr" | "scene") {
+            return on_off(value).map(|_| None);
+        }
+        let code = sonyctl_sony::codes::property_by_name(name)
+            .ok_or_else(|| format!("no setting called {name:?}"))?;
+        let d = self.descriptor(code).ok_or_else(|| {
+            format!(
+                "{name}: this {} has no {code:?}",
+                self.profile.device_info.model
+            )
+        })?;
+        let v = sonyctl_sony::parse_value(code, value, d.data_type, Some(d))
+            .map_err(|e| format!("{name}: {e}"))?;
+        Ok(Some((code, v)))
+    }
+
+    /// Does one owner action now.
+    pub fn owner(&mut self, action: &OwnerAction) -> Result<(), String> {
+        match action {
+            OwnerAction::Set(name, value) => match name.to_ascii_lowercase().as_str() {
+                "lenr" => {
+                    self.owner_long_exposure_nr(on_off(value)?);
+                    Ok(())
+                }
+                "scene" => {
+                    self.owner_scene_dark(on_off(value)?);
+                    Ok(())
+                }
+                _ => match self.resolve_set(name, value)? {
+                    Some((code, v)) => self.owner_set(code, v),
+                    None => Ok(()),
+                },
+            },
+            OwnerAction::Mode(name) => match self.resolve_set("mode", name)? {
+                Some((code, v)) => self.owner_set(code, v),
+                None => Ok(()),
+            },
+            OwnerAction::Shutter => {
+                self.owner_shutter();
+                Ok(())
+            }
+            OwnerAction::Unplug => {
+                let ids: Vec<ConnectionId> = self.connections.keys().copied().collect();
+                for id in ids {
+                    self.disconnect(id);
+                    self.unplugged.push(id);
+                }
+                Ok(())
+            }
+            OwnerAction::Battery(pct) => {
+                let code = prop::BATTERY_REMAINING;
+                let Some(d) = self.descriptor(code) else {
+                    return Err("this body reports no battery level".into());
+                };
+                let v = Value::from_integer(d.data_type, i128::from(*pct))
+                    .ok_or_else(|| format!("battery {pct} does not fit {}", d.data_type))?;
+                self.set_now(code, v);
+                Ok(())
+            }
+        }
+    }
+
+    fn run_due_actions(&mut self) {
+        let Some(start) = self.handshake_done else {
+            return;
+        };
+        while let Some(a) = self
+            .actions
+            .first()
+            .filter(|a| start + a.delay <= self.now)
+            .cloned()
+        {
+            self.actions.remove(0);
+            if let Err(e) = self.owner(&a.action) {
+                self.action_errors
+                    .push(format!("owner action {:?}: {e}", a.action));
+            }
+        }
     }
 
     /// The current value of a property.
@@ -223,10 +394,14 @@ impl SimulatedCamera {
 
     /// The earliest camera time at which something will happen by itself.
     pub fn next_deadline(&self) -> Option<Duration> {
+        let action = self
+            .handshake_done
+            .and_then(|t| self.actions.first().map(|a| t + a.delay));
         self.pending
             .iter()
             .map(|p| p.due)
             .chain(self.capture_deadline())
+            .chain(action)
             .min()
     }
 
@@ -235,11 +410,20 @@ impl SimulatedCamera {
         (self.capture.exposing_time, self.capture.processing_time)
     }
 
-    /// Moves camera time to `now` (never backwards) and applies what is due.
+    /// Moves camera time to `now` (never backwards) and does what falls due on the way, in time
+    /// order: delayed settings, the shooting pipeline and the owner's actions.
     pub fn advance(&mut self, now: Duration) {
-        if now > self.now {
-            self.now = now;
+        let target = now.max(self.now);
+        // Every step consumes what is due at its time, so this ends.
+        while let Some(t) = self.next_deadline().filter(|&t| t <= target) {
+            self.now = t.max(self.now);
+            self.apply_due();
         }
+        self.now = target;
+        self.apply_due();
+    }
+
+    fn apply_due(&mut self) {
         let now = self.now;
         let mut due: Vec<PendingChange> = Vec::new();
         self.pending.retain(|p| {
@@ -255,6 +439,7 @@ impl SimulatedCamera {
             self.set_now(p.code, p.value);
         }
         self.advance_capture(now);
+        self.run_due_actions();
     }
 
     /// Events waiting for one host, oldest first.
@@ -266,6 +451,9 @@ impl SimulatedCamera {
     }
 
     pub(crate) fn emit(&mut self, ev: Event) {
+        if self.has_fault(Fault::DropEvents) {
+            return;
+        }
         let limit = self.options.event_queue_limit.max(1);
         for c in self.connections.values_mut() {
             if c.events.len() >= limit {
@@ -385,7 +573,26 @@ impl SimulatedCamera {
         data: Option<&[u8]>,
     ) -> Reply {
         self.advance(now);
-        let reply = self.dispatch(id, op, data);
+        let exempt = matches!(op.code.0, 0x1001..=0x1003);
+        let in_session = self
+            .connections
+            .get(&id)
+            .is_some_and(|c| c.session.is_some());
+        let busy = self.has_fault(Fault::Busy) && in_session && !exempt && self.rng.chance(15);
+        let mut reply = if busy {
+            Reply::code(ResponseCode::DEVICE_BUSY)
+        } else {
+            self.dispatch(id, op, data)
+        };
+        if self.has_fault(Fault::Slow) {
+            reply.delay = Duration::from_millis(50 + self.rng.next() % 200);
+        }
+        if op.code == op::SDIO_GET_ALL_EXT_DEVICE_PROP_INFO
+            && reply.code == ResponseCode::OK
+            && self.once(Fault::Garbage)
+        {
+            reply.wire = Some(WireFault::GarbageFirst);
+        }
         if let Some(c) = self.connections.get_mut(&id) {
             *c.stats.operations.entry(op.code.0).or_default() += 1;
             c.stats.bytes_in += data.map_or(0, |d| d.len() as u64);
@@ -531,6 +738,9 @@ impl SimulatedCamera {
         }
         if phase == 1 {
             self.holder = Some(id);
+        }
+        if phase == 3 && self.handshake_done.is_none() {
+            self.handshake_done = Some(self.now);
         }
         if let Some(c) = self.connections.get_mut(&id) {
             // libgphoto2 re-runs the whole handshake inside one session; each phase counts.
@@ -718,6 +928,14 @@ impl SimulatedCamera {
         let Some(n) = signed_from_data(data) else {
             return Reply::code(ResponseCode::INVALID_DEVICE_PROP_FORMAT);
         };
+        let shutter_press =
+            n == 2 && matches!(code, control::S2_BUTTON | control::REQUEST_ONE_SHOOTING);
+        if shutter_press && self.has_fault(Fault::SlowStart) {
+            let ready = self.handshake_done.map(|t| t + Duration::from_secs(3));
+            if ready.is_none_or(|r| self.now < r) {
+                return Reply::code(ResponseCode::DEVICE_BUSY);
+            }
+        }
         let is_button =
             matches!(code.0, 0xD2C1..=0xD2C9 | 0xD2CB..=0xD2D0 | 0xD2D2 | 0xD2D9 | 0xD2E5 | 0xD2E6);
         if is_button {
@@ -787,5 +1005,13 @@ impl SimulatedCamera {
             self.schedule(code, t);
         }
         Reply::ok()
+    }
+}
+
+fn on_off(v: &str) -> Result<bool, String> {
+    match v.to_ascii_lowercase().as_str() {
+        "on" | "1" | "true" | "dark" => Ok(true),
+        "off" | "0" | "false" | "bright" => Ok(false),
+        other => Err(format!("{other:?} is not on/off")),
     }
 }

@@ -249,6 +249,7 @@ impl SimulatedCamera {
         };
         self.capture.shots += 1;
         let files = self.shot_files(self.capture.shots, length);
+        self.hostile_names += 1;
         let write = WRITE_TIME + nr;
         self.capture.processing_time += write;
         self.capture.writing = Some((at + write, files));
@@ -314,6 +315,19 @@ impl SimulatedCamera {
         }
         if raw {
             files.push(raw_file(&info));
+        }
+        if self.has_fault(crate::script::Fault::HostileFilename) {
+            let names = crate::script::HOSTILE_NAMES;
+            let name = names
+                .get(self.hostile_names % names.len())
+                .copied()
+                .unwrap_or("");
+            for f in &mut files {
+                f.filename = match (f.format, name.strip_suffix(".JPG")) {
+                    (0xB101, Some(stem)) => format!("{stem}.ARW"),
+                    _ => name.to_string(),
+                };
+            }
         }
         files
     }
@@ -454,6 +468,14 @@ impl SimulatedCamera {
         let data = f.read(offset, max);
         let consumed = offset + data.len() as u64 >= size;
         let sent = data.len() as u32;
+        if data.len() > 1024 && self.once(crate::script::Fault::DisconnectMidData) {
+            // The link drops halfway through: the file stays in the buffer for the next try.
+            let half = data.len() / 2;
+            return Reply {
+                wire: Some(crate::script::WireFault::CutDataAfter(half)),
+                ..Reply::data(data)
+            };
+        }
         if consumed {
             self.take_head_file();
         }

@@ -11,7 +11,9 @@ mod capture;
 pub mod image;
 mod live_view;
 pub mod profile;
+pub mod script;
 mod v200;
 
 pub use camera::{ConnectionId, Reply, SimOptions, SimulatedCamera, Stats, has_data_out};
 pub use profile::{Profile, ProfileError};
+pub use script::{Fault, OwnerAction, ScheduledAction, WireFault, parse_duration};

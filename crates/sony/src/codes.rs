@@ -235,6 +235,78 @@ pub fn known_events() -> impl Iterator<Item = (EventCode, &'static str)> {
     SONY_EVENT_NAMES.iter().map(|&(c, n)| (EventCode(c), n))
 }
 
+/// Short names for the settings people change most, as `sonyctl get/set` accept them.
+pub const ALIASES: &[(&str, u16)] = &[
+    ("iso", 0xD21E),
+    ("shutter", 0xD20D),
+    ("shutter-speed", 0xD20D),
+    ("aperture", 0x5007),
+    ("f", 0x5007),
+    ("f-number", 0x5007),
+    ("ev", 0x5010),
+    ("exposure-compensation", 0x5010),
+    ("flash-compensation", 0xD200),
+    ("wb", 0x5005),
+    ("white-balance", 0x5005),
+    ("color-temperature", 0xD20F),
+    ("focus-mode", 0x500A),
+    ("focus-area", 0xD22C),
+    ("metering", 0x500B),
+    ("flash", 0x500C),
+    ("program", 0x500E),
+    ("mode", 0x500E),
+    ("drive", 0x5013),
+    ("format", 0xD253),
+    ("file-format", 0xD253),
+    ("quality", 0xD252),
+    ("jpeg-quality", 0xD252),
+    ("compression", 0x5004),
+    ("image-size", 0xD203),
+    ("aspect", 0xD211),
+    ("aspect-ratio", 0xD211),
+    ("battery", 0xD218),
+    ("destination", 0xD222),
+    ("save-destination", 0xD222),
+    ("priority", 0xD25A),
+    ("pending", 0xD215),
+    ("focus", 0xD213),
+    ("movie", 0xD21D),
+    ("live-view-quality", 0xD26A),
+    ("dro", 0xD201),
+];
+
+/// The property a person means by `name`: an alias (`iso`, `shutter`, `wb`, …), a catalogue
+/// name (`ShutterSpeed`, `FNumber`), or a hex code (`0xD21E`); case, `-` and `_` do not matter.
+pub fn property_by_name(name: &str) -> Option<PropertyCode> {
+    let fold = |s: &str| {
+        s.chars()
+            .filter(|c| *c != '-' && *c != '_')
+            .map(|c| c.to_ascii_lowercase())
+            .collect::<String>()
+    };
+    let want = fold(name.trim());
+    if let Some(hex) = want.strip_prefix("0x") {
+        return u16::from_str_radix(hex, 16).ok().map(PropertyCode);
+    }
+    ALIASES
+        .iter()
+        .find(|(a, _)| fold(a) == want)
+        .map(|&(_, c)| PropertyCode(c))
+        .or_else(|| {
+            PROPERTY_NAMES
+                .iter()
+                .chain(CONTROL_NAMES)
+                .find(|(_, n)| fold(n) == want)
+                .map(|&(c, _)| PropertyCode(c))
+        })
+        .or_else(|| {
+            PropertyCode::KNOWN
+                .iter()
+                .copied()
+                .find(|c| c.name().is_some_and(|n| fold(n) == want))
+        })
+}
+
 /// `Name` or `0xABCD` for a code with no public name.
 pub fn describe(name: Option<&'static str>, code: u16) -> String {
     match name {
@@ -261,6 +333,23 @@ mod tests {
             );
             let names: std::collections::HashSet<_> = table.iter().map(|e| e.1).collect();
             assert_eq!(names.len(), table.len(), "unique names");
+        }
+    }
+
+    #[test]
+    fn names_people_type() {
+        let p = |s| property_by_name(s).map(|c| c.0);
+        assert_eq!(p("ISO"), Some(0xD21E));
+        assert_eq!(p("shutter"), Some(0xD20D));
+        assert_eq!(p("Focus_Mode"), Some(0x500A));
+        assert_eq!(p("ShutterSpeed"), Some(0xD20D));
+        assert_eq!(p("fnumber"), Some(0x5007));
+        assert_eq!(p("0xd26c"), Some(0xD26C));
+        assert_eq!(p("S1Button"), Some(0xD2C1));
+        assert_eq!(p("0xZZ"), None);
+        assert_eq!(p("no-such-setting"), None);
+        for (a, c) in ALIASES {
+            assert_eq!(p(a), Some(*c));
         }
     }
 

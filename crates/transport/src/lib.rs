@@ -6,4 +6,4 @@
 
 pub mod ptpip_server;
 
-pub use ptpip_server::{PtpIpServer, ServerError, ServerOptions};
+pub use ptpip_server::{CameraHandle, PtpIpServer, ServerError, ServerOptions};

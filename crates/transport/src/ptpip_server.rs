@@ -20,11 +20,11 @@ use std::time::{Duration, Instant};
 
 use sonyctl_ptp::ptpip::{HEADER_LEN, PROTOCOL_VERSION, Packet, peek_packet_len};
 use sonyctl_ptp::{Operation, Reader};
-use sonyctl_sim::{ConnectionId, SimulatedCamera, has_data_out};
+use sonyctl_sim::{ConnectionId, SimulatedCamera, WireFault, has_data_out};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::mpsc;
+use tokio::sync::{Notify, mpsc};
 
 /// The largest data-out phase accepted from a host.
 const MAX_HOST_DATA: u64 = 64 * 1024 * 1024;
@@ -75,6 +75,8 @@ struct Shared {
     event_sinks: Mutex<HashMap<ConnectionId, mpsc::UnboundedSender<Packet>>>,
     guid: [u8; 16],
     name: String,
+    /// Per host: woken when the owner pulls the cable, so the connection closes.
+    unplug: Mutex<HashMap<ConnectionId, Arc<Notify>>>,
 }
 
 impl Shared {
@@ -92,6 +94,19 @@ impl Shared {
         let now = self.now();
         let mut cam = self.camera();
         cam.advance(now);
+        for e in cam.take_action_errors() {
+            tracing::warn!("{e}");
+        }
+        let unplugged = cam.take_unplugged();
+        if !unplugged.is_empty() {
+            let map = self.unplug.lock().unwrap_or_else(|e| e.into_inner());
+            for id in unplugged {
+                tracing::info!(connection = id.0, "cable pulled");
+                if let Some(n) = map.get(&id) {
+                    n.notify_one();
+                }
+            }
+        }
         let sinks = self.event_sinks.lock().unwrap_or_else(|e| e.into_inner());
         for (id, tx) in sinks.iter() {
             for ev in cam.take_events(*id) {
@@ -102,6 +117,20 @@ impl Shared {
                 });
             }
         }
+    }
+}
+
+/// Access to the served camera from outside the server (stats, owner actions).
+#[derive(Clone)]
+pub struct CameraHandle(Arc<Shared>);
+
+impl CameraHandle {
+    /// Runs `f` on the camera, at the current camera time.
+    pub fn with<R>(&self, f: impl FnOnce(&mut SimulatedCamera) -> R) -> R {
+        let now = self.0.now();
+        let mut cam = self.0.camera();
+        cam.advance(now);
+        f(&mut cam)
     }
 }
 
@@ -135,8 +164,14 @@ impl PtpIpServer {
                 event_sinks: Mutex::new(HashMap::new()),
                 guid,
                 name,
+                unplug: Mutex::new(HashMap::new()),
             }),
         })
+    }
+
+    /// A handle on the camera that stays valid while the server runs.
+    pub fn camera(&self) -> CameraHandle {
+        CameraHandle(self.shared.clone())
     }
 
     /// The address actually bound.
@@ -248,7 +283,21 @@ async fn serve_connection(stream: TcpStream, shared: Arc<Shared>) -> Result<(), 
                 protocol_version: Some(PROTOCOL_VERSION),
             };
             write_packet(&mut w, &ack, shared.verbose).await?;
-            let result = command_loop(&mut r, &mut w, &shared, id).await;
+            let unplug = Arc::new(Notify::new());
+            shared
+                .unplug
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(id, unplug.clone());
+            let result = tokio::select! {
+                r = command_loop(&mut r, &mut w, &shared, id) => r,
+                () = unplug.notified() => Ok(()),
+            };
+            shared
+                .unplug
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&id);
             shared.camera().disconnect(id);
             shared
                 .event_sinks
@@ -336,6 +385,37 @@ async fn command_loop(
                     let now = shared.now();
                     shared.camera().handle(id, now, &op, data.as_deref())
                 };
+                if !reply.delay.is_zero() {
+                    tokio::time::sleep(reply.delay.div_f64(shared.time_scale.max(1e-6))).await;
+                }
+                if reply.wire == Some(WireFault::GarbageFirst) {
+                    // A packet of a type that does not exist.
+                    w.write_all(&[12, 0, 0, 0, 0xEF, 0xBE, 0xAD, 0xDE, 1, 2, 3, 4])
+                        .await?;
+                }
+                if let (Some(WireFault::CutDataAfter(n)), Some(payload)) = (reply.wire, &reply.data)
+                {
+                    write_packet(
+                        w,
+                        &Packet::StartData {
+                            transaction_id,
+                            total_length: payload.len() as u64,
+                        },
+                        shared.verbose,
+                    )
+                    .await?;
+                    let full = Packet::Data {
+                        transaction_id,
+                        payload: payload.clone(),
+                    }
+                    .to_bytes()
+                    .map_err(|e| ServerError::Protocol(e.to_string()))?;
+                    w.write_all(full.get(..12 + n).unwrap_or(&full)).await?;
+                    w.flush().await?;
+                    return Err(ServerError::Protocol(
+                        "fault disconnect-mid-data: connection dropped in a data phase".into(),
+                    ));
+                }
                 if let Some(payload) = reply.data {
                     write_packet(
                         w,
