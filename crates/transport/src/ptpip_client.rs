@@ -1,0 +1,456 @@
+//! The host side of PTP/IP: connects to a camera (or `sonyctl simulate`), runs the Init
+//! handshake on the command and event connections, and carries transactions.
+//!
+//! - Data from the camera is streamed to a sink in chunks as it arrives, whatever the packet
+//!   sizes: Sony sends a whole object in one Data packet, which can be hundreds of megabytes, and
+//!   nothing here holds it in memory.
+//! - Data to the camera goes as Start Data, then End Data carrying the payload (in 64 KiB Data
+//!   packets first when larger).
+//! - Every read has a time-out; the Init Command Ack may take as long as the camera shows its
+//!   pairing prompt (`ack_timeout`).
+//! - Events arrive on their own connection and are queued by a background task.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use sonyctl_ptp::ptpip::{DataPhase, HEADER_LEN, PROTOCOL_VERSION, Packet, peek_packet_len};
+use sonyctl_ptp::{Event, Operation, Reader, Response};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::sync::mpsc;
+
+/// Largest non-data packet accepted (Init Acks, responses, events are tiny).
+const MAX_CONTROL_PACKET: usize = 1 << 20;
+/// Chunk size for streaming data phases.
+const CHUNK: usize = 64 * 1024;
+
+/// What went wrong talking to the camera.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TransportError {
+    /// The connection failed or closed.
+    #[error("connection: {0}")]
+    Io(#[from] std::io::Error),
+    /// The camera did not answer in time.
+    #[error("no answer from the camera within {0:?} ({1})")]
+    Timeout(Duration, &'static str),
+    /// The camera refused the connection (Init Fail).
+    #[error("the camera refused the connection (Init Fail, reason {0})")]
+    Refused(u32),
+    /// Bytes from the camera that are not PTP/IP.
+    #[error("bad packet from the camera: {0}")]
+    Decode(#[from] sonyctl_ptp::DecodeError),
+    /// The camera broke the protocol.
+    #[error("protocol: {0}")]
+    Protocol(String),
+    /// The data phase is larger than the caller allows.
+    #[error("the camera announced {0} bytes, more than the {1} allowed")]
+    TooLarge(u64, u64),
+}
+
+impl TransportError {
+    /// True when the connection is gone and a new one is needed.
+    pub fn is_disconnect(&self) -> bool {
+        matches!(
+            self,
+            TransportError::Io(_) | TransportError::Protocol(_) | TransportError::Decode(_)
+        )
+    }
+}
+
+/// How to connect.
+#[derive(Clone, Debug)]
+pub struct ConnectOptions {
+    /// The host's GUID; cameras remember it for pairing, so keep it stable.
+    pub guid: [u8; 16],
+    /// Shown on the camera's pairing prompt.
+    pub friendly_name: String,
+    /// Connecting a socket.
+    pub connect_timeout: Duration,
+    /// Waiting for the Init Command Ack (the camera may show a pairing prompt first).
+    pub ack_timeout: Duration,
+    /// Waiting for any later packet.
+    pub io_timeout: Duration,
+    /// The port of the event connection (cameras use the same port as commands).
+    pub event_port: Option<u16>,
+}
+
+impl Default for ConnectOptions {
+    fn default() -> Self {
+        ConnectOptions {
+            guid: [0x50; 16],
+            friendly_name: "sonyctl".into(),
+            connect_timeout: Duration::from_secs(5),
+            ack_timeout: Duration::from_secs(60),
+            io_timeout: Duration::from_secs(30),
+            event_port: None,
+        }
+    }
+}
+
+/// A PTP/IP connection to a camera.
+pub struct PtpIpClient {
+    r: OwnedReadHalf,
+    w: OwnedWriteHalf,
+    events: mpsc::UnboundedReceiver<Event>,
+    io_timeout: Duration,
+    /// The camera's name from the Init Command Ack.
+    pub camera_name: String,
+    /// The connection number from the ack.
+    pub connection_number: u32,
+}
+
+async fn timed<T>(
+    limit: Duration,
+    what: &'static str,
+    f: impl std::future::Future<Output = Result<T, TransportError>>,
+) -> Result<T, TransportError> {
+    tokio::time::timeout(limit, f)
+        .await
+        .map_err(|_| TransportError::Timeout(limit, what))?
+}
+
+/// Reads one whole packet of at most `max` bytes.
+async fn read_packet<R: AsyncRead + Unpin>(
+    r: &mut R,
+    max: usize,
+) -> Result<Packet, TransportError> {
+    let mut head = [0u8; HEADER_LEN];
+    r.read_exact(&mut head).await?;
+    let len = peek_packet_len(&head)?.unwrap_or(HEADER_LEN);
+    if len > max {
+        return Err(TransportError::Protocol(format!(
+            "a {len}-byte packet where at most {max} fit"
+        )));
+    }
+    let mut buf = vec![0u8; len];
+    buf.get_mut(..HEADER_LEN)
+        .ok_or_else(|| TransportError::Protocol("short packet".into()))?
+        .copy_from_slice(&head);
+    if let Some(body) = buf.get_mut(HEADER_LEN..) {
+        r.read_exact(body).await?;
+    }
+    Ok(Packet::decode(&mut Reader::new(&buf))?)
+}
+
+impl PtpIpClient {
+    /// Connects the command and event connections to `addr` and runs the Init handshake.
+    pub async fn connect(
+        addr: SocketAddr,
+        options: &ConnectOptions,
+    ) -> Result<PtpIpClient, TransportError> {
+        let stream = timed(options.connect_timeout, "connecting", async {
+            Ok(TcpStream::connect(addr).await?)
+        })
+        .await?;
+        stream.set_nodelay(true)?;
+        let (mut r, mut w) = stream.into_split();
+        let request = Packet::InitCommandRequest {
+            guid: options.guid,
+            friendly_name: options.friendly_name.clone(),
+            protocol_version: PROTOCOL_VERSION,
+        };
+        w.write_all(
+            &request
+                .to_bytes()
+                .map_err(|e| TransportError::Protocol(e.to_string()))?,
+        )
+        .await?;
+        let ack = timed(
+            options.ack_timeout,
+            "Init Command Ack (confirm on the camera?)",
+            read_packet(&mut r, MAX_CONTROL_PACKET),
+        )
+        .await?;
+        let (connection_number, camera_name) = match ack {
+            Packet::InitCommandAck {
+                connection_number,
+                friendly_name,
+                ..
+            } => (connection_number, friendly_name),
+            Packet::InitFail { reason } => return Err(TransportError::Refused(reason)),
+            other => {
+                return Err(TransportError::Protocol(format!(
+                    "expected Init Command Ack, got {other:?}"
+                )));
+            }
+        };
+        let event_addr = SocketAddr::new(addr.ip(), options.event_port.unwrap_or(addr.port()));
+        let event_stream = timed(
+            options.connect_timeout,
+            "connecting the event channel",
+            async { Ok(TcpStream::connect(event_addr).await?) },
+        )
+        .await?;
+        event_stream.set_nodelay(true)?;
+        let (mut er, mut ew) = event_stream.into_split();
+        let req = Packet::InitEventRequest { connection_number };
+        ew.write_all(
+            &req.to_bytes()
+                .map_err(|e| TransportError::Protocol(e.to_string()))?,
+        )
+        .await?;
+        match timed(
+            options.io_timeout,
+            "Init Event Ack",
+            read_packet(&mut er, MAX_CONTROL_PACKET),
+        )
+        .await?
+        {
+            Packet::InitEventAck => {}
+            Packet::InitFail { reason } => return Err(TransportError::Refused(reason)),
+            other => {
+                return Err(TransportError::Protocol(format!(
+                    "expected Init Event Ack, got {other:?}"
+                )));
+            }
+        }
+        let (tx, events) = mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            // Events until the camera closes the connection; probes are answered.
+            loop {
+                match read_packet(&mut er, MAX_CONTROL_PACKET).await {
+                    Ok(Packet::Event {
+                        code,
+                        transaction_id,
+                        params,
+                    }) => {
+                        if tx
+                            .send(Event {
+                                code,
+                                transaction_id,
+                                params,
+                            })
+                            .is_err()
+                        {
+                            return;
+                        }
+                    }
+                    Ok(Packet::ProbeRequest) => {
+                        let Ok(bytes) = Packet::ProbeResponse.to_bytes() else {
+                            return;
+                        };
+                        if ew.write_all(&bytes).await.is_err() {
+                            return;
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(_) => return,
+                }
+            }
+        });
+        Ok(PtpIpClient {
+            r,
+            w,
+            events,
+            io_timeout: options.io_timeout,
+            camera_name,
+            connection_number,
+        })
+    }
+
+    async fn send(&mut self, p: &Packet) -> Result<(), TransportError> {
+        let bytes = p
+            .to_bytes()
+            .map_err(|e| TransportError::Protocol(e.to_string()))?;
+        self.w.write_all(&bytes).await?;
+        Ok(())
+    }
+
+    /// Runs one transaction. Data the camera sends is passed to `sink` in pieces as it arrives
+    /// (after the total size, via `on_size`); at most `max_data` bytes are accepted.
+    pub async fn transact_streaming(
+        &mut self,
+        op: &Operation,
+        data_out: Option<&[u8]>,
+        max_data: u64,
+        on_size: &mut (dyn FnMut(u64) -> Result<(), TransportError> + Send),
+        sink: &mut (dyn FnMut(&[u8]) -> Result<(), TransportError> + Send),
+    ) -> Result<Response, TransportError> {
+        let tid = op.transaction_id;
+        self.send(&Packet::OperationRequest {
+            data_phase: if data_out.is_some() {
+                DataPhase::OUT
+            } else {
+                DataPhase::NONE_OR_IN
+            },
+            code: op.code,
+            transaction_id: tid,
+            params: op.params,
+        })
+        .await?;
+        if let Some(data) = data_out {
+            self.send(&Packet::StartData {
+                transaction_id: tid,
+                total_length: data.len() as u64,
+            })
+            .await?;
+            let mut chunks = data.chunks(CHUNK).peekable();
+            if chunks.peek().is_none() {
+                self.send(&Packet::EndData {
+                    transaction_id: tid,
+                    payload: Vec::new(),
+                })
+                .await?;
+            }
+            while let Some(chunk) = chunks.next() {
+                let p = if chunks.peek().is_some() {
+                    Packet::Data {
+                        transaction_id: tid,
+                        payload: chunk.to_vec(),
+                    }
+                } else {
+                    Packet::EndData {
+                        transaction_id: tid,
+                        payload: chunk.to_vec(),
+                    }
+                };
+                self.send(&p).await?;
+            }
+        }
+        let limit = self.io_timeout;
+        let mut expected: Option<u64> = None;
+        let mut received: u64 = 0;
+        loop {
+            // Data and End Data are streamed, never read whole.
+            let mut head = [0u8; HEADER_LEN];
+            timed(limit, "a reply", async {
+                Ok(self.r.read_exact(&mut head).await.map(|_| ())?)
+            })
+            .await?;
+            let len = peek_packet_len(&head)?.unwrap_or(HEADER_LEN);
+            let ty = u32::from_le_bytes([head[4], head[5], head[6], head[7]]);
+            if ty == 10 || ty == 12 {
+                let mut tid_bytes = [0u8; 4];
+                timed(limit, "data", async {
+                    Ok(self.r.read_exact(&mut tid_bytes).await.map(|_| ())?)
+                })
+                .await?;
+                if u32::from_le_bytes(tid_bytes) != tid {
+                    return Err(TransportError::Protocol(
+                        "data for another transaction".into(),
+                    ));
+                }
+                let mut left = len
+                    .checked_sub(HEADER_LEN + 4)
+                    .ok_or_else(|| TransportError::Protocol("short data packet".into()))?;
+                let total = expected
+                    .ok_or_else(|| TransportError::Protocol("data before Start Data".into()))?;
+                if received + left as u64 > total {
+                    return Err(TransportError::Protocol(format!(
+                        "the camera sent more than the {total} bytes it announced"
+                    )));
+                }
+                let mut buf = vec![0u8; CHUNK.min(left.max(1))];
+                while left > 0 {
+                    let n = left.min(buf.len());
+                    let piece = buf.get_mut(..n).unwrap_or_default();
+                    timed(limit, "data", async {
+                        Ok(self.r.read_exact(piece).await.map(|_| ())?)
+                    })
+                    .await?;
+                    sink(buf.get(..n).unwrap_or_default())?;
+                    received += n as u64;
+                    left -= n;
+                }
+                continue;
+            }
+            let mut rest = vec![0u8; len];
+            if len > MAX_CONTROL_PACKET {
+                return Err(TransportError::Protocol(format!(
+                    "a {len}-byte control packet"
+                )));
+            }
+            rest.get_mut(..HEADER_LEN)
+                .unwrap_or_default()
+                .copy_from_slice(&head);
+            if let Some(body) = rest.get_mut(HEADER_LEN..) {
+                timed(limit, "a reply", async {
+                    Ok(self.r.read_exact(body).await.map(|_| ())?)
+                })
+                .await?;
+            }
+            match Packet::decode(&mut Reader::new(&rest))? {
+                Packet::StartData {
+                    transaction_id,
+                    total_length,
+                } if transaction_id == tid => {
+                    if total_length > max_data {
+                        return Err(TransportError::TooLarge(total_length, max_data));
+                    }
+                    on_size(total_length)?;
+                    expected = Some(total_length);
+                }
+                Packet::OperationResponse {
+                    code,
+                    transaction_id,
+                    params,
+                } if transaction_id == tid => {
+                    if let Some(total) = expected {
+                        if received != total {
+                            return Err(TransportError::Protocol(format!(
+                                "data phase ended after {received} of {total} bytes"
+                            )));
+                        }
+                    }
+                    return Ok(Response {
+                        code,
+                        transaction_id,
+                        params,
+                    });
+                }
+                Packet::ProbeRequest => self.send(&Packet::ProbeResponse).await?,
+                other => {
+                    return Err(TransportError::Protocol(format!(
+                        "unexpected packet during transaction {tid}: {other:?}"
+                    )));
+                }
+            }
+        }
+    }
+
+    /// Runs one transaction and collects the camera's data (for datasets, not whole files).
+    pub async fn transact(
+        &mut self,
+        op: &Operation,
+        data_out: Option<&[u8]>,
+        max_data: u64,
+    ) -> Result<(Response, Option<Vec<u8>>), TransportError> {
+        let mut data: Option<Vec<u8>> = None;
+        let mut buf = Vec::new();
+        let mut got_size = false;
+        let resp = self
+            .transact_streaming(
+                op,
+                data_out,
+                max_data,
+                &mut |_| {
+                    got_size = true;
+                    Ok(())
+                },
+                &mut |piece| {
+                    buf.extend_from_slice(piece);
+                    Ok(())
+                },
+            )
+            .await?;
+        if got_size {
+            data = Some(buf);
+        }
+        Ok((resp, data))
+    }
+
+    /// The next event, if one has arrived (does not wait).
+    pub fn try_event(&mut self) -> Option<Event> {
+        self.events.try_recv().ok()
+    }
+
+    /// Waits up to `limit` for the next event.
+    pub async fn next_event(&mut self, limit: Duration) -> Option<Event> {
+        tokio::time::timeout(limit, self.events.recv())
+            .await
+            .ok()
+            .flatten()
+    }
+}
