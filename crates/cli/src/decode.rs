@@ -15,11 +15,10 @@ use sonyctl_ptp::{
 };
 use sonyctl_sony::codes::{describe, event_name, format_name, operation_name, response_name};
 use sonyctl_sony::{
-    AllPropInfo, ExtDeviceInfo, LiveViewFrame, PropertyReport, SdioVersion, SonyDevicePropDesc,
-    SonyEvent, SonyForm, format_value, property_name,
+    AllPropInfo, ExtDeviceInfo, LiveViewFrame, SdioVersion, SonyEvent, format_value, property_name,
 };
 
-use crate::text::{Table, sanitize};
+use crate::text::sanitize;
 
 /// The largest input `decode` reads. PTP datasets are kilobytes; a decoded reply can take tens
 /// of times its size in memory, so this bounds what a hostile file can cost.
@@ -634,18 +633,6 @@ fn render_ext_device_info(e: &ExtDeviceInfo) -> Rendered {
     }
 }
 
-/// At most this many values are listed per row of the table; JSON has them all.
-const TABLE_VALUES: usize = 12;
-
-/// Serialises one [`PropertyReport`] per descriptor as it goes, never all of them at once.
-struct Reports<'a>(&'a [SonyDevicePropDesc]);
-
-impl serde::Serialize for Reports<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(self.0.iter().map(PropertyReport::new))
-    }
-}
-
 fn write_all_prop_info(
     info: &AllPropInfo,
     how: &str,
@@ -661,14 +648,14 @@ fn write_all_prop_info(
             kind: &'static str,
             sdio: u16,
             sdio_layout: &'a str,
-            properties: Reports<'a>,
+            properties: crate::props::Reports<'a>,
         }
         let doc = Doc {
             container: container.map(container_json),
             kind: "sony-all-prop-info",
             sdio: info.version.0,
             sdio_layout: how,
-            properties: Reports(&info.properties),
+            properties: crate::props::Reports(&info.properties),
         };
         serde_json::to_writer_pretty(&mut *out, &doc)?;
         out.write_all(b"\n")?;
@@ -688,44 +675,7 @@ fn write_all_prop_info(
         info.properties.len(),
         info.version
     )?;
-    let mut table = Table::new(&["CODE", "NAME", "VALUE", "ACCESS", "TYPE", "SETTABLE VALUES"]);
-    for d in &info.properties {
-        let show = |v: &sonyctl_ptp::Value| format_value(d.code, v);
-        let access = if d.get_set.is_control() {
-            d.get_set.label()
-        } else if d.is_settable() {
-            "rw".into()
-        } else {
-            format!("ro ({})", d.enabled.label())
-        };
-        // Only the values shown are formatted: a list can hold 65535 of them.
-        let values = match &d.form {
-            SonyForm::None => String::new(),
-            SonyForm::Range { min, max, step } => {
-                format!("{} .. {} step {step}", show(min), show(max))
-            }
-            SonyForm::Enumeration { settable, all } => {
-                let mut s: Vec<String> = settable.iter().take(TABLE_VALUES).map(show).collect();
-                if settable.len() > TABLE_VALUES {
-                    s.push(format!("… ({} in all)", settable.len()));
-                }
-                let mut s = s.join(", ");
-                if settable.len() != all.len() {
-                    s += &format!(" [{} of {} possible]", settable.len(), all.len());
-                }
-                s
-            }
-        };
-        table.row(vec![
-            format!("{:#06X}", d.code.0),
-            describe(property_name(d.code), d.code.0),
-            show(&d.current),
-            access,
-            d.data_type.to_string(),
-            values,
-        ]);
-    }
-    out.write_all(table.render().as_bytes())?;
+    out.write_all(crate::props::table(&info.properties).as_bytes())?;
     Ok(())
 }
 

@@ -4,7 +4,9 @@
 //! `sonyctl-sony`. Exit codes: 0 success, 1 an error (one line on standard error), 2 a usage
 //! error (from clap).
 
+mod camera;
 mod decode;
+mod props;
 mod simulate;
 mod text;
 
@@ -16,6 +18,10 @@ use clap::{Parser, Subcommand};
 #[derive(Parser, Debug)]
 #[command(name = "sonyctl", version, about, long_about = None)]
 struct Cli {
+    /// The camera: sim[:MODEL] (the built-in simulated camera), ip:HOST[:PORT] (PTP/IP; IPv6 as
+    /// ip:[::1]:PORT) or usb[:SERIAL].
+    #[arg(long, global = true, env = "SONYCTL_CAMERA", value_name = "CAMERA")]
+    camera: Option<camera::CameraSpec>,
     #[command(subcommand)]
     command: Command,
 }
@@ -26,6 +32,10 @@ enum Command {
     Decode(decode::DecodeArgs),
     /// Run a simulated Sony camera (reachable over PTP/IP) until Ctrl-C.
     Simulate(simulate::SimulateArgs),
+    /// Model, firmware, serial, protocol version, battery, lens and save destination.
+    Info(camera::ReadArgs),
+    /// Every setting the camera reports: name, value, access, settable values.
+    Props(camera::ReadArgs),
 }
 
 fn main() -> ExitCode {
@@ -33,6 +43,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Decode(args) => decode::run(&args),
         Command::Simulate(args) => simulate::run(&args),
+        Command::Info(args) => camera::info(cli.camera.as_ref(), &args),
+        Command::Props(args) => camera::props(cli.camera.as_ref(), &args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

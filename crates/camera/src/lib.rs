@@ -1,0 +1,269 @@
+//! # sonyctl-camera: the camera facade
+//!
+//! Opens a Sony camera over a [`Link`] (the simulated camera in this process, or PTP/IP), runs
+//! Sony's handshake (OpenSession, GetDeviceInfo, SDIOConnect 1 and 2, 0x9202 asking for protocol
+//! 300 and falling back to 200, SDIOConnect 3), and reads the settings. Every operation retries
+//! DeviceBusy with a bounded back-off, and every wait has a time-out (in the transport).
+//!
+//! This layer decides *what* to ask the camera; bytes are the protocol crates' business and
+//! sockets the transport's.
+
+mod link;
+
+use std::time::Duration;
+
+use sonyctl_ptp::{Codec, DecodeError, DeviceInfo, Operation, OperationCode, Params, ResponseCode};
+use sonyctl_sony::{AllPropInfo, ExtDeviceInfo, SdioRequest, SdioVersion, response_name};
+
+pub use link::{Link, SimClock};
+pub use sonyctl_transport::TransportError;
+
+/// The largest dataset (not object) this facade accepts from a camera.
+const MAX_DATASET: u64 = 16 << 20;
+
+/// What went wrong with the camera.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CameraError {
+    /// The link failed (connection lost, time-out, bad packet).
+    #[error(transparent)]
+    Transport(#[from] TransportError),
+    /// The camera answered an operation with an error code (kept as sent).
+    #[error("{operation} answered {}", describe_response(*.code))]
+    Response {
+        /// The operation.
+        operation: OperationCode,
+        /// The camera's response code.
+        code: ResponseCode,
+    },
+    /// The camera sent data that does not decode.
+    #[error("the camera sent a bad {what}: {source}")]
+    Decode {
+        /// Which dataset.
+        what: &'static str,
+        /// Why.
+        source: DecodeError,
+    },
+    /// The camera is not a Sony body in PC Remote mode.
+    #[error("{0}")]
+    NotRemote(String),
+    /// An operation expected data and got none.
+    #[error("{0} sent no data")]
+    NoData(OperationCode),
+}
+
+impl CameraError {
+    /// True for DeviceBusy: the same request may succeed a little later.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, CameraError::Response { code, .. } if code.is_retryable())
+    }
+}
+
+fn describe_response(code: ResponseCode) -> String {
+    match response_name(code) {
+        Some(n) => format!("{n} ({:#06X})", code.0),
+        None => format!("{:#06X}", code.0),
+    }
+}
+
+/// How patient to be.
+#[derive(Clone, Debug)]
+pub struct CameraOptions {
+    /// Tries of an operation answered DeviceBusy before giving up.
+    pub busy_retries: u32,
+    /// First back-off after DeviceBusy; it doubles up to `busy_backoff_max`.
+    pub busy_backoff: Duration,
+    /// Longest back-off after DeviceBusy.
+    pub busy_backoff_max: Duration,
+}
+
+impl Default for CameraOptions {
+    fn default() -> Self {
+        CameraOptions {
+            busy_retries: 30,
+            busy_backoff: Duration::from_millis(10),
+            busy_backoff_max: Duration::from_millis(200),
+        }
+    }
+}
+
+/// A link with transaction numbering and DeviceBusy retries.
+struct Connection {
+    link: Link,
+    options: CameraOptions,
+    next_tid: u32,
+}
+
+impl Connection {
+    fn tid(&mut self, code: OperationCode) -> u32 {
+        // OpenSession uses transaction id 0; the counter then starts at 1.
+        if code == OperationCode::OPEN_SESSION {
+            self.next_tid = 1;
+            return 0;
+        }
+        let t = self.next_tid;
+        self.next_tid = self.next_tid.wrapping_add(1).max(1);
+        t
+    }
+
+    /// One operation, retrying DeviceBusy with a bounded back-off.
+    async fn call(
+        &mut self,
+        code: OperationCode,
+        params: &[u32],
+        data_out: Option<&[u8]>,
+    ) -> Result<Option<Vec<u8>>, CameraError> {
+        let params = Params::new(params).map_err(|_| CameraError::NoData(code))?;
+        let mut backoff = self.options.busy_backoff;
+        let mut tries = 0;
+        loop {
+            let op = Operation {
+                code,
+                transaction_id: self.tid(code),
+                params,
+            };
+            let (resp, data) = self.link.transact(&op, data_out, MAX_DATASET).await?;
+            if resp.code == ResponseCode::OK {
+                return Ok(data);
+            }
+            tries += 1;
+            if resp.code.is_retryable() && tries < self.options.busy_retries {
+                tracing::debug!(?code, "device busy, retrying in {backoff:?}");
+                self.link.sleep(backoff).await;
+                backoff = (backoff * 2).min(self.options.busy_backoff_max);
+                continue;
+            }
+            return Err(CameraError::Response {
+                operation: code,
+                code: resp.code,
+            });
+        }
+    }
+
+    async fn data(
+        &mut self,
+        code: OperationCode,
+        params: &[u32],
+        data_out: Option<&[u8]>,
+    ) -> Result<Vec<u8>, CameraError> {
+        self.call(code, params, data_out)
+            .await?
+            .ok_or(CameraError::NoData(code))
+    }
+
+    async fn sdio(&mut self, r: &SdioRequest) -> Result<Option<Vec<u8>>, CameraError> {
+        let op = r.operation(0);
+        self.call(op.code, op.params.as_slice(), r.data()).await
+    }
+
+    /// Sony's handshake; returns the DeviceInfo and the 0x9202 reply.
+    async fn handshake(&mut self) -> Result<(DeviceInfo, ExtDeviceInfo), CameraError> {
+        match self.call(OperationCode::OPEN_SESSION, &[1], None).await {
+            Ok(_) => {}
+            Err(CameraError::Response { code, .. })
+                if code == ResponseCode::SESSION_ALREADY_OPEN =>
+            {
+                // A session left open by a host that crashed: close it and open ours.
+                self.call(OperationCode::CLOSE_SESSION, &[], None).await?;
+                self.call(OperationCode::OPEN_SESSION, &[1], None).await?;
+            }
+            Err(e) => return Err(e),
+        }
+        let data = self.data(OperationCode::GET_DEVICE_INFO, &[], None).await?;
+        let device_info =
+            DeviceInfo::decode_exact(&data).map_err(|source| CameraError::Decode {
+                what: "DeviceInfo",
+                source,
+            })?;
+        if !device_info.supports(sonyctl_sony::codes::op::SDIO_CONNECT) {
+            return Err(CameraError::NotRemote(format!(
+                "{} does not offer Sony's remote-control operations: set its USB Connection (or \
+                 network function) to PC Remote",
+                device_info.model
+            )));
+        }
+        for phase in [1, 2] {
+            self.sdio(&SdioRequest::Connect { phase }).await?;
+        }
+        // Ask for protocol 300; a pre-2020 body answers 200.
+        let data = self
+            .sdio(&SdioRequest::GetExtDeviceInfo {
+                version: SdioVersion::V300,
+            })
+            .await?
+            .ok_or(CameraError::NoData(
+                sonyctl_sony::codes::op::SDIO_GET_EXT_DEVICE_INFO,
+            ))?;
+        let ext_info =
+            ExtDeviceInfo::decode_exact(&data).map_err(|source| CameraError::Decode {
+                what: "0x9202 reply",
+                source,
+            })?;
+        self.sdio(&SdioRequest::Connect { phase: 3 }).await?;
+        Ok((device_info, ext_info))
+    }
+}
+
+/// An open Sony camera after the SDIO handshake.
+pub struct Camera {
+    conn: Connection,
+    device_info: DeviceInfo,
+    ext_info: ExtDeviceInfo,
+}
+
+impl Camera {
+    /// Opens the camera on `link` and runs the handshake.
+    pub async fn open(link: Link, options: CameraOptions) -> Result<Camera, CameraError> {
+        let mut conn = Connection {
+            link,
+            options,
+            next_tid: 0,
+        };
+        let (device_info, ext_info) = conn.handshake().await?;
+        Ok(Camera {
+            conn,
+            device_info,
+            ext_info,
+        })
+    }
+
+    /// The camera's DeviceInfo.
+    pub fn device_info(&self) -> &DeviceInfo {
+        &self.device_info
+    }
+
+    /// The protocol version negotiated with 0x9202.
+    pub fn protocol(&self) -> SdioVersion {
+        self.ext_info.version
+    }
+
+    /// The 0x9202 reply (property and control codes).
+    pub fn ext_info(&self) -> &ExtDeviceInfo {
+        &self.ext_info
+    }
+
+    /// Every property, freshly read (0x9209).
+    pub async fn properties(&mut self) -> Result<AllPropInfo, CameraError> {
+        let data = self
+            .conn
+            .sdio(&SdioRequest::GetAllExtDevicePropInfo {
+                only_changed: false,
+            })
+            .await?
+            .ok_or(CameraError::NoData(
+                sonyctl_sony::codes::op::SDIO_GET_ALL_EXT_DEVICE_PROP_INFO,
+            ))?;
+        AllPropInfo::decode(&data, self.protocol()).map_err(|source| CameraError::Decode {
+            what: "0x9209 reply",
+            source,
+        })
+    }
+
+    /// Ends the session politely.
+    pub async fn close(mut self) -> Result<(), CameraError> {
+        self.conn
+            .call(OperationCode::CLOSE_SESSION, &[], None)
+            .await
+            .map(|_| ())
+    }
+}

@@ -1,0 +1,158 @@
+//! The links a camera can be reached through: the simulated camera in this process, or PTP/IP.
+//! (USB comes with the nusb transport.)
+
+use std::time::{Duration, Instant};
+
+use sonyctl_ptp::{Event, Operation, Response};
+use sonyctl_sim::{ConnectionId, SimulatedCamera, WireFault};
+use sonyctl_transport::{PtpIpClient, TransportError};
+
+/// Where the in-process simulated camera gets its time.
+#[derive(Clone, Debug)]
+pub enum SimClock {
+    /// Wall-clock time since the link opened, times `scale`.
+    Real {
+        /// When the link opened.
+        start: Instant,
+        /// Camera seconds per real second.
+        scale: f64,
+    },
+    /// Time that moves only when the host waits (tests: instant and repeatable).
+    Virtual(Duration),
+}
+
+impl SimClock {
+    /// A real clock starting now.
+    pub fn real(scale: f64) -> SimClock {
+        SimClock::Real {
+            start: Instant::now(),
+            scale,
+        }
+    }
+
+    fn now(&self) -> Duration {
+        match self {
+            SimClock::Real { start, scale } => start.elapsed().mul_f64(scale.max(0.0)),
+            SimClock::Virtual(t) => *t,
+        }
+    }
+}
+
+/// The simulated camera in this process.
+pub struct SimLink {
+    camera: SimulatedCamera,
+    connection: Option<ConnectionId>,
+    clock: SimClock,
+}
+
+/// A way to reach a camera.
+pub enum Link {
+    /// The simulated camera, in this process.
+    Sim(Box<SimLink>),
+    /// A camera (or `sonyctl simulate`) over PTP/IP.
+    PtpIp(Box<PtpIpClient>),
+}
+
+fn gone(why: &str) -> TransportError {
+    TransportError::Io(std::io::Error::new(
+        std::io::ErrorKind::ConnectionAborted,
+        why.to_string(),
+    ))
+}
+
+impl Link {
+    /// The simulated `camera`, connected, on `clock`.
+    pub fn sim(mut camera: SimulatedCamera, clock: SimClock) -> Link {
+        let connection = Some(camera.connect());
+        Link::Sim(Box::new(SimLink {
+            camera,
+            connection,
+            clock,
+        }))
+    }
+
+    /// One transaction; the camera's data (at most `max_data` bytes) is returned whole.
+    pub async fn transact(
+        &mut self,
+        op: &Operation,
+        data_out: Option<&[u8]>,
+        max_data: u64,
+    ) -> Result<(Response, Option<Vec<u8>>), TransportError> {
+        match self {
+            Link::PtpIp(c) => c.transact(op, data_out, max_data).await,
+            Link::Sim(s) => {
+                let id = s
+                    .connection
+                    .ok_or_else(|| gone("the simulated camera's link is closed"))?;
+                let now = s.clock.now();
+                let reply = s.camera.handle(id, now, op, data_out);
+                if s.camera.take_unplugged().contains(&id) {
+                    s.connection = None;
+                    return Err(gone("the simulated camera was unplugged"));
+                }
+                if !reply.delay.is_zero() {
+                    match &mut s.clock {
+                        SimClock::Real { scale, .. } => {
+                            tokio::time::sleep(reply.delay.div_f64(scale.max(1e-6))).await;
+                        }
+                        SimClock::Virtual(t) => *t += reply.delay,
+                    }
+                }
+                if let Some(fault) = reply.wire {
+                    // The in-process link has no wire to break; it fails like one would.
+                    s.camera.disconnect(id);
+                    s.connection = None;
+                    return Err(match fault {
+                        WireFault::CutDataAfter(_) => {
+                            gone("the connection dropped in a data phase")
+                        }
+                        WireFault::GarbageFirst => {
+                            TransportError::Protocol("the camera sent a malformed packet".into())
+                        }
+                    });
+                }
+                if let Some(d) = &reply.data {
+                    if d.len() as u64 > max_data {
+                        return Err(TransportError::TooLarge(d.len() as u64, max_data));
+                    }
+                }
+                let response = Response {
+                    code: reply.code,
+                    transaction_id: op.transaction_id,
+                    params: reply.params,
+                };
+                Ok((response, reply.data))
+            }
+        }
+    }
+
+    /// Waits (for the simulated camera on a virtual clock, time just moves on).
+    pub async fn sleep(&mut self, d: Duration) {
+        match self {
+            Link::Sim(s) => match &mut s.clock {
+                SimClock::Virtual(t) => {
+                    *t += d;
+                    let now = *t;
+                    s.camera.advance(now);
+                }
+                SimClock::Real { .. } => tokio::time::sleep(d).await,
+            },
+            Link::PtpIp(_) => tokio::time::sleep(d).await,
+        }
+    }
+
+    /// Events that have arrived, oldest first (does not wait).
+    pub fn take_events(&mut self) -> Vec<Event> {
+        match self {
+            Link::Sim(s) => {
+                let now = s.clock.now();
+                s.camera.advance(now);
+                match s.connection {
+                    Some(id) => s.camera.take_events(id),
+                    None => Vec::new(),
+                }
+            }
+            Link::PtpIp(c) => std::iter::from_fn(|| c.try_event()).collect(),
+        }
+    }
+}

@@ -1,0 +1,310 @@
+//! Choosing and opening the camera (`--camera`), and the commands that read it: `info`, `props`.
+
+use std::io::Write;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use sonyctl_camera::{Camera, CameraOptions, Link, SimClock};
+use sonyctl_sim::{Profile, SimOptions, SimulatedCamera};
+use sonyctl_sony::codes::prop;
+use sonyctl_sony::format_value;
+use sonyctl_transport::{ConnectOptions, PtpIpClient};
+
+use crate::text::sanitize;
+
+/// The PTP/IP port cameras listen on.
+const PTPIP_PORT: u16 = 15740;
+
+/// Which camera, as `--camera` (or `SONYCTL_CAMERA`) names it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CameraSpec {
+    /// The simulated camera in this process: `sim` or `sim:MODEL`.
+    Sim(String),
+    /// PTP/IP: `ip:HOST`, `ip:HOST:PORT`, `ip:[IPV6]:PORT`.
+    Ip(String, u16),
+    /// USB: `usb` or `usb:SERIAL`.
+    Usb(Option<String>),
+}
+
+impl std::str::FromStr for CameraSpec {
+    type Err = String;
+    fn from_str(s: &str) -> Result<CameraSpec, String> {
+        let (kind, rest) = s.split_once(':').unwrap_or((s, ""));
+        match kind.to_ascii_lowercase().as_str() {
+            "sim" => Ok(CameraSpec::Sim(if rest.is_empty() {
+                "ilce-7sm3".into()
+            } else {
+                rest.to_ascii_lowercase()
+            })),
+            "usb" => Ok(CameraSpec::Usb(
+                (!rest.is_empty()).then(|| rest.to_string()),
+            )),
+            "ip" => {
+                if rest.is_empty() {
+                    return Err("ip needs a host: ip:HOST[:PORT] (IPv6 as ip:[::1]:PORT)".into());
+                }
+                // [v6]:port, [v6], host:port, host
+                if let Some(inner) = rest.strip_prefix('[') {
+                    let (host, after) = inner
+                        .split_once(']')
+                        .ok_or_else(|| format!("{s:?}: missing ] after the IPv6 address"))?;
+                    let port = match after.strip_prefix(':') {
+                        Some(p) => p.parse().map_err(|_| format!("{s:?}: bad port {p:?}"))?,
+                        None if after.is_empty() => PTPIP_PORT,
+                        None => return Err(format!("{s:?}: expected :PORT after ]")),
+                    };
+                    return Ok(CameraSpec::Ip(host.to_string(), port));
+                }
+                match rest.rsplit_once(':') {
+                    Some((host, port)) if !host.contains(':') => Ok(CameraSpec::Ip(
+                        host.to_string(),
+                        port.parse()
+                            .map_err(|_| format!("{s:?}: bad port {port:?}"))?,
+                    )),
+                    Some(_) => Err(format!(
+                        "{s:?}: write IPv6 addresses in brackets: ip:[::1]:15740"
+                    )),
+                    None => Ok(CameraSpec::Ip(rest.to_string(), PTPIP_PORT)),
+                }
+            }
+            _ => Err(format!(
+                "{s:?}: expected sim[:MODEL], ip:HOST[:PORT] or usb[:SERIAL]"
+            )),
+        }
+    }
+}
+
+/// The host GUID for PTP/IP, created once and kept: cameras remember it, and a new one each run
+/// would make them ask for pairing every time.
+fn host_guid() -> Result<[u8; 16]> {
+    let dir = std::env::var_os("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))
+        .map(|d| d.join("sonyctl"));
+    let Some(dir) = dir else {
+        bail!("no home directory to keep the PTP/IP host id in (set HOME or XDG_CONFIG_HOME)");
+    };
+    let path = dir.join("ptpip-guid");
+    if let Ok(text) = std::fs::read_to_string(&path) {
+        if let Ok(bytes) = sonyctl_ptp::hexdump::parse(&text) {
+            if let Ok(guid) = <[u8; 16]>::try_from(bytes.as_slice()) {
+                return Ok(guid);
+            }
+        }
+    }
+    let mut guid = [0u8; 16];
+    let random = std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut guid));
+    if random.is_err() {
+        // No random device: time and process id still give a stable, distinct id once stored.
+        let seed = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos())
+            ^ u128::from(std::process::id());
+        guid.copy_from_slice(&seed.to_le_bytes());
+    }
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let text: String = guid.iter().map(|b| format!("{b:02x}")).collect();
+    std::fs::write(&path, text + "\n")
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(guid)
+}
+
+/// Opens the camera `spec` names (or says how to name one).
+pub async fn open(spec: Option<&CameraSpec>) -> Result<Camera> {
+    let link = match spec {
+        None => bail!(
+            "no camera given and USB cameras cannot be found yet (USB support is still to come): \
+             use --camera sim to try the simulated camera, or --camera ip:HOST for a camera on \
+             Wi-Fi or Ethernet"
+        ),
+        Some(CameraSpec::Usb(_)) => bail!(
+            "USB support is still to come: use --camera sim for the simulated camera, or \
+             --camera ip:HOST for a camera on Wi-Fi or Ethernet"
+        ),
+        Some(CameraSpec::Sim(model)) => {
+            let profile = Profile::builtin(model)?;
+            Link::sim(
+                SimulatedCamera::new(profile, SimOptions::default()),
+                SimClock::real(1.0),
+            )
+        }
+        Some(CameraSpec::Ip(host, port)) => {
+            let addr: SocketAddr = (host.as_str(), *port)
+                .to_socket_addrs()
+                .with_context(|| format!("cannot resolve {host}"))?
+                .next()
+                .with_context(|| format!("{host} has no address"))?;
+            let options = ConnectOptions {
+                guid: host_guid()?,
+                friendly_name: "sonyctl".into(),
+                ..ConnectOptions::default()
+            };
+            eprintln!(
+                "sonyctl: connecting to {addr}; if the camera asks, confirm the connection on it"
+            );
+            let client = PtpIpClient::connect(addr, &options)
+                .await
+                .with_context(|| format!("cannot connect to the camera at {addr}"))?;
+            Link::PtpIp(Box::new(client))
+        }
+    };
+    Ok(Camera::open(link, CameraOptions::default()).await?)
+}
+
+/// Arguments of `info` and `props`.
+#[derive(Args, Debug)]
+pub struct ReadArgs {
+    /// Print one JSON object.
+    #[arg(long)]
+    json: bool,
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+/// `sonyctl info`: model, firmware, serial, protocol, battery, lens, save destination.
+pub fn info(spec: Option<&CameraSpec>, args: &ReadArgs) -> Result<()> {
+    runtime()?.block_on(async {
+        let mut cam = open(spec).await?;
+        let props = cam.properties().await?;
+        let di = cam.device_info().clone();
+        let show = |code| {
+            props
+                .get(code)
+                .map(|d| format_value(code, &d.current))
+                .unwrap_or_else(|| "n/a".into())
+        };
+        let lens = props
+            .get(sonyctl_ptp::PropertyCode(0xD07B))
+            .and_then(|d| d.current.as_str().map(str::to_string))
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(
+                || match props.get(prop::F_NUMBER).and_then(|d| d.current.as_u64()) {
+                    Some(0xFFFE) | None => "none reported".into(),
+                    Some(_) => "attached".into(),
+                },
+            );
+        let fields = [
+            ("model", di.model.clone()),
+            ("manufacturer", di.manufacturer.clone()),
+            ("firmware", di.device_version.clone()),
+            ("serial", di.serial_number.clone()),
+            ("protocol", cam.protocol().to_string()),
+            ("battery", show(prop::BATTERY_REMAINING)),
+            ("lens", lens),
+            (
+                "save_destination",
+                if props.get(prop::SAVE_DESTINATION).is_some() {
+                    show(prop::SAVE_DESTINATION)
+                } else {
+                    "PC (this body always delivers to the host)".into()
+                },
+            ),
+            ("exposure_program", show(prop::EXPOSURE_PROGRAM)),
+            ("pending_images", show(prop::PENDING_IMAGES)),
+        ];
+        let mut out = std::io::stdout().lock();
+        if args.json {
+            let map: serde_json::Map<String, serde_json::Value> = fields
+                .iter()
+                .map(|(k, v)| (k.to_string(), serde_json::Value::from(v.clone())))
+                .collect();
+            serde_json::to_writer_pretty(&mut out, &map)?;
+            writeln!(out)?;
+        } else {
+            for (k, v) in fields {
+                writeln!(out, "{:<17} {}", k.replace('_', " "), sanitize(&v))?;
+            }
+        }
+        cam.close().await?;
+        Ok(())
+    })
+}
+
+/// `sonyctl props`: every setting the camera reports.
+pub fn props(spec: Option<&CameraSpec>, args: &ReadArgs) -> Result<()> {
+    runtime()?.block_on(async {
+        let mut cam = open(spec).await?;
+        let props = cam.properties().await?;
+        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+        if args.json {
+            #[derive(serde::Serialize)]
+            struct Doc<'a> {
+                model: &'a str,
+                sdio: u16,
+                properties: crate::props::Reports<'a>,
+            }
+            let doc = Doc {
+                model: &cam.device_info().model,
+                sdio: cam.protocol().0,
+                properties: crate::props::Reports(&props.properties),
+            };
+            serde_json::to_writer_pretty(&mut out, &doc)?;
+            writeln!(out)?;
+        } else {
+            writeln!(
+                out,
+                "{} (firmware {}, protocol {}): {} settings",
+                sanitize(&cam.device_info().model),
+                sanitize(&cam.device_info().device_version),
+                cam.protocol(),
+                props.properties.len()
+            )?;
+            out.write_all(crate::props::table(&props.properties).as_bytes())?;
+        }
+        out.flush()?;
+        cam.close().await?;
+        Ok(())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn camera_specs() {
+        let p = |s: &str| s.parse::<CameraSpec>();
+        assert_eq!(p("sim").unwrap(), CameraSpec::Sim("ilce-7sm3".into()));
+        assert_eq!(
+            p("sim:ILCE-6000").unwrap(),
+            CameraSpec::Sim("ilce-6000".into())
+        );
+        assert_eq!(
+            p("ip:192.168.122.1").unwrap(),
+            CameraSpec::Ip("192.168.122.1".into(), 15740)
+        );
+        assert_eq!(
+            p("ip:cam.local:1234").unwrap(),
+            CameraSpec::Ip("cam.local".into(), 1234)
+        );
+        assert_eq!(
+            p("ip:[::1]:15741").unwrap(),
+            CameraSpec::Ip("::1".into(), 15741)
+        );
+        assert_eq!(
+            p("ip:[fe80::1]").unwrap(),
+            CameraSpec::Ip("fe80::1".into(), 15740)
+        );
+        assert_eq!(p("usb").unwrap(), CameraSpec::Usb(None));
+        assert_eq!(p("usb:1234").unwrap(), CameraSpec::Usb(Some("1234".into())));
+        for bad in [
+            "ip",
+            "ip:",
+            "ip:::1",
+            "ip:[::1",
+            "ip:host:port",
+            "tcp:x",
+            "",
+        ] {
+            assert!(p(bad).is_err(), "{bad}");
+        }
+    }
+}
