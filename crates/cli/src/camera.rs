@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use sonyctl_camera::{Camera, CameraOptions, Link, SimClock};
-use sonyctl_sim::{Profile, SimOptions, SimulatedCamera};
+use sonyctl_sim::{SimOptions, SimulatedCamera};
 use sonyctl_sony::codes::prop;
 use sonyctl_sony::format_value;
 use sonyctl_transport::{ConnectOptions, PtpIpClient};
@@ -125,7 +125,7 @@ pub async fn open(spec: Option<&CameraSpec>) -> Result<Camera> {
              --camera ip:HOST for a camera on Wi-Fi or Ethernet"
         ),
         Some(CameraSpec::Sim(model)) => {
-            let profile = Profile::builtin(model)?;
+            let profile = crate::simulate::load_profile(model)?;
             Link::sim(
                 SimulatedCamera::new(profile, SimOptions::default()),
                 SimClock::real(1.0),

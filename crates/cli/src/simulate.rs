@@ -11,7 +11,7 @@ use sonyctl_transport::{CameraHandle, PtpIpServer, ServerOptions};
 /// Arguments of `sonyctl simulate`.
 #[derive(Args, Debug)]
 pub struct SimulateArgs {
-    /// Camera model: ilce-7sm3, dsc-rx100m7 or ilce-6000.
+    /// Camera model (ilce-7sm3, dsc-rx100m7, ilce-6000, ilce-6400), or a profile file (.toml).
     #[arg(long, default_value = "ilce-7sm3")]
     model: String,
     /// Serve PTP/IP on ADDR:PORT (port 0 picks a free port; the chosen address is printed).
@@ -93,7 +93,7 @@ pub fn run(args: &SimulateArgs) -> Result<()> {
     let Some(addr) = args.ptpip else {
         bail!("say where to serve the camera: --ptpip ADDR:PORT (e.g. --ptpip 127.0.0.1:15740)");
     };
-    let profile = Profile::builtin(&args.model)?;
+    let profile = load_profile(&args.model)?;
     let model = profile.device_info.model.clone();
     let level = if args.verbose {
         tracing::Level::INFO
@@ -163,4 +163,14 @@ async fn terminated() -> Result<()> {
 #[cfg(not(unix))]
 async fn terminated() -> Result<()> {
     std::future::pending().await
+}
+
+/// A built-in profile by name, or a profile file when `name` is a path to a `.toml` file.
+pub fn load_profile(name: &str) -> Result<Profile> {
+    if name.ends_with(".toml") || name.contains(std::path::MAIN_SEPARATOR) || name.contains('/') {
+        let text = std::fs::read_to_string(name).with_context(|| format!("cannot read {name}"))?;
+        return Profile::from_toml(&text)
+            .with_context(|| format!("{name} is not a usable profile"));
+    }
+    Ok(Profile::builtin(name)?)
 }

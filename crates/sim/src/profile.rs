@@ -5,7 +5,8 @@
 //! property table in the camera's order (code, data type, GetSet and IsEnabled bytes, default,
 //! current value, and the range or the two enumeration lists). The built-in profiles are compiled
 //! into the binary, so the simulator works where no captures exist; adding a body means adding a
-//! file here and a line in [`BUILTIN`]. Comments in a profile say where a value was invented.
+//! file to `crates/sim/models/` (a build script lists them in [`BUILTIN`]). Comments in a profile
+//! say where a value was invented.
 
 use std::collections::HashSet;
 use std::fmt::Write as _;
@@ -16,12 +17,7 @@ use sonyctl_ptp::{
 };
 use sonyctl_sony::{Enabled, GetSet, SdioVersion, SonyDevicePropDesc, SonyForm};
 
-/// The built-in profiles: name and TOML text.
-pub const BUILTIN: &[(&str, &str)] = &[
-    ("ilce-7sm3", include_str!("../models/ilce-7sm3.toml")),
-    ("dsc-rx100m7", include_str!("../models/dsc-rx100m7.toml")),
-    ("ilce-6000", include_str!("../models/ilce-6000.toml")),
-];
+include!(concat!(env!("OUT_DIR"), "/builtin.rs"));
 
 /// A profile that cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -234,31 +234,50 @@ async fn write_packet(
     Ok(())
 }
 
+/// One line per packet, with operation, response and event names (Sony's too).
 fn describe(p: &Packet) -> String {
+    use sonyctl_sony::codes::{describe as name, event_name, operation_name, response_name};
     match p {
+        Packet::OperationRequest {
+            code,
+            transaction_id,
+            params,
+            data_phase,
+        } => format!(
+            "OperationRequest {} tid {transaction_id} params {:x?} data phase {}",
+            name(operation_name(*code), code.0),
+            params.as_slice(),
+            data_phase.0
+        ),
+        Packet::OperationResponse {
+            code,
+            transaction_id,
+            params,
+        } => format!(
+            "OperationResponse {} tid {transaction_id} params {:x?}",
+            name(response_name(*code), code.0),
+            params.as_slice()
+        ),
+        Packet::Event { code, params, .. } => {
+            format!(
+                "Event {} params {:x?}",
+                name(event_name(*code), code.0),
+                params.as_slice()
+            )
+        }
         Packet::Data {
             payload,
             transaction_id,
+        } => {
+            format!("Data tid {transaction_id} {} bytes", payload.len())
         }
-        | Packet::EndData {
+        Packet::EndData {
             payload,
             transaction_id,
         } => {
-            format!(
-                "{} tid {transaction_id} {} bytes",
-                packet_kind(p),
-                payload.len()
-            )
+            format!("EndData tid {transaction_id} {} bytes", payload.len())
         }
         other => format!("{other:?}"),
-    }
-}
-
-fn packet_kind(p: &Packet) -> &'static str {
-    match p {
-        Packet::Data { .. } => "Data",
-        Packet::EndData { .. } => "EndData",
-        _ => "packet",
     }
 }
 
