@@ -259,7 +259,7 @@ fn decode(
                     transaction_id,
                     params,
                 }),
-                other => bail!("a PTP/IP {} packet, not an event", packet_name(&other)),
+                other => bail!("a PTP/IP {} packet, not an event", other.name()),
             },
         },
     };
@@ -351,30 +351,6 @@ fn hex_preview(bytes: &[u8], max: usize) -> String {
     s.join(" ")
 }
 
-fn packet_name(p: &Packet) -> &'static str {
-    match p {
-        Packet::InitCommandRequest { .. } => "InitCommandRequest",
-        Packet::InitCommandAck { .. } => "InitCommandAck",
-        Packet::InitEventRequest { .. } => "InitEventRequest",
-        Packet::InitEventAck => "InitEventAck",
-        Packet::InitFail { .. } => "InitFail",
-        Packet::OperationRequest { .. } => "OperationRequest",
-        Packet::OperationResponse { .. } => "OperationResponse",
-        Packet::Event { .. } => "Event",
-        Packet::StartData { .. } => "StartData",
-        Packet::Data { .. } => "Data",
-        Packet::Cancel { .. } => "Cancel",
-        Packet::EndData { .. } => "EndData",
-        Packet::ProbeRequest => "ProbeRequest",
-        Packet::ProbeResponse => "ProbeResponse",
-        _ => "unknown",
-    }
-}
-
-fn guid_hex(g: &[u8; 16]) -> String {
-    g.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 fn write_ptpip(input: &[u8], json: bool, out: &mut dyn Write) -> Result<()> {
     let packets = Packet::decode_stream(input)?;
     if json {
@@ -395,79 +371,10 @@ fn write_ptpip(input: &[u8], json: bool, out: &mut dyn Write) -> Result<()> {
     }
     writeln!(out, "{} PTP/IP packet(s)", packets.len())?;
     for p in &packets {
-        let detail = match p {
-            Packet::InitCommandRequest {
-                guid,
-                friendly_name,
-                protocol_version,
-            } => format!(
-                "guid {} name {:?} version {protocol_version:#010x}",
-                guid_hex(guid),
-                friendly_name
-            ),
-            Packet::InitCommandAck {
-                connection_number,
-                guid,
-                friendly_name,
-                protocol_version,
-            } => format!(
-                "connection {connection_number:#x} guid {} name {:?} version {}",
-                guid_hex(guid),
-                friendly_name,
-                protocol_version.map_or("(none)".into(), |v| format!("{v:#010x}"))
-            ),
-            Packet::InitEventRequest { connection_number } => {
-                format!("connection {connection_number:#x}")
-            }
-            Packet::InitFail { reason } => format!("reason {reason}"),
-            Packet::OperationRequest {
-                data_phase,
-                code,
-                transaction_id,
-                params,
-            } => format!(
-                "{} tid {transaction_id:#x} data phase {} params {:x?}",
-                describe(operation_name(*code), code.0),
-                data_phase.0,
-                params.as_slice()
-            ),
-            Packet::OperationResponse {
-                code,
-                transaction_id,
-                params,
-            } => format!(
-                "{} tid {transaction_id:#x} params {:x?}",
-                describe(response_name(*code), code.0),
-                params.as_slice()
-            ),
-            Packet::Event {
-                code,
-                transaction_id,
-                params,
-            } => format!(
-                "{} tid {transaction_id:#x} params {:x?}",
-                describe(event_name(*code), code.0),
-                params.as_slice()
-            ),
-            Packet::StartData {
-                transaction_id,
-                total_length,
-            } => format!("tid {transaction_id:#x} total {total_length} byte(s)"),
-            Packet::Data {
-                transaction_id,
-                payload,
-            }
-            | Packet::EndData {
-                transaction_id,
-                payload,
-            } => format!("tid {transaction_id:#x} {} byte(s)", payload.len()),
-            Packet::Cancel { transaction_id } => format!("tid {transaction_id:#x}"),
-            _ => String::new(),
-        };
         writeln!(
             out,
             "{}",
-            sanitize(&format!("{:<18} {detail}", packet_name(p)))
+            sanitize(&sonyctl_sony::codes::describe_packet(p))
         )?;
     }
     Ok(())

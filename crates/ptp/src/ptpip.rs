@@ -197,6 +197,26 @@ impl Packet {
         }
     }
 
+    /// The packet type's name (`OperationRequest`, `StartData`, …).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Packet::InitCommandRequest { .. } => "InitCommandRequest",
+            Packet::InitCommandAck { .. } => "InitCommandAck",
+            Packet::InitEventRequest { .. } => "InitEventRequest",
+            Packet::InitEventAck => "InitEventAck",
+            Packet::InitFail { .. } => "InitFail",
+            Packet::OperationRequest { .. } => "OperationRequest",
+            Packet::OperationResponse { .. } => "OperationResponse",
+            Packet::Event { .. } => "Event",
+            Packet::StartData { .. } => "StartData",
+            Packet::Data { .. } => "Data",
+            Packet::Cancel { .. } => "Cancel",
+            Packet::EndData { .. } => "EndData",
+            Packet::ProbeRequest => "ProbeRequest",
+            Packet::ProbeResponse => "ProbeResponse",
+        }
+    }
+
     /// Decodes the first packet in `r`; its length field decides how many bytes it takes.
     pub fn decode(r: &mut Reader<'_>) -> Result<Packet, DecodeError> {
         r.within("PtpIpPacket", |r| {

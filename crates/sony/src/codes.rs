@@ -1,6 +1,7 @@
 //! Sony's vendor codes: SDIO operations, responses, events, object formats, property and control
 //! codes, and the names of everything (standard names from `sonyctl-ptp`, Sony's on top).
 
+use sonyctl_ptp::ptpip::Packet;
 use sonyctl_ptp::{EventCode, ObjectFormatCode, OperationCode, PropertyCode, ResponseCode};
 
 use crate::catalogue_names::{
@@ -305,6 +306,86 @@ pub fn property_by_name(name: &str) -> Option<PropertyCode> {
                 .copied()
                 .find(|c| c.name().is_some_and(|n| fold(n) == want))
         })
+}
+
+/// One line for a PTP/IP packet, with operation, response and event names (Sony's too). Strings
+/// from the peer are shown with `{:?}`, so control characters come out escaped.
+pub fn describe_packet(p: &Packet) -> String {
+    let guid_hex = |g: &[u8; 16]| g.iter().map(|b| format!("{b:02x}")).collect::<String>();
+    let detail = match p {
+        Packet::InitCommandRequest {
+            guid,
+            friendly_name,
+            protocol_version,
+        } => format!(
+            "guid {} name {friendly_name:?} version {protocol_version:#010x}",
+            guid_hex(guid)
+        ),
+        Packet::InitCommandAck {
+            connection_number,
+            guid,
+            friendly_name,
+            protocol_version,
+        } => {
+            format!(
+                "connection {connection_number:#x} guid {} name {friendly_name:?} version {}",
+                guid_hex(guid),
+                protocol_version.map_or("(none)".into(), |v| format!("{v:#010x}"))
+            )
+        }
+        Packet::InitEventRequest { connection_number } => {
+            format!("connection {connection_number:#x}")
+        }
+        Packet::InitFail { reason } => format!("reason {reason}"),
+        Packet::OperationRequest {
+            data_phase,
+            code,
+            transaction_id,
+            params,
+        } => format!(
+            "{} tid {transaction_id:#x} data phase {} params {:x?}",
+            describe(operation_name(*code), code.0),
+            data_phase.0,
+            params.as_slice()
+        ),
+        Packet::OperationResponse {
+            code,
+            transaction_id,
+            params,
+        } => format!(
+            "{} tid {transaction_id:#x} params {:x?}",
+            describe(response_name(*code), code.0),
+            params.as_slice()
+        ),
+        Packet::Event {
+            code,
+            transaction_id,
+            params,
+        } => format!(
+            "{} tid {transaction_id:#x} params {:x?}",
+            describe(event_name(*code), code.0),
+            params.as_slice()
+        ),
+        Packet::StartData {
+            transaction_id,
+            total_length,
+        } => {
+            format!("tid {transaction_id:#x} total {total_length} byte(s)")
+        }
+        Packet::Data {
+            transaction_id,
+            payload,
+        }
+        | Packet::EndData {
+            transaction_id,
+            payload,
+        } => {
+            format!("tid {transaction_id:#x} {} byte(s)", payload.len())
+        }
+        Packet::Cancel { transaction_id } => format!("tid {transaction_id:#x}"),
+        _ => String::new(),
+    };
+    format!("{:<18} {detail}", p.name()).trim_end().to_string()
 }
 
 /// `Name` or `0xABCD` for a code with no public name.

@@ -111,27 +111,17 @@ async fn timed<T>(
         .map_err(|_| TransportError::Timeout(limit, what))?
 }
 
-/// Reads one whole packet of at most `max` bytes.
+/// Reads one whole packet; a closed stream is an error here.
 async fn read_packet<R: AsyncRead + Unpin>(
     r: &mut R,
     max: usize,
 ) -> Result<Packet, TransportError> {
-    let mut head = [0u8; HEADER_LEN];
-    r.read_exact(&mut head).await?;
-    let len = peek_packet_len(&head)?.unwrap_or(HEADER_LEN);
-    if len > max {
-        return Err(TransportError::Protocol(format!(
-            "a {len}-byte packet where at most {max} fit"
-        )));
-    }
-    let mut buf = vec![0u8; len];
-    buf.get_mut(..HEADER_LEN)
-        .ok_or_else(|| TransportError::Protocol("short packet".into()))?
-        .copy_from_slice(&head);
-    if let Some(body) = buf.get_mut(HEADER_LEN..) {
-        r.read_exact(body).await?;
-    }
-    Ok(Packet::decode(&mut Reader::new(&buf))?)
+    crate::framing::read_packet(r, max).await?.ok_or_else(|| {
+        TransportError::Io(std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            "the camera closed the connection",
+        ))
+    })
 }
 
 impl PtpIpClient {

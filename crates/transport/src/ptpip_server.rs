@@ -18,10 +18,10 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use sonyctl_ptp::ptpip::{HEADER_LEN, PROTOCOL_VERSION, Packet, peek_packet_len};
-use sonyctl_ptp::{Operation, Reader};
+use sonyctl_ptp::Operation;
+use sonyctl_ptp::ptpip::{PROTOCOL_VERSION, Packet};
 use sonyctl_sim::{ConnectionId, SimulatedCamera, WireFault, has_data_out};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, mpsc};
@@ -46,6 +46,9 @@ pub enum ServerError {
     /// The host broke the protocol.
     #[error("protocol: {0}")]
     Protocol(String),
+    /// Reading a packet failed.
+    #[error(transparent)]
+    Transport(#[from] crate::TransportError),
 }
 
 /// Options of the PTP/IP server.
@@ -201,22 +204,11 @@ impl PtpIpServer {
     }
 }
 
+/// The largest packet a host may send: the largest accepted data phase in one piece.
+const MAX_HOST_PACKET: usize = MAX_HOST_DATA as usize + 64;
+
 async fn read_packet(r: &mut OwnedReadHalf) -> Result<Option<Packet>, ServerError> {
-    let mut head = [0u8; HEADER_LEN];
-    match r.read_exact(&mut head).await {
-        Ok(_) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
-        Err(e) => return Err(e.into()),
-    }
-    let len = peek_packet_len(&head)?.unwrap_or(HEADER_LEN);
-    let mut buf = vec![0u8; len];
-    buf.get_mut(..HEADER_LEN)
-        .ok_or_else(|| ServerError::Protocol("short packet".into()))?
-        .copy_from_slice(&head);
-    if let Some(body) = buf.get_mut(HEADER_LEN..) {
-        r.read_exact(body).await?;
-    }
-    Ok(Some(Packet::decode(&mut Reader::new(&buf))?))
+    Ok(crate::framing::read_packet(r, MAX_HOST_PACKET).await?)
 }
 
 async fn write_packet(
@@ -234,51 +226,8 @@ async fn write_packet(
     Ok(())
 }
 
-/// One line per packet, with operation, response and event names (Sony's too).
 fn describe(p: &Packet) -> String {
-    use sonyctl_sony::codes::{describe as name, event_name, operation_name, response_name};
-    match p {
-        Packet::OperationRequest {
-            code,
-            transaction_id,
-            params,
-            data_phase,
-        } => format!(
-            "OperationRequest {} tid {transaction_id} params {:x?} data phase {}",
-            name(operation_name(*code), code.0),
-            params.as_slice(),
-            data_phase.0
-        ),
-        Packet::OperationResponse {
-            code,
-            transaction_id,
-            params,
-        } => format!(
-            "OperationResponse {} tid {transaction_id} params {:x?}",
-            name(response_name(*code), code.0),
-            params.as_slice()
-        ),
-        Packet::Event { code, params, .. } => {
-            format!(
-                "Event {} params {:x?}",
-                name(event_name(*code), code.0),
-                params.as_slice()
-            )
-        }
-        Packet::Data {
-            payload,
-            transaction_id,
-        } => {
-            format!("Data tid {transaction_id} {} bytes", payload.len())
-        }
-        Packet::EndData {
-            payload,
-            transaction_id,
-        } => {
-            format!("EndData tid {transaction_id} {} bytes", payload.len())
-        }
-        other => format!("{other:?}"),
-    }
+    sonyctl_sony::codes::describe_packet(p)
 }
 
 async fn serve_connection(stream: TcpStream, shared: Arc<Shared>) -> Result<(), ServerError> {
@@ -412,57 +361,17 @@ async fn command_loop(
                     w.write_all(&[12, 0, 0, 0, 0xEF, 0xBE, 0xAD, 0xDE, 1, 2, 3, 4])
                         .await?;
                 }
-                if let (Some(WireFault::CutDataAfter(n)), Some(payload)) = (reply.wire, &reply.data)
-                {
-                    write_packet(
-                        w,
-                        &Packet::StartData {
-                            transaction_id,
-                            total_length: payload.len() as u64,
-                        },
-                        shared.verbose,
-                    )
-                    .await?;
-                    let full = Packet::Data {
-                        transaction_id,
-                        payload: payload.clone(),
-                    }
-                    .to_bytes()
-                    .map_err(|e| ServerError::Protocol(e.to_string()))?;
-                    w.write_all(full.get(..12 + n).unwrap_or(&full)).await?;
-                    w.flush().await?;
-                    return Err(ServerError::Protocol(
-                        "fault disconnect-mid-data: connection dropped in a data phase".into(),
-                    ));
-                }
                 if let Some(payload) = reply.data {
-                    write_packet(
-                        w,
-                        &Packet::StartData {
-                            transaction_id,
-                            total_length: payload.len() as u64,
-                        },
-                        shared.verbose,
-                    )
-                    .await?;
-                    write_packet(
-                        w,
-                        &Packet::Data {
-                            transaction_id,
-                            payload,
-                        },
-                        shared.verbose,
-                    )
-                    .await?;
-                    write_packet(
-                        w,
-                        &Packet::EndData {
-                            transaction_id,
-                            payload: Vec::new(),
-                        },
-                        shared.verbose,
-                    )
-                    .await?;
+                    let cut = match reply.wire {
+                        Some(WireFault::CutDataAfter(n)) => Some(n),
+                        _ => None,
+                    };
+                    send_data_phase(w, transaction_id, payload, cut, shared.verbose).await?;
+                    if cut.is_some() {
+                        return Err(ServerError::Protocol(
+                            "fault disconnect-mid-data: connection dropped in a data phase".into(),
+                        ));
+                    }
                 }
                 write_packet(
                     w,
@@ -485,6 +394,50 @@ async fn command_loop(
             }
         }
     }
+}
+
+/// Sends the camera's data as Sony does: Start Data, one Data with everything, an empty End
+/// Data. With `cut`, only that many payload bytes go out (the `disconnect-mid-data` fault).
+async fn send_data_phase(
+    w: &mut OwnedWriteHalf,
+    transaction_id: u32,
+    payload: Vec<u8>,
+    cut: Option<usize>,
+    verbose: bool,
+) -> Result<(), ServerError> {
+    let total_length = payload.len() as u64;
+    write_packet(
+        w,
+        &Packet::StartData {
+            transaction_id,
+            total_length,
+        },
+        verbose,
+    )
+    .await?;
+    let data = Packet::Data {
+        transaction_id,
+        payload,
+    };
+    match cut {
+        Some(n) => {
+            let bytes = data
+                .to_bytes()
+                .map_err(|e| ServerError::Protocol(e.to_string()))?;
+            // The 12-byte Data header, then part of the payload.
+            w.write_all(bytes.get(..12 + n).unwrap_or(&bytes)).await?;
+            w.flush().await?;
+        }
+        None => {
+            write_packet(w, &data, verbose).await?;
+            let end = Packet::EndData {
+                transaction_id,
+                payload: Vec::new(),
+            };
+            write_packet(w, &end, verbose).await?;
+        }
+    }
+    Ok(())
 }
 
 /// Reads Start Data, then Data and End Data until the announced length has arrived.
