@@ -122,6 +122,7 @@ fn summary_reports_a_sony_camera() {
         ("ilce-7sm3", "ILCE-7SM3"),
         ("ilce-6000", "ILCE-6000"),
         ("dsc-rx100m7", "DSC-RX100M7"),
+        ("ilce-6400", "ILCE-6400"),
     ] {
         let sim = Simulator::start(model);
         let summary = sim.stdout(&["--summary"]);
