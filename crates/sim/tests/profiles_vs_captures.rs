@@ -261,3 +261,39 @@ fn ilce_6400_matches_libgphoto2s_dump() {
     }
     assert!(checked >= 40, "{checked} current values compared");
 }
+
+/// The mode dial back to iAuto returns the ILCE-6000 to the state it was captured in: its
+/// 0x9209 reply is then the real one, byte for byte.
+#[test]
+fn ilce_6000_in_iauto_answers_the_captured_bytes() {
+    use sonyctl_sim::{OwnerAction, SimOptions, SimulatedCamera};
+    let mut cam = SimulatedCamera::new(
+        Profile::builtin("ilce-6000").unwrap(),
+        SimOptions::default(),
+    );
+    cam.owner(&OwnerAction::Mode("iauto".into())).unwrap();
+    let id = cam.connect();
+    let op = |code: u16, params: &[u32]| sonyctl_ptp::Operation {
+        code: sonyctl_ptp::OperationCode(code),
+        transaction_id: 1,
+        params: sonyctl_ptp::Params::new(params).unwrap(),
+    };
+    let t = std::time::Duration::ZERO;
+    for (code, params) in [
+        (0x1002, &[1][..]),
+        (0x9201, &[1, 0, 0]),
+        (0x9201, &[2, 0, 0]),
+        (0x9202, &[200]),
+        (0x9201, &[3, 0, 0]),
+    ] {
+        assert_eq!(
+            cam.handle(id, t, &op(code, params), None).code,
+            sonyctl_ptp::ResponseCode::OK
+        );
+    }
+    let reply = cam.handle(id, t, &op(0x9209, &[]), None).data.unwrap();
+    assert_eq!(
+        reply,
+        payload("ilce6000_usb_9209_getallextdevicepropinfo_reply.container.hex")
+    );
+}

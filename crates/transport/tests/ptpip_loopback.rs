@@ -267,3 +267,33 @@ async fn limits_and_timeouts() {
         .unwrap();
     assert!(matches!(err, TransportError::Timeout(..)), "{err}");
 }
+
+/// Probe Request is answered on the command connection, between transactions.
+#[tokio::test]
+async fn probe_is_answered() {
+    use sonyctl_ptp::ptpip::Packet;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = serve("ilce-6000", &[], &[]).await;
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let init = Packet::InitCommandRequest {
+        guid: [1; 16],
+        friendly_name: "probe".into(),
+        protocol_version: 0x0001_0000,
+    };
+    s.write_all(&init.to_bytes().unwrap()).await.unwrap();
+    let mut ack = vec![0u8; 4];
+    s.read_exact(&mut ack).await.unwrap();
+    let len = u32::from_le_bytes([ack[0], ack[1], ack[2], ack[3]]) as usize;
+    ack.resize(len, 0);
+    s.read_exact(&mut ack[4..]).await.unwrap();
+    assert!(matches!(
+        Packet::decode_exact(&ack).unwrap(),
+        Packet::InitCommandAck { .. }
+    ));
+    s.write_all(&Packet::ProbeRequest.to_bytes().unwrap())
+        .await
+        .unwrap();
+    let mut resp = [0u8; 8];
+    s.read_exact(&mut resp).await.unwrap();
+    assert_eq!(Packet::decode_exact(&resp).unwrap(), Packet::ProbeResponse);
+}
