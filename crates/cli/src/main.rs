@@ -18,8 +18,8 @@ use clap::{Parser, Subcommand};
 #[derive(Parser, Debug)]
 #[command(name = "sonyctl", version, about, long_about = None)]
 struct Cli {
-    /// The camera: sim[:MODEL] (the built-in simulated camera), ip:HOST[:PORT] (PTP/IP; IPv6 as
-    /// ip:[::1]:PORT) or usb[:SERIAL].
+    /// The camera: `sim[:MODEL]` (the built-in simulated camera), `ip:HOST[:PORT]` (PTP/IP; IPv6
+    /// as `ip:[::1]:PORT`) or `usb[:SERIAL]`.
     #[arg(long, global = true, env = "SONYCTL_CAMERA", value_name = "CAMERA")]
     camera: Option<camera::CameraSpec>,
     #[command(subcommand)]
