@@ -9,6 +9,7 @@
 //! sockets the transport's.
 
 mod link;
+mod set;
 
 use std::time::Duration;
 
@@ -16,6 +17,7 @@ use sonyctl_ptp::{Codec, DecodeError, DeviceInfo, Operation, OperationCode, Para
 use sonyctl_sony::{AllPropInfo, ExtDeviceInfo, SdioRequest, SdioVersion, response_name};
 
 pub use link::{Link, SimClock};
+pub use set::{SetError, SetOutcome};
 pub use sonyctl_transport::TransportError;
 
 /// The largest dataset (not object) this facade accepts from a camera.

@@ -308,3 +308,111 @@ mod tests {
         }
     }
 }
+
+/// Arguments of `get`.
+#[derive(Args, Debug)]
+pub struct GetArgs {
+    /// Settings: iso, shutter, aperture, ev, wb, focus-mode, drive, format, … or a name from
+    /// `sonyctl props`, or a hex code such as 0xD21E.
+    #[arg(required = true)]
+    names: Vec<String>,
+    /// Print one JSON object.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Arguments of `set`.
+#[derive(Args, Debug)]
+pub struct SetArgs {
+    /// NAME VALUE pairs: `iso 800`, `shutter 1/250`, `aperture f/5.6`, `ev +0.7`, `wb daylight`.
+    #[arg(required = true, num_args = 2.., value_names = ["NAME", "VALUE"])]
+    pairs: Vec<String>,
+}
+
+fn resolve(name: &str) -> Result<sonyctl_ptp::PropertyCode> {
+    sonyctl_sony::codes::property_by_name(name).with_context(|| {
+        format!("no setting called {name:?}: try iso, shutter, aperture, ev, wb, a name from `sonyctl props`, or a hex code")
+    })
+}
+
+/// `sonyctl get`: each value alone on its own line (human form), or a JSON object.
+pub fn get(spec: Option<&CameraSpec>, args: &GetArgs) -> Result<()> {
+    let codes: Vec<_> = args
+        .names
+        .iter()
+        .map(|n| resolve(n))
+        .collect::<Result<_>>()?;
+    runtime()?.block_on(async {
+        let mut cam = open(spec).await?;
+        let props = cam.properties().await?;
+        let mut out = std::io::stdout().lock();
+        let mut json = serde_json::Map::new();
+        for (name, code) in args.names.iter().zip(&codes) {
+            let d = props.get(*code).with_context(|| {
+                format!(
+                    "{} has no {name} ({:#06X})",
+                    cam.device_info().model,
+                    code.0
+                )
+            })?;
+            let display = format_value(*code, &d.current);
+            if args.json {
+                json.insert(
+                    name.clone(),
+                    serde_json::json!({
+                        "code": code.0,
+                        "name": sonyctl_sony::property_name(*code),
+                        "value": d.current,
+                        "display": display,
+                    }),
+                );
+            } else {
+                writeln!(out, "{}", sanitize(&display))?;
+            }
+        }
+        if args.json {
+            serde_json::to_writer_pretty(&mut out, &json)?;
+            writeln!(out)?;
+        }
+        cam.close().await?;
+        Ok(())
+    })
+}
+
+/// `sonyctl set`: sets each value and waits until the camera reports it.
+pub fn set(spec: Option<&CameraSpec>, args: &SetArgs) -> Result<()> {
+    if args.pairs.len() % 2 != 0 {
+        bail!(
+            "set takes NAME VALUE pairs; {:?} has no value",
+            args.pairs.last().map_or("", String::as_str)
+        );
+    }
+    let pairs: Vec<(String, sonyctl_ptp::PropertyCode, String)> = args
+        .pairs
+        .chunks_exact(2)
+        .filter_map(|p| match p {
+            [name, value] => Some((name, value)),
+            _ => None,
+        })
+        .map(|(name, value)| Ok((name.clone(), resolve(name)?, value.clone())))
+        .collect::<Result<_>>()?;
+    runtime()?.block_on(async {
+        let mut cam = open(spec).await?;
+        let mut out = std::io::stdout().lock();
+        for (name, code, text) in &pairs {
+            let d = cam.get(*code).await?;
+            let value = sonyctl_sony::parse_value(*code, text, d.data_type, Some(&d))
+                .with_context(|| name.clone())?;
+            let outcome = cam.set(*code, &value).await?;
+            writeln!(
+                out,
+                "{}: {} -> {}",
+                name,
+                sanitize(&format_value(*code, &outcome.before)),
+                sanitize(&format_value(*code, &outcome.after))
+            )?;
+        }
+        cam.close().await?;
+        Ok(())
+    })
+}

@@ -36,6 +36,10 @@ enum Command {
     Info(camera::ReadArgs),
     /// Every setting the camera reports: name, value, access, settable values.
     Props(camera::ReadArgs),
+    /// Print settings, each value on its own line: `sonyctl get iso shutter`.
+    Get(camera::GetArgs),
+    /// Change settings and wait until the camera reports them: `sonyctl set iso 800 shutter 1/250`.
+    Set(camera::SetArgs),
 }
 
 fn main() -> ExitCode {
@@ -45,6 +49,8 @@ fn main() -> ExitCode {
         Command::Simulate(args) => simulate::run(&args),
         Command::Info(args) => camera::info(cli.camera.as_ref(), &args),
         Command::Props(args) => camera::props(cli.camera.as_ref(), &args),
+        Command::Get(args) => camera::get(cli.camera.as_ref(), &args),
+        Command::Set(args) => camera::set(cli.camera.as_ref(), &args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -120,3 +120,78 @@ fn props_over_ptpip_from_sonyctl_simulate() {
         "{table}"
     );
 }
+
+#[test]
+fn get_prints_each_value_on_its_own_line() {
+    let out = ok(&[
+        "--camera",
+        "sim",
+        "get",
+        "iso",
+        "shutter",
+        "ShutterSpeed",
+        "0x5007",
+    ]);
+    assert_eq!(
+        out.lines().collect::<Vec<_>>(),
+        ["AUTO", "1/250", "1/250", "f/4.5"]
+    );
+    let json: Json =
+        serde_json::from_str(&ok(&["--camera", "sim", "get", "--json", "iso"])).unwrap();
+    assert_eq!(json["iso"]["code"], 0xD21E);
+    assert_eq!(json["iso"]["display"], "AUTO");
+    let out = sonyctl(&["--camera", "sim", "get", "nonsense"]);
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn set_verifies_and_refuses_with_the_settable_values() {
+    let out = ok(&[
+        "--camera",
+        "sim:ilce-6000",
+        "set",
+        "iso",
+        "800",
+        "shutter",
+        "1/250",
+    ]);
+    assert_eq!(out, "iso: AUTO -> 800\nshutter: 1/100 -> 1/250\n");
+    let out = sonyctl(&["--camera", "sim", "set", "iso", "333"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("settable now: AUTO") && err.contains("1600"),
+        "{err}"
+    );
+    let out = sonyctl(&["--camera", "sim:ilce-6000", "set", "iso", "25"]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("did not reach 25"),
+        "reported, not selectable"
+    );
+    let out = sonyctl(&["--camera", "sim", "set", "iso"]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "a name without a value is a usage error"
+    );
+}
+
+#[test]
+fn set_then_get_over_ptpip() {
+    let mut sim = Command::new(env!("CARGO_BIN_EXE_sonyctl"))
+        .args(["simulate", "--model", "ilce-7sm3", "--ptpip", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(sim.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let spec = format!("ip:127.0.0.1:{}", line.trim().rsplit(':').next().unwrap());
+    ok(&["--camera", &spec, "set", "iso", "1600", "wb", "daylight"]);
+    let values = ok(&["--camera", &spec, "get", "iso", "wb"]);
+    let _ = sim.kill();
+    let _ = sim.wait();
+    assert_eq!(values, "1600\nDaylight\n");
+}
