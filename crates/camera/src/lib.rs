@@ -10,6 +10,7 @@
 
 mod link;
 mod set;
+mod watch;
 
 use std::time::Duration;
 
@@ -19,6 +20,7 @@ use sonyctl_sony::{AllPropInfo, ExtDeviceInfo, SdioRequest, SdioVersion, respons
 pub use link::{Link, SimClock};
 pub use set::{SetError, SetOutcome};
 pub use sonyctl_transport::TransportError;
+pub use watch::{Watch, WatchEvent};
 
 /// The largest dataset (not object) this facade accepts from a camera.
 const MAX_DATASET: u64 = 16 << 20;

@@ -141,6 +141,26 @@ impl Link {
         }
     }
 
+    /// Waits up to `limit` for events; returns those that arrived (possibly none).
+    pub async fn wait_events(&mut self, limit: Duration) -> Vec<Event> {
+        let first = self.take_events();
+        if !first.is_empty() {
+            return first;
+        }
+        match self {
+            Link::PtpIp(c) => match c.next_event(limit).await {
+                Some(ev) => std::iter::once(ev)
+                    .chain(std::iter::from_fn(|| c.try_event()))
+                    .collect(),
+                None => Vec::new(),
+            },
+            Link::Sim(_) => {
+                self.sleep(limit).await;
+                self.take_events()
+            }
+        }
+    }
+
     /// Events that have arrived, oldest first (does not wait).
     pub fn take_events(&mut self) -> Vec<Event> {
         match self {

@@ -40,6 +40,8 @@ enum Command {
     Get(camera::GetArgs),
     /// Change settings and wait until the camera reports them: `sonyctl set iso 800 shutter 1/250`.
     Set(camera::SetArgs),
+    /// Log every change of a setting, new images and a lost connection, until Ctrl-C or --for.
+    Watch(camera::WatchArgs),
 }
 
 fn main() -> ExitCode {
@@ -51,6 +53,7 @@ fn main() -> ExitCode {
         Command::Props(args) => camera::props(cli.camera.as_ref(), &args),
         Command::Get(args) => camera::get(cli.camera.as_ref(), &args),
         Command::Set(args) => camera::set(cli.camera.as_ref(), &args),
+        Command::Watch(args) => camera::watch(cli.camera.as_ref(), &args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -58,11 +61,16 @@ fn main() -> ExitCode {
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             // One line: the chain of causes joined, so scripts can log it.
-            let msg = e
-                .chain()
-                .map(|c| c.to_string())
-                .collect::<Vec<_>>()
-                .join(": ");
+            let mut msg = String::new();
+            for cause in e.chain().map(|c| c.to_string()) {
+                // Error types often repeat their source in their own text: print it once.
+                if !msg.contains(&cause) {
+                    if !msg.is_empty() {
+                        msg.push_str(": ");
+                    }
+                    msg.push_str(&cause);
+                }
+            }
             eprintln!("sonyctl: {}", text::sanitize(&msg));
             ExitCode::FAILURE
         }

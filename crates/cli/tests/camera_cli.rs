@@ -195,3 +195,78 @@ fn set_then_get_over_ptpip() {
     let _ = sim.wait();
     assert_eq!(values, "1600\nDaylight\n");
 }
+
+/// watch reports the owner's dial changes on the simulated body, a new image, and the pulled
+/// cable, as JSON lines; the starting values are not changes.
+#[test]
+fn watch_reports_dial_changes_images_and_a_pulled_cable() {
+    let mut sim = Command::new(env!("CARGO_BIN_EXE_sonyctl"))
+        .args(["simulate", "--model", "ilce-7sm3", "--ptpip", "127.0.0.1:0"])
+        .args([
+            "--act",
+            "500ms:set iso 800",
+            "--act",
+            "1s:mode a",
+            "--act",
+            "1500ms:shutter",
+            "--act",
+            "2500ms:unplug",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(sim.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let spec = format!("ip:127.0.0.1:{}", line.trim().rsplit(':').next().unwrap());
+    let out = sonyctl(&[
+        "--camera", &spec, "watch", "--json", "--for", "10s", "--poll", "100ms",
+    ]);
+    let _ = sim.kill();
+    let _ = sim.wait();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a lost connection ends watch with an error"
+    );
+    let lines: Vec<Json> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let has = |f: &dyn Fn(&Json) -> bool| lines.iter().any(f);
+    assert!(
+        has(&|l| l["code"] == 0xD21E && l["old"] == "AUTO" && l["new"] == "800"),
+        "{lines:?}"
+    );
+    assert!(
+        has(&|l| l["name"] == "ExposureProgramMode" && l["new"] == "A"),
+        "{lines:?}"
+    );
+    assert!(
+        has(&|l| l["event"] == "image" && l["pending"] == 1),
+        "{lines:?}"
+    );
+    let last = lines.last().unwrap();
+    assert_eq!(
+        (last["event"].as_str(), last["state"].as_str()),
+        (Some("connection"), Some("lost"))
+    );
+    assert!(lines.iter().all(|l| {
+        l["time"]
+            .as_str()
+            .is_some_and(|t| t.ends_with('Z') && t.len() == 24)
+    }));
+    assert!(
+        !has(&|l| l["code"] == 0x5005),
+        "starting values are not changes"
+    );
+}
+
+#[test]
+fn watch_for_a_while_on_the_simulated_camera() {
+    let out = ok(&["--camera", "sim", "watch", "--for", "300ms"]);
+    assert_eq!(out, "", "nothing changes on a camera nobody touches");
+}
