@@ -51,6 +51,12 @@ pub enum CameraError {
     /// The camera is not a Sony body in PC Remote mode.
     #[error("{0}")]
     NotRemote(String),
+    /// Another application controls the camera (SDIOConnect answered 0xA101).
+    #[error(
+        "another application is controlling the camera (Imaging Edge, a phone app, gphoto2, …): \
+         close it, or reconnect the camera, and try again"
+    )]
+    InUse,
     /// An operation expected data and got none.
     #[error("{0} sent no data")]
     NoData(OperationCode),
@@ -187,7 +193,14 @@ impl Connection {
             )));
         }
         for phase in [1, 2] {
-            self.sdio(&SdioRequest::Connect { phase }).await?;
+            match self.sdio(&SdioRequest::Connect { phase }).await {
+                Err(CameraError::Response { code, .. })
+                    if code == sonyctl_sony::codes::response::AUTHENTICATION_FAILED =>
+                {
+                    return Err(CameraError::InUse);
+                }
+                other => other?,
+            };
         }
         // Ask for protocol 300; a pre-2020 body answers 200.
         let data = self

@@ -27,8 +27,10 @@ pub struct SetOutcome {
     pub before: Value,
     /// The value the camera reports now (the one asked for).
     pub after: Value,
-    /// 0x9207 steps sent (0 for an absolute set).
+    /// Notches stepped in all (0 for an absolute set).
     pub steps: u32,
+    /// 0x9207 requests sent.
+    pub step_requests: u32,
     /// Operations sent, reads included.
     pub round_trips: u32,
 }
@@ -150,6 +152,7 @@ impl Camera {
                 before,
                 after: value.clone(),
                 steps: 0,
+                step_requests: 0,
                 round_trips,
             });
         }
@@ -189,6 +192,7 @@ impl Camera {
                 before,
                 after: now,
                 steps: 0,
+                step_requests: 0,
                 round_trips,
             });
         }
@@ -278,6 +282,7 @@ impl Camera {
         };
         let max_steps = (list.len() as u32).max(64) * 2 + 8;
         let mut steps = 0u32;
+        let mut step_requests = 0u32;
         let mut current = before.clone();
         let mut seen: HashSet<Value> = HashSet::from([current.clone()]);
         // +1 if a positive step raises the value, -1 if it lowers it; learnt from the first move.
@@ -289,6 +294,7 @@ impl Camera {
             }
             self.conn.sdio(&SdioRequest::step(code, notches)).await?;
             steps += notches.unsigned_abs();
+            step_requests += 1;
             round_trips += 1;
             let (now, reads) = self.wait_for(code, &current, target).await?;
             round_trips += reads;
@@ -329,6 +335,7 @@ impl Camera {
             before,
             after: current,
             steps,
+            step_requests,
             round_trips,
         })
     }

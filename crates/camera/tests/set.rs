@@ -145,3 +145,85 @@ async fn nothing_changes_in_iauto() {
         Err(SetError::NotWritable { .. })
     ));
 }
+
+/// A camera another host holds: the handshake says so plainly.
+#[tokio::test]
+async fn another_host_holds_the_camera() {
+    use sonyctl_ptp::{Operation, OperationCode, Params};
+    let mut sim = SimulatedCamera::new(
+        Profile::builtin("ilce-7sm3").unwrap(),
+        SimOptions::default(),
+    );
+    let other = sim.connect();
+    let op = |code: u16, p: &[u32]| Operation {
+        code: OperationCode(code),
+        transaction_id: 1,
+        params: Params::new(p).unwrap(),
+    };
+    sim.handle(other, Duration::ZERO, &op(0x1002, &[1]), None);
+    sim.handle(other, Duration::ZERO, &op(0x9201, &[1, 0, 0]), None);
+    let err = Camera::open(
+        Link::sim(sim, SimClock::Virtual(Duration::ZERO)),
+        CameraOptions::default(),
+    )
+    .await
+    .err()
+    .unwrap();
+    assert!(matches!(err, sonyctl_camera::CameraError::InUse), "{err}");
+    assert!(err.to_string().contains("another application"));
+}
+
+/// Set then get, for the settings people change most, on a protocol-300 body (absolute) and a
+/// protocol-200 body (steps for shutter, aperture, ISO and EV, counted; absolute for white balance
+/// and drive).
+#[tokio::test]
+async fn round_trips_on_both_protocols() {
+    const WB: PropertyCode = PropertyCode(0x5005);
+    const DRIVE: PropertyCode = PropertyCode(0x5013);
+    let mut v300 = open("ilce-7sm3", &[]).await;
+    for (code, value) in [
+        (SHUTTER, shutter(1000)),
+        (F, Value::U16(800)),
+        (ISO, Value::U32(1600)),
+        (EV, Value::I16(700)),
+        (WB, Value::U16(4)),
+        (DRIVE, Value::U32(0x0001_0002)),
+    ] {
+        let out = v300.set(code, &value).await.unwrap();
+        assert_eq!(
+            (out.after.clone(), out.step_requests),
+            (value.clone(), 0),
+            "{code:?}"
+        );
+        assert_eq!(v300.get(code).await.unwrap().current, value);
+    }
+
+    let mut v200 = open("ilce-6000", &[]).await;
+    // (property, target, most 0x9207 requests): a first jump and at most a couple of corrections.
+    for (code, value, most) in [
+        (SHUTTER, shutter(250), 1),
+        (SHUTTER, shutter(1000), 1),
+        (F, Value::U16(800), 2),
+        (ISO, Value::U32(800), 2),
+        (ISO, Value::U32(3200), 2),
+        (EV, Value::I16(700), 3),
+        (EV, Value::I16(-1300), 3),
+    ] {
+        let out = v200.set(code, &value).await.unwrap();
+        assert_eq!(out.after, value, "{code:?}");
+        assert!(
+            out.step_requests <= most,
+            "{code:?} {value:?}: {} requests",
+            out.step_requests
+        );
+        assert_eq!(v200.get(code).await.unwrap().current, value);
+    }
+    for (code, value) in [(WB, Value::U16(4)), (DRIVE, Value::U16(2))] {
+        let out = v200.set(code, &value).await.unwrap();
+        assert_eq!(
+            (out.after, out.step_requests),
+            (value, 0),
+            "{code:?} absolute"
+        );
+    }
+}

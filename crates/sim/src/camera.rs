@@ -184,6 +184,9 @@ const LIVE_VIEW: u32 = sonyctl_sony::codes::handle::LIVE_VIEW;
 /// aperture, ISO, exposure compensation.
 const SHUTTER: [u16; 2] = [0xD20D, 0xD19F];
 
+/// Settings that auto and scene modes take away: white balance, metering, DRO, picture effect.
+const CREATIVE: [u16; 4] = [0x5005, 0x500B, 0xD201, 0xD21B];
+
 impl SimulatedCamera {
     /// A camera of `profile`, powered on, with nobody connected.
     pub fn new(profile: Profile, options: SimOptions) -> SimulatedCamera {
@@ -527,9 +530,18 @@ impl SimulatedCamera {
     /// property is display-only and (protocol 300) has an empty list 1; an enabled one gets the
     /// profile's list back.
     fn apply_mode_rules(&mut self) {
-        let allows = self.mode_allows();
-        let groups: [&[u16]; 4] = [&SHUTTER, &[0x5007], &[0xD21E], &[0x5010]];
-        for (allowed, codes) in allows.into_iter().zip(groups) {
+        let [shutter, aperture, iso, ev] = self.mode_allows();
+        // Auto and scene modes take the creative settings away too (the ILCE-6000 capture, taken
+        // in iAuto, shows them disabled); P, A, S and M give them back.
+        let creative = ev;
+        let groups: [(&[u16], bool, Enabled); 5] = [
+            (&SHUTTER, shutter, Enabled::DISPLAY_ONLY),
+            (&[0x5007], aperture, Enabled::DISPLAY_ONLY),
+            (&[0xD21E], iso, Enabled::DISPLAY_ONLY),
+            (&[0x5010], ev, Enabled::DISPLAY_ONLY),
+            (&CREATIVE, creative, Enabled::DISABLED),
+        ];
+        for (codes, allowed, off) in groups {
             for &c in codes {
                 let code = PropertyCode(c);
                 let original = self.profile.property(code).cloned();
@@ -537,11 +549,7 @@ impl SimulatedCamera {
                     continue;
                 };
                 let before = (p.enabled, p.form.clone());
-                p.enabled = if allowed {
-                    Enabled::ENABLED
-                } else {
-                    Enabled::DISPLAY_ONLY
-                };
+                p.enabled = if allowed { Enabled::ENABLED } else { off };
                 if let SonyForm::Enumeration { settable, all } = &mut p.form {
                     if self.profile.sdio_version.has_two_lists() {
                         *settable = if allowed {

@@ -70,8 +70,8 @@ fn dsc_rx100m7_matches_its_ptpip_capture_byte_for_byte() {
     );
 }
 
-/// The A6000 profile is the capture with the documented changes: M instead of iAuto, and the four
-/// exposure settings enabled for stepping.
+/// The A6000 profile is the capture with the documented changes: M instead of iAuto, the four
+/// exposure settings enabled for stepping, and the settings iAuto takes away enabled.
 #[test]
 fn ilce_6000_is_its_capture_moved_to_m() {
     let p = Profile::builtin("ilce-6000").unwrap();
@@ -89,6 +89,12 @@ fn ilce_6000_is_its_capture_moved_to_m() {
             }
             0x5007 | 0xD20D | 0xD21E | 0x5010 => {
                 assert_eq!((d.enabled, d.get_set.0), (Enabled::DISPLAY_ONLY, 0));
+                d.enabled = Enabled::ENABLED;
+            }
+            // White balance, metering, DRO, picture effect: iAuto takes them away, M gives them
+            // back.
+            0x5005 | 0x500B | 0xD201 | 0xD21B => {
+                assert_eq!(d.enabled, Enabled::DISABLED);
                 d.enabled = Enabled::ENABLED;
             }
             _ => {}
