@@ -3,9 +3,10 @@
 
 use std::time::{Duration, Instant};
 
+use sonyctl_ptp::UsbContainer;
 use sonyctl_ptp::{Event, Operation, Response};
 use sonyctl_sim::{ConnectionId, SimulatedCamera, WireFault};
-use sonyctl_transport::{PtpIpClient, TransportError};
+use sonyctl_transport::{Direction, PtpIpClient, Trace, TransportError};
 
 /// Where the in-process simulated camera gets its time.
 #[derive(Clone, Debug)]
@@ -43,6 +44,32 @@ pub struct SimLink {
     camera: SimulatedCamera,
     connection: Option<ConnectionId>,
     clock: SimClock,
+    trace: Option<Trace>,
+}
+
+impl SimLink {
+    /// Logs and records a USB container as a real cable would carry it.
+    fn note(&self, dir: Direction, c: &UsbContainer) {
+        use sonyctl_sony::codes::{describe, operation_name, response_name};
+        let name = match c.kind {
+            sonyctl_ptp::ContainerKind::Response => describe(response_name(c.code.into()), c.code),
+            _ => describe(operation_name(c.code.into()), c.code),
+        };
+        let arrow = if dir == Direction::ToCamera {
+            "host → camera"
+        } else {
+            "camera → host"
+        };
+        tracing::info!(
+            "{arrow} usb: {:?} {name} tid {:#x} {} byte(s)",
+            c.kind,
+            c.transaction_id,
+            c.payload.len()
+        );
+        if let (Some(t), Ok(bytes)) = (&self.trace, c.encode()) {
+            t.record(dir, "usb", &bytes);
+        }
+    }
 }
 
 /// A way to reach a camera.
@@ -68,7 +95,17 @@ impl Link {
             camera,
             connection,
             clock,
+            trace: None,
         }))
+    }
+
+    /// Records the simulated camera's traffic as USB containers (a PTP/IP link records through
+    /// its `ConnectOptions`).
+    pub fn with_trace(mut self, trace: Option<Trace>) -> Link {
+        if let Link::Sim(s) = &mut self {
+            s.trace = trace;
+        }
+        self
     }
 
     /// One transaction; the camera's data (at most `max_data` bytes) is returned whole.
@@ -85,6 +122,13 @@ impl Link {
                     .connection
                     .ok_or_else(|| gone("the simulated camera's link is closed"))?;
                 let now = s.clock.now();
+                s.note(Direction::ToCamera, &UsbContainer::command(op));
+                if let Some(d) = data_out {
+                    s.note(
+                        Direction::ToCamera,
+                        &UsbContainer::data(op.code, op.transaction_id, d.to_vec()),
+                    );
+                }
                 let reply = s.camera.handle(id, now, op, data_out);
                 if s.camera.take_unplugged().contains(&id) {
                     s.connection = None;
@@ -121,6 +165,15 @@ impl Link {
                     transaction_id: op.transaction_id,
                     params: reply.params,
                 };
+                if s.trace.is_some() || tracing::enabled!(tracing::Level::INFO) {
+                    if let Some(d) = &reply.data {
+                        s.note(
+                            Direction::ToHost,
+                            &UsbContainer::data(op.code, op.transaction_id, d.clone()),
+                        );
+                    }
+                    s.note(Direction::ToHost, &UsbContainer::response(&response));
+                }
                 Ok((response, reply.data))
             }
         }

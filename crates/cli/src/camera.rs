@@ -112,9 +112,28 @@ fn host_guid() -> Result<[u8; 16]> {
     Ok(guid)
 }
 
-/// Opens the camera `spec` names (or says how to name one).
-pub async fn open(spec: Option<&CameraSpec>) -> Result<Camera> {
-    let link = match spec {
+/// Options every camera command shares.
+#[derive(Debug, Default)]
+pub struct Globals {
+    /// `--camera`.
+    pub camera: Option<CameraSpec>,
+    /// `--trace FILE`.
+    pub trace: Option<PathBuf>,
+}
+
+/// Opens the camera `g.camera` names (or says how to name one), recording to `g.trace`.
+pub async fn open(g: &Globals) -> Result<Camera> {
+    let trace = match &g.trace {
+        Some(path) => {
+            let file = std::fs::File::create(path)
+                .with_context(|| format!("cannot create the trace file {}", path.display()))?;
+            Some(sonyctl_transport::Trace::new(Box::new(
+                std::io::BufWriter::new(file),
+            )))
+        }
+        None => None,
+    };
+    let link = match g.camera.as_ref() {
         None => bail!(
             "no camera given and USB cameras cannot be found yet (USB support is still to come): \
              use --camera sim to try the simulated camera, or --camera ip:HOST for a camera on \
@@ -130,6 +149,7 @@ pub async fn open(spec: Option<&CameraSpec>) -> Result<Camera> {
                 SimulatedCamera::new(profile, SimOptions::default()),
                 SimClock::real(1.0),
             )
+            .with_trace(trace)
         }
         Some(CameraSpec::Ip(host, port)) => {
             let addr: SocketAddr = (host.as_str(), *port)
@@ -140,6 +160,7 @@ pub async fn open(spec: Option<&CameraSpec>) -> Result<Camera> {
             let options = ConnectOptions {
                 guid: host_guid()?,
                 friendly_name: "sonyctl".into(),
+                trace,
                 ..ConnectOptions::default()
             };
             eprintln!(
@@ -170,9 +191,9 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 }
 
 /// `sonyctl info`: model, firmware, serial, protocol, battery, lens, save destination.
-pub fn info(spec: Option<&CameraSpec>, args: &ReadArgs) -> Result<()> {
+pub fn info(g: &Globals, args: &ReadArgs) -> Result<()> {
     runtime()?.block_on(async {
-        let mut cam = open(spec).await?;
+        let mut cam = open(g).await?;
         let props = cam.properties().await?;
         let di = cam.device_info().clone();
         let show = |code| {
@@ -229,9 +250,9 @@ pub fn info(spec: Option<&CameraSpec>, args: &ReadArgs) -> Result<()> {
 }
 
 /// `sonyctl props`: every setting the camera reports.
-pub fn props(spec: Option<&CameraSpec>, args: &ReadArgs) -> Result<()> {
+pub fn props(g: &Globals, args: &ReadArgs) -> Result<()> {
     runtime()?.block_on(async {
-        let mut cam = open(spec).await?;
+        let mut cam = open(g).await?;
         let props = cam.properties().await?;
         let mut out = std::io::BufWriter::new(std::io::stdout().lock());
         if args.json {
@@ -336,14 +357,14 @@ fn resolve(name: &str) -> Result<sonyctl_ptp::PropertyCode> {
 }
 
 /// `sonyctl get`: each value alone on its own line (human form), or a JSON object.
-pub fn get(spec: Option<&CameraSpec>, args: &GetArgs) -> Result<()> {
+pub fn get(g: &Globals, args: &GetArgs) -> Result<()> {
     let codes: Vec<_> = args
         .names
         .iter()
         .map(|n| resolve(n))
         .collect::<Result<_>>()?;
     runtime()?.block_on(async {
-        let mut cam = open(spec).await?;
+        let mut cam = open(g).await?;
         let props = cam.properties().await?;
         let mut out = std::io::stdout().lock();
         let mut json = serde_json::Map::new();
@@ -380,7 +401,7 @@ pub fn get(spec: Option<&CameraSpec>, args: &GetArgs) -> Result<()> {
 }
 
 /// `sonyctl set`: sets each value and waits until the camera reports it.
-pub fn set(spec: Option<&CameraSpec>, args: &SetArgs) -> Result<()> {
+pub fn set(g: &Globals, args: &SetArgs) -> Result<()> {
     if args.pairs.len() % 2 != 0 {
         bail!(
             "set takes NAME VALUE pairs; {:?} has no value",
@@ -397,7 +418,7 @@ pub fn set(spec: Option<&CameraSpec>, args: &SetArgs) -> Result<()> {
         .map(|(name, value)| Ok((name.clone(), resolve(name)?, value.clone())))
         .collect::<Result<_>>()?;
     runtime()?.block_on(async {
-        let mut cam = open(spec).await?;
+        let mut cam = open(g).await?;
         let mut out = std::io::stdout().lock();
         for (name, code, text) in &pairs {
             let d = cam.get(*code).await?;
@@ -447,10 +468,10 @@ fn emit(out: &mut impl Write, json: bool, value: serde_json::Value, text: String
 }
 
 /// `sonyctl watch`: logs every change as it happens. It only reads.
-pub fn watch(spec: Option<&CameraSpec>, args: &WatchArgs) -> Result<()> {
+pub fn watch(g: &Globals, args: &WatchArgs) -> Result<()> {
     use sonyctl_camera::{Watch, WatchEvent};
     runtime()?.block_on(async {
-        let mut cam = open(spec).await?;
+        let mut cam = open(g).await?;
         let mut watch = Watch::start(&mut cam).await?;
         let mut out = std::io::stdout().lock();
         let deadline = args.duration.map(|d| tokio::time::Instant::now() + d);

@@ -76,7 +76,13 @@ pub struct DecodeArgs {
     file: Option<PathBuf>,
 }
 
-fn read_input(file: Option<&PathBuf>) -> Result<Vec<u8>> {
+/// What `decode` read: the bytes, and the text when it was a hex dump (trace files are text).
+struct Input {
+    bytes: Vec<u8>,
+    text: String,
+}
+
+fn read_input(file: Option<&PathBuf>) -> Result<Input> {
     let mut buf = Vec::new();
     let (name, n) = match file.filter(|p| p.as_os_str() != "-") {
         Some(path) => {
@@ -122,9 +128,106 @@ fn read_input(file: Option<&PathBuf>) -> Result<Vec<u8>> {
         if bytes.is_empty() {
             bail!("{name} holds no hex digits");
         }
-        return Ok(bytes);
+        return Ok(Input {
+            bytes,
+            text: text.to_string(),
+        });
     }
-    Ok(buf)
+    Ok(Input {
+        bytes: buf,
+        text: String::new(),
+    })
+}
+
+/// One record of a `--trace` file.
+struct TraceRecord {
+    header: String,
+    bytes: Vec<u8>,
+    missing: u64,
+}
+
+/// Splits a `--trace` file into records: `None` if the text is not one.
+fn trace_records(text: &str) -> Option<Vec<TraceRecord>> {
+    let is_header = |l: &str| {
+        l.starts_with("# ") && (l.contains(" host→camera ") || l.contains(" camera→host "))
+    };
+    if !text.lines().any(is_header) {
+        return None;
+    }
+    let mut records: Vec<TraceRecord> = Vec::new();
+    for line in text.lines() {
+        if is_header(line) {
+            records.push(TraceRecord {
+                header: line.trim_start_matches("# ").to_string(),
+                bytes: Vec::new(),
+                missing: 0,
+            });
+        } else if let Some(rest) = line.strip_prefix("# … ") {
+            if let (Some(r), Some(n)) = (records.last_mut(), rest.split_whitespace().next()) {
+                r.missing = n.parse().unwrap_or(0);
+            }
+        } else if !line.trim_start().starts_with('#') {
+            if let (Some(r), Ok(b)) = (records.last_mut(), sonyctl_ptp::hexdump::parse(line)) {
+                r.bytes.extend(b);
+            }
+        }
+    }
+    Some(records)
+}
+
+/// Decodes every record of a trace: USB containers on the `usb` channel, PTP/IP packets on the
+/// others.
+fn write_trace(records: &[TraceRecord], json: bool, out: &mut dyn Write) -> Result<()> {
+    let describe = |r: &TraceRecord| -> String {
+        let usb = r.header.ends_with(" usb");
+        let text = if usb {
+            match UsbContainer::decode(&r.bytes) {
+                Ok(c) => container_line(&c),
+                Err(e) => format!("not a USB container: {e}"),
+            }
+        } else {
+            match Packet::decode_exact(&r.bytes) {
+                Ok(p) => sonyctl_sony::codes::describe_packet(&p),
+                Err(_) if r.missing > 0 => {
+                    let ty = r
+                        .bytes
+                        .get(4..8)
+                        .and_then(|b| <[u8; 4]>::try_from(b).ok())
+                        .map_or(0, u32::from_le_bytes);
+                    format!(
+                        "packet type {ty} ({} bytes recorded, {} left out of the trace)",
+                        r.bytes.len(),
+                        r.missing
+                    )
+                }
+                Err(e) => format!("not a PTP/IP packet: {e}"),
+            }
+        };
+        sanitize(&text)
+    };
+    if json {
+        let recs: Vec<serde_json::Value> = records
+            .iter()
+            .map(|r| {
+                let mut parts = r.header.split_whitespace();
+                json!({
+                    "time": parts.next(),
+                    "direction": parts.next(),
+                    "channel": parts.next(),
+                    "length": r.bytes.len() as u64 + r.missing,
+                    "description": describe(r),
+                })
+            })
+            .collect();
+        serde_json::to_writer_pretty(&mut *out, &json!({ "kind": "trace", "records": recs }))?;
+        out.write_all(b"\n")?;
+    } else {
+        writeln!(out, "{} record(s)", records.len())?;
+        for r in records {
+            writeln!(out, "{}  {}", r.header, describe(r))?;
+        }
+    }
+    Ok(())
 }
 
 /// A container header that a person would recognise as one: a known container type and a code
@@ -162,6 +265,13 @@ struct Rendered {
 /// Runs `sonyctl decode`.
 pub fn run(args: &DecodeArgs) -> Result<()> {
     let input = read_input(args.file.as_ref())?;
+    if let Some(records) = trace_records(&input.text) {
+        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+        write_trace(&records, args.json, &mut out)?;
+        out.flush()?;
+        return Ok(());
+    }
+    let input = input.bytes;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     decode(&input, args.kind, args.sdio, args.json, &mut out)?;
     out.flush()?;

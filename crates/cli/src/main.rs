@@ -22,6 +22,12 @@ struct Cli {
     /// as `ip:[::1]:PORT`) or `usb[:SERIAL]`.
     #[arg(long, global = true, env = "SONYCTL_CAMERA", value_name = "CAMERA")]
     camera: Option<camera::CameraSpec>,
+    /// Record the raw traffic to FILE for a bug report (`sonyctl decode FILE` reads it back).
+    #[arg(long, global = true, value_name = "FILE")]
+    trace: Option<std::path::PathBuf>,
+    /// Log the decoded PTP traffic to standard error.
+    #[arg(short, long, global = true)]
+    verbose: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -46,14 +52,27 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let level = if cli.verbose {
+        tracing::Level::INFO
+    } else {
+        tracing::Level::WARN
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(level)
+        .try_init();
+    let g = camera::Globals {
+        camera: cli.camera,
+        trace: cli.trace,
+    };
     let result = match cli.command {
         Command::Decode(args) => decode::run(&args),
-        Command::Simulate(args) => simulate::run(&args),
-        Command::Info(args) => camera::info(cli.camera.as_ref(), &args),
-        Command::Props(args) => camera::props(cli.camera.as_ref(), &args),
-        Command::Get(args) => camera::get(cli.camera.as_ref(), &args),
-        Command::Set(args) => camera::set(cli.camera.as_ref(), &args),
-        Command::Watch(args) => camera::watch(cli.camera.as_ref(), &args),
+        Command::Simulate(args) => simulate::run(&args, cli.verbose),
+        Command::Info(args) => camera::info(&g, &args),
+        Command::Props(args) => camera::props(&g, &args),
+        Command::Get(args) => camera::get(&g, &args),
+        Command::Set(args) => camera::set(&g, &args),
+        Command::Watch(args) => camera::watch(&g, &args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

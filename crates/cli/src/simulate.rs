@@ -20,9 +20,6 @@ pub struct SimulateArgs {
     /// Camera seconds per real second (2 runs the camera twice as fast).
     #[arg(long, default_value_t = 1.0)]
     time_scale: f64,
-    /// Log every PTP/IP packet to standard error.
-    #[arg(short, long)]
-    verbose: bool,
     /// Show a fault (repeatable): busy, slow, slow-start, disconnect-mid-data, garbage,
     /// drop-events, hostile-filename.
     #[arg(long = "fault", value_name = "NAME", value_parser = parse_fault)]
@@ -83,7 +80,7 @@ fn stats_json(camera: &CameraHandle) -> serde_json::Value {
 }
 
 /// Runs `sonyctl simulate` until Ctrl-C.
-pub fn run(args: &SimulateArgs) -> Result<()> {
+pub fn run(args: &SimulateArgs, verbose: bool) -> Result<()> {
     if !(args.time_scale.is_finite() && args.time_scale > 0.0) {
         bail!(
             "--time-scale must be a positive number, not {}",
@@ -95,15 +92,6 @@ pub fn run(args: &SimulateArgs) -> Result<()> {
     };
     let profile = load_profile(&args.model)?;
     let model = profile.device_info.model.clone();
-    let level = if args.verbose {
-        tracing::Level::INFO
-    } else {
-        tracing::Level::WARN
-    };
-    let _ = tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_max_level(level)
-        .try_init();
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async move {
         let options = SimOptions {
@@ -123,7 +111,7 @@ pub fn run(args: &SimulateArgs) -> Result<()> {
             camera,
             ServerOptions {
                 time_scale: args.time_scale,
-                verbose: args.verbose,
+                verbose,
             },
         )
         .await

@@ -270,3 +270,75 @@ fn watch_for_a_while_on_the_simulated_camera() {
     let out = ok(&["--camera", "sim", "watch", "--for", "300ms"]);
     assert_eq!(out, "", "nothing changes on a camera nobody touches");
 }
+
+/// --trace records every container or packet, and decode reads the file back in order.
+#[test]
+fn trace_files_record_the_traffic_and_decode_reads_them() {
+    let dir = std::env::temp_dir().join(format!("sonyctl-trace-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let usb = dir.join("sim.trace");
+    ok(&[
+        "--camera",
+        "sim",
+        "--trace",
+        usb.to_str().unwrap(),
+        "get",
+        "iso",
+    ]);
+    let text = std::fs::read_to_string(&usb).unwrap();
+    assert!(
+        text.lines().next().unwrap().ends_with("host→camera usb"),
+        "{text}"
+    );
+    let decoded = ok(&["decode", usb.to_str().unwrap()]);
+    assert!(
+        decoded.contains("OpenSession (0x1002)") && decoded.contains("SDIOGetAllExtDevicePropInfo"),
+        "{decoded}"
+    );
+
+    let mut sim = Command::new(env!("CARGO_BIN_EXE_sonyctl"))
+        .args(["simulate", "--model", "ilce-6000", "--ptpip", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(sim.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let spec = format!("ip:127.0.0.1:{}", line.trim().rsplit(':').next().unwrap());
+    let ip = dir.join("ip.trace");
+    let out = sonyctl(&[
+        "--camera",
+        &spec,
+        "--trace",
+        ip.to_str().unwrap(),
+        "-v",
+        "info",
+    ]);
+    let _ = sim.kill();
+    let _ = sim.wait();
+    assert!(out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("OperationRequest   SDIOConnect"),
+        "-v logs decoded traffic"
+    );
+    let json: Json =
+        serde_json::from_str(&ok(&["decode", "--json", ip.to_str().unwrap()])).unwrap();
+    let records = json["records"].as_array().unwrap();
+    assert_eq!(
+        records[0]["description"]
+            .as_str()
+            .unwrap()
+            .split_whitespace()
+            .next(),
+        Some("InitCommandRequest")
+    );
+    assert!(records.iter().any(|r| r["channel"] == "event"));
+    assert!(
+        records
+            .iter()
+            .all(|r| !r["description"].as_str().unwrap().starts_with("not a"))
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

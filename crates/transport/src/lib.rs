@@ -8,6 +8,8 @@
 mod framing;
 pub mod ptpip_client;
 pub mod ptpip_server;
+pub mod trace;
 
 pub use ptpip_client::{ConnectOptions, PtpIpClient, TransportError};
 pub use ptpip_server::{CameraHandle, PtpIpServer, ServerError, ServerOptions};
+pub use trace::{Direction, Trace};

@@ -74,6 +74,8 @@ pub struct ConnectOptions {
     pub io_timeout: Duration,
     /// The port of the event connection (cameras use the same port as commands).
     pub event_port: Option<u16>,
+    /// Record every packet here (`--trace`).
+    pub trace: Option<crate::Trace>,
 }
 
 impl Default for ConnectOptions {
@@ -85,6 +87,7 @@ impl Default for ConnectOptions {
             ack_timeout: Duration::from_secs(60),
             io_timeout: Duration::from_secs(30),
             event_port: None,
+            trace: None,
         }
     }
 }
@@ -99,6 +102,42 @@ pub struct PtpIpClient {
     pub camera_name: String,
     /// The connection number from the ack.
     pub connection_number: u32,
+    trace: Option<crate::Trace>,
+}
+
+/// Logs (at `info`, shown with `-v`) and records a packet.
+fn note(
+    trace: Option<&crate::Trace>,
+    dir: crate::Direction,
+    channel: &str,
+    p: &Packet,
+    bytes: &[u8],
+) {
+    let arrow = if dir == crate::Direction::ToCamera {
+        "host → camera"
+    } else {
+        "camera → host"
+    };
+    tracing::info!(
+        "{arrow} {channel}: {}",
+        sonyctl_sony::codes::describe_packet(p)
+    );
+    if let Some(t) = trace {
+        t.record(dir, channel, bytes);
+    }
+}
+
+/// Reads a control packet, then logs and records it.
+async fn read_noted<R: AsyncRead + Unpin>(
+    r: &mut R,
+    trace: Option<&crate::Trace>,
+    channel: &str,
+) -> Result<Packet, TransportError> {
+    let p = read_packet(r, MAX_CONTROL_PACKET).await?;
+    if let Ok(bytes) = p.to_bytes() {
+        note(trace, crate::Direction::ToHost, channel, &p, &bytes);
+    }
+    Ok(p)
 }
 
 async fn timed<T>(
@@ -141,16 +180,21 @@ impl PtpIpClient {
             friendly_name: options.friendly_name.clone(),
             protocol_version: PROTOCOL_VERSION,
         };
-        w.write_all(
-            &request
-                .to_bytes()
-                .map_err(|e| TransportError::Protocol(e.to_string()))?,
-        )
-        .await?;
+        let bytes = request
+            .to_bytes()
+            .map_err(|e| TransportError::Protocol(e.to_string()))?;
+        note(
+            options.trace.as_ref(),
+            crate::Direction::ToCamera,
+            "command",
+            &request,
+            &bytes,
+        );
+        w.write_all(&bytes).await?;
         let ack = timed(
             options.ack_timeout,
             "Init Command Ack (confirm on the camera?)",
-            read_packet(&mut r, MAX_CONTROL_PACKET),
+            read_noted(&mut r, options.trace.as_ref(), "command"),
         )
         .await?;
         let (connection_number, camera_name) = match ack {
@@ -176,15 +220,21 @@ impl PtpIpClient {
         event_stream.set_nodelay(true)?;
         let (mut er, mut ew) = event_stream.into_split();
         let req = Packet::InitEventRequest { connection_number };
-        ew.write_all(
-            &req.to_bytes()
-                .map_err(|e| TransportError::Protocol(e.to_string()))?,
-        )
-        .await?;
+        let bytes = req
+            .to_bytes()
+            .map_err(|e| TransportError::Protocol(e.to_string()))?;
+        note(
+            options.trace.as_ref(),
+            crate::Direction::ToCamera,
+            "event",
+            &req,
+            &bytes,
+        );
+        ew.write_all(&bytes).await?;
         match timed(
             options.io_timeout,
             "Init Event Ack",
-            read_packet(&mut er, MAX_CONTROL_PACKET),
+            read_noted(&mut er, options.trace.as_ref(), "event"),
         )
         .await?
         {
@@ -197,10 +247,11 @@ impl PtpIpClient {
             }
         }
         let (tx, events) = mpsc::unbounded_channel();
+        let event_trace = options.trace.clone();
         tokio::spawn(async move {
             // Events until the camera closes the connection; probes are answered.
             loop {
-                match read_packet(&mut er, MAX_CONTROL_PACKET).await {
+                match read_noted(&mut er, event_trace.as_ref(), "event").await {
                     Ok(Packet::Event {
                         code,
                         transaction_id,
@@ -237,6 +288,7 @@ impl PtpIpClient {
             io_timeout: options.io_timeout,
             camera_name,
             connection_number,
+            trace: options.trace.clone(),
         })
     }
 
@@ -244,6 +296,13 @@ impl PtpIpClient {
         let bytes = p
             .to_bytes()
             .map_err(|e| TransportError::Protocol(e.to_string()))?;
+        note(
+            self.trace.as_ref(),
+            crate::Direction::ToCamera,
+            "command",
+            p,
+            &bytes,
+        );
         self.w.write_all(&bytes).await?;
         Ok(())
     }
@@ -332,6 +391,12 @@ impl PtpIpClient {
                         "the camera sent more than the {total} bytes it announced"
                     )));
                 }
+                let payload_len = left;
+                let mut recorded: Vec<u8> = Vec::new();
+                if self.trace.is_some() {
+                    recorded.extend_from_slice(&head);
+                    recorded.extend_from_slice(&tid_bytes);
+                }
                 let mut buf = vec![0u8; CHUNK.min(left.max(1))];
                 while left > 0 {
                     let n = left.min(buf.len());
@@ -340,9 +405,20 @@ impl PtpIpClient {
                         Ok(self.r.read_exact(piece).await.map(|_| ())?)
                     })
                     .await?;
-                    sink(buf.get(..n).unwrap_or_default())?;
+                    let piece = buf.get(..n).unwrap_or_default();
+                    if self.trace.is_some() && recorded.len() < crate::trace::MAX_RECORDED {
+                        recorded.extend_from_slice(piece);
+                    }
+                    sink(piece)?;
                     received += n as u64;
                     left -= n;
+                }
+                let kind = if ty == 10 { "Data" } else { "EndData" };
+                tracing::info!(
+                    "camera → host command: {kind:<18} tid {tid:#x} {payload_len} byte(s)"
+                );
+                if let Some(t) = &self.trace {
+                    t.record_part(crate::Direction::ToHost, "command", &recorded, len);
                 }
                 continue;
             }
@@ -361,7 +437,15 @@ impl PtpIpClient {
                 })
                 .await?;
             }
-            match Packet::decode(&mut Reader::new(&rest))? {
+            let packet = Packet::decode(&mut Reader::new(&rest))?;
+            note(
+                self.trace.as_ref(),
+                crate::Direction::ToHost,
+                "command",
+                &packet,
+                &rest,
+            );
+            match packet {
                 Packet::StartData {
                     transaction_id,
                     total_length,
