@@ -10,6 +10,7 @@
 
 mod link;
 mod set;
+mod typed;
 mod watch;
 
 use std::time::Duration;
@@ -20,6 +21,7 @@ use sonyctl_sony::{AllPropInfo, ExtDeviceInfo, SdioRequest, SdioVersion, respons
 pub use link::{Link, SimClock};
 pub use set::{SetError, SetOutcome};
 pub use sonyctl_transport::TransportError;
+pub use typed::{ExposureCompensation, FNumber, Iso, Setting, ShutterSpeed, blocking};
 pub use watch::{Watch, WatchEvent};
 
 /// The largest dataset (not object) this facade accepts from a camera.

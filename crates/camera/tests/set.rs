@@ -227,3 +227,59 @@ async fn round_trips_on_both_protocols() {
         );
     }
 }
+
+/// Typed settings, async and blocking.
+#[tokio::test]
+async fn typed_settings() {
+    use sonyctl_camera::{ExposureCompensation, FNumber, Iso, ShutterSpeed};
+    let mut cam = open("ilce-6000", &[]).await;
+    let s: ShutterSpeed = cam.setting().await.unwrap();
+    assert_eq!(
+        s,
+        ShutterSpeed::Seconds {
+            numerator: 1,
+            denominator: 100
+        }
+    );
+    assert_eq!(s.to_string(), "1/100");
+    assert_eq!(s.seconds(), Some(0.01));
+    cam.set_setting(&"1/250".parse::<ShutterSpeed>().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        cam.setting::<ShutterSpeed>().await.unwrap().to_string(),
+        "1/250"
+    );
+    assert_eq!(cam.setting::<Iso>().await.unwrap(), Iso::AUTO);
+    cam.set_setting(&Iso(800)).await.unwrap();
+    assert_eq!(cam.setting::<Iso>().await.unwrap().value(), Some(800));
+    cam.set_setting(&FNumber(800)).await.unwrap();
+    assert_eq!(cam.setting::<FNumber>().await.unwrap().to_string(), "f/8.0");
+    cam.set_setting(&"+0.7".parse::<ExposureCompensation>().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        cam.setting::<ExposureCompensation>().await.unwrap(),
+        ExposureCompensation(700)
+    );
+    assert!("fast".parse::<ShutterSpeed>().is_err());
+}
+
+#[test]
+fn blocking_api() {
+    use sonyctl_camera::Iso;
+    use sonyctl_camera::blocking::BlockingCamera;
+    let sim = SimulatedCamera::new(
+        Profile::builtin("ilce-7sm3").unwrap(),
+        SimOptions::default(),
+    );
+    let mut cam = BlockingCamera::open(
+        Link::sim(sim, SimClock::Virtual(Duration::ZERO)),
+        CameraOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(cam.properties().unwrap().properties.len(), 320);
+    cam.set_setting(&Iso(1600)).unwrap();
+    assert_eq!(cam.setting::<Iso>().unwrap(), Iso(1600));
+    cam.close().unwrap();
+}
