@@ -342,3 +342,33 @@ fn trace_files_record_the_traffic_and_decode_reads_them() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn props_on_every_profile() {
+    for (model, name, count) in [
+        ("ilce-7sm3", "ILCE-7SM3", 320),
+        ("dsc-rx100m7", "DSC-RX100M7", 78),
+        ("ilce-6000", "ILCE-6000", 34),
+        ("ilce-6400", "ILCE-6400", 50),
+    ] {
+        let json: Json = serde_json::from_str(&ok(&[
+            "--camera",
+            &format!("sim:{model}"),
+            "props",
+            "--json",
+        ]))
+        .unwrap();
+        assert_eq!(json["model"], name);
+        assert_eq!(
+            json["properties"].as_array().unwrap().len(),
+            count,
+            "{model}"
+        );
+        let table = ok(&["--camera", &format!("sim:{model}"), "props"]);
+        assert_eq!(
+            table.lines().count(),
+            count + 2,
+            "{model}: header line, column line, one row each"
+        );
+    }
+}

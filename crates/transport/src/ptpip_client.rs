@@ -84,7 +84,7 @@ impl Default for ConnectOptions {
             guid: [0x50; 16],
             friendly_name: "sonyctl".into(),
             connect_timeout: Duration::from_secs(5),
-            ack_timeout: Duration::from_secs(60),
+            ack_timeout: Duration::from_secs(300),
             io_timeout: Duration::from_secs(30),
             event_port: None,
             trace: None,
