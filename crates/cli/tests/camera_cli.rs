@@ -7,8 +7,11 @@
     clippy::panic
 )]
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+mod common;
+
+use std::process::Command;
+
+use common::Simulator;
 
 use serde_json::Value as Json;
 
@@ -100,21 +103,10 @@ fn no_camera_and_usb_say_what_to_do() {
 
 #[test]
 fn props_over_ptpip_from_sonyctl_simulate() {
-    let mut sim = Command::new(env!("CARGO_BIN_EXE_sonyctl"))
-        .args(["simulate", "--model", "ilce-6000", "--ptpip", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(sim.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let port = line.trim().rsplit(':').next().unwrap().to_string();
-    let spec = format!("ip:127.0.0.1:{port}");
+    let sim = Simulator::start("ilce-6000", &[]);
+    let spec = sim.spec();
     let table = ok(&["--camera", &spec, "props"]);
-    let _ = sim.kill();
-    let _ = sim.wait();
+    drop(sim);
     assert!(
         table.starts_with("ILCE-6000 (firmware 1.0, protocol 200): 34 settings"),
         "{table}"
@@ -178,21 +170,11 @@ fn set_verifies_and_refuses_with_the_settable_values() {
 
 #[test]
 fn set_then_get_over_ptpip() {
-    let mut sim = Command::new(env!("CARGO_BIN_EXE_sonyctl"))
-        .args(["simulate", "--model", "ilce-7sm3", "--ptpip", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(sim.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let spec = format!("ip:127.0.0.1:{}", line.trim().rsplit(':').next().unwrap());
+    let sim = Simulator::start("ilce-7sm3", &[]);
+    let spec = sim.spec();
     ok(&["--camera", &spec, "set", "iso", "1600", "wb", "daylight"]);
     let values = ok(&["--camera", &spec, "get", "iso", "wb"]);
-    let _ = sim.kill();
-    let _ = sim.wait();
+    drop(sim);
     assert_eq!(values, "1600\nDaylight\n");
 }
 
@@ -200,9 +182,9 @@ fn set_then_get_over_ptpip() {
 /// cable, as JSON lines; the starting values are not changes.
 #[test]
 fn watch_reports_dial_changes_images_and_a_pulled_cable() {
-    let mut sim = Command::new(env!("CARGO_BIN_EXE_sonyctl"))
-        .args(["simulate", "--model", "ilce-7sm3", "--ptpip", "127.0.0.1:0"])
-        .args([
+    let sim = Simulator::start(
+        "ilce-7sm3",
+        &[
             "--act",
             "500ms:set iso 800",
             "--act",
@@ -211,21 +193,13 @@ fn watch_reports_dial_changes_images_and_a_pulled_cable() {
             "1500ms:shutter",
             "--act",
             "2500ms:unplug",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(sim.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let spec = format!("ip:127.0.0.1:{}", line.trim().rsplit(':').next().unwrap());
+        ],
+    );
+    let spec = sim.spec();
     let out = sonyctl(&[
         "--camera", &spec, "watch", "--json", "--for", "10s", "--poll", "100ms",
     ]);
-    let _ = sim.kill();
-    let _ = sim.wait();
+    drop(sim);
     assert_eq!(
         out.status.code(),
         Some(1),
@@ -296,17 +270,8 @@ fn trace_files_record_the_traffic_and_decode_reads_them() {
         "{decoded}"
     );
 
-    let mut sim = Command::new(env!("CARGO_BIN_EXE_sonyctl"))
-        .args(["simulate", "--model", "ilce-6000", "--ptpip", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(sim.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let spec = format!("ip:127.0.0.1:{}", line.trim().rsplit(':').next().unwrap());
+    let sim = Simulator::start("ilce-6000", &[]);
+    let spec = sim.spec();
     let ip = dir.join("ip.trace");
     let out = sonyctl(&[
         "--camera",
@@ -316,8 +281,7 @@ fn trace_files_record_the_traffic_and_decode_reads_them() {
         "-v",
         "info",
     ]);
-    let _ = sim.kill();
-    let _ = sim.wait();
+    drop(sim);
     assert!(out.status.success());
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("OperationRequest   SDIOConnect"),

@@ -9,13 +9,15 @@
     clippy::panic
 )]
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Output, Stdio};
+mod common;
+
+use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-/// A running `sonyctl simulate`, killed when dropped.
+/// `sonyctl simulate` plus a private HOME for gphoto2 (it keeps its PTP/IP GUID and last port
+/// in `$HOME/.gphoto`).
 struct Simulator {
-    child: Child,
+    sim: common::Simulator,
     port: u16,
     home: std::path::PathBuf,
 }
@@ -26,28 +28,12 @@ impl Simulator {
     }
 
     fn start_with(model: &str, extra: &[&str]) -> Simulator {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_sonyctl"))
-            .args(["simulate", "--model", model, "--ptpip", "127.0.0.1:0"])
-            .args(extra)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let port = line
-            .trim()
-            .rsplit(':')
-            .next()
-            .and_then(|p| p.parse().ok())
-            .unwrap_or_else(|| panic!("no port in {line:?}"));
-        // libgphoto2 keeps its PTP/IP GUID and last port in $HOME/.gphoto.
+        let sim = common::Simulator::start(model, extra);
+        let port = sim.port;
         let home =
             std::env::temp_dir().join(format!("sonyctl-gphoto2-{}-{port}", std::process::id()));
         std::fs::create_dir_all(&home).unwrap();
-        Simulator { child, port, home }
+        Simulator { sim, port, home }
     }
 
     fn gphoto2(&self, args: &[&str]) -> Output {
@@ -74,8 +60,6 @@ impl Simulator {
 
 impl Drop for Simulator {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
         let _ = std::fs::remove_dir_all(&self.home);
     }
 }
@@ -218,7 +202,7 @@ fn owner_action_and_stats_file() {
         ],
     );
     assert_eq!(current(&sim.stdout(&["--get-config", "iso"])), "1600");
-    let pid = sim.child.id().to_string();
+    let pid = sim.sim.child.id().to_string();
     assert!(
         Command::new("kill")
             .args(["-TERM", &pid])
@@ -226,7 +210,7 @@ fn owner_action_and_stats_file() {
             .unwrap()
             .success()
     );
-    let status = sim.child.wait().unwrap();
+    let status = sim.sim.child.wait().unwrap();
     assert!(status.success(), "exits cleanly on SIGTERM: {status}");
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&stats).unwrap()).unwrap();

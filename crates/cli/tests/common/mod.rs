@@ -1,0 +1,50 @@
+//! Test support shared by the CLI tests: a `sonyctl simulate` in the background.
+
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+/// A running `sonyctl simulate` on a free loopback port, killed when dropped.
+pub struct Simulator {
+    /// The process.
+    pub child: Child,
+    /// Its PTP/IP port.
+    pub port: u16,
+}
+
+impl Simulator {
+    /// Starts `model` with `extra` arguments (`--act`, `--fault`, `--stats`, …).
+    pub fn start(model: &str, extra: &[&str]) -> Simulator {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_sonyctl"))
+            .args(["simulate", "--model", model, "--ptpip", "127.0.0.1:0"])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let port = line
+            .trim()
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("no port in {line:?}"));
+        Simulator { child, port }
+    }
+
+    /// `--camera` for sonyctl.
+    pub fn spec(&self) -> String {
+        format!("ip:127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for Simulator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
