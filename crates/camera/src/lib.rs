@@ -228,6 +228,9 @@ pub struct Camera {
     conn: Connection,
     device_info: DeviceInfo,
     ext_info: ExtDeviceInfo,
+    /// The last full read and when it was taken (on the link's clock).
+    cache: Option<(AllPropInfo, Duration)>,
+    opened: std::time::Instant,
 }
 
 impl Camera {
@@ -243,6 +246,8 @@ impl Camera {
             conn,
             device_info,
             ext_info,
+            cache: None,
+            opened: std::time::Instant::now(),
         })
     }
 
@@ -261,8 +266,41 @@ impl Camera {
         &self.ext_info
     }
 
-    /// Every property, freshly read (0x9209).
+    /// Every property, from the cache when no event arrived since it was read and it is younger
+    /// than `max_age`; otherwise freshly read. Events are hints (some bodies send none), so the
+    /// age bound is the safety net.
+    pub async fn cached_properties(
+        &mut self,
+        max_age: Duration,
+    ) -> Result<&AllPropInfo, CameraError> {
+        let now = self.conn.link.elapsed_since(self.opened);
+        let hinted = !self.conn.link.take_events().is_empty();
+        let fresh = matches!(&self.cache, Some((_, at)) if now.saturating_sub(*at) < max_age);
+        if hinted || !fresh {
+            self.properties().await?;
+        }
+        self.cache
+            .as_ref()
+            .map(|(p, _)| p)
+            .ok_or(CameraError::NoData(
+                sonyctl_sony::codes::op::SDIO_GET_ALL_EXT_DEVICE_PROP_INFO,
+            ))
+    }
+
+    /// Forgets the cached properties (the next `cached_properties` reads them).
+    pub fn invalidate_cache(&mut self) {
+        self.cache = None;
+    }
+
+    /// Every property, freshly read (0x9209); the cache is refreshed too.
     pub async fn properties(&mut self) -> Result<AllPropInfo, CameraError> {
+        let info = self.read_properties().await?;
+        let now = self.conn.link.elapsed_since(self.opened);
+        self.cache = Some((info.clone(), now));
+        Ok(info)
+    }
+
+    async fn read_properties(&mut self) -> Result<AllPropInfo, CameraError> {
         let data = self
             .conn
             .sdio(&SdioRequest::GetAllExtDevicePropInfo {

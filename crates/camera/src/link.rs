@@ -179,6 +179,18 @@ impl Link {
         }
     }
 
+    /// Time since `start` on this link's clock (the simulated camera's clock for a simulated
+    /// link, the wall clock otherwise).
+    pub fn elapsed_since(&self, start: Instant) -> Duration {
+        match self {
+            Link::Sim(s) => match &s.clock {
+                SimClock::Virtual(t) => *t,
+                SimClock::Real { .. } => start.elapsed(),
+            },
+            Link::PtpIp(_) => start.elapsed(),
+        }
+    }
+
     /// Waits (for the simulated camera on a virtual clock, time just moves on).
     pub async fn sleep(&mut self, d: Duration) {
         match self {

@@ -94,6 +94,11 @@ impl Watch {
 impl Camera {
     /// Waits up to `limit` for the camera to send an event (returns at once if one is waiting).
     pub async fn wait_events(&mut self, limit: Duration) -> Vec<sonyctl_ptp::Event> {
-        self.conn.link.wait_events(limit).await
+        let events = self.conn.link.wait_events(limit).await;
+        if !events.is_empty() {
+            // Something changed: the cached properties are stale.
+            self.invalidate_cache();
+        }
+        events
     }
 }

@@ -283,3 +283,63 @@ fn blocking_api() {
     assert_eq!(cam.setting::<Iso>().unwrap(), Iso(1600));
     cam.close().unwrap();
 }
+
+/// The property cache: events invalidate it; without events, its age bound is the safety net.
+#[tokio::test]
+async fn the_cache_follows_events_and_ages_out() {
+    let iso = |p: &sonyctl_sony::AllPropInfo| p.get(ISO).unwrap().current.clone();
+    let mut cam = open("ilce-7sm3", &["2s:set iso 800"]).await;
+    assert_eq!(
+        iso(cam
+            .cached_properties(Duration::from_secs(60))
+            .await
+            .unwrap()),
+        Value::U32(0x00FF_FFFF)
+    );
+    let events = cam.wait_events(Duration::from_secs(3)).await;
+    assert!(!events.is_empty(), "the dial change raised 0xC203");
+    assert_eq!(
+        iso(cam
+            .cached_properties(Duration::from_secs(60))
+            .await
+            .unwrap()),
+        Value::U32(800)
+    );
+
+    // A body that sends no events: the cache serves until it is older than asked.
+    let sim = SimulatedCamera::new(
+        Profile::builtin("ilce-7sm3").unwrap(),
+        SimOptions {
+            faults: [sonyctl_sim::Fault::DropEvents].into(),
+            actions: vec!["2s:set iso 800".parse().unwrap()],
+            ..SimOptions::default()
+        },
+    );
+    let mut cam = Camera::open(
+        Link::sim(sim, SimClock::Virtual(Duration::ZERO)),
+        CameraOptions::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        iso(cam
+            .cached_properties(Duration::from_secs(60))
+            .await
+            .unwrap()),
+        Value::U32(0x00FF_FFFF)
+    );
+    assert!(cam.wait_events(Duration::from_secs(3)).await.is_empty());
+    assert_eq!(
+        iso(cam
+            .cached_properties(Duration::from_secs(60))
+            .await
+            .unwrap()),
+        Value::U32(0x00FF_FFFF),
+        "still young"
+    );
+    assert_eq!(
+        iso(cam.cached_properties(Duration::from_secs(1)).await.unwrap()),
+        Value::U32(800),
+        "aged out"
+    );
+}
