@@ -159,8 +159,9 @@ impl SimulatedCamera {
                 f.extend_from_slice(&(if focused { 2u16 } else { 1 }).to_le_bytes());
                 f.extend_from_slice(&[1, 0, 0, 0]);
                 let size = 64 * 1024;
-                f.extend_from_slice(&(u32::from(x) * 1024 - size / 2).to_le_bytes());
-                f.extend_from_slice(&(u32::from(y) * 1024 - size / 2).to_le_bytes());
+                // The frame's corner, clamped at the picture's edge (the AF point may be at 0).
+                f.extend_from_slice(&(u32::from(x) * 1024).saturating_sub(size / 2).to_le_bytes());
+                f.extend_from_slice(&(u32::from(y) * 1024).saturating_sub(size / 2).to_le_bytes());
                 f.extend_from_slice(&size.to_le_bytes());
                 f.extend_from_slice(&size.to_le_bytes());
             }

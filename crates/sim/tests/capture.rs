@@ -423,3 +423,18 @@ fn settings_answer_device_busy_while_a_shot_is_written() {
         ResponseCode::OK
     );
 }
+
+/// An AF point on the picture's edge (host input) still gives a frame, its rectangle clamped.
+#[test]
+fn live_view_with_the_af_point_in_a_corner() {
+    let mut h = Host::new("ilce-7sm3");
+    let at_origin = SdioRequest::ControlDevice {
+        code: PropertyCode(0xD2DC),
+        data: 0u32.to_le_bytes().to_vec(),
+    };
+    assert_eq!(h.sdio(&at_origin), ResponseCode::OK);
+    let frame = h.op(0x1009, &[0xFFFF_C002]).data.unwrap();
+    let lv = sonyctl_sony::LiveViewFrame::decode(&frame).unwrap();
+    let f = &lv.focal_frames.as_ref().unwrap().groups[0].frames[0];
+    assert_eq!((f.x, f.y), (0, 0));
+}

@@ -422,12 +422,13 @@ impl PtpIpClient {
                 }
                 continue;
             }
-            let mut rest = vec![0u8; len];
+            // Checked before allocating: the length comes from the camera.
             if len > MAX_CONTROL_PACKET {
                 return Err(TransportError::Protocol(format!(
                     "a {len}-byte control packet"
                 )));
             }
+            let mut rest = vec![0u8; len];
             rest.get_mut(..HEADER_LEN)
                 .unwrap_or_default()
                 .copy_from_slice(&head);
