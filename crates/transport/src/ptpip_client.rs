@@ -14,7 +14,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use sonyctl_ptp::ptpip::{DataPhase, HEADER_LEN, PROTOCOL_VERSION, Packet, peek_packet_len};
-use sonyctl_ptp::{Event, Operation, Reader, Response};
+use sonyctl_ptp::{Event, Operation, Response};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
@@ -422,23 +422,12 @@ impl PtpIpClient {
                 }
                 continue;
             }
-            // Checked before allocating: the length comes from the camera.
-            if len > MAX_CONTROL_PACKET {
-                return Err(TransportError::Protocol(format!(
-                    "a {len}-byte control packet"
-                )));
-            }
-            let mut rest = vec![0u8; len];
-            rest.get_mut(..HEADER_LEN)
-                .unwrap_or_default()
-                .copy_from_slice(&head);
-            if let Some(body) = rest.get_mut(HEADER_LEN..) {
-                timed(limit, "a reply", async {
-                    Ok(self.r.read_exact(body).await.map(|_| ())?)
-                })
-                .await?;
-            }
-            let packet = Packet::decode(&mut Reader::new(&rest))?;
+            let (packet, rest) = timed(
+                limit,
+                "a reply",
+                crate::framing::read_rest(&mut self.r, head, MAX_CONTROL_PACKET),
+            )
+            .await?;
             note(
                 self.trace.as_ref(),
                 crate::Direction::ToHost,
