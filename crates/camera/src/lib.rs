@@ -9,6 +9,7 @@
 //! sockets the transport's.
 
 mod link;
+pub mod save;
 mod set;
 mod typed;
 mod watch;

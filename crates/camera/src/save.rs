@@ -1,0 +1,1 @@
+//! Saving downloaded images (being written).
