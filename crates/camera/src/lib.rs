@@ -8,6 +8,7 @@
 //! This layer decides *what* to ask the camera; bytes are the protocol crates' business and
 //! sockets the transport's.
 
+mod capture;
 mod link;
 pub mod save;
 mod set;
@@ -19,6 +20,10 @@ use std::time::Duration;
 use sonyctl_ptp::{Codec, DecodeError, DeviceInfo, Operation, OperationCode, Params, ResponseCode};
 use sonyctl_sony::{AllPropInfo, ExtDeviceInfo, SdioRequest, SdioVersion, response_name};
 
+pub use capture::{
+    Cancel, CaptureError, CaptureOptions, CaptureSession, Downloaded, FocusState, Observer, Quiet,
+    ShotKind, ShotSettings,
+};
 pub use link::{Link, SimClock};
 pub use set::{SetError, SetOutcome};
 pub use sonyctl_transport::TransportError;
@@ -69,6 +74,12 @@ impl CameraError {
     /// True for DeviceBusy: the same request may succeed a little later.
     pub fn is_retryable(&self) -> bool {
         matches!(self, CameraError::Response { code, .. } if code.is_retryable())
+    }
+
+    /// True when the connection is gone (dropped, timed out, or out of step) and a new one is
+    /// needed: [`Camera::reconnect`].
+    pub fn is_connection_lost(&self) -> bool {
+        matches!(self, CameraError::Transport(t) if t.is_disconnect())
     }
 }
 
@@ -142,6 +153,44 @@ impl Connection {
             tries += 1;
             if resp.code.is_retryable() && tries < self.options.busy_retries {
                 tracing::debug!(?code, "device busy, retrying in {backoff:?}");
+                self.link.sleep(backoff).await;
+                backoff = (backoff * 2).min(self.options.busy_backoff_max);
+                continue;
+            }
+            return Err(CameraError::Response {
+                operation: code,
+                code: resp.code,
+            });
+        }
+    }
+
+    /// One operation whose data goes to `sink` in pieces (downloads), retrying DeviceBusy.
+    async fn call_streaming(
+        &mut self,
+        code: OperationCode,
+        params: &[u32],
+        max_data: u64,
+        on_size: &mut (dyn FnMut(u64) -> Result<(), TransportError> + Send),
+        sink: &mut (dyn FnMut(&[u8]) -> Result<(), TransportError> + Send),
+    ) -> Result<(), CameraError> {
+        let params = Params::new(params).map_err(|_| CameraError::NoData(code))?;
+        let mut backoff = self.options.busy_backoff;
+        let mut tries = 0;
+        loop {
+            let op = Operation {
+                code,
+                transaction_id: self.tid(code),
+                params,
+            };
+            let resp = self
+                .link
+                .transact_streaming(&op, None, max_data, on_size, sink)
+                .await?;
+            if resp.code == ResponseCode::OK {
+                return Ok(());
+            }
+            tries += 1;
+            if resp.code.is_retryable() && tries < self.options.busy_retries {
                 self.link.sleep(backoff).await;
                 backoff = (backoff * 2).min(self.options.busy_backoff_max);
                 continue;
@@ -315,6 +364,44 @@ impl Camera {
             what: "0x9209 reply",
             source,
         })
+    }
+
+    /// Connects again after the connection was lost and runs the handshake, trying for up to
+    /// `budget` with a growing pause between tries. The camera keeps its settings and the
+    /// images waiting in its buffer across this.
+    pub async fn reconnect(&mut self, budget: Duration) -> Result<(), CameraError> {
+        let start = self.conn.link.now();
+        let mut pause = Duration::from_millis(100);
+        loop {
+            let attempt = match self.conn.link.reconnect().await {
+                Ok(()) => self.conn.handshake().await,
+                Err(e) => Err(e.into()),
+            };
+            match attempt {
+                Ok((device_info, ext_info)) => {
+                    self.device_info = device_info;
+                    self.ext_info = ext_info;
+                    self.cache = None;
+                    return Ok(());
+                }
+                Err(e) if self.conn.link.now().saturating_sub(start) < budget => {
+                    tracing::info!("reconnecting failed ({e}); trying again in {pause:?}");
+                    self.conn.link.sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_secs(2));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// The link to the camera (tests reach the simulated camera through it).
+    pub fn link(&self) -> &Link {
+        &self.conn.link
+    }
+
+    /// The link to the camera, mutable.
+    pub fn link_mut(&mut self) -> &mut Link {
+        &mut self.conn.link
     }
 
     /// Ends the session politely.

@@ -39,6 +39,12 @@ impl SimClock {
     }
 }
 
+/// Pieces in which the in-process simulated camera's data reaches a sink.
+const SIM_CHUNK: usize = 64 * 1024;
+
+/// The wall-clock origin of [`Link::now`] for real links.
+static EPOCH: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+
 /// The simulated camera in this process.
 pub struct SimLink {
     camera: SimulatedCamera,
@@ -115,8 +121,52 @@ impl Link {
         data_out: Option<&[u8]>,
         max_data: u64,
     ) -> Result<(Response, Option<Vec<u8>>), TransportError> {
+        let mut buf: Option<Vec<u8>> = None;
+        let mut sized = false;
+        let resp = {
+            let buf = &mut buf;
+            let sized = &mut sized;
+            self.transact_streaming(
+                op,
+                data_out,
+                max_data,
+                &mut |_| {
+                    *sized = true;
+                    Ok(())
+                },
+                &mut |piece| {
+                    buf.get_or_insert_with(Vec::new).extend_from_slice(piece);
+                    Ok(())
+                },
+            )
+            .await?
+        };
+        Ok((
+            resp,
+            if sized {
+                Some(buf.unwrap_or_default())
+            } else {
+                None
+            },
+        ))
+    }
+
+    /// One transaction whose data (at most `max_data` bytes) is handed to `sink` in pieces as it
+    /// arrives, after its total size is given to `on_size`. A sink that fails stops the transfer
+    /// ([`TransportError::Aborted`]); the connection must then be renewed ([`Link::reconnect`]).
+    pub async fn transact_streaming(
+        &mut self,
+        op: &Operation,
+        data_out: Option<&[u8]>,
+        max_data: u64,
+        on_size: &mut (dyn FnMut(u64) -> Result<(), TransportError> + Send),
+        sink: &mut (dyn FnMut(&[u8]) -> Result<(), TransportError> + Send),
+    ) -> Result<Response, TransportError> {
         match self {
-            Link::PtpIp(c) => c.transact(op, data_out, max_data).await,
+            Link::PtpIp(c) => {
+                c.transact_streaming(op, data_out, max_data, on_size, sink)
+                    .await
+            }
             Link::Sim(s) => {
                 let id = s
                     .connection
@@ -147,7 +197,13 @@ impl Link {
                     s.camera.disconnect(id);
                     s.connection = None;
                     return Err(match fault {
-                        WireFault::CutDataAfter(_) => {
+                        WireFault::CutDataAfter(n) => {
+                            if let Some(d) = &reply.data {
+                                on_size(d.len() as u64)?;
+                                for piece in d.get(..n).unwrap_or_default().chunks(SIM_CHUNK) {
+                                    sink(piece)?;
+                                }
+                            }
                             gone("the connection dropped in a data phase")
                         }
                         WireFault::GarbageFirst => {
@@ -174,8 +230,58 @@ impl Link {
                     }
                     s.note(Direction::ToHost, &UsbContainer::response(&response));
                 }
-                Ok((response, reply.data))
+                if let Some(d) = &reply.data {
+                    on_size(d.len() as u64)?;
+                    for piece in d.chunks(SIM_CHUNK) {
+                        sink(piece)?;
+                    }
+                }
+                Ok(response)
             }
+        }
+    }
+
+    /// Connects again after the link failed or was closed (the session handshake is the
+    /// caller's). For the simulated camera this is a new host connection to the same body, so
+    /// its buffer and settings are still there, as on a real camera.
+    pub async fn reconnect(&mut self) -> Result<(), TransportError> {
+        match self {
+            Link::PtpIp(c) => c.reconnect().await,
+            Link::Sim(s) => {
+                if let Some(old) = s.connection.take() {
+                    s.camera.disconnect(old);
+                }
+                s.connection = Some(s.camera.connect());
+                Ok(())
+            }
+        }
+    }
+
+    /// The simulated camera behind this link, if it is one (tests look inside it).
+    pub fn simulated(&self) -> Option<&SimulatedCamera> {
+        match self {
+            Link::Sim(s) => Some(&s.camera),
+            Link::PtpIp(_) => None,
+        }
+    }
+
+    /// The simulated camera behind this link, to act as its owner (press its shutter button…).
+    pub fn simulated_mut(&mut self) -> Option<&mut SimulatedCamera> {
+        match self {
+            Link::Sim(s) => {
+                let now = s.clock.now();
+                s.camera.advance(now);
+                Some(&mut s.camera)
+            }
+            Link::PtpIp(_) => None,
+        }
+    }
+
+    /// The current time on the link's clock (virtual for a simulated camera on virtual time).
+    pub fn now(&self) -> Duration {
+        match self {
+            Link::Sim(s) => s.clock.now(),
+            Link::PtpIp(_) => EPOCH.get_or_init(Instant::now).elapsed(),
         }
     }
 
@@ -188,6 +294,14 @@ impl Link {
                 SimClock::Real { .. } => start.elapsed(),
             },
             Link::PtpIp(_) => start.elapsed(),
+        }
+    }
+
+    /// Waits until `at` on [`Link::now`]'s clock (at once if it has passed).
+    pub async fn sleep_until(&mut self, at: Duration) {
+        let now = self.now();
+        if at > now {
+            self.sleep(at - now).await;
         }
     }
 

@@ -5,6 +5,7 @@
 //! error (from clap).
 
 mod camera;
+mod capture;
 mod decode;
 mod props;
 mod simulate;
@@ -48,6 +49,20 @@ enum Command {
     Set(camera::SetArgs),
     /// Log every change of a setting, new images and a lost connection, until Ctrl-C or --for.
     Watch(camera::WatchArgs),
+    /// Take pictures and download them: single, --count/--interval (timelapse), --bulb, --burst.
+    Capture(capture::CaptureArgs),
+    /// Studio tethering: save every image shot with the camera's own button, as it appears.
+    Tether(capture::TetherArgs),
+    /// Half-press autofocus only; prints `focused` or `not focused` (exit 1).
+    Af,
+    /// Drive the lens in manual focus: `sonyctl focus near 3 --steps 5`.
+    Focus(capture::FocusArgs),
+    /// Move the AF point, in the 640×480 live-view space: `sonyctl focus-point 320 240`.
+    FocusPoint(capture::FocusPointArgs),
+    /// Start or stop movie recording.
+    Movie(capture::MovieArgs),
+    /// Release every shutter and focus button (after something went wrong).
+    Release,
 }
 
 fn main() -> ExitCode {
@@ -73,11 +88,20 @@ fn main() -> ExitCode {
         Command::Get(args) => camera::get(&g, &args),
         Command::Set(args) => camera::set(&g, &args),
         Command::Watch(args) => camera::watch(&g, &args),
+        Command::Capture(args) => capture::capture(&g, &args),
+        Command::Tether(args) => capture::tether(&g, &args),
+        Command::Af => capture::af(&g),
+        Command::Focus(args) => capture::focus(&g, &args),
+        Command::FocusPoint(args) => capture::focus_point(&g, &args),
+        Command::Movie(args) => capture::movie(&g, &args),
+        Command::Release => capture::release(&g),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         // The reader went away (`sonyctl decode … | head`): not an error.
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        // Already said on standard output (`af`: not focused).
+        Err(e) if e.downcast_ref::<capture::Reported>().is_some() => ExitCode::FAILURE,
         Err(e) => {
             // One line: the chain of causes joined, so scripts can log it.
             let mut msg = String::new();

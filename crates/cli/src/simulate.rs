@@ -68,8 +68,24 @@ fn stats_json(camera: &CameraHandle) -> serde_json::Value {
                 })
             })
             .collect();
+        let images: Vec<serde_json::Value> = cam
+            .produced()
+            .iter()
+            .map(|p| {
+                serde_json::json!({
+                    "shot": p.shot,
+                    "name": p.file.filename,
+                    "format": p.file.format,
+                    "size": p.file.size(),
+                    "sha256": sha256_hex(&p.file),
+                    "exposure_start_s": p.exposure_start.as_secs_f64(),
+                    "exposure_s": p.exposure.as_secs_f64(),
+                })
+            })
+            .collect();
         serde_json::json!({
             "model": cam.profile().device_info.model,
+            "images": images,
             "camera_time": {
                 "exposing_s": exposing.as_secs_f64(),
                 "processing_s": processing.as_secs_f64(),
@@ -77,6 +93,22 @@ fn stats_json(camera: &CameraHandle) -> serde_json::Value {
             "hosts": hosts,
         })
     })
+}
+
+/// SHA-256 of a simulated file, read in pieces.
+fn sha256_hex(f: &sonyctl_sim::image::ShotFile) -> String {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    let mut at = 0;
+    while at < f.size() {
+        let piece = f.read(at, 1 << 20);
+        if piece.is_empty() {
+            break;
+        }
+        at += piece.len() as u64;
+        h.update(&piece);
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Runs `sonyctl simulate` until Ctrl-C.

@@ -44,8 +44,10 @@ pub(crate) struct CaptureState {
     pub(crate) armed: bool,
     /// The exposure in progress: when it ends (`None`: bulb, until released).
     pub(crate) exposing: Option<Exposure>,
-    /// Writing a shot: until when, and its files.
-    pub(crate) writing: Option<(Duration, Vec<ShotFile>)>,
+    /// Writing a shot: until when, its files, and its exposure (start, length).
+    pub(crate) writing: Option<(Duration, Vec<ShotFile>, (Duration, Duration))>,
+    /// Every file delivered toward the host, in order.
+    pub(crate) produced: Vec<Produced>,
     /// Shots waiting for the host, each one or two files, oldest first.
     pub(crate) buffer: VecDeque<VecDeque<ShotFile>>,
     pub(crate) shots: u32,
@@ -85,8 +87,23 @@ impl Default for CaptureState {
             exposing_time: Duration::ZERO,
             processing_time: Duration::ZERO,
             next_burst: None,
+            produced: Vec::new(),
         }
     }
+}
+
+/// A file the camera put in its buffer for the host, with the shot it came from (tests compare
+/// what hosts saved with these).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Produced {
+    /// Shot number since power-on (files of a RAW+JPEG shot share it).
+    pub shot: u32,
+    /// The file.
+    pub file: ShotFile,
+    /// When the exposure started, camera time.
+    pub exposure_start: Duration,
+    /// How long the shutter was open.
+    pub exposure: Duration,
 }
 
 /// Time to focus.
@@ -135,7 +152,9 @@ impl SimulatedCamera {
             control::S1_BUTTON => {
                 if self.manual_focus() {
                     self.capture.focus = Focus::Idle;
-                } else if !matches!(self.capture.focus, Focus::Focused) {
+                } else if matches!(self.capture.focus, Focus::Focused) {
+                    self.set_now(prop::FOCUS_INDICATION, Value::U8(2));
+                } else {
                     self.capture.focus = Focus::Focusing {
                         until: self.now + AF_TIME,
                     };
@@ -185,10 +204,13 @@ impl SimulatedCamera {
 
     /// The owner presses the body's shutter button: focus, shoot, release.
     pub fn owner_shutter(&mut self) {
+        let host_focus = self.capture.focus;
         self.capture.focus = Focus::Focused;
         self.capture.armed = true;
         self.try_shoot();
         self.capture.armed = false;
+        // The owner let go of the button: the focus lock goes with it.
+        self.capture.focus = host_focus;
     }
 
     /// The owner darkens or lights the scene (autofocus fails in the dark).
@@ -204,6 +226,11 @@ impl SimulatedCamera {
     /// Shots waiting in the buffer.
     pub fn pending_shots(&self) -> usize {
         self.capture.buffer.len()
+    }
+
+    /// Every file delivered toward the host since power-on, in order.
+    pub fn produced(&self) -> &[Produced] {
+        &self.capture.produced
     }
 
     fn try_shoot(&mut self) {
@@ -252,7 +279,7 @@ impl SimulatedCamera {
         self.hostile_names += 1;
         let write = WRITE_TIME + nr;
         self.capture.processing_time += write;
-        self.capture.writing = Some((at + write, files));
+        self.capture.writing = Some((at + write, files, (e.started, length)));
         self.set_now(prop::PENDING_IMAGES, Value::U16(1));
         if self.capture.armed && self.continuous_interval().is_some() {
             self.capture.next_burst = self.continuous_interval().map(|i| at + i.max(write));
@@ -347,7 +374,7 @@ impl SimulatedCamera {
                 _ => None,
             },
             c.exposing.and_then(|e| e.ends),
-            c.writing.as_ref().map(|(t, _)| *t),
+            c.writing.as_ref().map(|(t, _, _)| *t),
             c.next_burst,
         ]
         .into_iter()
@@ -375,13 +402,20 @@ impl SimulatedCamera {
             if self.capture.exposing.and_then(|e| e.ends) == Some(t) {
                 self.end_exposure(t);
             }
-            if self.capture.writing.as_ref().map(|(w, _)| *w) == Some(t) {
-                if let Some((_, files)) = self.capture.writing.take() {
+            if self.capture.writing.as_ref().map(|(w, _, _)| *w) == Some(t) {
+                if let Some((_, files, (started, length))) = self.capture.writing.take() {
                     let to_host = self
                         .value(prop::SAVE_DESTINATION)
                         .and_then(Value::as_u64)
                         .is_none_or(|d| d & 0x01 != 0);
                     if to_host && !files.is_empty() {
+                        let shot = self.capture.shots;
+                        self.capture.produced.extend(files.iter().map(|f| Produced {
+                            shot,
+                            file: f.clone(),
+                            exposure_start: started,
+                            exposure: length,
+                        }));
                         self.capture.buffer.push_back(files.into());
                         self.emit(Event {
                             code: event::OBJECT_ADDED,

@@ -47,6 +47,9 @@ pub enum TransportError {
     /// The data phase is larger than the caller allows.
     #[error("the camera announced {0} bytes, more than the {1} allowed")]
     TooLarge(u64, u64),
+    /// The host stopped a data phase halfway (its sink failed); the connection must be renewed.
+    #[error("transfer stopped: {0}")]
+    Aborted(String),
 }
 
 impl TransportError {
@@ -54,7 +57,11 @@ impl TransportError {
     pub fn is_disconnect(&self) -> bool {
         matches!(
             self,
-            TransportError::Io(_) | TransportError::Protocol(_) | TransportError::Decode(_)
+            TransportError::Io(_)
+                | TransportError::Protocol(_)
+                | TransportError::Decode(_)
+                | TransportError::Timeout(..)
+                | TransportError::Aborted(_)
         )
     }
 }
@@ -103,6 +110,9 @@ pub struct PtpIpClient {
     /// The connection number from the ack.
     pub connection_number: u32,
     trace: Option<crate::Trace>,
+    /// Where and how it connected, to connect again.
+    addr: SocketAddr,
+    options: ConnectOptions,
 }
 
 /// Logs (at `info`, shown with `-v`) and records a packet.
@@ -289,7 +299,22 @@ impl PtpIpClient {
             camera_name,
             connection_number,
             trace: options.trace.clone(),
+            addr,
+            options: options.clone(),
         })
+    }
+
+    /// Drops this connection and connects again to the same camera with the same options (the
+    /// caller runs the session handshake again).
+    pub async fn reconnect(&mut self) -> Result<(), TransportError> {
+        let _ = self.w.shutdown().await;
+        *self = PtpIpClient::connect(self.addr, &self.options).await?;
+        Ok(())
+    }
+
+    /// The camera's address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
     }
 
     async fn send(&mut self, p: &Packet) -> Result<(), TransportError> {

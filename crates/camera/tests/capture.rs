@@ -1,0 +1,572 @@
+//! Shooting and downloading through the facade on the simulated camera, with virtual time:
+//! every image the simulated camera delivers arrives exactly once, byte-identical (SHA-256), and
+//! nothing is written outside the output folder — for each kind of shot and each fault.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use sha2::Digest;
+use sonyctl_camera::save::Saver;
+use sonyctl_camera::{
+    Camera, CameraOptions, Cancel, CaptureError, CaptureOptions, CaptureSession, Downloaded,
+    FocusState, Link, Observer, Quiet, ShotKind, SimClock,
+};
+use sonyctl_ptp::{PropertyCode, Value};
+use sonyctl_sim::{Fault, Profile, SimOptions, SimulatedCamera};
+
+const SHUTTER: PropertyCode = PropertyCode(0xD20D);
+const FOCUS_MODE: PropertyCode = PropertyCode(0x500A);
+const FILE_FORMAT: PropertyCode = PropertyCode(0xD253);
+const SAVE_DEST: PropertyCode = PropertyCode(0xD222);
+const DRIVE: PropertyCode = PropertyCode(0x5013);
+
+fn sim(model: &str, faults: &[Fault]) -> SimulatedCamera {
+    let options = SimOptions {
+        faults: faults.iter().copied().collect(),
+        ..SimOptions::default()
+    };
+    SimulatedCamera::new(Profile::builtin(model).unwrap(), options)
+}
+
+async fn open(sim: SimulatedCamera) -> Camera {
+    Camera::open(
+        Link::sim(sim, SimClock::Virtual(Duration::ZERO)),
+        CameraOptions::default(),
+    )
+    .await
+    .unwrap()
+}
+
+fn owner(cam: &mut Camera) -> &mut SimulatedCamera {
+    cam.link_mut().simulated_mut().unwrap()
+}
+
+fn sha(bytes: &[u8]) -> String {
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Every file the simulated camera delivered was saved exactly once, byte-identical, inside
+/// `root/out`, and nothing else exists under `root` (no temporary files, nothing outside).
+fn assert_exactly_once(cam: &Camera, saved: &[Downloaded], root: &Path) {
+    let produced = cam.link().simulated().unwrap().produced();
+    let mut want: BTreeMap<String, usize> = BTreeMap::new();
+    for p in produced {
+        *want.entry(sha(&p.file.bytes())).or_default() += 1;
+    }
+    let mut got: BTreeMap<String, usize> = BTreeMap::new();
+    for d in saved {
+        let bytes = std::fs::read(&d.file.path).unwrap();
+        assert_eq!(sha(&bytes), d.file.sha256, "{}", d.file.path.display());
+        assert_eq!(bytes.len() as u64, d.file.size);
+        assert!(
+            d.file.path.starts_with(root.join("out")),
+            "{:?}",
+            d.file.path
+        );
+        *got.entry(d.file.sha256.clone()).or_default() += 1;
+    }
+    assert_eq!(got, want, "saved vs produced");
+    let mut on_disk = Vec::new();
+    walk(root, &mut on_disk);
+    let mut expected: Vec<_> = saved.iter().map(|d| d.file.path.clone()).collect();
+    expected.sort();
+    on_disk.sort();
+    assert_eq!(on_disk, expected, "files under the root");
+}
+
+fn walk(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            walk(&p, out);
+        } else {
+            out.push(p);
+        }
+    }
+}
+
+/// Records what the capture reported.
+#[derive(Default)]
+struct Log {
+    notices: Vec<String>,
+    starts: Vec<Duration>,
+    countdowns: usize,
+    cancel_at: Option<(Duration, Cancel)>,
+}
+
+impl Observer for Log {
+    fn notice(&mut self, m: &str) {
+        self.notices.push(m.to_string());
+    }
+    fn shot_started(&mut self, _shot: u32, at: Duration) {
+        self.starts.push(at);
+    }
+    fn countdown(&mut self, left: Duration) {
+        self.countdowns += 1;
+        if let Some((at, c)) = &self.cancel_at {
+            if left <= *at {
+                c.cancel();
+            }
+        }
+    }
+}
+
+/// Runs `shots` of `kind` in a fresh session on `cam`; returns everything saved.
+async fn shoot(
+    cam: &mut Camera,
+    saver: &Saver,
+    options: CaptureOptions,
+    kinds: &[ShotKind],
+    log: &mut Log,
+) -> Result<Vec<Downloaded>, CaptureError> {
+    let cancel = log
+        .cancel_at
+        .as_ref()
+        .map(|(_, c)| c.clone())
+        .unwrap_or_default();
+    let (mut s, mut all) = CaptureSession::begin(cam, saver, options, cancel, log).await?;
+    let mut result = Ok(());
+    for &k in kinds {
+        match s.shoot(k, log).await {
+            Ok(files) => all.extend(files),
+            Err(e) => {
+                result = Err(e);
+                break;
+            }
+        }
+    }
+    s.finish(log).await?;
+    result.map(|()| all)
+}
+
+fn dirs() -> (tempfile::TempDir, Saver) {
+    let root = tempfile::tempdir().unwrap();
+    let saver = Saver::new(root.path().join("out"), None).unwrap();
+    (root, saver)
+}
+
+#[tokio::test]
+async fn single_shot_arrives_once() {
+    let (root, saver) = dirs();
+    let mut cam = open(sim("ilce-7sm3", &[])).await;
+    let mut log = Log::default();
+    let files = shoot(
+        &mut cam,
+        &saver,
+        CaptureOptions::default(),
+        &[ShotKind::Single],
+        &mut log,
+    )
+    .await
+    .unwrap();
+    assert_eq!(files.len(), 1);
+    assert_eq!(files[0].shot, 1);
+    assert_eq!(files[0].file.path, root.path().join("out/DSC00001.JPG"));
+    let settings: BTreeMap<_, _> = files[0].settings.0.iter().cloned().collect();
+    assert_eq!(settings["shutter"], "1/250");
+    assert_exactly_once(&cam, &files, root.path());
+    // The buttons are up and the buffer is empty.
+    assert_eq!(cam.link().simulated().unwrap().pending_shots(), 0);
+}
+
+#[tokio::test]
+async fn autofocus_failure_takes_no_picture() {
+    let (root, saver) = dirs();
+    let mut s = sim("ilce-7sm3", &[]);
+    s.owner_scene_dark(true);
+    let mut cam = open(s).await;
+    let err = shoot(
+        &mut cam,
+        &saver,
+        CaptureOptions::default(),
+        &[ShotKind::Single],
+        &mut Log::default(),
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(err, CaptureError::FocusFailed), "{err}");
+    assert!(cam.link().simulated().unwrap().produced().is_empty());
+    assert_exactly_once(&cam, &[], root.path());
+    // The half press alone reports the same.
+    assert_eq!(
+        cam.autofocus(Duration::from_secs(5)).await.unwrap(),
+        FocusState::Failed
+    );
+}
+
+#[tokio::test]
+async fn manual_focus_shoots_without_autofocus() {
+    let (root, saver) = dirs();
+    let mut s = sim("ilce-7sm3", &[]);
+    s.owner_scene_dark(true);
+    s.owner_set(FOCUS_MODE, Value::U16(1)).unwrap();
+    let mut cam = open(s).await;
+    let files = shoot(
+        &mut cam,
+        &saver,
+        CaptureOptions::default(),
+        &[ShotKind::Single],
+        &mut Log::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(files.len(), 1);
+    assert_exactly_once(&cam, &files, root.path());
+    assert_eq!(
+        cam.autofocus(Duration::from_secs(5)).await.unwrap(),
+        FocusState::Manual
+    );
+}
+
+#[tokio::test]
+async fn bulb_of_30_seconds_is_timed_to_the_millisecond() {
+    let (root, saver) = dirs();
+    let mut cam = open(sim("ilce-7sm3", &[])).await;
+    let mut log = Log::default();
+    let files = shoot(
+        &mut cam,
+        &saver,
+        CaptureOptions::default(),
+        &[ShotKind::Bulb(Duration::from_secs(30))],
+        &mut log,
+    )
+    .await
+    .unwrap();
+    assert_eq!(files.len(), 1);
+    let produced = cam.link().simulated().unwrap().produced();
+    let exposure = produced[0].exposure;
+    let error = exposure.abs_diff(Duration::from_secs(30));
+    assert!(error <= Duration::from_millis(20), "exposure {exposure:?}");
+    assert!(log.countdowns >= 30, "{} countdown ticks", log.countdowns);
+    // The shutter was set to BULB for the shot and put back.
+    assert!(
+        log.notices.iter().any(|n| n.contains("BULB")),
+        "{:?}",
+        log.notices
+    );
+    assert_eq!(
+        cam.get(SHUTTER).await.unwrap().current,
+        Value::U32(0x0001_00FA)
+    );
+    assert_exactly_once(&cam, &files, root.path());
+}
+
+#[tokio::test]
+async fn ctrl_c_during_bulb_closes_the_shutter_and_saves_the_image() {
+    let (root, saver) = dirs();
+    let mut cam = open(sim("ilce-7sm3", &[])).await;
+    let cancel = Cancel::new();
+    let mut log = Log {
+        // Ctrl-C when 20 s are left: 10 s into a 30 s exposure.
+        cancel_at: Some((Duration::from_secs(20), cancel.clone())),
+        ..Log::default()
+    };
+    let files = shoot(
+        &mut cam,
+        &saver,
+        CaptureOptions::default(),
+        &[ShotKind::Bulb(Duration::from_secs(30))],
+        &mut log,
+    )
+    .await
+    .unwrap();
+    assert!(cancel.is_cancelled());
+    assert_eq!(files.len(), 1);
+    let exposure = cam.link().simulated().unwrap().produced()[0].exposure;
+    assert!(
+        exposure >= Duration::from_secs(10) && exposure < Duration::from_secs(11),
+        "{exposure:?}"
+    );
+    assert_exactly_once(&cam, &files, root.path());
+}
+
+#[tokio::test]
+async fn raw_plus_jpeg_gives_two_files_for_one_shot() {
+    let (root, saver) = dirs();
+    let mut s = sim("ilce-7sm3", &[]);
+    s.owner_set(FILE_FORMAT, Value::U8(2)).unwrap();
+    let mut cam = open(s).await;
+    let files = shoot(
+        &mut cam,
+        &saver,
+        CaptureOptions::default(),
+        &[ShotKind::Single],
+        &mut Log::default(),
+    )
+    .await
+    .unwrap();
+    let names: Vec<_> = files
+        .iter()
+        .map(|d| {
+            d.file
+                .path
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    assert_eq!(names, ["DSC00001.JPG", "DSC00001.ARW"]);
+    assert!(files.iter().all(|d| d.shot == 1));
+    assert!(
+        files[1].file.size > 1_000_000,
+        "RAW of {} bytes",
+        files[1].file.size
+    );
+    assert_exactly_once(&cam, &files, root.path());
+}
+
+#[tokio::test]
+async fn a_burst_of_ten_frames_arrives_once_each() {
+    let (root, saver) = dirs();
+    let mut cam = open(sim("ilce-7sm3", &[])).await;
+    let mut log = Log::default();
+    // Continuous Hi: one frame per 300 ms write; the drive mode is set for the burst.
+    let files = shoot(
+        &mut cam,
+        &saver,
+        CaptureOptions::default(),
+        &[ShotKind::Burst(Duration::from_millis(3_050))],
+        &mut log,
+    )
+    .await
+    .unwrap();
+    assert!(files.len() >= 10, "{} frames", files.len());
+    assert!(
+        log.notices.iter().any(|n| n.contains("for the burst")),
+        "{:?}",
+        log.notices
+    );
+    assert_eq!(cam.get(DRIVE).await.unwrap().current, Value::U32(1));
+    assert_exactly_once(&cam, &files, root.path());
+}
+
+#[tokio::test]
+async fn an_interval_series_keeps_a_drift_free_schedule() {
+    let (root, saver) = dirs();
+    let mut cam = open(sim("ilce-7sm3", &[])).await;
+    let mut log = Log::default();
+    let cancel = Cancel::new();
+    let (mut s, _) = CaptureSession::begin(
+        &mut cam,
+        &saver,
+        CaptureOptions::default(),
+        cancel,
+        &mut log,
+    )
+    .await
+    .unwrap();
+    let mut all = Vec::new();
+    s.series(
+        ShotKind::Single,
+        5,
+        Duration::from_secs(2),
+        &mut log,
+        &mut |_, r| {
+            all.extend(r.as_ref().unwrap().iter().cloned());
+            true
+        },
+    )
+    .await
+    .unwrap();
+    s.finish(&mut log).await.unwrap();
+    assert_eq!(all.len(), 5);
+    // Shots start exactly on the 2 s grid, and so do the camera's exposures.
+    let t0 = log.starts[0];
+    for (k, t) in log.starts.iter().enumerate() {
+        assert_eq!(
+            *t - t0,
+            Duration::from_secs(2) * k as u32,
+            "{:?}",
+            log.starts
+        );
+    }
+    let produced = cam.link().simulated().unwrap().produced();
+    let e0 = produced[0].exposure_start;
+    for (k, p) in produced.iter().enumerate() {
+        assert_eq!(p.exposure_start - e0, Duration::from_secs(2) * k as u32);
+    }
+    assert_exactly_once(&cam, &all, root.path());
+}
+
+#[tokio::test]
+async fn a_full_buffer_is_saved_before_shooting() {
+    let (root, saver) = dirs();
+    let mut cam = open(sim("ilce-7sm3", &[])).await;
+    // The owner shoots until the buffer is full: the camera then refuses more.
+    for _ in 0..12 {
+        owner(&mut cam).owner_shutter();
+        cam.link_mut().sleep(Duration::from_secs(1)).await;
+    }
+    assert_eq!(cam.link().simulated().unwrap().pending_shots(), 8);
+    let mut log = Log::default();
+    let files = shoot(
+        &mut cam,
+        &saver,
+        CaptureOptions::default(),
+        &[ShotKind::Single],
+        &mut log,
+    )
+    .await
+    .unwrap();
+    assert_eq!(files.len(), 9);
+    assert_eq!(files.iter().filter(|d| d.shot == 0).count(), 8);
+    assert!(
+        log.notices.iter().any(|n| n.contains("already waiting")),
+        "{:?}",
+        log.notices
+    );
+    assert_exactly_once(&cam, &files, root.path());
+}
+
+#[tokio::test]
+async fn card_only_destination_is_switched_to_host_and_restored() {
+    let (root, saver) = dirs();
+    let mut s = sim("ilce-7sm3", &[]);
+    s.owner_set(SAVE_DEST, Value::U16(0x10)).unwrap();
+    let mut cam = open(s).await;
+    let mut log = Log::default();
+    let options = CaptureOptions {
+        keep_on_card: true,
+        ..CaptureOptions::default()
+    };
+    let files = shoot(&mut cam, &saver, options, &[ShotKind::Single], &mut log)
+        .await
+        .unwrap();
+    assert_eq!(files.len(), 1);
+    assert!(
+        log.notices
+            .iter()
+            .any(|n| n.contains("save destination changed")),
+        "{:?}",
+        log.notices
+    );
+    assert_eq!(cam.get(SAVE_DEST).await.unwrap().current, Value::U16(0x10));
+    assert_exactly_once(&cam, &files, root.path());
+}
+
+/// Several shots, RAW+JPEG, under `fault`: everything arrives once.
+async fn under_fault(fault: Fault) -> (Camera, Vec<Downloaded>, tempfile::TempDir, Log) {
+    let (root, saver) = dirs();
+    let mut s = sim("ilce-7sm3", &[fault]);
+    s.owner_set(FILE_FORMAT, Value::U8(2)).unwrap();
+    let mut cam = open(s).await;
+    let mut log = Log::default();
+    let files = shoot(
+        &mut cam,
+        &saver,
+        CaptureOptions::default(),
+        &[ShotKind::Single, ShotKind::Single, ShotKind::Single],
+        &mut log,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{fault:?}: {e}"));
+    assert_eq!(files.len(), 6, "{fault:?}");
+    assert_exactly_once(&cam, &files, root.path());
+    (cam, files, root, log)
+}
+
+#[tokio::test]
+async fn fault_busy() {
+    under_fault(Fault::Busy).await;
+}
+
+#[tokio::test]
+async fn fault_slow() {
+    under_fault(Fault::Slow).await;
+}
+
+#[tokio::test]
+async fn fault_disconnect_mid_data_refetches_the_image() {
+    let (_, _, _, log) = under_fault(Fault::DisconnectMidData).await;
+    assert!(
+        log.notices.iter().any(|n| n.contains("reconnected")),
+        "{:?}",
+        log.notices
+    );
+}
+
+#[tokio::test]
+async fn fault_garbage_reconnects() {
+    let (_, _, _, log) = under_fault(Fault::Garbage).await;
+    assert!(
+        log.notices.iter().any(|n| n.contains("reconnected")),
+        "{:?}",
+        log.notices
+    );
+}
+
+#[tokio::test]
+async fn fault_drop_events() {
+    under_fault(Fault::DropEvents).await;
+}
+
+#[tokio::test]
+async fn fault_hostile_filename_stays_inside_the_folder() {
+    let (_, files, root, _) = under_fault(Fault::HostileFilename).await;
+    for d in &files {
+        let rel = d.file.path.strip_prefix(root.path().join("out")).unwrap();
+        assert_eq!(rel.components().count(), 1, "{rel:?}");
+        let name = rel.to_string_lossy();
+        assert!(!name.chars().any(char::is_control), "{name:?}");
+        assert!(!name.starts_with('.'), "{name:?}");
+    }
+}
+
+#[tokio::test]
+async fn tethering_saves_owner_shots_once() {
+    let (root, saver) = dirs();
+    let mut cam = open(sim("ilce-7sm3", &[])).await;
+    let (mut s, _) = CaptureSession::begin(
+        &mut cam,
+        &saver,
+        CaptureOptions::default(),
+        Cancel::new(),
+        &mut Quiet,
+    )
+    .await
+    .unwrap();
+    let mut all = Vec::new();
+    for i in 0..30 {
+        if i % 10 == 3 {
+            owner(s.camera()).owner_shutter();
+        }
+        all.extend(
+            s.tether_once(Duration::from_millis(200), &mut Quiet)
+                .await
+                .unwrap(),
+        );
+    }
+    s.finish(&mut Quiet).await.unwrap();
+    assert_eq!(all.len(), 3);
+    assert!(all.iter().all(|d| d.shot == 0));
+    assert_exactly_once(&cam, &all, root.path());
+}
+
+#[tokio::test]
+async fn protocol_200_body_shoots_too() {
+    let (root, saver) = dirs();
+    let mut cam = open(sim("ilce-6000", &[])).await;
+    let files = shoot(
+        &mut cam,
+        &saver,
+        CaptureOptions::default(),
+        &[ShotKind::Single, ShotKind::Single],
+        &mut Log::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(files.len(), 2);
+    assert_exactly_once(&cam, &files, root.path());
+}

@@ -1,0 +1,532 @@
+//! Shooting commands: `capture`, `tether`, `af`, `focus`, `focus-point`, `movie`, `release`.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use sonyctl_camera::save::{ObjectMeta, Saver};
+use sonyctl_camera::{
+    Cancel, CaptureError, CaptureOptions, CaptureSession, Downloaded, FocusState, Observer,
+    ShotKind,
+};
+
+use crate::camera::{Globals, open, runtime};
+use crate::text::sanitize;
+
+/// A failure already reported on standard output: exit 1 without another message.
+#[derive(Debug)]
+pub struct Reported;
+impl std::fmt::Display for Reported {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("failed")
+    }
+}
+impl std::error::Error for Reported {}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    sonyctl_sim::parse_duration(s)
+}
+
+/// Options shared by `capture` and `tether`: where files go and how they are reported.
+#[derive(Args, Debug)]
+pub struct SaveArgs {
+    /// Folder for the images (created, with any missing parents).
+    #[arg(long, short, default_value = ".", value_name = "DIR")]
+    output: PathBuf,
+    /// File name template: {model} {seq} {date} {time} {ext} {name}; may contain / for
+    /// subfolders. Default: the camera's file name.
+    #[arg(long, value_name = "TEMPLATE")]
+    name: Option<String>,
+    /// Keep a copy on the camera's card too (save destination host + card).
+    #[arg(long)]
+    keep: bool,
+    /// One JSON object per saved file on standard output: path, size, sha256, format, settings.
+    #[arg(long)]
+    json: bool,
+    /// fsync each file before it is renamed into place (slower; survives a power cut).
+    #[arg(long)]
+    fsync: bool,
+}
+
+/// Arguments of `capture`.
+#[derive(Args, Debug)]
+pub struct CaptureArgs {
+    /// Number of shots.
+    #[arg(long, short = 'n', default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    count: u32,
+    /// Time between the starts of shots (timelapse, on a fixed schedule): 10s, 1m30s.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    interval: Option<Duration>,
+    /// A bulb exposure of this length, timed by this computer (the shutter is set to BULB if
+    /// needed, in mode M).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, conflicts_with = "burst")]
+    bulb: Option<Duration>,
+    /// Continuous shooting for this long (the drive mode is set to continuous if needed).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    burst: Option<Duration>,
+    /// Focus first and refuse to shoot when focus fails (the default; skipped in manual focus).
+    #[arg(long, overrides_with = "no_af")]
+    af: bool,
+    /// Shoot without waiting for focus.
+    #[arg(long = "no-af")]
+    no_af: bool,
+    #[command(flatten)]
+    save: SaveArgs,
+}
+
+/// Arguments of `tether`.
+#[derive(Args, Debug)]
+pub struct TetherArgs {
+    /// Stop after this long; without it, run until Ctrl-C.
+    #[arg(long = "for", value_name = "DURATION", value_parser = parse_duration)]
+    duration: Option<Duration>,
+    #[command(flatten)]
+    save: SaveArgs,
+}
+
+/// Progress bars on standard error (hidden when it is not a terminal), results on standard
+/// output (JSON lines or one line per file), notices on standard error.
+struct Cli {
+    json: bool,
+    wait: Option<ProgressBar>,
+    download: Option<ProgressBar>,
+    countdown: Option<ProgressBar>,
+    failed_write: Option<std::io::Error>,
+}
+
+impl Cli {
+    fn new(json: bool) -> Cli {
+        Cli {
+            json,
+            wait: None,
+            download: None,
+            countdown: None,
+            failed_write: None,
+        }
+    }
+
+    fn clear(&mut self) {
+        for bar in [
+            self.wait.take(),
+            self.download.take(),
+            self.countdown.take(),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+fn format_name(format: u16) -> &'static str {
+    match format {
+        0x3801 => "JPEG",
+        0xB101 => "ARW",
+        0xB110 => "HEIF",
+        0xB301 => "MPO",
+        0xB982 => "MP4",
+        0x380D => "TIFF",
+        _ => "other",
+    }
+}
+
+impl Observer for Cli {
+    fn notice(&mut self, message: &str) {
+        let line = format!("sonyctl: {}", sanitize(message));
+        match &self.wait {
+            Some(bar) => bar.suspend(|| eprintln!("{line}")),
+            None => eprintln!("{line}"),
+        }
+    }
+
+    fn waiting(&mut self, what: &'static str, elapsed: Duration, limit: Duration) {
+        if elapsed < Duration::from_secs(1) {
+            return;
+        }
+        let bar = self.wait.get_or_insert_with(|| {
+            let bar = ProgressBar::new(limit.as_secs().max(1));
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} waiting for {msg} ({pos}/{len} s)")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            );
+            bar.set_message(what);
+            bar
+        });
+        bar.set_position(elapsed.as_secs());
+        bar.tick();
+    }
+
+    fn wait_done(&mut self) {
+        if let Some(bar) = self.wait.take() {
+            bar.finish_and_clear();
+        }
+    }
+
+    fn countdown(&mut self, left: Duration) {
+        let bar = self.countdown.get_or_insert_with(|| {
+            let bar = ProgressBar::new(left.as_secs_f64().ceil() as u64);
+            bar.set_style(
+                ProgressStyle::with_template("exposing {bar:30} {msg} left")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            bar
+        });
+        let total = bar.length().unwrap_or(0);
+        bar.set_position(total.saturating_sub(left.as_secs_f64().ceil() as u64));
+        bar.set_message(format!("{:.0} s", left.as_secs_f64().ceil()));
+    }
+
+    fn download_started(&mut self, meta: &ObjectMeta) {
+        if let Some(bar) = self.countdown.take() {
+            bar.finish_and_clear();
+        }
+        self.wait_done();
+        let bar = ProgressBar::new(meta.size.unwrap_or(0));
+        bar.set_style(
+            ProgressStyle::with_template("{msg} {bar:30} {bytes}/{total_bytes} {bytes_per_sec}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        bar.set_message(sanitize(&meta.filename));
+        self.download = Some(bar);
+    }
+
+    fn download_progress(&mut self, done: u64, _total: Option<u64>) {
+        if let Some(bar) = &self.download {
+            bar.set_position(done);
+        }
+    }
+
+    fn saved(&mut self, image: &Downloaded) {
+        if let Some(bar) = self.download.take() {
+            bar.finish_and_clear();
+        }
+        let f = &image.file;
+        let path = f.path.display().to_string();
+        let mut out = std::io::stdout().lock();
+        let result = if self.json {
+            let settings: serde_json::Map<String, serde_json::Value> = image
+                .settings
+                .0
+                .iter()
+                .map(|(k, v)| (k.to_string(), serde_json::Value::from(v.clone())))
+                .collect();
+            let line = serde_json::json!({
+                "path": path,
+                "size": f.size,
+                "sha256": f.sha256,
+                "format": format_name(f.format),
+                "camera_name": f.camera_name,
+                "shot": image.shot,
+                "settings": settings,
+            });
+            writeln!(out, "{line}")
+        } else {
+            writeln!(
+                out,
+                "{}  {} bytes  {}",
+                sanitize(&path),
+                f.size,
+                format_name(f.format)
+            )
+        };
+        let result = result.and_then(|()| out.flush());
+        if let Err(e) = result {
+            self.failed_write.get_or_insert(e);
+        }
+    }
+}
+
+/// Ctrl-C cancels (the shutter closes and images are still saved); a second Ctrl-C quits now.
+fn cancel_on_ctrl_c() -> Cancel {
+    let cancel = Cancel::new();
+    let c = cancel.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!(
+                "sonyctl: stopping: releasing the shutter and saving what was shot (Ctrl-C again \
+                 quits at once)"
+            );
+            c.cancel();
+            if tokio::signal::ctrl_c().await.is_ok() {
+                std::process::exit(130);
+            }
+        }
+    });
+    cancel
+}
+
+fn saver(args: &SaveArgs) -> Result<Saver> {
+    Ok(Saver::new(&args.output, args.name.as_deref())
+        .with_context(|| format!("cannot save into {}", args.output.display()))?
+        .with_fsync(args.fsync))
+}
+
+/// `sonyctl capture`.
+pub fn capture(g: &Globals, args: &CaptureArgs) -> Result<()> {
+    let saver = saver(&args.save)?;
+    let kind = match (args.bulb, args.burst) {
+        (Some(d), _) if d.is_zero() => bail!("--bulb needs a length above zero"),
+        (_, Some(d)) if d.is_zero() => bail!("--burst needs a length above zero"),
+        (Some(d), _) => ShotKind::Bulb(d),
+        (None, Some(d)) => ShotKind::Burst(d),
+        (None, None) => ShotKind::Single,
+    };
+    let options = CaptureOptions {
+        autofocus: !args.no_af || args.af,
+        keep_on_card: args.save.keep,
+        ..CaptureOptions::default()
+    };
+    runtime()?.block_on(async {
+        let cancel = cancel_on_ctrl_c();
+        let mut cam = open(g).await?;
+        let mut ui = Cli::new(args.save.json);
+        let (mut session, _) =
+            CaptureSession::begin(&mut cam, &saver, options, cancel, &mut ui).await?;
+        let several = args.count > 1;
+        let mut failures = 0u32;
+        let result = session
+            .series(
+                kind,
+                args.count,
+                args.interval.unwrap_or_default(),
+                &mut ui,
+                &mut |n, r| match r {
+                    Ok(files) if files.is_empty() => {
+                        eprintln!("sonyctl: shot {n}: the camera delivered no image");
+                        failures += 1;
+                        true
+                    }
+                    Ok(_) => true,
+                    // A timelapse goes on after a shot the camera could not focus or deliver.
+                    Err(e @ (CaptureError::FocusFailed | CaptureError::Timeout(..))) if several => {
+                        eprintln!("sonyctl: shot {n}: {e}");
+                        failures += 1;
+                        true
+                    }
+                    Err(_) => false,
+                },
+            )
+            .await;
+        let finished = session.finish(&mut ui).await;
+        ui.clear();
+        result?;
+        finished?;
+        if let Some(e) = ui.failed_write {
+            return Err(anyhow::Error::from(e).context("cannot write to standard output"));
+        }
+        let _ = cam.close().await;
+        if failures > 0 {
+            bail!("{failures} of {} shot(s) failed", args.count);
+        }
+        Ok(())
+    })
+}
+
+/// `sonyctl tether`: saves every image shot on the camera, as it appears, until Ctrl-C.
+pub fn tether(g: &Globals, args: &TetherArgs) -> Result<()> {
+    let saver = saver(&args.save)?;
+    let options = CaptureOptions {
+        keep_on_card: args.save.keep,
+        ..CaptureOptions::default()
+    };
+    runtime()?.block_on(async {
+        let cancel = cancel_on_ctrl_c();
+        let mut cam = open(g).await?;
+        let mut ui = Cli::new(args.save.json);
+        let (mut session, _) =
+            CaptureSession::begin(&mut cam, &saver, options, cancel.clone(), &mut ui).await?;
+        eprintln!(
+            "sonyctl: tethered to {}: images shot on the camera are saved to {}{}",
+            sanitize(&session.camera().device_info().model),
+            saver.dir().display(),
+            if args.duration.is_some() {
+                ""
+            } else {
+                " (Ctrl-C stops)"
+            }
+        );
+        let deadline = args.duration.map(|d| tokio::time::Instant::now() + d);
+        let mut result = Ok(());
+        while !cancel.is_cancelled() && deadline.is_none_or(|d| tokio::time::Instant::now() < d) {
+            let left = deadline.map_or(Duration::from_millis(500), |d| {
+                d.saturating_duration_since(tokio::time::Instant::now())
+            });
+            if let Err(e) = session
+                .tether_once(left.min(Duration::from_millis(500)), &mut ui)
+                .await
+            {
+                result = Err(e);
+                break;
+            }
+        }
+        let finished = session.finish(&mut ui).await;
+        ui.clear();
+        result?;
+        finished?;
+        let _ = cam.close().await;
+        Ok(())
+    })
+}
+
+/// `sonyctl af`: half press only; prints `focused` or `not focused`.
+pub fn af(g: &Globals) -> Result<()> {
+    runtime()?.block_on(async {
+        let mut cam = open(g).await?;
+        let state = cam.autofocus(Duration::from_secs(5)).await?;
+        let _ = cam.close().await;
+        match state {
+            FocusState::Focused => println!("focused"),
+            FocusState::Manual => {
+                println!("manual focus (no autofocus to run)");
+            }
+            FocusState::Failed | FocusState::TimedOut => {
+                println!("not focused");
+                return Err(Reported.into());
+            }
+        }
+        Ok(())
+    })
+}
+
+/// Which way `focus` drives the lens.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum Direction {
+    /// Closer.
+    Near,
+    /// Farther.
+    Far,
+}
+
+/// Arguments of `focus`.
+#[derive(Args, Debug)]
+pub struct FocusArgs {
+    /// near or far.
+    direction: Direction,
+    /// Step size: 1 (fine), 3 or 7 (coarse).
+    #[arg(default_value_t = 1, value_parser = parse_step_size)]
+    size: i32,
+    /// Number of steps.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    steps: u32,
+}
+
+fn parse_step_size(s: &str) -> Result<i32, String> {
+    match s {
+        "1" => Ok(1),
+        "3" => Ok(3),
+        "7" => Ok(7),
+        _ => Err(format!("{s:?}: the step size is 1, 3 or 7")),
+    }
+}
+
+/// `sonyctl focus near|far [1|3|7] [--steps N]` (manual focus).
+pub fn focus(g: &Globals, args: &FocusArgs) -> Result<()> {
+    runtime()?.block_on(async {
+        let mut cam = open(g).await?;
+        let props = cam.properties().await?;
+        let mf = props
+            .get(sonyctl_ptp::PropertyCode(0xD235))
+            .and_then(|d| d.current.as_u64())
+            .map(|v| v == 1)
+            .or_else(|| {
+                props
+                    .get(sonyctl_sony::codes::prop::FOCUS_MODE)
+                    .and_then(|d| d.current.as_u64())
+                    .map(|v| v == 1)
+            });
+        if mf == Some(false) {
+            bail!(
+                "the lens can be driven only in manual focus (or DMF): `sonyctl set focus-mode mf`"
+            );
+        }
+        let size = match args.direction {
+            Direction::Near => -args.size,
+            Direction::Far => args.size,
+        };
+        cam.focus_step(size, args.steps).await?;
+        let _ = cam.close().await;
+        println!(
+            "moved {} {} step(s) of {}",
+            match args.direction {
+                Direction::Near => "near",
+                Direction::Far => "far",
+            },
+            args.steps,
+            args.size
+        );
+        Ok(())
+    })
+}
+
+/// Arguments of `focus-point`.
+#[derive(Args, Debug)]
+pub struct FocusPointArgs {
+    /// Horizontal position, 0–639.
+    #[arg(value_parser = clap::value_parser!(u16).range(0..640))]
+    x: u16,
+    /// Vertical position, 0–479.
+    #[arg(value_parser = clap::value_parser!(u16).range(0..480))]
+    y: u16,
+}
+
+/// `sonyctl focus-point X Y`.
+pub fn focus_point(g: &Globals, args: &FocusPointArgs) -> Result<()> {
+    runtime()?.block_on(async {
+        let mut cam = open(g).await?;
+        cam.focus_point(args.x, args.y).await?;
+        let _ = cam.close().await;
+        println!("focus point at {} {}", args.x, args.y);
+        Ok(())
+    })
+}
+
+/// `movie start` or `movie stop`.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum MovieAction {
+    /// Start recording.
+    Start,
+    /// Stop recording.
+    Stop,
+}
+
+/// Arguments of `movie`.
+#[derive(Args, Debug)]
+pub struct MovieArgs {
+    /// start or stop.
+    action: MovieAction,
+}
+
+/// `sonyctl movie start|stop`.
+pub fn movie(g: &Globals, args: &MovieArgs) -> Result<()> {
+    let start = matches!(args.action, MovieAction::Start);
+    runtime()?.block_on(async {
+        let mut cam = open(g).await?;
+        let changed = cam.movie(start).await?;
+        let _ = cam.close().await;
+        println!(
+            "{}",
+            match (start, changed) {
+                (true, true) => "recording",
+                (true, false) => "already recording",
+                (false, true) => "stopped",
+                (false, false) => "not recording",
+            }
+        );
+        Ok(())
+    })
+}
+
+/// `sonyctl release`: releases every button.
+pub fn release(g: &Globals) -> Result<()> {
+    runtime()?.block_on(async {
+        let mut cam = open(g).await?;
+        cam.release_all().await?;
+        let _ = cam.close().await;
+        println!("released");
+        Ok(())
+    })
+}
