@@ -428,16 +428,20 @@ pub fn focus(g: &Globals, args: &FocusArgs) -> Result<()> {
     runtime()?.block_on(async {
         let mut cam = open(g).await?;
         let props = cam.properties().await?;
-        let mf = props
-            .get(sonyctl_ptp::PropertyCode(0xD235))
-            .and_then(|d| d.current.as_u64())
-            .map(|v| v == 1)
-            .or_else(|| {
-                props
-                    .get(sonyctl_sony::codes::prop::FOCUS_MODE)
-                    .and_then(|d| d.current.as_u64())
-                    .map(|v| v == 1)
-            });
+        // D235 (focus stepping possible now) where the body reports it, else the focus mode.
+        let is_one = |code| {
+            props
+                .get(code)
+                .and_then(|d| d.current.as_u64())
+                .map(|v| v == 1)
+        };
+        let mf = match (
+            is_one(sonyctl_ptp::PropertyCode(0xD235)),
+            is_one(sonyctl_sony::codes::prop::FOCUS_MODE),
+        ) {
+            (None, None) => None,
+            (a, b) => Some(a == Some(true) || b == Some(true)),
+        };
         if mf == Some(false) {
             bail!(
                 "the lens can be driven only in manual focus (or DMF): `sonyctl set focus-mode mf`"

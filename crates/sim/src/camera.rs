@@ -487,11 +487,15 @@ impl SimulatedCamera {
         }
     }
 
+    /// The host left: its buttons come up. A movie being recorded goes on (it is recorded to
+    /// the card; only a host's explicit 0xD2C8 := 1 stops it).
     fn release_all_buttons(&mut self) {
         let pressed: Vec<PropertyCode> = self.pressed.drain().collect();
         for code in pressed {
             self.set_now(code, Value::U16(control::RELEASE));
-            self.release(code);
+            if code != control::MOVIE_REC {
+                self.release(code);
+            }
         }
     }
 
@@ -955,7 +959,8 @@ impl SimulatedCamera {
             if self.descriptor(code).is_some() {
                 self.set_now(code, Value::U16(n as u16));
             }
-            if newly {
+            // The movie button acts on the recording state, whoever pressed it last.
+            if newly || code == control::MOVIE_REC {
                 if n == 2 {
                     self.press(code);
                 } else {

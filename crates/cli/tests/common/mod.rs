@@ -48,3 +48,15 @@ impl Drop for Simulator {
         let _ = self.child.wait();
     }
 }
+
+impl Simulator {
+    /// Stops the simulated camera the way Ctrl-C would (SIGTERM), so it writes its `--stats`.
+    pub fn stop(mut self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let _ = self.child.wait();
+    }
+}
