@@ -218,6 +218,25 @@ pub type ShotResult = Result<Vec<Downloaded>, CaptureError>;
 pub struct Quiet;
 impl Observer for Quiet {}
 
+/// Bodies that ignore the shutter for a while after the handshake (libgphoto2's list).
+const SLOW_STARTERS: &[&str] = &[
+    "ZV-E10",
+    "ZV-1",
+    "DSC-RX100M7",
+    "ILCE-7RM4",
+    "DSC-RX0M2",
+    "ILCE-7M3",
+    "ILCE-7SM3",
+    "ILCE-7M4",
+    "ILCE-7M5",
+    "ILCE-9M2",
+    "ILCE-1",
+    "ILCE-7C",
+];
+
+/// How long those bodies need after the handshake.
+const STARTUP_SETTLE: Duration = Duration::from_secs(3);
+
 /// The largest object this library downloads (far above any still image or clip).
 const MAX_OBJECT: u64 = 1 << 40;
 
@@ -484,6 +503,7 @@ impl<'a> CaptureSession<'a> {
             reconnects: 0,
         };
         s.ensure_destination(observer).await?;
+        s.settle_after_connect(observer).await;
         let waiting = s.drain(0, observer).await?;
         if !waiting.is_empty() {
             observer.notice(&format!(
@@ -539,6 +559,33 @@ impl<'a> CaptureSession<'a> {
         ));
         self.restore.push((prop::SAVE_DESTINATION, before));
         Ok(())
+    }
+
+    /// Some bodies ignore the shutter for about 3 s after the handshake ("2.5 s were reported
+    /// not enough", libgphoto2): on those, wait until 3 s have passed since the camera opened.
+    async fn settle_after_connect(&mut self, observer: &mut dyn Observer) {
+        let model = self.cam.device_info().model.to_ascii_uppercase();
+        let slow = SLOW_STARTERS
+            .iter()
+            .any(|m| model == *m || model.strip_prefix(m).is_some_and(|r| r == "A"));
+        if !slow {
+            return;
+        }
+        let ready = self.cam.opened_at() + STARTUP_SETTLE;
+        loop {
+            let now = self.cam.link().now();
+            if now >= ready {
+                observer.wait_done();
+                return;
+            }
+            observer.waiting(
+                "the camera to get ready",
+                now.saturating_sub(self.cam.opened_at()),
+                STARTUP_SETTLE,
+            );
+            let step = (ready - now).min(self.options.poll.max(Duration::from_millis(10)));
+            self.cam.wait_events(step).await;
+        }
     }
 
     /// Changes `code` to `value` for the session (restored by `finish`).

@@ -281,6 +281,8 @@ pub struct Camera {
     /// The last full read and when it was taken (on the link's clock).
     cache: Option<(AllPropInfo, Duration)>,
     opened: std::time::Instant,
+    /// When the handshake finished, on the link's clock.
+    opened_on_link: Duration,
 }
 
 impl Camera {
@@ -292,7 +294,9 @@ impl Camera {
             next_tid: 0,
         };
         let (device_info, ext_info) = conn.handshake().await?;
+        let opened_on_link = conn.link.now();
         Ok(Camera {
+            opened_on_link,
             conn,
             device_info,
             ext_info,
@@ -382,6 +386,7 @@ impl Camera {
                     self.device_info = device_info;
                     self.ext_info = ext_info;
                     self.cache = None;
+                    self.opened_on_link = self.conn.link.now();
                     return Ok(());
                 }
                 Err(e) if self.conn.link.now().saturating_sub(start) < budget => {
@@ -392,6 +397,11 @@ impl Camera {
                 Err(e) => return Err(e),
             }
         }
+    }
+
+    /// When the handshake finished, on [`Link::now`]'s clock.
+    pub fn opened_at(&self) -> Duration {
+        self.opened_on_link
     }
 
     /// The link to the camera (tests reach the simulated camera through it).

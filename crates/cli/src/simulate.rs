@@ -89,6 +89,7 @@ fn stats_json(camera: &CameraHandle) -> serde_json::Value {
             "camera_time": {
                 "exposing_s": exposing.as_secs_f64(),
                 "processing_s": processing.as_secs_f64(),
+                "focusing_s": cam.focusing_time().as_secs_f64(),
             },
             "hosts": hosts,
         })

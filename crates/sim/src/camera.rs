@@ -413,6 +413,11 @@ impl SimulatedCamera {
         (self.capture.exposing_time, self.capture.processing_time)
     }
 
+    /// Camera time spent focusing since power-on.
+    pub fn focusing_time(&self) -> Duration {
+        self.capture.focusing_time
+    }
+
     /// Moves camera time to `now` (never backwards) and does what falls due on the way, in time
     /// order: delayed settings, the shooting pipeline and the owner's actions.
     pub fn advance(&mut self, now: Duration) {

@@ -56,6 +56,8 @@ pub(crate) struct CaptureState {
     /// Camera time spent exposing and writing, for `--stats`.
     pub(crate) exposing_time: Duration,
     pub(crate) processing_time: Duration,
+    /// Camera time spent focusing, for `--stats`.
+    pub(crate) focusing_time: Duration,
     /// Next shot of a continuous burst.
     pub(crate) next_burst: Option<Duration>,
 }
@@ -86,6 +88,7 @@ impl Default for CaptureState {
             long_exposure_nr: false,
             exposing_time: Duration::ZERO,
             processing_time: Duration::ZERO,
+            focusing_time: Duration::ZERO,
             next_burst: None,
             produced: Vec::new(),
         }
@@ -395,6 +398,7 @@ impl SimulatedCamera {
                         (Focus::Focused, 2)
                     };
                     self.capture.focus = focus;
+                    self.capture.focusing_time += AF_TIME;
                     self.set_now(prop::FOCUS_INDICATION, Value::U8(indication));
                     self.try_shoot();
                 }
