@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use sonyctl_ptp::UsbContainer;
 use sonyctl_ptp::{Event, Operation, Response};
 use sonyctl_sim::{ConnectionId, SimulatedCamera, WireFault};
-use sonyctl_transport::{Direction, PtpIpClient, Trace, TransportError};
+use sonyctl_transport::{Direction, PtpIpClient, Trace, TransportError, UsbClient};
 
 /// Where the in-process simulated camera gets its time.
 #[derive(Clone, Debug)]
@@ -84,6 +84,8 @@ pub enum Link {
     Sim(Box<SimLink>),
     /// A camera (or `sonyctl simulate`) over PTP/IP.
     PtpIp(Box<PtpIpClient>),
+    /// A camera on USB.
+    Usb(Box<UsbClient>),
 }
 
 fn gone(why: &str) -> TransportError {
@@ -167,6 +169,10 @@ impl Link {
                 c.transact_streaming(op, data_out, max_data, on_size, sink)
                     .await
             }
+            Link::Usb(c) => {
+                c.transact_streaming(op, data_out, max_data, on_size, sink)
+                    .await
+            }
             Link::Sim(s) => {
                 let id = s
                     .connection
@@ -247,6 +253,7 @@ impl Link {
     pub async fn reconnect(&mut self) -> Result<(), TransportError> {
         match self {
             Link::PtpIp(c) => c.reconnect().await,
+            Link::Usb(c) => c.reconnect().await,
             Link::Sim(s) => {
                 if let Some(old) = s.connection.take() {
                     s.camera.disconnect(old);
@@ -261,7 +268,7 @@ impl Link {
     pub fn simulated(&self) -> Option<&SimulatedCamera> {
         match self {
             Link::Sim(s) => Some(&s.camera),
-            Link::PtpIp(_) => None,
+            Link::PtpIp(_) | Link::Usb(_) => None,
         }
     }
 
@@ -273,7 +280,7 @@ impl Link {
                 s.camera.advance(now);
                 Some(&mut s.camera)
             }
-            Link::PtpIp(_) => None,
+            Link::PtpIp(_) | Link::Usb(_) => None,
         }
     }
 
@@ -281,7 +288,7 @@ impl Link {
     pub fn now(&self) -> Duration {
         match self {
             Link::Sim(s) => s.clock.now(),
-            Link::PtpIp(_) => EPOCH.get_or_init(Instant::now).elapsed(),
+            Link::PtpIp(_) | Link::Usb(_) => EPOCH.get_or_init(Instant::now).elapsed(),
         }
     }
 
@@ -293,7 +300,7 @@ impl Link {
                 SimClock::Virtual(t) => *t,
                 SimClock::Real { .. } => start.elapsed(),
             },
-            Link::PtpIp(_) => start.elapsed(),
+            Link::PtpIp(_) | Link::Usb(_) => start.elapsed(),
         }
     }
 
@@ -316,7 +323,7 @@ impl Link {
                 }
                 SimClock::Real { .. } => tokio::time::sleep(d).await,
             },
-            Link::PtpIp(_) => tokio::time::sleep(d).await,
+            Link::PtpIp(_) | Link::Usb(_) => tokio::time::sleep(d).await,
         }
     }
 
@@ -328,6 +335,12 @@ impl Link {
         }
         match self {
             Link::PtpIp(c) => match c.next_event(limit).await {
+                Some(ev) => std::iter::once(ev)
+                    .chain(std::iter::from_fn(|| c.try_event()))
+                    .collect(),
+                None => Vec::new(),
+            },
+            Link::Usb(c) => match c.next_event(limit).await {
                 Some(ev) => std::iter::once(ev)
                     .chain(std::iter::from_fn(|| c.try_event()))
                     .collect(),
@@ -352,6 +365,7 @@ impl Link {
                 }
             }
             Link::PtpIp(c) => std::iter::from_fn(|| c.try_event()).collect(),
+            Link::Usb(c) => std::iter::from_fn(|| c.try_event()).collect(),
         }
     }
 }

@@ -135,14 +135,19 @@ pub async fn open(g: &Globals) -> Result<Camera> {
     };
     let link = match g.camera.as_ref() {
         None => bail!(
-            "no camera given and USB cameras cannot be found yet (USB support is still to come): \
-             use --camera sim to try the simulated camera, or --camera ip:HOST for a camera on \
-             Wi-Fi or Ethernet"
+            "no camera given: use --camera usb for a camera on USB (`sonyctl list` shows them), \
+             --camera ip:HOST for one on Wi-Fi or Ethernet, or --camera sim to try the simulated \
+             camera"
         ),
-        Some(CameraSpec::Usb(_)) => bail!(
-            "USB support is still to come: use --camera sim for the simulated camera, or \
-             --camera ip:HOST for a camera on Wi-Fi or Ethernet"
-        ),
+        Some(CameraSpec::Usb(serial)) => {
+            let device = find_usb(serial.as_deref())?;
+            let options = sonyctl_transport::UsbOptions {
+                trace,
+                ..Default::default()
+            };
+            let client = sonyctl_transport::UsbClient::open(&device, &options).await?;
+            Link::Usb(Box::new(client))
+        }
         Some(CameraSpec::Sim(model)) => {
             let profile = crate::simulate::load_profile(model)?;
             Link::sim(
@@ -173,6 +178,153 @@ pub async fn open(g: &Globals) -> Result<Camera> {
         }
     };
     Ok(Camera::open(link, CameraOptions::default()).await?)
+}
+
+/// The USB camera `--camera usb[:SERIAL]` means.
+fn find_usb(serial: Option<&str>) -> Result<sonyctl_transport::UsbDevice> {
+    use sonyctl_transport::UsbMode;
+    let all = sonyctl_transport::usb::list_sony()?;
+    let mut ptp: Vec<_> = all
+        .iter()
+        .filter(|d| d.mode == UsbMode::StillImage)
+        .filter(|d| serial.is_none_or(|s| d.serial.as_deref() == Some(s)))
+        .cloned()
+        .collect();
+    match ptp.len() {
+        1 => Ok(ptp.remove(0)),
+        0 if all.iter().any(|d| d.mode == UsbMode::MassStorage) && serial.is_none() => bail!(
+            "the Sony camera on USB is in Mass Storage mode: set its USB Connection (or \
+             PC Remote / USB Connection Mode) to PC Remote, then plug it in again"
+        ),
+        0 => match serial {
+            Some(s) => bail!(
+                "no Sony camera with serial number {s:?} on USB (`sonyctl list` shows what is \
+                 connected)"
+            ),
+            None => bail!(
+                "no Sony camera found on USB: connect it, switch it on, and set its USB \
+                 Connection to PC Remote (or use --camera ip:HOST, or --camera sim)"
+            ),
+        },
+        _ => bail!(
+            "{} Sony cameras are connected: choose one with --camera usb:SERIAL ({})",
+            ptp.len(),
+            ptp.iter()
+                .map(|d| d.serial.clone().unwrap_or_else(|| "no serial".into()))
+                .map(|s| sanitize(&s))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+/// Arguments of `list`.
+#[derive(Args, Debug)]
+pub struct ListArgs {
+    /// One JSON object per camera per line.
+    #[arg(long)]
+    json: bool,
+}
+
+/// `sonyctl list`: Sony cameras on USB, with their mode and what to do about it.
+pub fn list(args: &ListArgs) -> Result<()> {
+    use sonyctl_transport::UsbMode;
+    let devices = sonyctl_transport::usb::list_sony()?;
+    runtime()?.block_on(async {
+        let mut out = std::io::stdout().lock();
+        if devices.is_empty() && !args.json {
+            writeln!(
+                out,
+                "no Sony camera on USB (a camera must be on, with USB Connection set to PC Remote)"
+            )?;
+        }
+        for d in &devices {
+            let (mode, model, advice) = match d.mode {
+                UsbMode::MassStorage => (
+                    "mass storage",
+                    d.product.clone().unwrap_or_default(),
+                    Some("set USB Connection to PC Remote to control it"),
+                ),
+                UsbMode::Other => (
+                    "not a camera interface",
+                    d.product.clone().unwrap_or_default(),
+                    None,
+                ),
+                UsbMode::StillImage => match probe(d).await {
+                    Ok((model, true)) => ("PC Remote", model, None),
+                    Ok((model, false)) => (
+                        "MTP",
+                        model,
+                        Some("set USB Connection to PC Remote to control it"),
+                    ),
+                    Err(e) => {
+                        let reason = e.to_string();
+                        writeln!(
+                            std::io::stderr(),
+                            "sonyctl: {}:{}: {}",
+                            d.bus,
+                            d.address,
+                            sanitize(&reason)
+                        )?;
+                        (
+                            "unknown (cannot open)",
+                            d.product.clone().unwrap_or_default(),
+                            None,
+                        )
+                    }
+                },
+            };
+            let serial = d.serial.clone().unwrap_or_default();
+            if args.json {
+                let v = serde_json::json!({
+                    "model": model, "serial": serial, "mode": mode,
+                    "bus": d.bus, "address": d.address,
+                    "vendor_id": d.vendor_id, "product_id": d.product_id,
+                    "camera": format!("usb:{serial}"),
+                });
+                writeln!(out, "{v}")?;
+            } else {
+                writeln!(
+                    out,
+                    "{:<14} serial {:<34} {:<11} bus {:03} address {:03}{}",
+                    sanitize(&model),
+                    sanitize(&serial),
+                    mode,
+                    d.bus,
+                    d.address,
+                    advice.map(|a| format!("  ({a})")).unwrap_or_default()
+                )?;
+            }
+        }
+        Ok(())
+    })
+}
+
+/// The model, and whether the camera offers Sony's remote operations (PC Remote) or not (MTP).
+async fn probe(d: &sonyctl_transport::UsbDevice) -> Result<(String, bool)> {
+    let mut c =
+        sonyctl_transport::UsbClient::open(d, &sonyctl_transport::UsbOptions::default()).await?;
+    let op = sonyctl_ptp::Operation {
+        code: sonyctl_ptp::OperationCode::GET_DEVICE_INFO,
+        transaction_id: 0,
+        params: sonyctl_ptp::Params::NONE,
+    };
+    let mut data = Vec::new();
+    let resp = c
+        .transact_streaming(&op, None, 1 << 20, &mut |_| Ok(()), &mut |p| {
+            data.extend_from_slice(p);
+            Ok(())
+        })
+        .await?;
+    if resp.code != sonyctl_ptp::ResponseCode::OK {
+        bail!("GetDeviceInfo answered {:#06X}", resp.code.0);
+    }
+    use sonyctl_ptp::Codec;
+    let info = sonyctl_ptp::DeviceInfo::decode_exact(&data)?;
+    Ok((
+        info.model.clone(),
+        info.supports(sonyctl_sony::codes::op::SDIO_CONNECT),
+    ))
 }
 
 /// Arguments of `info` and `props`.

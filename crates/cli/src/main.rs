@@ -39,6 +39,8 @@ enum Command {
     Decode(decode::DecodeArgs),
     /// Run a simulated Sony camera (reachable over PTP/IP) until Ctrl-C.
     Simulate(simulate::SimulateArgs),
+    /// Sony cameras on USB: model, serial, mode (PC Remote, MTP, mass storage), bus and address.
+    List(camera::ListArgs),
     /// Model, firmware, serial, protocol version, battery, lens and save destination.
     Info(camera::ReadArgs),
     /// Every setting the camera reports: name, value, access, settable values.
@@ -83,6 +85,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Decode(args) => decode::run(&args),
         Command::Simulate(args) => simulate::run(&args, cli.verbose),
+        Command::List(args) => camera::list(&args),
         Command::Info(args) => camera::info(&g, &args),
         Command::Props(args) => camera::props(&g, &args),
         Command::Get(args) => camera::get(&g, &args),

@@ -6,7 +6,8 @@ use std::net::SocketAddr;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use sonyctl_sim::{Fault, Profile, ScheduledAction, SimOptions, SimulatedCamera};
-use sonyctl_transport::{CameraHandle, PtpIpServer, ServerOptions};
+use sonyctl_transport::usbip_server::BUS_ID;
+use sonyctl_transport::{PtpIpServer, ServerOptions, UsbIpOptions, UsbIpServer};
 
 /// Arguments of `sonyctl simulate`.
 #[derive(Args, Debug)]
@@ -15,8 +16,12 @@ pub struct SimulateArgs {
     #[arg(long, default_value = "ilce-7sm3")]
     model: String,
     /// Serve PTP/IP on ADDR:PORT (port 0 picks a free port; the chosen address is printed).
-    #[arg(long, value_name = "ADDR:PORT")]
+    #[arg(long, value_name = "ADDR:PORT", conflicts_with = "usbip")]
     ptpip: Option<SocketAddr>,
+    /// Export the camera as a USB device over USB/IP on ADDR:PORT (usually port 3240); attach it
+    /// on a Linux machine with `usbip attach -r HOST -b 1-1` (module vhci-hcd).
+    #[arg(long, value_name = "ADDR:PORT")]
+    usbip: Option<SocketAddr>,
     /// Camera seconds per real second (2 runs the camera twice as fast).
     #[arg(long, default_value_t = 1.0)]
     time_scale: f64,
@@ -46,8 +51,8 @@ fn parse_action(s: &str) -> Result<ScheduledAction, String> {
 }
 
 /// The `--stats` file: per host, operations by code, bytes, and the camera's own time.
-fn stats_json(camera: &CameraHandle) -> serde_json::Value {
-    camera.with(|cam| {
+fn stats_json(cam: &SimulatedCamera) -> serde_json::Value {
+    {
         let (exposing, processing) = cam.camera_time();
         let hosts: Vec<serde_json::Value> = cam
             .all_stats()
@@ -93,7 +98,7 @@ fn stats_json(camera: &CameraHandle) -> serde_json::Value {
             },
             "hosts": hosts,
         })
-    })
+    }
 }
 
 /// SHA-256 of a simulated file, read in pieces.
@@ -120,9 +125,12 @@ pub fn run(args: &SimulateArgs, verbose: bool) -> Result<()> {
             args.time_scale
         );
     }
-    let Some(addr) = args.ptpip else {
-        bail!("say where to serve the camera: --ptpip ADDR:PORT (e.g. --ptpip 127.0.0.1:15740)");
-    };
+    if args.ptpip.is_none() && args.usbip.is_none() {
+        bail!(
+            "say where to serve the camera: --ptpip ADDR:PORT (e.g. --ptpip 127.0.0.1:15740) or \
+             --usbip ADDR:PORT (e.g. --usbip 127.0.0.1:3240)"
+        );
+    }
     let profile = load_profile(&args.model)?;
     let model = profile.device_info.model.clone();
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
@@ -139,6 +147,37 @@ pub fn run(args: &SimulateArgs, verbose: bool) -> Result<()> {
                 .check_action(&a.action)
                 .map_err(|e| anyhow::anyhow!("--act {:?}: {e}", a.action))?;
         }
+        if let Some(addr) = args.usbip {
+            let server = UsbIpServer::bind(
+                addr,
+                camera,
+                UsbIpOptions {
+                    time_scale: args.time_scale,
+                    verbose,
+                },
+            )
+            .await
+            .with_context(|| format!("cannot listen on {addr}"))?;
+            let bound = server.local_addr()?;
+            println!("simulated {model} on usbip {bound} busid {BUS_ID}");
+            eprintln!(
+                "sonyctl: simulated {model} exported over USB/IP on {bound}; Ctrl-C stops it. On \
+                 Linux: sudo modprobe vhci-hcd && sudo usbip --tcp-port {} attach -r {} -b {BUS_ID}",
+                bound.port(),
+                bound.ip()
+            );
+            let handle = server.camera();
+            let result = tokio::select! {
+                r = server.run() => r.context("the USB/IP server stopped"),
+                r = tokio::signal::ctrl_c() => r.context("cannot wait for Ctrl-C"),
+                r = terminated() => r,
+            };
+            write_stats(args, handle.with(|c| stats_json(c)))?;
+            return result;
+        }
+        let Some(addr) = args.ptpip else {
+            bail!("say where to serve the camera: --ptpip ADDR:PORT or --usbip ADDR:PORT");
+        };
         let server = PtpIpServer::bind(
             addr,
             camera,
@@ -163,13 +202,18 @@ pub fn run(args: &SimulateArgs, verbose: bool) -> Result<()> {
             r = tokio::signal::ctrl_c() => r.context("cannot wait for Ctrl-C"),
             r = terminated() => r,
         };
-        if let Some(path) = &args.stats {
-            let text = serde_json::to_string_pretty(&stats_json(&handle))?;
-            std::fs::write(path, text + "\n")
-                .with_context(|| format!("cannot write the stats to {}", path.display()))?;
-        }
+        write_stats(args, handle.with(|c| stats_json(c)))?;
         result
     })
+}
+
+fn write_stats(args: &SimulateArgs, stats: serde_json::Value) -> Result<()> {
+    if let Some(path) = &args.stats {
+        let text = serde_json::to_string_pretty(&stats)?;
+        std::fs::write(path, text + "\n")
+            .with_context(|| format!("cannot write the stats to {}", path.display()))?;
+    }
+    Ok(())
 }
 
 /// Resolves on SIGTERM (where there is such a thing).

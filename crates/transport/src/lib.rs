@@ -9,7 +9,11 @@ mod framing;
 pub mod ptpip_client;
 pub mod ptpip_server;
 pub mod trace;
+pub mod usb;
+pub mod usbip_server;
 
 pub use ptpip_client::{ConnectOptions, PtpIpClient, TransportError};
 pub use ptpip_server::{CameraHandle, PtpIpServer, ServerError, ServerOptions};
 pub use trace::{Direction, Trace};
+pub use usb::{UsbClient, UsbDevice, UsbMode, UsbOptions};
+pub use usbip_server::{UsbIpCamera, UsbIpOptions, UsbIpServer};

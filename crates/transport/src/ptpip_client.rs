@@ -47,6 +47,9 @@ pub enum TransportError {
     /// The data phase is larger than the caller allows.
     #[error("the camera announced {0} bytes, more than the {1} allowed")]
     TooLarge(u64, u64),
+    /// The USB link failed (with advice where there is some).
+    #[error("usb: {0}")]
+    Usb(String),
     /// The host stopped a data phase halfway (its sink failed); the connection must be renewed.
     #[error("transfer stopped: {0}")]
     Aborted(String),
@@ -62,6 +65,7 @@ impl TransportError {
                 | TransportError::Decode(_)
                 | TransportError::Timeout(..)
                 | TransportError::Aborted(_)
+                | TransportError::Usb(_)
         )
     }
 }
