@@ -344,6 +344,26 @@ impl Saver {
         }
         fs::create_dir_all(&folder).map_err(|e| io_error(&folder, e))?;
         let (temp, file) = create_temp(&folder)?;
+        if let Some(size) = meta.size.filter(|&s| s > 0) {
+            // Reserve the room now: a full disk is found before the camera hands the image
+            // over (it stays in the camera), not halfway through writing it.
+            if let Err(e) = fs4::FileExt::allocate(&file, size) {
+                if !matches!(e.kind(), ErrorKind::Unsupported | ErrorKind::InvalidInput) {
+                    drop(file);
+                    let _ = fs::remove_file(&temp);
+                    return Err(io_error(
+                        &temp,
+                        io::Error::new(
+                            e.kind(),
+                            format!(
+                                "cannot reserve {size} bytes for the image ({e}); it stays in \
+                                 the camera"
+                            ),
+                        ),
+                    ));
+                }
+            }
+        }
         Ok(PartialFile {
             writer: Some(BufWriter::with_capacity(BUFFER, file)),
             temp,
@@ -432,6 +452,26 @@ impl PartialFile {
         &self.temp
     }
 
+    /// Keeps what arrived of an image that could not be completed, under the final name plus
+    /// `.incomplete` (never overwriting), and returns where: bytes the camera may no longer
+    /// have are never deleted.
+    pub fn keep_incomplete(mut self) -> Result<PathBuf, SaveError> {
+        let Some(writer) = self.writer.take() else {
+            return Err(io_error(
+                &self.temp,
+                io::Error::other("the file is already closed"),
+            ));
+        };
+        let file = writer
+            .into_inner()
+            .map_err(|e| io_error(&self.temp, e.into_error()))?;
+        file.set_len(self.written)
+            .map_err(|e| io_error(&self.temp, e))?;
+        drop(file);
+        let file_name = self.file_name.clone();
+        self.place(|n| format!("{}.incomplete", with_suffix(&file_name, n)))
+    }
+
     /// Flushes (and fsyncs if asked), checks the size against the announced one when known,
     /// and renames into place without overwriting: `DSC00001.JPG`, then `DSC00001-1.JPG`,
     /// `DSC00001-2.JPG`, … (`README-1` for a name without extension). On a size mismatch the
@@ -447,6 +487,9 @@ impl PartialFile {
         let file = writer
             .into_inner()
             .map_err(|e| io_error(&self.temp, e.into_error()))?;
+        // The reserved room may be larger than what arrived.
+        file.set_len(self.written)
+            .map_err(|e| io_error(&self.temp, e))?;
         if self.fsync {
             file.sync_all().map_err(|e| io_error(&self.temp, e))?;
         }

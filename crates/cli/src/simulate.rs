@@ -34,12 +34,45 @@ pub struct SimulateArgs {
     /// `0s:set lenr on`, `0s:set scene dark`.
     #[arg(long = "act", value_name = "DELAY:ACTION", value_parser = parse_action)]
     actions: Vec<ScheduledAction>,
+    /// Size of the RAW files shots produce, for large downloads: 200MB, 64MiB, 5000000.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    raw_size: Option<u64>,
     /// Seed for everything random (faults).
     #[arg(long, default_value_t = 0x5EED)]
     seed: u64,
     /// Write what each host did (operations, bytes, camera time) to FILE as JSON on exit.
     #[arg(long, value_name = "FILE")]
     stats: Option<std::path::PathBuf>,
+}
+
+fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("{s:?}: expected a size such as 200MB"))?;
+    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "kb" => 1_000,
+        "mb" => 1_000_000,
+        "gb" => 1_000_000_000,
+        "kib" => 1 << 10,
+        "mib" => 1 << 20,
+        "gib" => 1 << 30,
+        other => {
+            return Err(format!(
+                "{s:?}: unknown unit {other:?} (B, kB, MB, GB, KiB, MiB, GiB)"
+            ));
+        }
+    };
+    let size = n
+        .checked_mul(mult)
+        .ok_or_else(|| format!("{s:?} is too large"))?;
+    if !(1024..=(8u64 << 30)).contains(&size) {
+        return Err(format!("{s:?}: a RAW size between 1 KiB and 8 GiB"));
+    }
+    Ok(size)
 }
 
 fn parse_fault(s: &str) -> Result<Fault, String> {
@@ -139,6 +172,7 @@ pub fn run(args: &SimulateArgs, verbose: bool) -> Result<()> {
             seed: args.seed,
             faults: args.faults.iter().copied().collect(),
             actions: args.actions.clone(),
+            raw_size: args.raw_size,
             ..SimOptions::default()
         };
         let camera = SimulatedCamera::new(profile, options);

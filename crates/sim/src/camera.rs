@@ -44,6 +44,9 @@ pub struct SimOptions {
     pub faults: std::collections::BTreeSet<Fault>,
     /// What the owner does, counted from the end of the first host's SDIO handshake.
     pub actions: Vec<ScheduledAction>,
+    /// The size of RAW files in bytes (default: one byte per pixel of the sensor), to test
+    /// large downloads.
+    pub raw_size: Option<u64>,
 }
 
 impl Default for SimOptions {
@@ -54,6 +57,7 @@ impl Default for SimOptions {
             seed: 0x5EED,
             faults: Default::default(),
             actions: Vec::new(),
+            raw_size: None,
         }
     }
 }
@@ -139,7 +143,7 @@ struct PendingChange {
 #[derive(Debug)]
 pub struct SimulatedCamera {
     pub(crate) profile: Profile,
-    options: SimOptions,
+    pub(crate) options: SimOptions,
     props: Vec<sonyctl_sony::SonyDevicePropDesc>,
     /// Per property: the sequence number of its last change.
     changed: HashMap<PropertyCode, u64>,

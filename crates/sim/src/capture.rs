@@ -324,7 +324,7 @@ impl SimulatedCamera {
             settings: self.settings_text(),
             capture_date: self.capture_date(self.now),
             sensor: (w, h),
-            raw_size: u64::from(w) * u64::from(h),
+            raw_size: self.options.raw_size.unwrap_or(u64::from(w) * u64::from(h)),
         };
         let (jpeg, raw) = match self.value(prop::FILE_FORMAT).and_then(Value::as_u64) {
             Some(1) => (false, true),
