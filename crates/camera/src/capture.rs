@@ -50,6 +50,23 @@ pub enum CaptureError {
     /// The camera cannot do what was asked.
     #[error("{0}")]
     Unsupported(String),
+    /// The connection dropped while the shutter was being worked; the shot may or may not
+    /// have been taken (if it was, the next shot or the end of the session saves it).
+    #[error("the connection dropped {0}")]
+    ConnectionDropped(&'static str),
+    /// An image could not be completed and the camera no longer has it: what arrived is kept.
+    #[error(
+        "the image was cut off after {got} of {} bytes and the camera no longer has it; what \
+         arrived is kept in {}", expected.map_or("?".to_string(), |e| e.to_string()), path.display()
+    )]
+    Incomplete {
+        /// Where the bytes are.
+        path: std::path::PathBuf,
+        /// Bytes that arrived.
+        got: u64,
+        /// Bytes announced, if known.
+        expected: Option<u64>,
+    },
     /// The connection was lost too often to go on.
     #[error(
         "the connection to the camera was lost {0} times; giving up (images not yet downloaded \
@@ -275,6 +292,20 @@ impl Camera {
             .sdio(&SdioRequest::button(code, pressed))
             .await
             .map(|_| ())
+    }
+
+    /// Presses or releases a button, retrying DeviceBusy quickly; returns the link time just
+    /// before the request the camera accepted (for timing exposures).
+    pub async fn button_timed(
+        &mut self,
+        code: PropertyCode,
+        pressed: bool,
+    ) -> Result<Duration, CameraError> {
+        let r = SdioRequest::button(code, pressed);
+        let op = r.operation(0);
+        self.conn
+            .call_timed(op.code, op.params.as_slice(), r.data())
+            .await
     }
 
     /// Releases every shutter and focus button (S2, RequestOneShooting, S1, AEL, AF-ON), for
@@ -504,7 +535,14 @@ impl<'a> CaptureSession<'a> {
         };
         s.ensure_destination(observer).await?;
         s.settle_after_connect(observer).await;
-        let waiting = s.drain(0, observer).await?;
+        let waiting = match s.drain(0, observer).await {
+            Ok(w) => w,
+            Err(e) => {
+                // Put back what was changed before saying why.
+                let _ = s.finish(observer).await;
+                return Err(e);
+            }
+        };
         if !waiting.is_empty() {
             observer.notice(&format!(
                 "saved {} image(s) that were already waiting in the camera",
@@ -714,6 +752,7 @@ impl<'a> CaptureSession<'a> {
             match self.cam.fetch_object(&mut file, meta.size, observer).await {
                 Ok(()) => {
                     let saved = file.finish()?;
+                    self.reconnects = 0;
                     let d = Downloaded {
                         file: saved,
                         shot,
@@ -723,12 +762,44 @@ impl<'a> CaptureSession<'a> {
                     return Ok(Some(d));
                 }
                 Err(CaptureError::Camera(e)) if e.is_connection_lost() => {
-                    // The partial file is removed; the camera still has the image.
-                    drop(file);
-                    self.recover(e, observer).await?;
-                    if !images_ready(pending_raw(&self.props(observer).await?)) {
-                        return Ok(None);
+                    if let Err(gone) = self.recover(e, observer).await {
+                        // Whether the camera still has the image is unknown: keep the bytes.
+                        let _ = file.keep_incomplete();
+                        return Err(gone);
                     }
+                    // Is the same object still waiting? Then fetch it again from the start.
+                    let same = match self.props(observer).await {
+                        Ok(p) if images_ready(pending_raw(&p)) => {
+                            matches!(self.cam.waiting_object().await, Ok(m) if m == meta)
+                        }
+                        Ok(_) => false,
+                        Err(e) => {
+                            let _ = file.keep_incomplete();
+                            return Err(e);
+                        }
+                    };
+                    if same {
+                        drop(file);
+                        continue;
+                    }
+                    // The camera counted it as read: never throw away what arrived.
+                    let got = file.written();
+                    if meta.size == Some(got) {
+                        let saved = file.finish()?;
+                        let d = Downloaded {
+                            file: saved,
+                            shot,
+                            settings,
+                        };
+                        observer.saved(&d);
+                        return Ok(Some(d));
+                    }
+                    let path = file.keep_incomplete()?;
+                    return Err(CaptureError::Incomplete {
+                        path,
+                        got,
+                        expected: meta.size,
+                    });
                 }
                 Err(e) => return Err(e),
             }
@@ -825,8 +896,8 @@ impl<'a> CaptureSession<'a> {
                 Ok(s) => s,
                 Err(e) => {
                     self.recover(e, observer).await?;
-                    return Err(CaptureError::Unsupported(
-                        "the connection dropped while focusing; no picture was taken".into(),
+                    return Err(CaptureError::ConnectionDropped(
+                        "while focusing; no picture was taken",
                     ));
                 }
             };
@@ -835,19 +906,25 @@ impl<'a> CaptureSession<'a> {
                 return Err(CaptureError::FocusFailed);
             }
         } else if !self.press(control::S1_BUTTON, true, observer).await? {
-            return Err(CaptureError::Unsupported(
-                "the connection dropped before the shutter was pressed; no picture was taken"
-                    .into(),
+            return Err(CaptureError::ConnectionDropped(
+                "before the shutter was pressed; no picture was taken",
             ));
         }
 
-        // Full press, hold, release.
-        let pressed_at = self.cam.link().now();
-        if !self.press(control::S2_BUTTON, true, observer).await? {
-            return Err(CaptureError::Unsupported(
-                "the connection dropped as the shutter was pressed; run the command again".into(),
+        // Full press, hold, release. The exposure is timed from the press the camera took.
+        let pressed = match self.cam.button_timed(control::S2_BUTTON, true).await {
+            Ok(t) => Some(t),
+            Err(e) => {
+                self.recover(e, observer).await?;
+                None
+            }
+        };
+        let Some(pressed_at) = pressed else {
+            return Err(CaptureError::ConnectionDropped(
+                "as the shutter was pressed; a picture may have been taken and is saved when \
+                 the camera delivers it",
             ));
-        }
+        };
         let released_ok = match kind {
             ShotKind::Single => {
                 self.cam.link_mut().sleep(self.options.hold).await;
@@ -863,8 +940,11 @@ impl<'a> CaptureSession<'a> {
             }
         };
         if released_ok {
-            self.press(control::S2_BUTTON, false, observer).await?;
-            self.press(control::S1_BUTTON, false, observer).await?;
+            if let Err(e) = self.cam.button_timed(control::S2_BUTTON, false).await {
+                self.recover(e, observer).await?;
+            } else {
+                self.press(control::S1_BUTTON, false, observer).await?;
+            }
         }
 
         // Wait for the image(s) and download them.
@@ -873,20 +953,32 @@ impl<'a> CaptureSession<'a> {
             // The last frames may still be exposing or writing: keep fetching until 0xD215 has
             // stayed at 0 for a while.
             let settle = (exposure * 2).max(Duration::from_secs(1)) + Duration::from_millis(500);
-            let mut quiet_since = self.cam.link().now();
+            let started = self.cam.link().now();
+            let mut quiet_since = started;
             loop {
+                let now = self.cam.link().now();
+                if now.saturating_sub(started) > limit {
+                    return Err(CaptureError::Timeout(limit, "the last frames of the burst"));
+                }
                 let p = self.props(observer).await?;
                 let raw = pending_raw(&p);
-                let now = self.cam.link().now();
                 if images_ready(raw) {
-                    out.extend(self.drain(shot, observer).await?);
-                    quiet_since = self.cam.link().now();
-                } else if raw != 0 || now.saturating_sub(quiet_since) < settle {
-                    if now.saturating_sub(quiet_since) > limit {
-                        return Err(CaptureError::Timeout(limit, "the last frames of the burst"));
+                    let got = self.drain(shot, observer).await?;
+                    if got.is_empty() {
+                        // 0xD215 claims images that are not there: that counts as quiet.
+                        if now.saturating_sub(quiet_since) >= settle {
+                            self.reconnects = 0;
+                            return Ok(out);
+                        }
+                        self.cam.wait_events(self.options.poll).await;
+                    } else {
+                        out.extend(got);
+                        quiet_since = self.cam.link().now();
                     }
+                } else if raw != 0 || now.saturating_sub(quiet_since) < settle {
                     self.cam.wait_events(self.options.poll).await;
                 } else {
+                    self.reconnects = 0;
                     return Ok(out);
                 }
             }
@@ -965,8 +1057,8 @@ impl<'a> CaptureSession<'a> {
             if images_ready(pending_raw(&p)) {
                 if let Some(d) = self.download_one(shot, settings.clone(), observer).await? {
                     out.push(d);
+                    continue;
                 }
-                continue;
             }
             let wait = self.options.poll.min(until.saturating_sub(now));
             self.cam.wait_events(wait).await;
@@ -1026,15 +1118,20 @@ impl<'a> CaptureSession<'a> {
         observer: &mut dyn Observer,
     ) -> Result<Vec<Downloaded>, CaptureError> {
         let p = self.props(observer).await?;
-        if !images_ready(pending_raw(&p)) {
-            let cancel = self.cancel.clone();
-            let poll = limit.min(self.options.poll.max(Duration::from_millis(10)));
-            tokio::select! {
-                _ = self.cam.wait_events(poll) => {}
-                _ = cancel.cancelled() => return Ok(Vec::new()),
+        if images_ready(pending_raw(&p)) {
+            let got = self.drain(0, observer).await?;
+            if !got.is_empty() {
+                self.reconnects = 0;
+                return Ok(got);
             }
         }
-        self.drain(0, observer).await
+        let cancel = self.cancel.clone();
+        let poll = limit.min(self.options.poll.max(Duration::from_millis(10)));
+        tokio::select! {
+            _ = self.cam.wait_events(poll) => {}
+            _ = cancel.cancelled() => return Ok(Vec::new()),
+        }
+        Ok(Vec::new())
     }
 
     /// Releases the buttons and restores the settings changed for the capture. Call it whatever
@@ -1048,8 +1145,30 @@ impl<'a> CaptureSession<'a> {
                 }
             }
         }
+        // An image the camera took anyway (a shot whose connection dropped) is the user's.
+        if first.is_none() {
+            if let Err(e) = self.drain(0, observer).await {
+                first.get_or_insert(e);
+            }
+        }
         for (code, value) in std::mem::take(&mut self.restore).into_iter().rev() {
-            match self.cam.set(code, &value).await {
+            let mut result = self.cam.set(code, &value).await;
+            if let Err(SetError::Camera(e)) = &result {
+                if e.is_connection_lost() {
+                    let e = match result {
+                        Err(SetError::Camera(e)) => e,
+                        _ => continue,
+                    };
+                    result = match self.recover(e, observer).await {
+                        Ok(()) => self.cam.set(code, &value).await,
+                        Err(e) => {
+                            first.get_or_insert(e);
+                            continue;
+                        }
+                    };
+                }
+            }
+            match result {
                 Ok(_) => observer.notice(&format!(
                     "{} restored to {}",
                     sonyctl_sony::codes::describe(sonyctl_sony::property_name(code), code.0),

@@ -164,6 +164,45 @@ impl Connection {
         }
     }
 
+    /// One operation without data, retrying DeviceBusy quickly (every 5 ms, then every 50 ms,
+    /// for up to 10 s), returning the link time just before the attempt that succeeded: what
+    /// times a bulb exposure.
+    async fn call_timed(
+        &mut self,
+        code: OperationCode,
+        params: &[u32],
+        data_out: Option<&[u8]>,
+    ) -> Result<Duration, CameraError> {
+        let params = Params::new(params).map_err(|_| CameraError::NoData(code))?;
+        let start = self.link.now();
+        loop {
+            let op = Operation {
+                code,
+                transaction_id: self.tid(code),
+                params,
+            };
+            let sent = self.link.now();
+            let (resp, _) = self.link.transact(&op, data_out, MAX_DATASET).await?;
+            if resp.code == ResponseCode::OK {
+                return Ok(sent);
+            }
+            let waited = self.link.now().saturating_sub(start);
+            if resp.code.is_retryable() && waited < Duration::from_secs(10) {
+                let pause = if waited < Duration::from_millis(200) {
+                    5
+                } else {
+                    50
+                };
+                self.link.sleep(Duration::from_millis(pause)).await;
+                continue;
+            }
+            return Err(CameraError::Response {
+                operation: code,
+                code: resp.code,
+            });
+        }
+    }
+
     /// One operation whose data goes to `sink` in pieces (downloads), retrying DeviceBusy.
     async fn call_streaming(
         &mut self,
@@ -182,15 +221,24 @@ impl Connection {
                 transaction_id: self.tid(code),
                 params,
             };
-            let resp = self
-                .link
-                .transact_streaming(&op, None, max_data, on_size, sink)
-                .await?;
+            let mut delivered = false;
+            let resp = {
+                let delivered = &mut delivered;
+                let mut counted = |piece: &[u8]| {
+                    *delivered |= !piece.is_empty();
+                    sink(piece)
+                };
+                self.link
+                    .transact_streaming(&op, None, max_data, on_size, &mut counted)
+                    .await?
+            };
             if resp.code == ResponseCode::OK {
                 return Ok(());
             }
             tries += 1;
-            if resp.code.is_retryable() && tries < self.options.busy_retries {
+            // Data already written must not be written again: only an answer without data is
+            // retried.
+            if resp.code.is_retryable() && !delivered && tries < self.options.busy_retries {
                 self.link.sleep(backoff).await;
                 backoff = (backoff * 2).min(self.options.busy_backoff_max);
                 continue;

@@ -298,7 +298,7 @@ impl Link {
         match self {
             Link::Sim(s) => match &s.clock {
                 SimClock::Virtual(t) => *t,
-                SimClock::Real { .. } => start.elapsed(),
+                SimClock::Real { scale, .. } => start.elapsed().mul_f64(scale.max(0.0)),
             },
             Link::PtpIp(_) | Link::Usb(_) => start.elapsed(),
         }
@@ -321,7 +321,9 @@ impl Link {
                     let now = *t;
                     s.camera.advance(now);
                 }
-                SimClock::Real { .. } => tokio::time::sleep(d).await,
+                SimClock::Real { scale, .. } => {
+                    tokio::time::sleep(d.div_f64(scale.max(1e-6))).await
+                }
             },
             Link::PtpIp(_) | Link::Usb(_) => tokio::time::sleep(d).await,
         }

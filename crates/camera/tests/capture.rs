@@ -570,3 +570,115 @@ async fn protocol_200_body_shoots_too() {
     assert_eq!(files.len(), 2);
     assert_exactly_once(&cam, &files, root.path());
 }
+
+#[tokio::test]
+async fn fault_disconnect_after_data_keeps_the_complete_image() {
+    let (_, _, _, log) = under_fault(Fault::DisconnectAfterData).await;
+    assert!(
+        log.notices.iter().any(|n| n.contains("reconnected")),
+        "{:?}",
+        log.notices
+    );
+}
+
+#[tokio::test]
+async fn fault_phantom_pending_never_loops() {
+    under_fault(Fault::PhantomPending).await;
+    // A burst and tethering end too, though 0xD215 claims an image that is not there.
+    let (root, saver) = dirs();
+    let mut cam = open(sim("ilce-7sm3", &[Fault::PhantomPending])).await;
+    let files = shoot(
+        &mut cam,
+        &saver,
+        CaptureOptions::default(),
+        &[ShotKind::Single, ShotKind::Burst(Duration::from_secs(1))],
+        &mut Log::default(),
+    )
+    .await
+    .unwrap();
+    assert!(files.len() >= 3, "{} files", files.len());
+    let (mut s, _) = CaptureSession::begin(
+        &mut cam,
+        &saver,
+        CaptureOptions::default(),
+        Cancel::new(),
+        &mut Quiet,
+    )
+    .await
+    .unwrap();
+    let before = s.camera().link().now();
+    for _ in 0..5 {
+        assert!(
+            s.tether_once(Duration::from_millis(100), &mut Quiet)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    }
+    let waited = s.camera().link().now() - before;
+    assert!(
+        waited >= Duration::from_millis(400),
+        "tethering must wait: {waited:?}"
+    );
+    s.finish(&mut Quiet).await.unwrap();
+    assert_exactly_once(&cam, &files, root.path());
+}
+
+#[tokio::test]
+async fn bulb_stays_within_20_ms_when_the_camera_answers_busy() {
+    for seed in [1, 2, 3, 4, 5] {
+        let (root, saver) = dirs();
+        let options = SimOptions {
+            faults: [Fault::Busy].into_iter().collect(),
+            seed,
+            ..SimOptions::default()
+        };
+        let s = SimulatedCamera::new(Profile::builtin("ilce-7sm3").unwrap(), options);
+        let mut cam = open(s).await;
+        let files = shoot(
+            &mut cam,
+            &saver,
+            CaptureOptions::default(),
+            &[ShotKind::Bulb(Duration::from_secs(30))],
+            &mut Log::default(),
+        )
+        .await
+        .unwrap();
+        let exposure = cam.link().simulated().unwrap().produced()[0].exposure;
+        assert!(
+            exposure.abs_diff(Duration::from_secs(30)) <= Duration::from_millis(20),
+            "seed {seed}: {exposure:?}"
+        );
+        assert_exactly_once(&cam, &files, root.path());
+    }
+}
+
+#[tokio::test]
+async fn a_failed_start_still_restores_the_save_destination() {
+    let root = tempfile::tempdir().unwrap();
+    let out = root.path().join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    // A file where the template wants a folder: saving the waiting image fails.
+    std::fs::write(out.join("ILCE-7SM3"), b"in the way").unwrap();
+    let saver = Saver::new(&out, Some("{model}/{name}.{ext}")).unwrap();
+    let mut cam = open(sim("ilce-7sm3", &[])).await;
+    owner(&mut cam).owner_shutter();
+    cam.link_mut().sleep(Duration::from_secs(1)).await;
+    owner(&mut cam)
+        .owner_set(SAVE_DEST, Value::U16(0x10))
+        .unwrap();
+    let err = CaptureSession::begin(
+        &mut cam,
+        &saver,
+        CaptureOptions::default(),
+        Cancel::new(),
+        &mut Quiet,
+    )
+    .await
+    .err()
+    .expect("the start fails");
+    assert!(matches!(err, CaptureError::Save(_)), "{err}");
+    assert_eq!(cam.get(SAVE_DEST).await.unwrap().current, Value::U16(0x10));
+    // The image is still in the camera, for the next try.
+    assert_eq!(cam.link().simulated().unwrap().pending_shots(), 1);
+}

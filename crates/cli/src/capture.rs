@@ -302,7 +302,12 @@ pub fn capture(g: &Globals, args: &CaptureArgs) -> Result<()> {
                     }
                     Ok(_) => true,
                     // A timelapse goes on after a shot the camera could not focus or deliver.
-                    Err(e @ (CaptureError::FocusFailed | CaptureError::Timeout(..))) if several => {
+                    Err(
+                        e @ (CaptureError::FocusFailed
+                        | CaptureError::Timeout(..)
+                        | CaptureError::ConnectionDropped(_)
+                        | CaptureError::Incomplete { .. }),
+                    ) if several => {
                         eprintln!("sonyctl: shot {n}: {e}");
                         failures += 1;
                         true

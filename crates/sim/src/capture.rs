@@ -364,7 +364,11 @@ impl SimulatedCamera {
 
     fn update_pending(&mut self) {
         let n = self.capture.buffer.len() as u16;
-        let v = if n == 0 { 0 } else { 0x8000 | n.min(0x7FFF) };
+        let v = match n {
+            0 if self.has_fault(crate::script::Fault::PhantomPending) => 0xFFFB,
+            0 => 0,
+            n => 0x8000 | n.min(0x7FFF),
+        };
         self.set_now(prop::PENDING_IMAGES, Value::U16(v));
     }
 
@@ -458,6 +462,37 @@ impl SimulatedCamera {
     }
 
     pub(crate) fn object_info(&self, handle: u32) -> Reply {
+        let phantom = self.capture.buffer.is_empty()
+            && self.capture.writing.is_none()
+            && handle == handle::CAPTURED_IMAGE
+            && self.has_fault(crate::script::Fault::PhantomPending);
+        if phantom {
+            // An ObjectInfo with nothing in it.
+            let empty = ObjectInfo {
+                storage_id: 0,
+                object_format: ObjectFormatCode(0),
+                protection_status: 0,
+                object_compressed_size: 0,
+                thumb_format: ObjectFormatCode(0),
+                thumb_compressed_size: 0,
+                thumb_pix_width: 0,
+                thumb_pix_height: 0,
+                image_pix_width: 0,
+                image_pix_height: 0,
+                image_bit_depth: 0,
+                parent_object: 0,
+                association_type: 0,
+                association_desc: 0,
+                sequence_number: 0,
+                filename: String::new(),
+                capture_date: String::new(),
+                modification_date: String::new(),
+                keywords: String::new(),
+            };
+            return empty
+                .to_bytes()
+                .map_or_else(|_| Reply::code(ResponseCode::GENERAL_ERROR), Reply::data);
+        }
         let Some(f) = self
             .head_file()
             .filter(|_| handle == handle::CAPTURED_IMAGE)
@@ -516,6 +551,14 @@ impl SimulatedCamera {
         }
         if consumed {
             self.take_head_file();
+            if data.len() > 1024 && self.once(crate::script::Fault::DisconnectAfterData) {
+                // Every byte goes out, then the link drops before the response.
+                let all = data.len();
+                return Reply {
+                    wire: Some(crate::script::WireFault::CutDataAfter(all)),
+                    ..Reply::data(data)
+                };
+            }
         }
         Reply {
             params: if part.is_some() {

@@ -23,11 +23,17 @@ pub enum Fault {
     DropEvents,
     /// Shot file names that try to escape a folder or carry control characters.
     HostileFilename,
+    /// Drops the connection right after one complete data phase of an image (once): the
+    /// camera counts the image as read.
+    DisconnectAfterData,
+    /// With nothing waiting, 0xD215 reads 0xFFFB and ObjectInfo is empty, as an ILCE-6400 was
+    /// seen to do (libgphoto2 issue 1058).
+    PhantomPending,
 }
 
 impl Fault {
     /// Every fault, with its name.
-    pub const ALL: [(Fault, &'static str); 7] = [
+    pub const ALL: [(Fault, &'static str); 9] = [
         (Fault::Busy, "busy"),
         (Fault::Slow, "slow"),
         (Fault::SlowStart, "slow-start"),
@@ -35,6 +41,8 @@ impl Fault {
         (Fault::Garbage, "garbage"),
         (Fault::DropEvents, "drop-events"),
         (Fault::HostileFilename, "hostile-filename"),
+        (Fault::DisconnectAfterData, "disconnect-after-data"),
+        (Fault::PhantomPending, "phantom-pending"),
     ];
 }
 

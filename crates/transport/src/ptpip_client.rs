@@ -291,6 +291,10 @@ impl PtpIpClient {
                         }
                     }
                     Ok(_) => {}
+                    // One packet that does not decode: the framing held, so read on.
+                    Err(TransportError::Decode(e)) => {
+                        tracing::info!("skipped a bad event packet: {e}");
+                    }
                     Err(_) => return,
                 }
             }
@@ -541,9 +545,16 @@ impl PtpIpClient {
 
     /// Waits up to `limit` for the next event.
     pub async fn next_event(&mut self, limit: Duration) -> Option<Event> {
-        tokio::time::timeout(limit, self.events.recv())
-            .await
-            .ok()
-            .flatten()
+        let start = tokio::time::Instant::now();
+        match tokio::time::timeout(limit, self.events.recv()).await {
+            Ok(Some(e)) => Some(e),
+            // The event connection is gone: no events will come, but the wait still lasts
+            // (callers poll in loops and must not spin).
+            Ok(None) => {
+                tokio::time::sleep_until(start + limit).await;
+                None
+            }
+            Err(_) => None,
+        }
     }
 }
