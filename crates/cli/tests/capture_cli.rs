@@ -197,8 +197,9 @@ fn bulb_over_ptpip_and_ctrl_c() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    // Ctrl-C two seconds into a one-hour exposure: the shutter closes and the image is saved.
-    std::thread::sleep(std::time::Duration::from_secs(2));
+    // Ctrl-C a couple of seconds into a one-hour exposure (this body gets 3 s after the
+    // handshake before its first shot): the shutter closes and the image is saved.
+    std::thread::sleep(std::time::Duration::from_secs(5));
     let status = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
