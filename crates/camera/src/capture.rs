@@ -662,8 +662,27 @@ impl<'a> CaptureSession<'a> {
         if self.reconnects > self.options.max_reconnects {
             return Err(CaptureError::TooManyReconnects(self.reconnects - 1));
         }
-        observer.notice(&format!("connection lost ({error}); reconnecting"));
-        self.cam.reconnect(self.options.reconnect_for).await?;
+        observer.notice(&format!(
+            "connection lost ({error}); reconnecting (for up to {} s)",
+            self.options.reconnect_for.as_secs()
+        ));
+        let budget = self.options.reconnect_for;
+        if self.cancel.is_cancelled() {
+            // Finishing after Ctrl-C: a short try to save and restore what is left.
+            self.cam
+                .reconnect(budget.min(Duration::from_secs(10)))
+                .await?;
+        } else {
+            let cancel = self.cancel.clone();
+            tokio::select! {
+                r = self.cam.reconnect(budget) => r?,
+                _ = cancel.cancelled() => {
+                    return Err(CaptureError::ConnectionDropped(
+                        "and the wait for the camera was interrupted",
+                    ));
+                }
+            }
+        }
         observer.notice("reconnected");
         Ok(())
     }
@@ -763,8 +782,18 @@ impl<'a> CaptureSession<'a> {
                 }
                 Err(CaptureError::Camera(e)) if e.is_connection_lost() => {
                     if let Err(gone) = self.recover(e, observer).await {
-                        // Whether the camera still has the image is unknown: keep the bytes.
-                        let _ = file.keep_incomplete();
+                        // The camera is gone. A whole image is saved; a partial one is not:
+                        // the camera keeps an image it has not finished sending (even across
+                        // power cycles), so the next run fetches it.
+                        if meta.size == Some(file.written()) {
+                            if let Ok(saved) = file.finish() {
+                                observer.saved(&Downloaded {
+                                    file: saved,
+                                    shot,
+                                    settings,
+                                });
+                            }
+                        }
                         return Err(gone);
                     }
                     // Is the same object still waiting? Then fetch it again from the start.

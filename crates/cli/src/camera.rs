@@ -646,9 +646,32 @@ pub fn watch(g: &Globals, args: &WatchArgs) -> Result<()> {
                         &mut out,
                         args.json,
                         serde_json::json!({ "time": time, "event": "connection", "state": "lost", "reason": e.to_string() }),
-                        format!("{time}  connection lost: {e}"),
+                        format!("{time}  connection lost: {e}; waiting for the camera"),
                     )?;
-                    return Err(anyhow::anyhow!(e).context("the connection to the camera was lost"));
+                    // Wait for the camera to come back (plugged in again, back in range) until
+                    // --for ends or Ctrl-C; changes made meanwhile show up as changes.
+                    loop {
+                        if deadline.is_some_and(|d| tokio::time::Instant::now() >= d) {
+                            return Err(anyhow::anyhow!(e).context("the connection to the camera was lost"));
+                        }
+                        let back = tokio::select! {
+                            r = cam.reconnect(std::time::Duration::from_secs(2)) => r.is_ok(),
+                            _ = &mut ctrl_c => {
+                                return Err(anyhow::anyhow!(e).context("the connection to the camera was lost"));
+                            }
+                        };
+                        if back {
+                            break;
+                        }
+                    }
+                    let time = crate::text::rfc3339_now();
+                    emit(
+                        &mut out,
+                        args.json,
+                        serde_json::json!({ "time": time, "event": "connection", "state": "restored" }),
+                        format!("{time}  connection restored"),
+                    )?;
+                    continue;
                 }
             };
             for ev in events {

@@ -278,6 +278,12 @@ pub fn capture(g: &Globals, args: &CaptureArgs) -> Result<()> {
     let options = CaptureOptions {
         autofocus: !args.no_af || args.af,
         keep_on_card: args.save.keep,
+        // A series waits for a camera that was unplugged and plugged back in.
+        reconnect_for: if args.count > 1 {
+            Duration::from_secs(600)
+        } else {
+            CaptureOptions::default().reconnect_for
+        },
         ..CaptureOptions::default()
     };
     runtime()?.block_on(async {
@@ -336,6 +342,9 @@ pub fn tether(g: &Globals, args: &TetherArgs) -> Result<()> {
     let saver = saver(&args.save)?;
     let options = CaptureOptions {
         keep_on_card: args.save.keep,
+        // Tethering waits for a camera that was unplugged, however long, until Ctrl-C.
+        reconnect_for: Duration::from_secs(24 * 3600),
+        max_reconnects: u32::MAX,
         ..CaptureOptions::default()
     };
     runtime()?.block_on(async {

@@ -244,6 +244,10 @@ impl SimulatedCamera {
     /// The host went away (closed, or the link dropped): its session ends and the camera is free
     /// for the next host. Pending images and settings stay.
     pub fn disconnect(&mut self, id: ConnectionId) {
+        if self.capture.handed_over == Some(id) {
+            // Gone before asking anything else: it may not have the whole image. Keep it.
+            self.capture.handed_over = None;
+        }
         if let Some(c) = self.connections.remove(&id) {
             self.finished.push((id, c.stats));
         }
@@ -594,6 +598,11 @@ impl SimulatedCamera {
         data: Option<&[u8]>,
     ) -> Reply {
         self.advance(now);
+        // The host's next request means it received the last image whole.
+        if self.capture.handed_over == Some(id) {
+            self.capture.handed_over = None;
+            self.take_head_file();
+        }
         let exempt = matches!(op.code.0, 0x1001..=0x1003);
         let in_session = self
             .connections
@@ -684,11 +693,11 @@ impl SimulatedCamera {
                 self.object_info(operation.params.get(0).unwrap_or(0))
             }
             OperationCode::GET_OBJECT => {
-                self.object_data(operation.params.get(0).unwrap_or(0), None)
+                self.object_data(id, operation.params.get(0).unwrap_or(0), None)
             }
             OperationCode::GET_PARTIAL_OBJECT => {
                 let p = |i| u64::from(operation.params.get(i).unwrap_or(0));
-                self.object_data(p(0) as u32, Some((p(1), p(2))))
+                self.object_data(id, p(0) as u32, Some((p(1), p(2))))
             }
             OperationCode::GET_THUMB => Reply::code(ResponseCode::NO_THUMBNAIL_PRESENT),
             c if c.0 & 0xFF00 == 0x9200 => self.sdio(id, phase, operation, data),

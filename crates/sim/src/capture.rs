@@ -48,6 +48,10 @@ pub(crate) struct CaptureState {
     pub(crate) writing: Option<(Duration, Vec<ShotFile>, (Duration, Duration))>,
     /// Every file delivered toward the host, in order.
     pub(crate) produced: Vec<Produced>,
+    /// The host whose last request read the head file to its end: the file leaves the buffer
+    /// when that host sends its next request (it got the whole file), and stays if it goes
+    /// away first (a cable pulled during the transfer).
+    pub(crate) handed_over: Option<crate::camera::ConnectionId>,
     /// Shots waiting for the host, each one or two files, oldest first.
     pub(crate) buffer: VecDeque<VecDeque<ShotFile>>,
     pub(crate) shots: u32,
@@ -91,6 +95,7 @@ impl Default for CaptureState {
             focusing_time: Duration::ZERO,
             next_burst: None,
             produced: Vec::new(),
+            handed_over: None,
         }
     }
 }
@@ -450,7 +455,7 @@ impl SimulatedCamera {
         self.capture.buffer.front().and_then(|s| s.front())
     }
 
-    fn take_head_file(&mut self) {
+    pub(crate) fn take_head_file(&mut self) {
         if let Some(shot) = self.capture.buffer.front_mut() {
             shot.pop_front();
             if shot.is_empty() {
@@ -529,7 +534,12 @@ impl SimulatedCamera {
 
     /// GetObject (whole) or GetPartialObject (`Some((offset, max))`). The file is consumed when
     /// its last byte has been read.
-    pub(crate) fn object_data(&mut self, handle: u32, part: Option<(u64, u64)>) -> Reply {
+    pub(crate) fn object_data(
+        &mut self,
+        id: crate::camera::ConnectionId,
+        handle: u32,
+        part: Option<(u64, u64)>,
+    ) -> Reply {
         let Some(f) = self
             .head_file()
             .filter(|_| handle == handle::CAPTURED_IMAGE)
@@ -550,8 +560,9 @@ impl SimulatedCamera {
             };
         }
         if consumed {
-            self.take_head_file();
             if data.len() > 1024 && self.once(crate::script::Fault::DisconnectAfterData) {
+                // This camera counts the image as read the moment it sent it.
+                self.take_head_file();
                 // Every byte goes out, then the link drops before the response.
                 let all = data.len();
                 return Reply {
@@ -559,6 +570,7 @@ impl SimulatedCamera {
                     ..Reply::data(data)
                 };
             }
+            self.capture.handed_over = Some(id);
         }
         Reply {
             params: if part.is_some() {

@@ -83,7 +83,10 @@ impl Host {
         self.cam.value(PropertyCode(code)).unwrap().clone()
     }
 
-    fn pending(&self) -> u64 {
+    /// 0xD215 as the host sees it on its next request (a file read to its end leaves the
+    /// buffer when the host asks for anything else).
+    fn pending(&mut self) -> u64 {
+        self.op(0x1001, &[]);
         self.value(0xD215).as_u64().unwrap()
     }
 

@@ -184,7 +184,23 @@ fn disconnect_mid_data_keeps_the_image_for_the_next_try() {
         (r.code, r.wire, r.data.unwrap().len()),
         (ResponseCode::OK, None, len)
     );
+    // Read whole: it leaves the buffer with the host's next request.
+    assert_eq!(pending(&cam), 0x8001);
+    again.op(&mut cam, 0x1001, &[], None);
     assert_eq!(pending(&cam), 0);
+}
+
+#[test]
+fn an_image_is_kept_until_the_host_shows_it_got_it_whole() {
+    let mut cam = camera("ilce-7sm3", &[], &[]);
+    let mut h = Host::connect(&mut cam);
+    h.handshake(&mut cam);
+    h.shoot(&mut cam);
+    let r = h.op(&mut cam, 0x1009, &[0xFFFF_C001], None);
+    assert_eq!(r.code, ResponseCode::OK);
+    // The cable is pulled before the host asks anything else: the image stays.
+    cam.disconnect(h.id);
+    assert_eq!(pending(&cam), 0x8001);
 }
 
 #[test]
