@@ -365,11 +365,11 @@ impl Saver {
             }
         }
         Ok(PartialFile {
-            writer: Some(BufWriter::with_capacity(BUFFER, file)),
+            writer: Some(Worker::start(file)),
+            sha256: None,
             temp,
             folder,
             file_name,
-            hasher: Sha256::new(),
             written: 0,
             expected: meta.size,
             format: meta.format,
@@ -399,11 +399,11 @@ fn create_temp(folder: &Path) -> Result<(PathBuf, File), SaveError> {
 /// A file being written; dropped without [`finish`](PartialFile::finish) it removes its
 /// temporary file.
 pub struct PartialFile {
-    writer: Option<BufWriter<File>>,
+    writer: Option<Worker>,
     temp: PathBuf,
     folder: PathBuf,
     file_name: String,
-    hasher: Sha256,
+    sha256: Option<String>,
     written: u64,
     expected: Option<u64>,
     format: u16,
@@ -434,10 +434,16 @@ impl PartialFile {
                 io::Error::other("the file is already closed"),
             ));
         };
-        writer
-            .write_all(bytes)
-            .map_err(|e| io_error(&self.temp, e))?;
-        self.hasher.update(bytes);
+        if writer.tx.send(bytes.to_vec()).is_err() {
+            // The writer stopped on an error: say which.
+            let error = self
+                .writer
+                .take()
+                .map(Worker::join)
+                .and_then(|(r, _)| r.err())
+                .unwrap_or_else(|| io::Error::other("the writer stopped"));
+            return Err(io_error(&self.temp, error));
+        }
         self.written = self.written.saturating_add(bytes.len() as u64);
         Ok(())
     }
@@ -462,9 +468,9 @@ impl PartialFile {
                 io::Error::other("the file is already closed"),
             ));
         };
-        let file = writer
-            .into_inner()
-            .map_err(|e| io_error(&self.temp, e.into_error()))?;
+        let (file, sha256) = writer.join();
+        self.sha256 = Some(sha256);
+        let file = file.map_err(|e| io_error(&self.temp, e))?;
         file.set_len(self.written)
             .map_err(|e| io_error(&self.temp, e))?;
         drop(file);
@@ -484,9 +490,9 @@ impl PartialFile {
                 io::Error::other("the file is already closed"),
             ));
         };
-        let file = writer
-            .into_inner()
-            .map_err(|e| io_error(&self.temp, e.into_error()))?;
+        let (file, sha256) = writer.join();
+        self.sha256 = Some(sha256);
+        let file = file.map_err(|e| io_error(&self.temp, e))?;
         // The reserved room may be larger than what arrived.
         file.set_len(self.written)
             .map_err(|e| io_error(&self.temp, e))?;
@@ -494,8 +500,7 @@ impl PartialFile {
             file.sync_all().map_err(|e| io_error(&self.temp, e))?;
         }
         drop(file);
-        let hasher = std::mem::take(&mut self.hasher);
-        let sha256 = hex(&hasher.finalize());
+        let sha256 = self.sha256.take().unwrap_or_default();
         let file_name = self.file_name.clone();
         match self.expected {
             Some(expected) if expected != self.written => {
@@ -592,11 +597,49 @@ impl Drop for PartialFile {
             return;
         }
         if let Some(writer) = self.writer.take() {
-            // Discard the buffer instead of flushing it.
-            let (file, _buffer) = writer.into_parts();
-            drop(file);
+            drop(writer.join());
         }
         let _ = fs::remove_file(&self.temp);
+    }
+}
+
+/// Hashes and writes on its own thread, so receiving the next piece from the camera overlaps
+/// with hashing and writing the last one. At most a few pieces wait in between (bounded memory).
+struct Worker {
+    tx: std::sync::mpsc::SyncSender<Vec<u8>>,
+    handle: std::thread::JoinHandle<(io::Result<File>, String)>,
+}
+
+/// Pieces waiting for the writer thread.
+const QUEUE: usize = 4;
+
+impl Worker {
+    fn start(file: File) -> Worker {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(QUEUE);
+        let handle = std::thread::spawn(move || {
+            let mut out = BufWriter::with_capacity(BUFFER, file);
+            let mut hasher = Sha256::new();
+            for piece in rx {
+                hasher.update(&piece);
+                if let Err(e) = out.write_all(&piece) {
+                    return (Err(e), String::new());
+                }
+            }
+            let file = out.into_inner().map_err(|e| e.into_error());
+            (file, hex(&hasher.finalize()))
+        });
+        Worker { tx, handle }
+    }
+
+    /// Waits for every piece to be written: the file (flushed) and the SHA-256 of the bytes.
+    fn join(self) -> (io::Result<File>, String) {
+        drop(self.tx);
+        self.handle.join().unwrap_or_else(|_| {
+            (
+                Err(io::Error::other("the writer thread failed")),
+                String::new(),
+            )
+        })
     }
 }
 

@@ -78,7 +78,7 @@ pub enum SetError {
 /// Patience for a change to show (real bodies: 0.2–2 s).
 const SETTLE_TIMEOUT: Duration = Duration::from_secs(3);
 /// Interval between reads while waiting.
-const POLL: Duration = Duration::from_millis(50);
+const POLL: Duration = Duration::from_millis(150);
 
 fn name_of(code: PropertyCode) -> String {
     sonyctl_sony::codes::describe(sonyctl_sony::property_name(code), code.0)
@@ -215,18 +215,20 @@ impl Camera {
         target: &Value,
     ) -> Result<(Value, u32), SetError> {
         let mut reads = 0;
-        let mut waited = Duration::ZERO;
+        let start = self.conn.link.now();
         let mut last: Option<Value> = None;
         loop {
             let now = self.get(code).await?.current;
             reads += 1;
             let settled = now != *from && last.as_ref() == Some(&now);
+            let waited = self.conn.link.now().saturating_sub(start);
             if now == *target || settled || waited >= SETTLE_TIMEOUT {
                 return Ok((now, reads));
             }
             last = Some(now);
-            self.conn.link.sleep(POLL).await;
-            waited += POLL;
+            // The camera announces the change (0xC203): read again when it does, or after a
+            // poll interval for bodies that stay silent.
+            self.wait_events(POLL).await;
         }
     }
 

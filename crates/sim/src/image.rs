@@ -59,13 +59,28 @@ impl ShotFile {
                     pos += 1;
                 }
                 // The filler is a stream of 8-byte words: word i is splitmix(seed + i).
+                // A partial first word, then whole words in place, then a partial last word.
+                while pos < end && pos % 8 != 0 {
+                    let word = splitmix(seed.wrapping_add(pos / 8)).to_le_bytes();
+                    out.push(word.get((pos % 8) as usize).copied().unwrap_or(0));
+                    pos += 1;
+                }
+                let whole = ((end - pos) / 8) as usize;
+                let at = out.len();
+                out.resize(at + whole * 8, 0);
+                let first = pos / 8;
+                if let Some(area) = out.get_mut(at..) {
+                    for (i, chunk) in area.chunks_exact_mut(8).enumerate() {
+                        chunk.copy_from_slice(
+                            &splitmix(seed.wrapping_add(first + i as u64)).to_le_bytes(),
+                        );
+                    }
+                }
+                pos += whole as u64 * 8;
                 while pos < end {
-                    let word = splitmix(seed.wrapping_add(pos / 8));
-                    let bytes = word.to_le_bytes();
-                    let from = (pos % 8) as usize;
-                    let take = ((end - pos) as usize).min(8 - from);
-                    out.extend_from_slice(bytes.get(from..from + take).unwrap_or(&[]));
-                    pos += take as u64;
+                    let word = splitmix(seed.wrapping_add(pos / 8)).to_le_bytes();
+                    out.push(word.get((pos % 8) as usize).copied().unwrap_or(0));
+                    pos += 1;
                 }
                 out
             }

@@ -22,8 +22,10 @@ use tokio::sync::mpsc;
 
 /// Largest non-data packet accepted (Init Acks, responses, events are tiny).
 const MAX_CONTROL_PACKET: usize = 1 << 20;
-/// Chunk size for streaming data phases.
+/// Chunk size for sending data phases.
 const CHUNK: usize = 64 * 1024;
+/// Piece size for receiving data phases (what a sink gets at a time; memory stays bounded).
+const READ_CHUNK: usize = 1024 * 1024;
 
 /// What went wrong talking to the camera.
 #[derive(Debug, thiserror::Error)]
@@ -401,8 +403,14 @@ impl PtpIpClient {
                 Ok(self.r.read_exact(&mut head).await.map(|_| ())?)
             })
             .await?;
-            let len = peek_packet_len(&head)?.unwrap_or(HEADER_LEN);
             let ty = u32::from_le_bytes([head[4], head[5], head[6], head[7]]);
+            // Data packets are streamed, so any length up to the announced total will do; the
+            // whole-packet limit applies to the others.
+            let len = if ty == 10 || ty == 12 {
+                u32::from_le_bytes([head[0], head[1], head[2], head[3]]) as usize
+            } else {
+                peek_packet_len(&head)?.unwrap_or(HEADER_LEN)
+            };
             if ty == 10 || ty == 12 {
                 let mut tid_bytes = [0u8; 4];
                 timed(limit, "data", async {
@@ -430,7 +438,7 @@ impl PtpIpClient {
                     recorded.extend_from_slice(&head);
                     recorded.extend_from_slice(&tid_bytes);
                 }
-                let mut buf = vec![0u8; CHUNK.min(left.max(1))];
+                let mut buf = vec![0u8; READ_CHUNK.min(left.max(1))];
                 while left > 0 {
                     let n = left.min(buf.len());
                     let piece = buf.get_mut(..n).unwrap_or_default();

@@ -396,8 +396,13 @@ async fn command_loop(
     }
 }
 
-/// Sends the camera's data as Sony does: Start Data, one Data with everything, an empty End
-/// Data. With `cut`, only that many payload bytes go out (the `disconnect-mid-data` fault).
+/// The most payload one Data packet carries (a real body's files fit in one).
+const MAX_DATA_PACKET: usize = 256 * 1024 * 1024;
+
+/// Sends the camera's data as Sony does: Start Data, one Data with everything (several for an
+/// object above 256 MiB), an empty End Data. The payload is written straight from the camera's
+/// buffer, without a copy. With `cut`, only that many payload bytes go out (the
+/// `disconnect-mid-data` fault).
 async fn send_data_phase(
     w: &mut OwnedWriteHalf,
     transaction_id: u32,
@@ -415,28 +420,44 @@ async fn send_data_phase(
         verbose,
     )
     .await?;
-    let data = Packet::Data {
-        transaction_id,
-        payload,
+    let mut left = cut.unwrap_or(payload.len()).min(payload.len());
+    let mut at = 0usize;
+    let pieces = if payload.is_empty() {
+        Vec::new()
+    } else {
+        payload.chunks(MAX_DATA_PACKET).collect::<Vec<_>>()
     };
-    match cut {
-        Some(n) => {
-            let bytes = data
-                .to_bytes()
-                .map_err(|e| ServerError::Protocol(e.to_string()))?;
-            // The 12-byte Data header, then part of the payload.
-            w.write_all(bytes.get(..12 + n).unwrap_or(&bytes)).await?;
-            w.flush().await?;
+    for piece in pieces {
+        let mut head = Vec::with_capacity(12);
+        head.extend_from_slice(&((12 + piece.len()) as u32).to_le_bytes());
+        head.extend_from_slice(&10u32.to_le_bytes());
+        head.extend_from_slice(&transaction_id.to_le_bytes());
+        if verbose {
+            tracing::info!(
+                "camera → host Data tid {transaction_id:#x} {} byte(s)",
+                piece.len()
+            );
         }
-        None => {
-            write_packet(w, &data, verbose).await?;
-            let end = Packet::EndData {
-                transaction_id,
-                payload: Vec::new(),
-            };
-            write_packet(w, &end, verbose).await?;
+        w.write_all(&head).await?;
+        let n = piece.len().min(left);
+        w.write_all(piece.get(..n).unwrap_or(piece)).await?;
+        left -= n;
+        at += n;
+        if n < piece.len() {
+            break;
         }
     }
+    if cut.is_some() {
+        // The 12-byte Data header, then part of the payload, and nothing more.
+        w.flush().await?;
+        tracing::debug!("data phase cut after {at} byte(s)");
+        return Ok(());
+    }
+    let end = Packet::EndData {
+        transaction_id,
+        payload: Vec::new(),
+    };
+    write_packet(w, &end, verbose).await?;
     Ok(())
 }
 
