@@ -59,7 +59,7 @@ pub struct SavedFile {
     pub path: PathBuf,
     /// Bytes written.
     pub size: u64,
-    /// SHA-256 of the content, lowercase hex.
+    /// SHA-256 of the content, lowercase hex (empty if the saver was told not to hash).
     pub sha256: String,
     /// The PTP object format.
     pub format: u16,
@@ -237,6 +237,7 @@ pub struct Saver {
     dir: PathBuf,
     template: Option<Template>,
     fsync: bool,
+    hash: bool,
 }
 
 impl Saver {
@@ -251,12 +252,19 @@ impl Saver {
             dir,
             template,
             fsync: false,
+            hash: true,
         })
     }
 
     /// Fsync each file (and its folder) when it is put into place. Default off.
     pub fn with_fsync(self, on: bool) -> Saver {
         Saver { fsync: on, ..self }
+    }
+
+    /// Compute each file's SHA-256 while writing it (the default). Off, downloads are limited
+    /// by the link and the disk instead of by hashing.
+    pub fn with_sha256(self, on: bool) -> Saver {
+        Saver { hash: on, ..self }
     }
 
     /// The output folder.
@@ -365,7 +373,7 @@ impl Saver {
             }
         }
         Ok(PartialFile {
-            writer: Some(Worker::start(file)),
+            writer: Some(Worker::start(file, self.hash)),
             sha256: None,
             temp,
             folder,
@@ -614,19 +622,26 @@ struct Worker {
 const QUEUE: usize = 4;
 
 impl Worker {
-    fn start(file: File) -> Worker {
+    fn start(file: File, hash: bool) -> Worker {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(QUEUE);
         let handle = std::thread::spawn(move || {
             let mut out = BufWriter::with_capacity(BUFFER, file);
             let mut hasher = Sha256::new();
             for piece in rx {
-                hasher.update(&piece);
+                if hash {
+                    hasher.update(&piece);
+                }
                 if let Err(e) = out.write_all(&piece) {
                     return (Err(e), String::new());
                 }
             }
             let file = out.into_inner().map_err(|e| e.into_error());
-            (file, hex(&hasher.finalize()))
+            let digest = if hash {
+                hex(&hasher.finalize())
+            } else {
+                String::new()
+            };
+            (file, digest)
         });
         Worker { tx, handle }
     }

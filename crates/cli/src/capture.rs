@@ -262,7 +262,9 @@ fn cancel_on_ctrl_c() -> Cancel {
 fn saver(args: &SaveArgs) -> Result<Saver> {
     Ok(Saver::new(&args.output, args.name.as_deref())
         .with_context(|| format!("cannot save into {}", args.output.display()))?
-        .with_fsync(args.fsync))
+        .with_fsync(args.fsync)
+        // The hash is reported only in JSON; without it, downloads are not bound by hashing.
+        .with_sha256(args.json))
 }
 
 /// `sonyctl capture`.

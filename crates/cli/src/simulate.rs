@@ -103,6 +103,9 @@ fn stats_json(cam: &SimulatedCamera) -> serde_json::Value {
                     "steps": s.steps,
                     "bytes_in": s.bytes_in,
                     "bytes_out": s.bytes_out,
+                    "transfers": s.transfers.iter().map(|(b, d)| serde_json::json!({
+                        "bytes": b, "seconds": d.as_secs_f64(),
+                    })).collect::<Vec<_>>(),
                 })
             })
             .collect();

@@ -109,6 +109,9 @@ pub struct Stats {
     pub bytes_out: u64,
     /// 0x9207 steps received.
     pub steps: u64,
+    /// Large data phases as the transport timed them: bytes, and from the first byte sent to
+    /// the host's next request (the host had all of it by then).
+    pub transfers: Vec<(u64, Duration)>,
 }
 
 impl Stats {
@@ -254,6 +257,13 @@ impl SimulatedCamera {
         if self.holder == Some(id) {
             self.holder = None;
             self.release_all_buttons();
+        }
+    }
+
+    /// A transport's timing of one large data phase to host `id`.
+    pub fn record_transfer(&mut self, id: ConnectionId, bytes: u64, took: Duration) {
+        if let Some(c) = self.connections.get_mut(&id) {
+            c.stats.transfers.push((bytes, took));
         }
     }
 

@@ -317,8 +317,20 @@ async fn command_loop(
     shared: &Shared,
     id: ConnectionId,
 ) -> Result<(), ServerError> {
+    // A large data phase being timed: bytes, and when its first byte went out. It ends when
+    // the host asks for anything else (it has the whole object then) or leaves.
+    let mut timing: Option<(u64, Instant)> = None;
+    let record = |timing: &mut Option<(u64, Instant)>| {
+        if let Some((bytes, started)) = timing.take() {
+            shared
+                .camera()
+                .record_transfer(id, bytes, started.elapsed());
+        }
+    };
     loop {
-        let Some(packet) = read_packet(r).await? else {
+        let packet = read_packet(r).await;
+        record(&mut timing);
+        let Some(packet) = packet? else {
             return Ok(());
         };
         if shared.verbose {
@@ -366,6 +378,9 @@ async fn command_loop(
                         Some(WireFault::CutDataAfter(n)) => Some(n),
                         _ => None,
                     };
+                    if payload.len() >= TIMED_TRANSFER && cut.is_none() {
+                        timing = Some((payload.len() as u64, Instant::now()));
+                    }
                     send_data_phase(w, transaction_id, payload, cut, shared.verbose).await?;
                     if cut.is_some() {
                         return Err(ServerError::Protocol(
@@ -395,6 +410,9 @@ async fn command_loop(
         }
     }
 }
+
+/// Data phases at least this large are timed for `--stats` (download throughput).
+const TIMED_TRANSFER: usize = 1024 * 1024;
 
 /// The most payload one Data packet carries (a real body's files fit in one).
 const MAX_DATA_PACKET: usize = 256 * 1024 * 1024;
