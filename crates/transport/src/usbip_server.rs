@@ -372,6 +372,9 @@ struct Gadget {
     events: VecDeque<Event>,
     /// The cable was pulled.
     gone: bool,
+    /// A large data phase being timed: its size, when its first byte went out, and when its
+    /// last did.
+    timing: Option<(u64, Option<Instant>, Option<Instant>)>,
 }
 
 fn container(kind: u16, code: u16, tid: u32, payload: &[u8]) -> Vec<u8> {
@@ -420,6 +423,7 @@ impl Gadget {
             in_halted: false,
             events: VecDeque::new(),
             gone: false,
+            timing: None,
         }
     }
 
@@ -515,6 +519,10 @@ impl Gadget {
 
     /// Bytes the host sent on bulk OUT.
     fn bulk_out(&mut self, cam: &mut SimulatedCamera, bytes: &[u8], now: Duration, scale: f64) {
+        // The host sends again: it has the whole of the last data phase.
+        if let Some((size, Some(started), Some(_))) = self.timing.take() {
+            cam.record_transfer(self.id, size, started.elapsed());
+        }
         self.out.extend_from_slice(bytes);
         loop {
             if self.out.len() < 12 {
@@ -610,6 +618,9 @@ impl Gadget {
             None => {}
         }
         if let Some(d) = &reply.data {
+            if d.len() >= 1024 * 1024 {
+                self.timing = Some((d.len() as u64, None, None));
+            }
             push(container(2, op.code.0, tid, d), &mut self.bulk_in);
         }
         let mut params = Vec::new();
@@ -643,6 +654,15 @@ impl Gadget {
         }
         let left = t.bytes.len() - t.at.min(t.bytes.len());
         let n = left.min(max);
+        let timed = matches!(&self.timing, Some((size, ..)) if t.bytes.len() as u64 == *size + 12);
+        if let (true, Some((_, start, done))) = (timed, &mut self.timing) {
+            if t.at == 0 {
+                *start = Some(Instant::now());
+            }
+            if t.at + n >= t.bytes.len() {
+                *done = Some(Instant::now());
+            }
+        }
         let piece = t.bytes.get(t.at..t.at + n).unwrap_or(&[]).to_vec();
         t.at += n;
         if t.at >= t.bytes.len() {
@@ -790,6 +810,12 @@ async fn urbs(stream: TcpStream, shared: Arc<Shared>) -> Result<(), crate::Trans
         }
     };
     reader.abort();
+    // A host that left right after a whole data phase: time it to its last byte.
+    if let Some((size, Some(started), Some(done))) = gadget.timing.take() {
+        shared
+            .camera()
+            .record_transfer(gadget.id, size, done.duration_since(started));
+    }
     shared.camera().disconnect(gadget.id);
     result
 }
