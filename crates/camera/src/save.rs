@@ -442,7 +442,7 @@ impl PartialFile {
                 io::Error::other("the file is already closed"),
             ));
         };
-        if writer.tx.send(bytes.to_vec()).is_err() {
+        if writer.send(bytes).is_err() {
             // The writer stopped on an error: say which.
             let error = self
                 .writer
@@ -611,11 +611,19 @@ impl Drop for PartialFile {
     }
 }
 
-/// Hashes and writes on its own thread, so receiving the next piece from the camera overlaps
-/// with hashing and writing the last one. At most a few pieces wait in between (bounded memory).
-struct Worker {
-    tx: std::sync::mpsc::SyncSender<Vec<u8>>,
-    handle: std::thread::JoinHandle<(io::Result<File>, String)>,
+/// Writes a download. With hashing, the hash and the writes run on a thread of their own, so
+/// receiving the next piece from the camera overlaps with hashing the last one (at most a few
+/// pieces wait in between: bounded memory). Without, pieces go straight to the file, with no
+/// copy.
+enum Worker {
+    Inline {
+        out: BufWriter<File>,
+        error: Option<io::Error>,
+    },
+    Threaded {
+        tx: std::sync::mpsc::SyncSender<Vec<u8>>,
+        handle: std::thread::JoinHandle<(io::Result<File>, String)>,
+    },
 }
 
 /// Pieces waiting for the writer thread.
@@ -623,38 +631,61 @@ const QUEUE: usize = 4;
 
 impl Worker {
     fn start(file: File, hash: bool) -> Worker {
+        if !hash {
+            return Worker::Inline {
+                out: BufWriter::with_capacity(BUFFER, file),
+                error: None,
+            };
+        }
         let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(QUEUE);
         let handle = std::thread::spawn(move || {
             let mut out = BufWriter::with_capacity(BUFFER, file);
             let mut hasher = Sha256::new();
             for piece in rx {
-                if hash {
-                    hasher.update(&piece);
-                }
+                hasher.update(&piece);
                 if let Err(e) = out.write_all(&piece) {
                     return (Err(e), String::new());
                 }
             }
             let file = out.into_inner().map_err(|e| e.into_error());
-            let digest = if hash {
-                hex(&hasher.finalize())
-            } else {
-                String::new()
-            };
-            (file, digest)
+            (file, hex(&hasher.finalize()))
         });
-        Worker { tx, handle }
+        Worker::Threaded { tx, handle }
     }
 
-    /// Waits for every piece to be written: the file (flushed) and the SHA-256 of the bytes.
+    /// Hands over a piece; `Err` once writing has failed (`join` says why).
+    fn send(&mut self, bytes: &[u8]) -> Result<(), ()> {
+        match self {
+            Worker::Inline { out, error } => {
+                if error.is_some() {
+                    return Err(());
+                }
+                out.write_all(bytes).map_err(|e| {
+                    *error = Some(e);
+                })
+            }
+            Worker::Threaded { tx, .. } => tx.send(bytes.to_vec()).map_err(|_| ()),
+        }
+    }
+
+    /// Waits for every piece to be written: the file (flushed) and the SHA-256 of the bytes
+    /// (empty without hashing).
     fn join(self) -> (io::Result<File>, String) {
-        drop(self.tx);
-        self.handle.join().unwrap_or_else(|_| {
-            (
-                Err(io::Error::other("the writer thread failed")),
-                String::new(),
-            )
-        })
+        match self {
+            Worker::Inline { out, error } => match error {
+                Some(e) => (Err(e), String::new()),
+                None => (out.into_inner().map_err(|e| e.into_error()), String::new()),
+            },
+            Worker::Threaded { tx, handle } => {
+                drop(tx);
+                handle.join().unwrap_or_else(|_| {
+                    (
+                        Err(io::Error::other("the writer thread failed")),
+                        String::new(),
+                    )
+                })
+            }
+        }
     }
 }
 
@@ -1549,6 +1580,22 @@ mod tests {
             "[0-9T.Z+:-]{0,24}",
             ".{190,260}",
         ]
+    }
+
+    #[test]
+    fn without_hashing_the_bytes_are_the_same_and_no_hash_is_claimed() {
+        let dir = tempfile::tempdir().unwrap();
+        let saver = Saver::new(dir.path(), None).unwrap().with_sha256(false);
+        let data: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
+        let mut m = meta("RAW.ARW");
+        m.size = Some(data.len() as u64);
+        let mut f = saver.begin(&m, 1).unwrap();
+        for piece in data.chunks(1 << 20) {
+            f.write(piece).unwrap();
+        }
+        let saved = f.finish().unwrap();
+        assert_eq!(saved.sha256, "");
+        assert_eq!(std::fs::read(&saved.path).unwrap(), data);
     }
 
     proptest! {
