@@ -466,10 +466,9 @@ impl PartialFile {
         &self.temp
     }
 
-    /// Keeps what arrived of an image that could not be completed, under the final name plus
-    /// `.incomplete` (never overwriting), and returns where: bytes the camera may no longer
-    /// have are never deleted.
-    pub fn keep_incomplete(mut self) -> Result<PathBuf, SaveError> {
+    /// Waits for every byte to be written, notes the hash, and trims the file to what arrived
+    /// (the reserved room may be larger).
+    fn close(&mut self) -> Result<File, SaveError> {
         let Some(writer) = self.writer.take() else {
             return Err(io_error(
                 &self.temp,
@@ -481,7 +480,14 @@ impl PartialFile {
         let file = file.map_err(|e| io_error(&self.temp, e))?;
         file.set_len(self.written)
             .map_err(|e| io_error(&self.temp, e))?;
-        drop(file);
+        Ok(file)
+    }
+
+    /// Keeps what arrived of an image that could not be completed, under the final name plus
+    /// `.incomplete` (never overwriting), and returns where: bytes the camera may no longer
+    /// have are never deleted.
+    pub fn keep_incomplete(mut self) -> Result<PathBuf, SaveError> {
+        drop(self.close()?);
         let file_name = self.file_name.clone();
         self.place(|n| format!("{}.incomplete", with_suffix(&file_name, n)))
     }
@@ -492,18 +498,7 @@ impl PartialFile {
     /// data is kept under the final name plus `.size-mismatch` (never overwriting either) and
     /// [`SaveError::SizeMismatch`] is returned.
     pub fn finish(mut self) -> Result<SavedFile, SaveError> {
-        let Some(writer) = self.writer.take() else {
-            return Err(io_error(
-                &self.temp,
-                io::Error::other("the file is already closed"),
-            ));
-        };
-        let (file, sha256) = writer.join();
-        self.sha256 = Some(sha256);
-        let file = file.map_err(|e| io_error(&self.temp, e))?;
-        // The reserved room may be larger than what arrived.
-        file.set_len(self.written)
-            .map_err(|e| io_error(&self.temp, e))?;
+        let file = self.close()?;
         if self.fsync {
             file.sync_all().map_err(|e| io_error(&self.temp, e))?;
         }

@@ -165,20 +165,29 @@ impl UsbIpServer {
     }
 }
 
-fn be16(b: &[u8], at: usize) -> u16 {
-    let mut a = [0u8; 2];
-    if let Some(s) = b.get(at..at + 2) {
+/// `N` bytes of `b` at `at` (zeros where `b` is too short: lengths are checked by the callers).
+fn field<const N: usize>(b: &[u8], at: usize) -> [u8; N] {
+    let mut a = [0u8; N];
+    if let Some(s) = b.get(at..at + N) {
         a.copy_from_slice(s);
     }
-    u16::from_be_bytes(a)
+    a
+}
+
+fn be16(b: &[u8], at: usize) -> u16 {
+    u16::from_be_bytes(field(b, at))
 }
 
 fn be32(b: &[u8], at: usize) -> u32 {
-    let mut a = [0u8; 4];
-    if let Some(s) = b.get(at..at + 4) {
-        a.copy_from_slice(s);
-    }
-    u32::from_be_bytes(a)
+    u32::from_be_bytes(field(b, at))
+}
+
+fn le16(b: &[u8], at: usize) -> u16 {
+    u16::from_le_bytes(field(b, at))
+}
+
+fn le32(b: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes(field(b, at))
 }
 
 /// `struct usbip_usb_device` (312 bytes).
@@ -385,22 +394,6 @@ fn container(kind: u16, code: u16, tid: u32, payload: &[u8]) -> Vec<u8> {
     c.extend_from_slice(&tid.to_le_bytes());
     c.extend_from_slice(payload);
     c
-}
-
-fn le16(b: &[u8], at: usize) -> u16 {
-    let mut a = [0u8; 2];
-    if let Some(s) = b.get(at..at + 2) {
-        a.copy_from_slice(s);
-    }
-    u16::from_le_bytes(a)
-}
-
-fn le32(b: &[u8], at: usize) -> u32 {
-    let mut a = [0u8; 4];
-    if let Some(s) = b.get(at..at + 4) {
-        a.copy_from_slice(s);
-    }
-    u32::from_le_bytes(a)
 }
 
 fn utf16_descriptor(s: &str) -> Vec<u8> {
