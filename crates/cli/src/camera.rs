@@ -302,8 +302,12 @@ pub fn list(args: &ListArgs) -> Result<()> {
 
 /// The model, and whether the camera offers Sony's remote operations (PC Remote) or not (MTP).
 async fn probe(d: &sonyctl_transport::UsbDevice) -> Result<(String, bool)> {
-    let mut c =
-        sonyctl_transport::UsbClient::open(d, &sonyctl_transport::UsbOptions::default()).await?;
+    // A camera that does not answer must not hold `list` up for long.
+    let options = sonyctl_transport::UsbOptions {
+        io_timeout: std::time::Duration::from_secs(5),
+        ..Default::default()
+    };
+    let mut c = sonyctl_transport::UsbClient::open(d, &options).await?;
     let op = sonyctl_ptp::Operation {
         code: sonyctl_ptp::OperationCode::GET_DEVICE_INFO,
         transaction_id: 0,

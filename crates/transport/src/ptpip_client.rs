@@ -68,6 +68,8 @@ impl TransportError {
                 | TransportError::Timeout(..)
                 | TransportError::Aborted(_)
                 | TransportError::Usb(_)
+                // The data phase that was refused is still on the wire.
+                | TransportError::TooLarge(..)
         )
     }
 }

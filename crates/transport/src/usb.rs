@@ -110,6 +110,28 @@ fn transfer_error(what: &str, e: TransferError) -> TransportError {
     }
 }
 
+/// Cancels an endpoint's transfers and collects them, so no stale completion is mistaken for
+/// a later transfer's (nusb keeps cancelled transfers until they are collected).
+async fn settle<T: nusb::transfer::BulkOrInterrupt, D: nusb::transfer::EndpointDirection>(
+    ep: &mut Endpoint<T, D>,
+) {
+    ep.cancel_all();
+    while ep.pending() > 0 {
+        if tokio::time::timeout(Duration::from_secs(1), ep.next_complete())
+            .await
+            .is_err()
+        {
+            break;
+        }
+    }
+}
+
+/// An interrupt request size: at least 64 bytes, a whole number of packets.
+fn interrupt_len(packet: usize) -> usize {
+    let p = packet.max(1);
+    64_usize.div_ceil(p) * p
+}
+
 /// Every Sony device on the USB buses (none where the machine has no USB).
 pub fn list_sony() -> Result<Vec<UsbDevice>, TransportError> {
     // A Linux machine without a USB subsystem (a container, a VM without USB) has no devices.
@@ -243,7 +265,7 @@ impl UsbClient {
             .map_err(|e| usb_error("cannot open bulk OUT", e))?;
         let mut ep_int = int_in.and_then(|a| interface.endpoint::<Interrupt, In>(a).ok());
         if let Some(ep) = &mut ep_int {
-            let b = ep.allocate(ep.max_packet_size().max(64));
+            let b = ep.allocate(interrupt_len(ep.max_packet_size()));
             ep.submit(b);
         }
         Ok(UsbClient {
@@ -298,7 +320,11 @@ impl UsbClient {
 
     /// One bulk IN transfer (zero-length packets skipped).
     async fn read_some(&mut self) -> Result<Vec<u8>, TransportError> {
-        let timeout = self.options.io_timeout;
+        self.read_some_within(self.options.io_timeout).await
+    }
+
+    /// One bulk IN transfer within `timeout`.
+    async fn read_some_within(&mut self, timeout: Duration) -> Result<Vec<u8>, TransportError> {
         loop {
             let b = self.ep_in.allocate(CHUNK);
             self.ep_in.submit(b);
@@ -351,6 +377,13 @@ impl UsbClient {
         sink: &mut (dyn FnMut(&[u8]) -> Result<(), TransportError> + Send),
     ) -> Result<Response, TransportError> {
         self.poll_events();
+        // Nothing from an earlier, failed transaction may still be in flight.
+        if self.ep_in.pending() > 0 {
+            settle(&mut self.ep_in).await;
+        }
+        if self.ep_out.pending() > 0 {
+            settle(&mut self.ep_out).await;
+        }
         let cmd = sonyctl_ptp::UsbContainer::command(op)
             .encode()
             .map_err(|e| TransportError::Protocol(e.to_string()))?;
@@ -462,17 +495,18 @@ impl UsbClient {
         while ep.pending() > 0 {
             match ep.poll_next_complete(&mut cx) {
                 Poll::Ready(c) => {
-                    let ok = c.status.is_ok();
-                    if ok {
+                    if c.status.is_ok() {
                         if let Some(e) = decode_event(c.buffer.get(..c.actual_len).unwrap_or(&[])) {
                             self.events.push_back(e);
                         }
                     }
-                    if ok || c.status == Err(TransferError::Cancelled) {
-                        let b = ep.allocate(ep.max_packet_size().max(64));
+                    // Keep one request armed, whatever happened to the last one (a stall is
+                    // cleared in `next_event`); only a camera that is gone ends it.
+                    if c.status != Err(TransferError::Disconnected) {
+                        let b = ep.allocate(interrupt_len(ep.max_packet_size()));
                         ep.submit(b);
                     }
-                    if !ok {
+                    if c.status.is_err() {
                         return;
                     }
                 }
@@ -498,13 +532,20 @@ impl UsbClient {
             return None;
         }
         let c = tokio::time::timeout(limit, ep.next_complete()).await.ok()?;
-        if c.status.is_ok() {
-            if let Some(e) = decode_event(c.buffer.get(..c.actual_len).unwrap_or(&[])) {
-                self.events.push_back(e);
+        match c.status {
+            Ok(()) => {
+                if let Some(e) = decode_event(c.buffer.get(..c.actual_len).unwrap_or(&[])) {
+                    self.events.push_back(e);
+                }
             }
-            let b = ep.allocate(ep.max_packet_size().max(64));
-            ep.submit(b);
+            Err(TransferError::Disconnected) => return None,
+            Err(TransferError::Stall) => {
+                let _ = ep.clear_halt().await;
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
         }
+        let b = ep.allocate(interrupt_len(ep.max_packet_size()));
+        ep.submit(b);
         self.events.pop_front()
     }
 
@@ -559,17 +600,22 @@ impl UsbClient {
     /// (0x66, which ends the PTP session), and forgets buffered bytes. The session handshake is
     /// the caller's.
     pub async fn reset(&mut self) -> Result<(), TransportError> {
-        self.ep_in.cancel_all();
-        self.ep_out.cancel_all();
+        settle(&mut self.ep_in).await;
+        settle(&mut self.ep_out).await;
         let _ = self.ep_in.clear_halt().await;
         let _ = self.ep_out.clear_halt().await;
         self.class_out(0x66, &[]).await?;
         self.leftover.clear();
-        // Whatever the camera still had queued is stale now; read it away.
-        let saved = self.options.io_timeout;
-        self.options.io_timeout = Duration::from_millis(100);
-        while self.read_some().await.is_ok() {}
-        self.options.io_timeout = saved;
+        // Whatever the camera still had queued is stale now; read it away (bounded).
+        for _ in 0..64 {
+            if self
+                .read_some_within(Duration::from_millis(100))
+                .await
+                .is_err()
+            {
+                break;
+            }
+        }
         let status = self.device_status().await?;
         tracing::info!("usb: after reset the camera reports {:#06x}", status.0);
         Ok(())

@@ -294,12 +294,17 @@ async fn read_urb(r: &mut tokio::net::tcp::OwnedReadHalf) -> Result<Urb, crate::
     let ep = be32(&h, 16);
     match command {
         CMD_SUBMIT => {
-            let length = be32(&h, 24) as i32;
-            let packets = be32(&h, 32) as i32;
-            let length = usize::try_from(length).unwrap_or(0);
+            let length = be32(&h, 24) as usize;
+            let packets = be32(&h, 32);
             if length > MAX_URB {
                 return Err(crate::TransportError::Protocol(format!(
                     "a request of {length} bytes"
+                )));
+            }
+            // 0 or 0xFFFFFFFF: not isochronous (this device has no isochronous endpoint).
+            if packets != 0 && packets != u32::MAX {
+                return Err(crate::TransportError::Protocol(format!(
+                    "an isochronous request ({packets} packets) to a device without one"
                 )));
             }
             let mut setup = [0u8; 8];
@@ -308,11 +313,6 @@ async fn read_urb(r: &mut tokio::net::tcp::OwnedReadHalf) -> Result<Urb, crate::
             if !dir_in && length > 0 {
                 data = vec![0u8; length];
                 r.read_exact(&mut data).await?;
-            }
-            if packets > 0 && packets != -1 {
-                // Isochronous descriptors: this device has no isochronous endpoint.
-                let mut skip = vec![0u8; packets as usize * 16];
-                r.read_exact(&mut skip).await?;
             }
             Ok(Urb::Submit {
                 seqnum,
@@ -333,15 +333,16 @@ async fn read_urb(r: &mut tokio::net::tcp::OwnedReadHalf) -> Result<Urb, crate::
     }
 }
 
-fn ret_submit(seqnum: u32, status: i32, data: &[u8]) -> Vec<u8> {
+/// RET_SUBMIT: `data` for an IN request, `actual` bytes transferred (for OUT, what was taken).
+fn ret_submit(seqnum: u32, status: i32, data: &[u8], actual: usize) -> Vec<u8> {
     let mut out = Vec::with_capacity(48 + data.len());
     for v in [RET_SUBMIT, seqnum, 0, 0, 0] {
         out.extend_from_slice(&v.to_be_bytes());
     }
     out.extend_from_slice(&status.to_be_bytes());
-    out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+    out.extend_from_slice(&(actual as u32).to_be_bytes());
     out.extend_from_slice(&[0u8; 4]); // start_frame
-    out.extend_from_slice(&[0u8; 4]); // number_of_packets
+    out.extend_from_slice(&u32::MAX.to_be_bytes()); // number_of_packets: not isochronous
     out.extend_from_slice(&[0u8; 4]); // error_count
     out.extend_from_slice(&[0u8; 8]); // setup (unused)
     out.extend_from_slice(data);
@@ -691,7 +692,8 @@ struct Held {
 
 async fn urbs(stream: TcpStream, shared: Arc<Shared>) -> Result<(), crate::TransportError> {
     let (mut r, mut w) = stream.into_split();
-    let (tx, mut rx) = mpsc::channel::<Result<Urb, crate::TransportError>>(64);
+    // Few requests read ahead: each may carry up to MAX_URB bytes.
+    let (tx, mut rx) = mpsc::channel::<Result<Urb, crate::TransportError>>(4);
     let reader = tokio::spawn(async move {
         loop {
             let u = read_urb(&mut r).await;
@@ -710,6 +712,7 @@ async fn urbs(stream: TcpStream, shared: Arc<Shared>) -> Result<(), crate::Trans
     tracing::info!(connection = gadget.id.0, "usb: host attached");
     let mut held_in: VecDeque<Held> = VecDeque::new();
     let mut held_int: VecDeque<Held> = VecDeque::new();
+    let mut held_out: VecDeque<(u32, Vec<u8>)> = VecDeque::new();
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let result = loop {
@@ -743,41 +746,48 @@ async fn urbs(stream: TcpStream, shared: Arc<Shared>) -> Result<(), crate::Trans
                     data,
                 }) => match (ep, dir_in) {
                     (0, _) => match gadget.control(&mut cam, setup, &data) {
-                        Ok(reply) => {
-                            let reply = if dir_in { reply } else { Vec::new() };
-                            out.extend(ret_submit(seqnum, 0, &reply));
+                        Ok(reply) if dir_in => {
+                            out.extend(ret_submit(seqnum, 0, &reply, reply.len()));
                         }
-                        Err(()) => out.extend(ret_submit(seqnum, EPIPE, &[])),
+                        Ok(_) => out.extend(ret_submit(seqnum, 0, &[], data.len())),
+                        Err(()) => out.extend(ret_submit(seqnum, EPIPE, &[], 0)),
                     },
-                    (EP_BULK_OUT, false) => {
-                        if shared.verbose {
-                            tracing::info!("host → camera usb: {} byte(s)", data.len());
-                        }
-                        gadget.bulk_out(&mut cam, &data, now, shared.time_scale);
-                        out.extend(ret_submit(seqnum, 0, &[]));
-                    }
+                    // Taken when the camera has answered what came before, as a real device
+                    // NAKs bulk OUT while it is busy.
+                    (EP_BULK_OUT, false) => held_out.push_back((seqnum, data)),
                     (EP_BULK_IN, true) => held_in.push_back(Held { seqnum, length }),
                     (EP_INTERRUPT_IN, true) => held_int.push_back(Held { seqnum, length }),
-                    _ => out.extend(ret_submit(seqnum, EPIPE, &[])),
+                    _ => out.extend(ret_submit(seqnum, EPIPE, &[], 0)),
                 },
                 Some(Urb::Unlink { seqnum, victim }) => {
-                    let before = held_in.len() + held_int.len();
+                    let before = held_in.len() + held_int.len() + held_out.len();
                     held_in.retain(|h| h.seqnum != victim);
                     held_int.retain(|h| h.seqnum != victim);
-                    let removed = held_in.len() + held_int.len() < before;
+                    held_out.retain(|(n, _)| *n != victim);
+                    let removed = held_in.len() + held_int.len() + held_out.len() < before;
                     out.extend(ret_unlink(seqnum, if removed { ECONNRESET } else { 0 }));
                 }
                 None => {}
+            }
+            while gadget.bulk_in.is_empty() && !gadget.zlp {
+                let Some((seqnum, data)) = held_out.pop_front() else {
+                    break;
+                };
+                if shared.verbose {
+                    tracing::info!("host → camera usb: {} byte(s)", data.len());
+                }
+                gadget.bulk_out(&mut cam, &data, now, shared.time_scale);
+                out.extend(ret_submit(seqnum, 0, &[], data.len()));
             }
             while let Some(h) = held_in.front() {
                 match gadget.bulk_in(h.length) {
                     None => break,
                     Some(Ok(bytes)) => {
-                        out.extend(ret_submit(h.seqnum, 0, &bytes));
+                        out.extend(ret_submit(h.seqnum, 0, &bytes, bytes.len()));
                         held_in.pop_front();
                     }
                     Some(Err(())) => {
-                        out.extend(ret_submit(h.seqnum, EPIPE, &[]));
+                        out.extend(ret_submit(h.seqnum, EPIPE, &[], 0));
                         held_in.pop_front();
                     }
                 }
@@ -785,7 +795,7 @@ async fn urbs(stream: TcpStream, shared: Arc<Shared>) -> Result<(), crate::Trans
             while let Some(h) = held_int.front() {
                 match gadget.interrupt_in(&mut cam, h.length) {
                     Some(bytes) => {
-                        out.extend(ret_submit(h.seqnum, 0, &bytes));
+                        out.extend(ret_submit(h.seqnum, 0, &bytes, bytes.len()));
                         held_int.pop_front();
                     }
                     None => break,
