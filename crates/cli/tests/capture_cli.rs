@@ -14,32 +14,10 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
-use common::Simulator;
+use common::{Simulator, ok, sonyctl};
 use serde_json::Value as Json;
-
-fn sonyctl(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sonyctl"))
-        .args(args)
-        .env_remove("SONYCTL_CAMERA")
-        .env(
-            "HOME",
-            std::env::temp_dir().join(format!("sonyctl-home-{}", std::process::id())),
-        )
-        .output()
-        .unwrap()
-}
-
-fn ok(args: &[&str]) -> String {
-    let out = sonyctl(args);
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
 
 fn json_lines(text: &str) -> Vec<Json> {
     text.lines()

@@ -148,7 +148,7 @@ impl Codec for StorageInfo {
 }
 
 /// The reply to GetObjectInfo (0x1008). On Sony bodies the shot waiting at 0xFFFFC001.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct ObjectInfo {
     /// Storage id (Sony in-RAM shot: 0x00010000 or 0).
     pub storage_id: u32,

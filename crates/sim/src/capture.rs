@@ -473,27 +473,7 @@ impl SimulatedCamera {
             && self.has_fault(crate::script::Fault::PhantomPending);
         if phantom {
             // An ObjectInfo with nothing in it.
-            let empty = ObjectInfo {
-                storage_id: 0,
-                object_format: ObjectFormatCode(0),
-                protection_status: 0,
-                object_compressed_size: 0,
-                thumb_format: ObjectFormatCode(0),
-                thumb_compressed_size: 0,
-                thumb_pix_width: 0,
-                thumb_pix_height: 0,
-                image_pix_width: 0,
-                image_pix_height: 0,
-                image_bit_depth: 0,
-                parent_object: 0,
-                association_type: 0,
-                association_desc: 0,
-                sequence_number: 0,
-                filename: String::new(),
-                capture_date: String::new(),
-                modification_date: String::new(),
-                keywords: String::new(),
-            };
+            let empty = ObjectInfo::default();
             return empty
                 .to_bytes()
                 .map_or_else(|_| Reply::code(ResponseCode::GENERAL_ERROR), Reply::data);

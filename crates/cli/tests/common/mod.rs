@@ -60,3 +60,27 @@ impl Simulator {
         let _ = self.child.wait();
     }
 }
+
+/// Runs the built `sonyctl` with `args`, without `SONYCTL_CAMERA`, with a private HOME.
+pub fn sonyctl(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_sonyctl"))
+        .args(args)
+        .env_remove("SONYCTL_CAMERA")
+        .env(
+            "HOME",
+            std::env::temp_dir().join(format!("sonyctl-home-{}", std::process::id())),
+        )
+        .output()
+        .unwrap()
+}
+
+/// Runs `sonyctl` with `args`; it must succeed; returns its standard output.
+pub fn ok(args: &[&str]) -> String {
+    let out = sonyctl(args);
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
