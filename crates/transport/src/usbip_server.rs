@@ -40,6 +40,8 @@ const RET_UNLINK: u32 = 4;
 
 /// `-EPIPE`: the endpoint stalled.
 const EPIPE: i32 = -32;
+/// `-EOVERFLOW`: the device sent more than the request had room for (babble).
+const EOVERFLOW: i32 = -75;
 /// `-ECONNRESET`: the request was unlinked.
 const ECONNRESET: i32 = -104;
 
@@ -461,6 +463,8 @@ impl Gadget {
                     d.extend_from_slice(&[7, 5, 0x83, 3, int[0], int[1], 8]);
                     d
                 }
+                // Device qualifier: the same device at the other speed.
+                6 => vec![10, 6, 0x00, 0x02, 0, 0, 0, 64, 1, 0],
                 3 => match value & 0xFF {
                     0 => vec![4, 3, 0x09, 0x04],
                     1 => utf16_descriptor(&p.device_info.manufacturer),
@@ -470,7 +474,8 @@ impl Gadget {
                 },
                 _ => return Err(()),
             },
-            // GET_STATUS (device, interface, endpoint)
+            // GET_STATUS (device, interface; an endpoint reports its halt)
+            (0x82, 0) if index & 0x0F == EP_BULK_IN as u16 && self.in_halted => vec![1, 0],
             (0x80..=0x82, 0) => vec![0, 0],
             // GET_CONFIGURATION, GET_INTERFACE
             (0x80, 8) => vec![1],
@@ -627,10 +632,11 @@ impl Gadget {
         }
     }
 
-    /// Up to `max` bytes for a bulk IN request, `None` to hold it, `Some(Err)` to stall.
-    fn bulk_in(&mut self, max: usize) -> Option<Result<Vec<u8>, ()>> {
+    /// Up to `max` bytes for a bulk IN request, `None` to hold it, `Some(Err(status))` to fail
+    /// it (a stall, or an overflow).
+    fn bulk_in(&mut self, max: usize) -> Option<Result<Vec<u8>, i32>> {
         if self.in_halted {
-            return Some(Err(()));
+            return Some(Err(EPIPE));
         }
         if self.zlp {
             self.zlp = false;
@@ -644,9 +650,14 @@ impl Gadget {
             // The stall marker after a cut data phase.
             self.bulk_in.pop_front();
             self.in_halted = true;
-            return Some(Err(()));
+            return Some(Err(EPIPE));
         }
         let left = t.bytes.len() - t.at.min(t.bytes.len());
+        if max % BULK_PACKET != 0 && left > max {
+            // A real device sends whole packets: the last one overflows such a request
+            // (babble). Hosts must ask for whole packets.
+            return Some(Err(EOVERFLOW));
+        }
         let n = left.min(max);
         let timed = matches!(&self.timing, Some((size, ..)) if t.bytes.len() as u64 == *size + 12);
         if let (true, Some((_, start, done))) = (timed, &mut self.timing) {
@@ -786,8 +797,8 @@ async fn urbs(stream: TcpStream, shared: Arc<Shared>) -> Result<(), crate::Trans
                         out.extend(ret_submit(h.seqnum, 0, &bytes, bytes.len()));
                         held_in.pop_front();
                     }
-                    Some(Err(())) => {
-                        out.extend(ret_submit(h.seqnum, EPIPE, &[], 0));
+                    Some(Err(status)) => {
+                        out.extend(ret_submit(h.seqnum, status, &[], 0));
                         held_in.pop_front();
                     }
                 }
@@ -926,6 +937,20 @@ mod tests {
         });
         assert_eq!(g.bulk_in(4096).unwrap().unwrap().len(), 1024);
         assert!(g.bulk_in(4096).is_none());
+    }
+
+    #[test]
+    fn a_request_that_is_not_whole_packets_overflows_like_hardware() {
+        let (_, mut g) = gadget();
+        g.bulk_in.push_back(InTransfer {
+            bytes: vec![7; 2000],
+            at: 0,
+            ready: Instant::now(),
+        });
+        assert_eq!(g.bulk_in(100), Some(Err(EOVERFLOW)));
+        // Whole packets are fine, and so is a short request that takes the rest.
+        assert_eq!(g.bulk_in(1024).unwrap().unwrap().len(), 1024);
+        assert_eq!(g.bulk_in(1000).unwrap().unwrap().len(), 976);
     }
 
     #[test]
