@@ -174,6 +174,18 @@ pub fn list_sony() -> Result<Vec<UsbDevice>, TransportError> {
 
 /// A claimed still-image interface.
 pub struct UsbClient {
+    /// The claimed interface; `None` once released to open the camera again.
+    claimed: Option<Claimed>,
+    /// Bytes read from bulk IN beyond the last container.
+    leftover: Vec<u8>,
+    events: VecDeque<Event>,
+    options: UsbOptions,
+    /// The camera this client talks to (for reconnecting).
+    pub camera: UsbDevice,
+}
+
+/// An open camera with its still-image interface claimed.
+struct Claimed {
     /// Kept open for as long as the interface is claimed.
     _device: nusb::Device,
     interface: nusb::Interface,
@@ -182,12 +194,12 @@ pub struct UsbClient {
     ep_in: Endpoint<Bulk, In>,
     ep_int: Option<Endpoint<Interrupt, In>>,
     out_packet: usize,
-    /// Bytes read from bulk IN beyond the last container.
-    leftover: Vec<u8>,
-    events: VecDeque<Event>,
-    options: UsbOptions,
-    /// The camera this client talks to (for reconnecting).
-    pub camera: UsbDevice,
+}
+
+fn not_connected() -> TransportError {
+    TransportError::Usb(
+        "the camera is not connected (waiting for it to be plugged in again)".into(),
+    )
 }
 
 impl std::fmt::Debug for UsbClient {
@@ -269,13 +281,15 @@ impl UsbClient {
             ep.submit(b);
         }
         Ok(UsbClient {
-            _device: device,
-            interface,
-            number,
-            ep_out,
-            ep_in,
-            ep_int,
-            out_packet: out_packet.max(1),
+            claimed: Some(Claimed {
+                _device: device,
+                interface,
+                number,
+                ep_out,
+                ep_in,
+                ep_int,
+                out_packet: out_packet.max(1),
+            }),
             leftover: Vec::new(),
             events: VecDeque::new(),
             options: options.clone(),
@@ -290,18 +304,19 @@ impl UsbClient {
     }
 
     async fn write(&mut self, bytes: Vec<u8>) -> Result<(), TransportError> {
-        let zlp = !bytes.is_empty() && bytes.len() % self.out_packet == 0;
         let timeout = self.options.io_timeout;
+        let c = self.claimed.as_mut().ok_or_else(not_connected)?;
+        let zlp = !bytes.is_empty() && bytes.len() % c.out_packet == 0;
         let mut pieces: Vec<Vec<u8>> = bytes.chunks(CHUNK).map(<[u8]>::to_vec).collect();
         if zlp {
             pieces.push(Vec::new());
         }
         for p in pieces {
-            self.ep_out.submit(Buffer::from(p));
-            let done = match tokio::time::timeout(timeout, self.ep_out.next_complete()).await {
+            c.ep_out.submit(Buffer::from(p));
+            let done = match tokio::time::timeout(timeout, c.ep_out.next_complete()).await {
                 Ok(c) => c,
                 Err(_) => {
-                    self.ep_out.cancel_all();
+                    c.ep_out.cancel_all();
                     return Err(TransportError::Timeout(
                         timeout,
                         "the camera to take a request",
@@ -310,7 +325,7 @@ impl UsbClient {
             };
             if let Err(e) = done.status {
                 if e == TransferError::Stall {
-                    let _ = self.ep_out.clear_halt().await;
+                    let _ = c.ep_out.clear_halt().await;
                 }
                 return Err(transfer_error("sending to the camera", e));
             }
@@ -325,17 +340,17 @@ impl UsbClient {
 
     /// One bulk IN transfer within `timeout`.
     async fn read_some_within(&mut self, timeout: Duration) -> Result<Vec<u8>, TransportError> {
+        let c = self.claimed.as_mut().ok_or_else(not_connected)?;
         loop {
-            let b = self.ep_in.allocate(CHUNK);
-            self.ep_in.submit(b);
-            let done = match tokio::time::timeout(timeout, self.ep_in.next_complete()).await {
+            let b = c.ep_in.allocate(CHUNK);
+            c.ep_in.submit(b);
+            let done = match tokio::time::timeout(timeout, c.ep_in.next_complete()).await {
                 Ok(c) => c,
                 Err(_) => {
-                    self.ep_in.cancel_all();
+                    c.ep_in.cancel_all();
                     // The cancelled request completes; collect it so nothing stays pending.
                     let _ =
-                        tokio::time::timeout(Duration::from_secs(1), self.ep_in.next_complete())
-                            .await;
+                        tokio::time::timeout(Duration::from_secs(1), c.ep_in.next_complete()).await;
                     return Err(TransportError::Timeout(
                         timeout,
                         "an answer from the camera",
@@ -351,7 +366,7 @@ impl UsbClient {
                 }
                 Err(e) => {
                     if e == TransferError::Stall {
-                        let _ = self.ep_in.clear_halt().await;
+                        let _ = c.ep_in.clear_halt().await;
                     }
                     return Err(transfer_error("reading from the camera", e));
                 }
@@ -378,11 +393,12 @@ impl UsbClient {
     ) -> Result<Response, TransportError> {
         self.poll_events();
         // Nothing from an earlier, failed transaction may still be in flight.
-        if self.ep_in.pending() > 0 {
-            settle(&mut self.ep_in).await;
+        let c = self.claimed.as_mut().ok_or_else(not_connected)?;
+        if c.ep_in.pending() > 0 {
+            settle(&mut c.ep_in).await;
         }
-        if self.ep_out.pending() > 0 {
-            settle(&mut self.ep_out).await;
+        if c.ep_out.pending() > 0 {
+            settle(&mut c.ep_out).await;
         }
         let cmd = sonyctl_ptp::UsbContainer::command(op)
             .encode()
@@ -488,7 +504,7 @@ impl UsbClient {
 
     /// Takes events that completed on the interrupt endpoint, without waiting.
     fn poll_events(&mut self) {
-        let Some(ep) = &mut self.ep_int else {
+        let Some(ep) = self.claimed.as_mut().and_then(|c| c.ep_int.as_mut()) else {
             return;
         };
         let mut cx = Context::from_waker(Waker::noop());
@@ -526,7 +542,7 @@ impl UsbClient {
         if let Some(e) = self.try_event() {
             return Some(e);
         }
-        let ep = self.ep_int.as_mut()?;
+        let ep = self.claimed.as_mut().and_then(|c| c.ep_int.as_mut())?;
         if ep.pending() == 0 {
             tokio::time::sleep(limit).await;
             return None;
@@ -551,7 +567,8 @@ impl UsbClient {
 
     /// PTP class request Get Device Status (0x67): the response code the camera reports.
     pub async fn device_status(&self) -> Result<ResponseCode, TransportError> {
-        let data = self
+        let c = self.claimed.as_ref().ok_or_else(not_connected)?;
+        let data = c
             .interface
             .control_in(
                 ControlIn {
@@ -559,7 +576,7 @@ impl UsbClient {
                     recipient: Recipient::Interface,
                     request: 0x67,
                     value: 0,
-                    index: u16::from(self.number),
+                    index: u16::from(c.number),
                     length: 64,
                 },
                 self.options.io_timeout,
@@ -573,14 +590,15 @@ impl UsbClient {
     }
 
     async fn class_out(&self, request: u8, data: &[u8]) -> Result<(), TransportError> {
-        self.interface
+        let c = self.claimed.as_ref().ok_or_else(not_connected)?;
+        c.interface
             .control_out(
                 ControlOut {
                     control_type: ControlType::Class,
                     recipient: Recipient::Interface,
                     request,
                     value: 0,
-                    index: u16::from(self.number),
+                    index: u16::from(c.number),
                     data,
                 },
                 self.options.io_timeout,
@@ -600,10 +618,13 @@ impl UsbClient {
     /// (0x66, which ends the PTP session), and forgets buffered bytes. The session handshake is
     /// the caller's.
     pub async fn reset(&mut self) -> Result<(), TransportError> {
-        settle(&mut self.ep_in).await;
-        settle(&mut self.ep_out).await;
-        let _ = self.ep_in.clear_halt().await;
-        let _ = self.ep_out.clear_halt().await;
+        {
+            let c = self.claimed.as_mut().ok_or_else(not_connected)?;
+            settle(&mut c.ep_in).await;
+            settle(&mut c.ep_out).await;
+            let _ = c.ep_in.clear_halt().await;
+            let _ = c.ep_out.clear_halt().await;
+        }
         self.class_out(0x66, &[]).await?;
         self.leftover.clear();
         // Whatever the camera still had queued is stale now; read it away (bounded).
@@ -627,6 +648,10 @@ impl UsbClient {
         if self.reset().await.is_ok() {
             return Ok(());
         }
+        // Let go of the old claim first: a camera that is still there could not be claimed
+        // again while this process holds it.
+        self.claimed = None;
+        self.leftover.clear();
         let found = list_sony()?.into_iter().find(|d| {
             d.mode == UsbMode::StillImage
                 && match &self.camera.serial {
