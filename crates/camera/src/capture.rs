@@ -487,6 +487,7 @@ impl Camera {
                 .call_streaming(
                     OperationCode::GET_OBJECT,
                     &[handle::CAPTURED_IMAGE],
+                    None,
                     MAX_OBJECT,
                     &mut on_size,
                     &mut sink,

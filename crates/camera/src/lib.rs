@@ -130,38 +130,35 @@ impl Connection {
         t
     }
 
-    /// One operation, retrying DeviceBusy with a bounded back-off.
+    /// One operation, retrying DeviceBusy with a bounded back-off; the camera's data (a dataset,
+    /// at most `MAX_DATASET` bytes) is returned whole.
     async fn call(
         &mut self,
         code: OperationCode,
         params: &[u32],
         data_out: Option<&[u8]>,
     ) -> Result<Option<Vec<u8>>, CameraError> {
-        let params = Params::new(params).map_err(|_| CameraError::NoData(code))?;
-        let mut backoff = self.options.busy_backoff;
-        let mut tries = 0;
-        loop {
-            let op = Operation {
+        let mut sized = false;
+        let mut buf = Vec::new();
+        {
+            let (sized, buf) = (&mut sized, &mut buf);
+            self.call_streaming(
                 code,
-                transaction_id: self.tid(code),
                 params,
-            };
-            let (resp, data) = self.link.transact(&op, data_out, MAX_DATASET).await?;
-            if resp.code == ResponseCode::OK {
-                return Ok(data);
-            }
-            tries += 1;
-            if resp.code.is_retryable() && tries < self.options.busy_retries {
-                tracing::debug!(?code, "device busy, retrying in {backoff:?}");
-                self.link.sleep(backoff).await;
-                backoff = (backoff * 2).min(self.options.busy_backoff_max);
-                continue;
-            }
-            return Err(CameraError::Response {
-                operation: code,
-                code: resp.code,
-            });
+                data_out,
+                MAX_DATASET,
+                &mut |_| {
+                    *sized = true;
+                    Ok(())
+                },
+                &mut |piece| {
+                    buf.extend_from_slice(piece);
+                    Ok(())
+                },
+            )
+            .await?;
         }
+        Ok(sized.then_some(buf))
     }
 
     /// One operation without data, retrying DeviceBusy quickly (every 5 ms, then every 50 ms,
@@ -203,11 +200,13 @@ impl Connection {
         }
     }
 
-    /// One operation whose data goes to `sink` in pieces (downloads), retrying DeviceBusy.
+    /// One operation whose data goes to `sink` in pieces, retrying DeviceBusy with a bounded
+    /// back-off (but never once data has reached the sink).
     async fn call_streaming(
         &mut self,
         code: OperationCode,
         params: &[u32],
+        data_out: Option<&[u8]>,
         max_data: u64,
         on_size: &mut (dyn FnMut(u64) -> Result<(), TransportError> + Send),
         sink: &mut (dyn FnMut(&[u8]) -> Result<(), TransportError> + Send),
@@ -229,7 +228,7 @@ impl Connection {
                     sink(piece)
                 };
                 self.link
-                    .transact_streaming(&op, None, max_data, on_size, &mut counted)
+                    .transact_streaming(&op, data_out, max_data, on_size, &mut counted)
                     .await?
             };
             if resp.code == ResponseCode::OK {
@@ -239,6 +238,7 @@ impl Connection {
             // Data already written must not be written again: only an answer without data is
             // retried.
             if resp.code.is_retryable() && !delivered && tries < self.options.busy_retries {
+                tracing::debug!(?code, "device busy, retrying in {backoff:?}");
                 self.link.sleep(backoff).await;
                 backoff = (backoff * 2).min(self.options.busy_backoff_max);
                 continue;
