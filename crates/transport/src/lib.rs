@@ -5,6 +5,7 @@
 //! It holds PTP/IP on both ends: the host's client and the server that puts the simulated camera
 //! on the network.
 
+mod clocked;
 mod framing;
 pub mod ptpip_client;
 pub mod ptpip_server;

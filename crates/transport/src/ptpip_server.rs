@@ -70,9 +70,7 @@ impl Default for ServerOptions {
 }
 
 struct Shared {
-    camera: Mutex<SimulatedCamera>,
-    start: Instant,
-    time_scale: f64,
+    cam: crate::clocked::ClockedCamera,
     verbose: bool,
     /// Event senders of the hosts whose event connection is attached.
     event_sinks: Mutex<HashMap<ConnectionId, mpsc::UnboundedSender<Packet>>>,
@@ -84,12 +82,11 @@ struct Shared {
 
 impl Shared {
     fn now(&self) -> Duration {
-        self.start.elapsed().mul_f64(self.time_scale.max(0.0))
+        self.cam.now()
     }
 
     fn camera(&self) -> std::sync::MutexGuard<'_, SimulatedCamera> {
-        // A panic while holding the lock would be a bug; the camera state is still usable.
-        self.camera.lock().unwrap_or_else(|e| e.into_inner())
+        self.cam.camera()
     }
 
     /// Applies due camera work and forwards events to attached event connections.
@@ -130,10 +127,7 @@ pub struct CameraHandle(Arc<Shared>);
 impl CameraHandle {
     /// Runs `f` on the camera, at the current camera time.
     pub fn with<R>(&self, f: impl FnOnce(&mut SimulatedCamera) -> R) -> R {
-        let now = self.0.now();
-        let mut cam = self.0.camera();
-        cam.advance(now);
-        f(&mut cam)
+        self.0.cam.with(f)
     }
 }
 
@@ -160,9 +154,7 @@ impl PtpIpServer {
         Ok(PtpIpServer {
             listener,
             shared: Arc::new(Shared {
-                camera: Mutex::new(camera),
-                start: Instant::now(),
-                time_scale: options.time_scale,
+                cam: crate::clocked::ClockedCamera::new(camera, options.time_scale),
                 verbose: options.verbose,
                 event_sinks: Mutex::new(HashMap::new()),
                 guid,
@@ -366,7 +358,7 @@ async fn command_loop(
                     shared.camera().handle(id, now, &op, data.as_deref())
                 };
                 if !reply.delay.is_zero() {
-                    tokio::time::sleep(reply.delay.div_f64(shared.time_scale.max(1e-6))).await;
+                    tokio::time::sleep(reply.delay.div_f64(shared.cam.time_scale.max(1e-6))).await;
                 }
                 if reply.wire == Some(WireFault::GarbageFirst) {
                     // A packet of a type that does not exist.

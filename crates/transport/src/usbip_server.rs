@@ -85,9 +85,7 @@ impl Default for UsbIpOptions {
 }
 
 struct Shared {
-    camera: Mutex<SimulatedCamera>,
-    start: Instant,
-    time_scale: f64,
+    cam: crate::clocked::ClockedCamera,
     verbose: bool,
     /// A host has imported the device (one at a time, like one cable).
     attached: Mutex<bool>,
@@ -95,10 +93,10 @@ struct Shared {
 
 impl Shared {
     fn now(&self) -> Duration {
-        self.start.elapsed().mul_f64(self.time_scale.max(0.0))
+        self.cam.now()
     }
     fn camera(&self) -> std::sync::MutexGuard<'_, SimulatedCamera> {
-        self.camera.lock().unwrap_or_else(|e| e.into_inner())
+        self.cam.camera()
     }
 }
 
@@ -109,10 +107,7 @@ pub struct UsbIpCamera(Arc<Shared>);
 impl UsbIpCamera {
     /// Runs `f` on the camera, at the current camera time.
     pub fn with<R>(&self, f: impl FnOnce(&mut SimulatedCamera) -> R) -> R {
-        let now = self.0.now();
-        let mut cam = self.0.camera();
-        cam.advance(now);
-        f(&mut cam)
+        self.0.cam.with(f)
     }
 }
 
@@ -133,9 +128,7 @@ impl UsbIpServer {
         Ok(UsbIpServer {
             listener,
             shared: Arc::new(Shared {
-                camera: Mutex::new(camera),
-                start: Instant::now(),
-                time_scale: options.time_scale,
+                cam: crate::clocked::ClockedCamera::new(camera, options.time_scale),
                 verbose: options.verbose,
                 attached: Mutex::new(false),
             }),
@@ -787,7 +780,7 @@ async fn urbs(stream: TcpStream, shared: Arc<Shared>) -> Result<(), crate::Trans
                 if shared.verbose {
                     tracing::info!("host → camera usb: {} byte(s)", data.len());
                 }
-                gadget.bulk_out(&mut cam, &data, now, shared.time_scale);
+                gadget.bulk_out(&mut cam, &data, now, shared.cam.time_scale);
                 out.extend(ret_submit(seqnum, 0, &[], data.len()));
             }
             while let Some(h) = held_in.front() {
