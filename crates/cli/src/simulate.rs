@@ -69,8 +69,9 @@ fn parse_size(s: &str) -> Result<u64, String> {
     let size = n
         .checked_mul(mult)
         .ok_or_else(|| format!("{s:?} is too large"))?;
-    if !(1024..=(8u64 << 30)).contains(&size) {
-        return Err(format!("{s:?}: a RAW size between 1 KiB and 8 GiB"));
+    // A PTP object's size is 32-bit (ObjectInfo, USB containers): stay below 4 GiB.
+    if !(1024..=u64::from(u32::MAX) - 4096).contains(&size) {
+        return Err(format!("{s:?}: a RAW size between 1 KiB and 4 GiB"));
     }
     Ok(size)
 }

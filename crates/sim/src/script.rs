@@ -177,6 +177,9 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
             return Err(format!("{t:?} is out of range"));
         }
         total += Duration::from_secs_f64(secs);
+        if total > Duration::from_secs(1_000_000_000) {
+            return Err(format!("{t:?} is out of range"));
+        }
         rest = next;
     }
     Ok(total)
@@ -251,6 +254,8 @@ mod tests {
         );
         assert!("1s:battery 200".parse::<ScheduledAction>().is_err());
         assert!("shutter".parse::<ScheduledAction>().is_err());
+        // However many parts, a duration stays in range (later arithmetic cannot overflow).
+        assert!(parse_duration(&"900000000s".repeat(3)).is_err());
         assert!("1s:dance".parse::<ScheduledAction>().is_err());
         for (f, n) in Fault::ALL {
             assert_eq!(n.parse::<Fault>().unwrap(), f);
