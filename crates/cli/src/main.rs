@@ -4,16 +4,19 @@
 //! `sonyctl-sony`. Exit codes: 0 success, 1 an error (one line on standard error), 2 a usage
 //! error (from clap).
 
-mod camera;
-mod capture;
-mod decode;
+mod commands;
+mod open;
 mod props;
-mod simulate;
 mod text;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+
+use commands::{
+    af, capture, decode, focus, focus_point, get, info, list, movie, props as props_cmd, release,
+    set, simulate, tether, watch,
+};
 
 /// Remote-control Sony Alpha cameras over PTP (USB, PTP/IP).
 #[derive(Parser, Debug)]
@@ -22,7 +25,7 @@ struct Cli {
     /// The camera: `sim[:MODEL]` (the built-in simulated camera), `ip:HOST[:PORT]` (PTP/IP; IPv6
     /// as `ip:[::1]:PORT`) or `usb[:SERIAL]`.
     #[arg(long, global = true, env = "SONYCTL_CAMERA", value_name = "CAMERA")]
-    camera: Option<camera::CameraSpec>,
+    camera: Option<open::CameraSpec>,
     /// Record the raw traffic to FILE for a bug report (`sonyctl decode FILE` reads it back).
     #[arg(long, global = true, value_name = "FILE")]
     trace: Option<std::path::PathBuf>,
@@ -40,29 +43,29 @@ enum Command {
     /// Run a simulated Sony camera (reachable over PTP/IP) until Ctrl-C.
     Simulate(simulate::SimulateArgs),
     /// Sony cameras on USB: model, serial, mode (PC Remote, MTP, mass storage), bus and address.
-    List(camera::ListArgs),
+    List(list::ListArgs),
     /// Model, firmware, serial, protocol version, battery, lens and save destination.
-    Info(camera::ReadArgs),
+    Info(info::InfoArgs),
     /// Every setting the camera reports: name, value, access, settable values.
-    Props(camera::ReadArgs),
+    Props(props_cmd::PropsArgs),
     /// Print settings, each value on its own line: `sonyctl get iso shutter`.
-    Get(camera::GetArgs),
+    Get(get::GetArgs),
     /// Change settings and wait until the camera reports them: `sonyctl set iso 800 shutter 1/250`.
-    Set(camera::SetArgs),
+    Set(set::SetArgs),
     /// Log every change of a setting, new images and a lost connection, until Ctrl-C or --for.
-    Watch(camera::WatchArgs),
+    Watch(watch::WatchArgs),
     /// Take pictures and download them: single, --count/--interval (timelapse), --bulb, --burst.
     Capture(capture::CaptureArgs),
     /// Studio tethering: save every image shot with the camera's own button, as it appears.
-    Tether(capture::TetherArgs),
+    Tether(tether::TetherArgs),
     /// Half-press autofocus only; prints `focused` or `not focused` (exit 1).
     Af,
     /// Drive the lens in manual focus: `sonyctl focus near 3 --steps 5`.
-    Focus(capture::FocusArgs),
+    Focus(focus::FocusArgs),
     /// Move the AF point, in the 640×480 live-view space: `sonyctl focus-point 320 240`.
-    FocusPoint(capture::FocusPointArgs),
+    FocusPoint(focus_point::FocusPointArgs),
     /// Start or stop movie recording.
-    Movie(capture::MovieArgs),
+    Movie(movie::MovieArgs),
     /// Release every shutter and focus button (after something went wrong).
     Release,
 }
@@ -78,33 +81,33 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_max_level(level)
         .try_init();
-    let g = camera::Globals {
+    let g = open::Globals {
         camera: cli.camera,
         trace: cli.trace,
     };
     let result = match cli.command {
         Command::Decode(args) => decode::run(&args),
         Command::Simulate(args) => simulate::run(&args, cli.verbose),
-        Command::List(args) => camera::list(&args),
-        Command::Info(args) => camera::info(&g, &args),
-        Command::Props(args) => camera::props(&g, &args),
-        Command::Get(args) => camera::get(&g, &args),
-        Command::Set(args) => camera::set(&g, &args),
-        Command::Watch(args) => camera::watch(&g, &args),
-        Command::Capture(args) => capture::capture(&g, &args),
-        Command::Tether(args) => capture::tether(&g, &args),
-        Command::Af => capture::af(&g),
-        Command::Focus(args) => capture::focus(&g, &args),
-        Command::FocusPoint(args) => capture::focus_point(&g, &args),
-        Command::Movie(args) => capture::movie(&g, &args),
-        Command::Release => capture::release(&g),
+        Command::List(args) => list::run(&args),
+        Command::Info(args) => info::run(&g, &args),
+        Command::Props(args) => props_cmd::run(&g, &args),
+        Command::Get(args) => get::run(&g, &args),
+        Command::Set(args) => set::run(&g, &args),
+        Command::Watch(args) => watch::run(&g, &args),
+        Command::Capture(args) => capture::run(&g, &args),
+        Command::Tether(args) => tether::run(&g, &args),
+        Command::Af => af::run(&g),
+        Command::Focus(args) => focus::run(&g, &args),
+        Command::FocusPoint(args) => focus_point::run(&g, &args),
+        Command::Movie(args) => movie::run(&g, &args),
+        Command::Release => release::run(&g),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         // The reader went away (`sonyctl decode … | head`): not an error.
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         // Already said on standard output (`af`: not focused).
-        Err(e) if e.downcast_ref::<capture::Reported>().is_some() => ExitCode::FAILURE,
+        Err(e) if e.downcast_ref::<commands::Reported>().is_some() => ExitCode::FAILURE,
         Err(e) => {
             // One line: the chain of causes joined, so scripts can log it.
             let mut msg = String::new();

@@ -1,34 +1,21 @@
-//! Shooting commands: `capture`, `tether`, `af`, `focus`, `focus-point`, `movie`, `release`.
+//! `sonyctl capture`: take pictures and download them. Also what `tether` shares with it: where
+//! files go (`SaveArgs`, the `Saver`), how they are reported (the `Cli` observer) and Ctrl-C.
 
 use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use clap::{Args, ValueEnum};
+use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use sonyctl_camera::save::{ObjectMeta, Saver};
 use sonyctl_camera::{
-    Cancel, CaptureError, CaptureOptions, CaptureSession, Downloaded, FocusState, Observer,
-    ShotKind,
+    Cancel, CaptureError, CaptureOptions, CaptureSession, Downloaded, Observer, ShotKind,
 };
 
-use crate::camera::{Globals, open, runtime};
+use super::parse_duration;
+use crate::open::{Globals, open, runtime};
 use crate::text::sanitize;
-
-/// A failure already reported on standard output: exit 1 without another message.
-#[derive(Debug)]
-pub struct Reported;
-impl std::fmt::Display for Reported {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("failed")
-    }
-}
-impl std::error::Error for Reported {}
-
-fn parse_duration(s: &str) -> Result<Duration, String> {
-    sonyctl_sim::parse_duration(s)
-}
 
 /// Options shared by `capture` and `tether`: where files go and how they are reported.
 #[derive(Args, Debug)]
@@ -42,10 +29,10 @@ pub struct SaveArgs {
     name: Option<String>,
     /// Keep a copy on the camera's card too (save destination host + card).
     #[arg(long)]
-    keep: bool,
+    pub(super) keep: bool,
     /// One JSON object per saved file on standard output: path, size, sha256, format, settings.
     #[arg(long)]
-    json: bool,
+    pub(super) json: bool,
     /// fsync each file before it is renamed into place (slower; survives a power cut).
     #[arg(long)]
     fsync: bool,
@@ -77,28 +64,18 @@ pub struct CaptureArgs {
     save: SaveArgs,
 }
 
-/// Arguments of `tether`.
-#[derive(Args, Debug)]
-pub struct TetherArgs {
-    /// Stop after this long; without it, run until Ctrl-C.
-    #[arg(long = "for", value_name = "DURATION", value_parser = parse_duration)]
-    duration: Option<Duration>,
-    #[command(flatten)]
-    save: SaveArgs,
-}
-
 /// Progress bars on standard error (hidden when it is not a terminal), results on standard
 /// output (JSON lines or one line per file), notices on standard error.
-struct Cli {
+pub(super) struct Cli {
     json: bool,
     wait: Option<ProgressBar>,
     download: Option<ProgressBar>,
     countdown: Option<ProgressBar>,
-    failed_write: Option<std::io::Error>,
+    pub(super) failed_write: Option<std::io::Error>,
 }
 
 impl Cli {
-    fn new(json: bool) -> Cli {
+    pub(super) fn new(json: bool) -> Cli {
         Cli {
             json,
             wait: None,
@@ -108,7 +85,7 @@ impl Cli {
         }
     }
 
-    fn clear(&mut self) {
+    pub(super) fn clear(&mut self) {
         for bar in [
             self.wait.take(),
             self.download.take(),
@@ -241,7 +218,7 @@ impl Observer for Cli {
 }
 
 /// Ctrl-C cancels (the shutter closes and images are still saved); a second Ctrl-C quits now.
-fn cancel_on_ctrl_c() -> Cancel {
+pub(super) fn cancel_on_ctrl_c() -> Cancel {
     let cancel = Cancel::new();
     let c = cancel.clone();
     tokio::spawn(async move {
@@ -259,7 +236,7 @@ fn cancel_on_ctrl_c() -> Cancel {
     cancel
 }
 
-fn saver(args: &SaveArgs) -> Result<Saver> {
+pub(super) fn saver(args: &SaveArgs) -> Result<Saver> {
     Ok(Saver::new(&args.output, args.name.as_deref())
         .with_context(|| format!("cannot save into {}", args.output.display()))?
         .with_fsync(args.fsync)
@@ -268,7 +245,7 @@ fn saver(args: &SaveArgs) -> Result<Saver> {
 }
 
 /// `sonyctl capture`.
-pub fn capture(g: &Globals, args: &CaptureArgs) -> Result<()> {
+pub fn run(g: &Globals, args: &CaptureArgs) -> Result<()> {
     let saver = saver(&args.save)?;
     let kind = match (args.bulb, args.burst) {
         (Some(d), _) if d.is_zero() => bail!("--bulb needs a length above zero"),
@@ -335,218 +312,6 @@ pub fn capture(g: &Globals, args: &CaptureArgs) -> Result<()> {
         if failures > 0 {
             bail!("{failures} of {} shot(s) failed", args.count);
         }
-        Ok(())
-    })
-}
-
-/// `sonyctl tether`: saves every image shot on the camera, as it appears, until Ctrl-C.
-pub fn tether(g: &Globals, args: &TetherArgs) -> Result<()> {
-    let saver = saver(&args.save)?;
-    let options = CaptureOptions {
-        keep_on_card: args.save.keep,
-        // Tethering waits for a camera that was unplugged, however long, until Ctrl-C.
-        reconnect_for: Duration::from_secs(24 * 3600),
-        max_reconnects: u32::MAX,
-        ..CaptureOptions::default()
-    };
-    runtime()?.block_on(async {
-        let cancel = cancel_on_ctrl_c();
-        let mut cam = open(g).await?;
-        let mut ui = Cli::new(args.save.json);
-        let (mut session, _) =
-            CaptureSession::begin(&mut cam, &saver, options, cancel.clone(), &mut ui).await?;
-        eprintln!(
-            "sonyctl: tethered to {}: images shot on the camera are saved to {}{}",
-            sanitize(&session.camera().device_info().model),
-            saver.dir().display(),
-            if args.duration.is_some() {
-                ""
-            } else {
-                " (Ctrl-C stops)"
-            }
-        );
-        let deadline = args.duration.map(|d| tokio::time::Instant::now() + d);
-        let mut result = Ok(());
-        while !cancel.is_cancelled() && deadline.is_none_or(|d| tokio::time::Instant::now() < d) {
-            let left = deadline.map_or(Duration::from_millis(500), |d| {
-                d.saturating_duration_since(tokio::time::Instant::now())
-            });
-            if let Err(e) = session
-                .tether_once(left.min(Duration::from_millis(500)), &mut ui)
-                .await
-            {
-                result = Err(e);
-                break;
-            }
-        }
-        let finished = session.finish(&mut ui).await;
-        ui.clear();
-        result?;
-        finished?;
-        let _ = cam.close().await;
-        Ok(())
-    })
-}
-
-/// `sonyctl af`: half press only; prints `focused` or `not focused`.
-pub fn af(g: &Globals) -> Result<()> {
-    runtime()?.block_on(async {
-        let mut cam = open(g).await?;
-        let state = cam.autofocus(Duration::from_secs(5)).await?;
-        let _ = cam.close().await;
-        match state {
-            FocusState::Focused => println!("focused"),
-            FocusState::Manual => {
-                println!("manual focus (no autofocus to run)");
-            }
-            FocusState::Failed | FocusState::TimedOut => {
-                println!("not focused");
-                return Err(Reported.into());
-            }
-        }
-        Ok(())
-    })
-}
-
-/// Which way `focus` drives the lens.
-#[derive(Clone, Copy, Debug, ValueEnum)]
-pub enum Direction {
-    /// Closer.
-    Near,
-    /// Farther.
-    Far,
-}
-
-/// Arguments of `focus`.
-#[derive(Args, Debug)]
-pub struct FocusArgs {
-    /// near or far.
-    direction: Direction,
-    /// Step size: 1 (fine), 3 or 7 (coarse).
-    #[arg(default_value_t = 1, value_parser = parse_step_size)]
-    size: i32,
-    /// Number of steps.
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
-    steps: u32,
-}
-
-fn parse_step_size(s: &str) -> Result<i32, String> {
-    match s {
-        "1" => Ok(1),
-        "3" => Ok(3),
-        "7" => Ok(7),
-        _ => Err(format!("{s:?}: the step size is 1, 3 or 7")),
-    }
-}
-
-/// `sonyctl focus near|far [1|3|7] [--steps N]` (manual focus).
-pub fn focus(g: &Globals, args: &FocusArgs) -> Result<()> {
-    runtime()?.block_on(async {
-        let mut cam = open(g).await?;
-        let props = cam.properties().await?;
-        // D235 (focus stepping possible now) where the body reports it, else the focus mode.
-        let is_one = |code| {
-            props
-                .get(code)
-                .and_then(|d| d.current.as_u64())
-                .map(|v| v == 1)
-        };
-        let mf = match (
-            is_one(sonyctl_ptp::PropertyCode(0xD235)),
-            is_one(sonyctl_sony::codes::prop::FOCUS_MODE),
-        ) {
-            (None, None) => None,
-            (a, b) => Some(a == Some(true) || b == Some(true)),
-        };
-        if mf == Some(false) {
-            bail!(
-                "the lens can be driven only in manual focus (or DMF): `sonyctl set focus-mode mf`"
-            );
-        }
-        let size = match args.direction {
-            Direction::Near => -args.size,
-            Direction::Far => args.size,
-        };
-        cam.focus_step(size, args.steps).await?;
-        let _ = cam.close().await;
-        println!(
-            "moved {} {} step(s) of {}",
-            match args.direction {
-                Direction::Near => "near",
-                Direction::Far => "far",
-            },
-            args.steps,
-            args.size
-        );
-        Ok(())
-    })
-}
-
-/// Arguments of `focus-point`.
-#[derive(Args, Debug)]
-pub struct FocusPointArgs {
-    /// Horizontal position, 0–639.
-    #[arg(value_parser = clap::value_parser!(u16).range(0..640))]
-    x: u16,
-    /// Vertical position, 0–479.
-    #[arg(value_parser = clap::value_parser!(u16).range(0..480))]
-    y: u16,
-}
-
-/// `sonyctl focus-point X Y`.
-pub fn focus_point(g: &Globals, args: &FocusPointArgs) -> Result<()> {
-    runtime()?.block_on(async {
-        let mut cam = open(g).await?;
-        cam.focus_point(args.x, args.y).await?;
-        let _ = cam.close().await;
-        println!("focus point at {} {}", args.x, args.y);
-        Ok(())
-    })
-}
-
-/// `movie start` or `movie stop`.
-#[derive(Clone, Copy, Debug, ValueEnum)]
-pub enum MovieAction {
-    /// Start recording.
-    Start,
-    /// Stop recording.
-    Stop,
-}
-
-/// Arguments of `movie`.
-#[derive(Args, Debug)]
-pub struct MovieArgs {
-    /// start or stop.
-    action: MovieAction,
-}
-
-/// `sonyctl movie start|stop`.
-pub fn movie(g: &Globals, args: &MovieArgs) -> Result<()> {
-    let start = matches!(args.action, MovieAction::Start);
-    runtime()?.block_on(async {
-        let mut cam = open(g).await?;
-        let changed = cam.movie(start).await?;
-        let _ = cam.close().await;
-        println!(
-            "{}",
-            match (start, changed) {
-                (true, true) => "recording",
-                (true, false) => "already recording",
-                (false, true) => "stopped",
-                (false, false) => "not recording",
-            }
-        );
-        Ok(())
-    })
-}
-
-/// `sonyctl release`: releases every button.
-pub fn release(g: &Globals) -> Result<()> {
-    runtime()?.block_on(async {
-        let mut cam = open(g).await?;
-        cam.release_all().await?;
-        let _ = cam.close().await;
-        println!("released");
         Ok(())
     })
 }

@@ -1,0 +1,80 @@
+//! `sonyctl focus`: drive the lens near or far in manual focus.
+
+use anyhow::{Result, bail};
+use clap::{Args, ValueEnum};
+
+use crate::open::{Globals, open, runtime};
+
+/// Which way `focus` drives the lens.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum Direction {
+    /// Closer.
+    Near,
+    /// Farther.
+    Far,
+}
+
+/// Arguments of `focus`.
+#[derive(Args, Debug)]
+pub struct FocusArgs {
+    /// near or far.
+    direction: Direction,
+    /// Step size: 1 (fine), 3 or 7 (coarse).
+    #[arg(default_value_t = 1, value_parser = parse_step_size)]
+    size: i32,
+    /// Number of steps.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    steps: u32,
+}
+
+fn parse_step_size(s: &str) -> Result<i32, String> {
+    match s {
+        "1" => Ok(1),
+        "3" => Ok(3),
+        "7" => Ok(7),
+        _ => Err(format!("{s:?}: the step size is 1, 3 or 7")),
+    }
+}
+
+/// `sonyctl focus near|far [1|3|7] [--steps N]` (manual focus).
+pub fn run(g: &Globals, args: &FocusArgs) -> Result<()> {
+    runtime()?.block_on(async {
+        let mut cam = open(g).await?;
+        let props = cam.properties().await?;
+        // D235 (focus stepping possible now) where the body reports it, else the focus mode.
+        let is_one = |code| {
+            props
+                .get(code)
+                .and_then(|d| d.current.as_u64())
+                .map(|v| v == 1)
+        };
+        let mf = match (
+            is_one(sonyctl_ptp::PropertyCode(0xD235)),
+            is_one(sonyctl_sony::codes::prop::FOCUS_MODE),
+        ) {
+            (None, None) => None,
+            (a, b) => Some(a == Some(true) || b == Some(true)),
+        };
+        if mf == Some(false) {
+            bail!(
+                "the lens can be driven only in manual focus (or DMF): `sonyctl set focus-mode mf`"
+            );
+        }
+        let size = match args.direction {
+            Direction::Near => -args.size,
+            Direction::Far => args.size,
+        };
+        cam.focus_step(size, args.steps).await?;
+        let _ = cam.close().await;
+        println!(
+            "moved {} {} step(s) of {}",
+            match args.direction {
+                Direction::Near => "near",
+                Direction::Far => "far",
+            },
+            args.steps,
+            args.size
+        );
+        Ok(())
+    })
+}

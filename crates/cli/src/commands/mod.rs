@@ -1,0 +1,42 @@
+//! One module per subcommand: its arguments and the `run` function `main` calls. What several
+//! commands share (setting names, durations, a failure already reported) is here.
+
+pub mod af;
+pub mod capture;
+pub mod decode;
+pub mod focus;
+pub mod focus_point;
+pub mod get;
+pub mod info;
+pub mod list;
+pub mod movie;
+pub mod props;
+pub mod release;
+pub mod set;
+pub mod simulate;
+pub mod tether;
+pub mod watch;
+
+use anyhow::{Context, Result};
+
+/// A failure already reported on standard output: exit 1 without another message.
+#[derive(Debug)]
+pub struct Reported;
+impl std::fmt::Display for Reported {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("failed")
+    }
+}
+impl std::error::Error for Reported {}
+
+/// A duration on the command line: 250ms, 30s, 5m, 1h30m.
+fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    sonyctl_sim::parse_duration(s)
+}
+
+/// The property a setting's name (`iso`, a name from `sonyctl props`, or a hex code) means.
+fn resolve(name: &str) -> Result<sonyctl_ptp::PropertyCode> {
+    sonyctl_sony::codes::property_by_name(name).with_context(|| {
+        format!("no setting called {name:?}: try iso, shutter, aperture, ev, wb, a name from `sonyctl props`, or a hex code")
+    })
+}

@@ -1,0 +1,57 @@
+//! `sonyctl set`: change settings and wait until the camera reports the new values.
+
+use std::io::Write;
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use sonyctl_sony::format_value;
+
+use super::resolve;
+use crate::open::{Globals, open, runtime};
+use crate::text::sanitize;
+
+/// Arguments of `set`.
+#[derive(Args, Debug)]
+pub struct SetArgs {
+    /// NAME VALUE pairs: `iso 800`, `shutter 1/250`, `aperture f/5.6`, `ev +0.7`, `wb daylight`.
+    #[arg(required = true, num_args = 2.., value_names = ["NAME", "VALUE"])]
+    pairs: Vec<String>,
+}
+
+/// `sonyctl set`: sets each value and waits until the camera reports it.
+pub fn run(g: &Globals, args: &SetArgs) -> Result<()> {
+    if args.pairs.len() % 2 != 0 {
+        bail!(
+            "set takes NAME VALUE pairs; {:?} has no value",
+            args.pairs.last().map_or("", String::as_str)
+        );
+    }
+    let pairs: Vec<(String, sonyctl_ptp::PropertyCode, String)> = args
+        .pairs
+        .chunks_exact(2)
+        .filter_map(|p| match p {
+            [name, value] => Some((name, value)),
+            _ => None,
+        })
+        .map(|(name, value)| Ok((name.clone(), resolve(name)?, value.clone())))
+        .collect::<Result<_>>()?;
+    runtime()?.block_on(async {
+        let mut cam = open(g).await?;
+        let mut out = std::io::stdout().lock();
+        for (name, code, text) in &pairs {
+            let d = cam.get(*code).await?;
+            let value = sonyctl_sony::parse_value(*code, text, d.data_type, Some(&d))
+                .with_context(|| name.clone())?;
+            let outcome = cam.set(*code, &value).await?;
+            writeln!(
+                out,
+                "{}: {} -> {}",
+                name,
+                sanitize(&format_value(*code, &outcome.before)),
+                sanitize(&format_value(*code, &outcome.after))
+            )?;
+        }
+        cam.close().await?;
+        Ok(())
+    })
+}

@@ -1,0 +1,71 @@
+//! `sonyctl tether`: save every image shot with the camera's own button, as it appears.
+
+use std::time::Duration;
+
+use anyhow::Result;
+use clap::Args;
+use sonyctl_camera::{CaptureOptions, CaptureSession};
+
+use super::capture::{Cli, SaveArgs, cancel_on_ctrl_c, saver};
+use super::parse_duration;
+use crate::open::{Globals, open, runtime};
+use crate::text::sanitize;
+
+/// Arguments of `tether`.
+#[derive(Args, Debug)]
+pub struct TetherArgs {
+    /// Stop after this long; without it, run until Ctrl-C.
+    #[arg(long = "for", value_name = "DURATION", value_parser = parse_duration)]
+    duration: Option<Duration>,
+    #[command(flatten)]
+    save: SaveArgs,
+}
+
+/// `sonyctl tether`: saves every image shot on the camera, as it appears, until Ctrl-C.
+pub fn run(g: &Globals, args: &TetherArgs) -> Result<()> {
+    let saver = saver(&args.save)?;
+    let options = CaptureOptions {
+        keep_on_card: args.save.keep,
+        // Tethering waits for a camera that was unplugged, however long, until Ctrl-C.
+        reconnect_for: Duration::from_secs(24 * 3600),
+        max_reconnects: u32::MAX,
+        ..CaptureOptions::default()
+    };
+    runtime()?.block_on(async {
+        let cancel = cancel_on_ctrl_c();
+        let mut cam = open(g).await?;
+        let mut ui = Cli::new(args.save.json);
+        let (mut session, _) =
+            CaptureSession::begin(&mut cam, &saver, options, cancel.clone(), &mut ui).await?;
+        eprintln!(
+            "sonyctl: tethered to {}: images shot on the camera are saved to {}{}",
+            sanitize(&session.camera().device_info().model),
+            saver.dir().display(),
+            if args.duration.is_some() {
+                ""
+            } else {
+                " (Ctrl-C stops)"
+            }
+        );
+        let deadline = args.duration.map(|d| tokio::time::Instant::now() + d);
+        let mut result = Ok(());
+        while !cancel.is_cancelled() && deadline.is_none_or(|d| tokio::time::Instant::now() < d) {
+            let left = deadline.map_or(Duration::from_millis(500), |d| {
+                d.saturating_duration_since(tokio::time::Instant::now())
+            });
+            if let Err(e) = session
+                .tether_once(left.min(Duration::from_millis(500)), &mut ui)
+                .await
+            {
+                result = Err(e);
+                break;
+            }
+        }
+        let finished = session.finish(&mut ui).await;
+        ui.clear();
+        result?;
+        finished?;
+        let _ = cam.close().await;
+        Ok(())
+    })
+}
