@@ -6,7 +6,10 @@ use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
-use sonyctl_camera::{Camera, CameraOptions, Link, SimClock};
+use sonyctl_camera::{
+    Camera, CameraError, CameraOptions, Cancel, CaptureError, Link, SetError, SimClock,
+    TransportError,
+};
 use sonyctl_sim::{SimOptions, SimulatedCamera};
 use sonyctl_transport::{ConnectOptions, PtpIpClient};
 
@@ -120,7 +123,7 @@ pub struct Globals {
 }
 
 /// Opens the camera `g.camera` names (or says how to name one), recording to `g.trace`.
-pub async fn open(g: &Globals) -> Result<Camera> {
+async fn open(g: &Globals) -> Result<Camera> {
     let trace = match &g.trace {
         Some(path) => {
             let file = std::fs::File::create(path)
@@ -216,16 +219,145 @@ fn find_usb(serial: Option<&str>) -> Result<sonyctl_transport::UsbDevice> {
     }
 }
 
-pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
+/// The async runtime a command runs on: one thread, as every command talks to one camera.
+pub fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")
 }
 
+/// What a failed CloseSession means for a command whose work succeeded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Close {
+    /// The command fails with it: what `info`, `props`, `get` and `set` print is only trusted
+    /// once the camera has ended the session cleanly.
+    Checked,
+    /// It is ignored: the command's work is done (for shooting, already saved), and a camera
+    /// that drops the connection as the session ends must not turn that into a failure.
+    Lenient,
+}
+
+/// What Ctrl-C does while the camera is open.
+#[derive(Clone, Copy, Debug)]
+pub enum CtrlC {
+    /// The process ends at once: for commands with nothing to finish, and for `watch`, which
+    /// listens for Ctrl-C itself.
+    Exits,
+    /// The first Ctrl-C prints this notice and cancels the `Cancel` the command gets, so that
+    /// it ends what it started (releases the shutter, saves what was shot) and the camera is
+    /// closed; a second Ctrl-C quits at once (exit 130).
+    Cancels(&'static str),
+}
+
+/// Opens the camera `g` names, runs `body` with it, and ends the session whatever `body` did.
+///
+/// On success the session is closed as `close` says. On an error it is closed too (the
+/// command's error is what is reported), unless the error says the connection is gone: then
+/// there is no session to end, and trying would only wait for a time-out.
+pub fn with_camera<T>(
+    g: &Globals,
+    close: Close,
+    ctrl_c: CtrlC,
+    body: impl AsyncFnOnce(&mut Camera, &Cancel) -> Result<T>,
+) -> Result<T> {
+    runtime()?.block_on(async {
+        // Listening before the camera is opened: a Ctrl-C while connecting still ends cleanly.
+        let cancel = match ctrl_c {
+            CtrlC::Exits => Cancel::new(),
+            CtrlC::Cancels(notice) => cancel_on_ctrl_c(notice),
+        };
+        let mut cam = open(g).await?;
+        match body(&mut cam, &cancel).await {
+            Ok(value) => {
+                let closed = cam.close().await;
+                if close == Close::Checked {
+                    closed?;
+                }
+                Ok(value)
+            }
+            Err(e) => {
+                if !connection_lost(&e) {
+                    let _ = cam.close().await;
+                }
+                Err(e)
+            }
+        }
+    })
+}
+
+/// A `Cancel` that the first Ctrl-C cancels (after printing `notice`); a second quits at once.
+fn cancel_on_ctrl_c(notice: &'static str) -> Cancel {
+    let cancel = Cancel::new();
+    let c = cancel.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("sonyctl: {notice}");
+            c.cancel();
+            if tokio::signal::ctrl_c().await.is_ok() {
+                std::process::exit(130);
+            }
+        }
+    });
+    cancel
+}
+
+/// True when `e` says the connection to the camera is gone (lost, timed out, dropped mid-shot).
+fn connection_lost(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        if let Some(c) = cause.downcast_ref::<CameraError>() {
+            return c.is_connection_lost();
+        }
+        if let Some(t) = cause.downcast_ref::<TransportError>() {
+            return t.is_disconnect();
+        }
+        if let Some(SetError::Camera(c)) = cause.downcast_ref::<SetError>() {
+            return c.is_connection_lost();
+        }
+        match cause.downcast_ref::<CaptureError>() {
+            Some(CaptureError::Camera(c)) => c.is_connection_lost(),
+            Some(CaptureError::Set(SetError::Camera(c))) => c.is_connection_lost(),
+            Some(CaptureError::ConnectionDropped(_) | CaptureError::TooManyReconnects(_)) => true,
+            _ => false,
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_lost_connection_skips_closing() {
+        let timeout = || {
+            CameraError::Transport(TransportError::Timeout(
+                std::time::Duration::from_secs(30),
+                "the response",
+            ))
+        };
+        let lost = [
+            anyhow::Error::from(timeout()),
+            anyhow::Error::from(timeout()).context("the connection to the camera was lost"),
+            anyhow::Error::from(CaptureError::Camera(timeout())),
+            anyhow::Error::from(CaptureError::ConnectionDropped(
+                "while pressing the shutter",
+            )),
+            anyhow::Error::from(CaptureError::TooManyReconnects(20)),
+            anyhow::Error::from(SetError::Camera(timeout())),
+        ];
+        for e in &lost {
+            assert!(connection_lost(e), "{e:#}");
+        }
+        let alive = [
+            anyhow::anyhow!("the lens can be driven only in manual focus"),
+            anyhow::Error::from(CaptureError::FocusFailed),
+            anyhow::Error::from(TransportError::Refused(1)),
+            anyhow::Error::from(SetError::NoSuchProperty(sonyctl_ptp::PropertyCode(0xD21E))),
+        ];
+        for e in &alive {
+            assert!(!connection_lost(e), "{e:#}");
+        }
+    }
 
     #[test]
     fn camera_specs() {

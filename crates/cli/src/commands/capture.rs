@@ -10,11 +10,11 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use sonyctl_camera::save::{ObjectMeta, Saver};
 use sonyctl_camera::{
-    Cancel, CaptureError, CaptureOptions, CaptureSession, Downloaded, Observer, ShotKind,
+    CaptureError, CaptureOptions, CaptureSession, Downloaded, Observer, ShotKind,
 };
 
 use super::parse_duration;
-use crate::open::{Globals, open, runtime};
+use crate::open::{Close, CtrlC, Globals, with_camera};
 use crate::text::sanitize;
 
 /// Options shared by `capture` and `tether`: where files go and how they are reported.
@@ -217,24 +217,9 @@ impl Observer for Cli {
     }
 }
 
-/// Ctrl-C cancels (the shutter closes and images are still saved); a second Ctrl-C quits now.
-pub(super) fn cancel_on_ctrl_c() -> Cancel {
-    let cancel = Cancel::new();
-    let c = cancel.clone();
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!(
-                "sonyctl: stopping: releasing the shutter and saving what was shot (Ctrl-C again \
-                 quits at once)"
-            );
-            c.cancel();
-            if tokio::signal::ctrl_c().await.is_ok() {
-                std::process::exit(130);
-            }
-        }
-    });
-    cancel
-}
+/// What the first Ctrl-C says while shooting: the shutter closes and images are still saved.
+pub(super) const STOPPING: &str =
+    "stopping: releasing the shutter and saving what was shot (Ctrl-C again quits at once)";
 
 pub(super) fn saver(args: &SaveArgs) -> Result<Saver> {
     Ok(Saver::new(&args.output, args.name.as_deref())
@@ -265,53 +250,56 @@ pub fn run(g: &Globals, args: &CaptureArgs) -> Result<()> {
         },
         ..CaptureOptions::default()
     };
-    runtime()?.block_on(async {
-        let cancel = cancel_on_ctrl_c();
-        let mut cam = open(g).await?;
-        let mut ui = Cli::new(args.save.json);
-        let (mut session, _) =
-            CaptureSession::begin(&mut cam, &saver, options, cancel, &mut ui).await?;
-        let several = args.count > 1;
-        let mut failures = 0u32;
-        let result = session
-            .series(
-                kind,
-                args.count,
-                args.interval.unwrap_or_default(),
-                &mut ui,
-                &mut |n, r| match r {
-                    Ok(files) if files.is_empty() => {
-                        eprintln!("sonyctl: shot {n}: the camera delivered no image");
-                        failures += 1;
-                        true
-                    }
-                    Ok(_) => true,
-                    // A timelapse goes on after a shot the camera could not focus or deliver.
-                    Err(
-                        e @ (CaptureError::FocusFailed
-                        | CaptureError::Timeout(..)
-                        | CaptureError::ConnectionDropped(_)
-                        | CaptureError::Incomplete { .. }),
-                    ) if several => {
-                        eprintln!("sonyctl: shot {n}: {e}");
-                        failures += 1;
-                        true
-                    }
-                    Err(_) => false,
-                },
-            )
-            .await;
-        let finished = session.finish(&mut ui).await;
-        ui.clear();
-        result?;
-        finished?;
-        if let Some(e) = ui.failed_write {
-            return Err(anyhow::Error::from(e).context("cannot write to standard output"));
-        }
-        let _ = cam.close().await;
-        if failures > 0 {
-            bail!("{failures} of {} shot(s) failed", args.count);
-        }
-        Ok(())
-    })
+    let failures = with_camera(
+        g,
+        Close::Lenient,
+        CtrlC::Cancels(STOPPING),
+        async |cam, cancel| {
+            let mut ui = Cli::new(args.save.json);
+            let (mut session, _) =
+                CaptureSession::begin(cam, &saver, options, cancel.clone(), &mut ui).await?;
+            let several = args.count > 1;
+            let mut failures = 0u32;
+            let result = session
+                .series(
+                    kind,
+                    args.count,
+                    args.interval.unwrap_or_default(),
+                    &mut ui,
+                    &mut |n, r| match r {
+                        Ok(files) if files.is_empty() => {
+                            eprintln!("sonyctl: shot {n}: the camera delivered no image");
+                            failures += 1;
+                            true
+                        }
+                        Ok(_) => true,
+                        // A timelapse goes on after a shot the camera could not focus or deliver.
+                        Err(
+                            e @ (CaptureError::FocusFailed
+                            | CaptureError::Timeout(..)
+                            | CaptureError::ConnectionDropped(_)
+                            | CaptureError::Incomplete { .. }),
+                        ) if several => {
+                            eprintln!("sonyctl: shot {n}: {e}");
+                            failures += 1;
+                            true
+                        }
+                        Err(_) => false,
+                    },
+                )
+                .await;
+            let finished = session.finish(&mut ui).await;
+            ui.clear();
+            result?;
+            finished?;
+            if let Some(e) = ui.failed_write {
+                return Err(anyhow::Error::from(e).context("cannot write to standard output"));
+            }
+            Ok(failures)
+        },
+    )?;
+    if failures > 0 {
+        bail!("{failures} of {} shot(s) failed", args.count);
+    }
+    Ok(())
 }

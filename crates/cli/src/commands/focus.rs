@@ -3,7 +3,7 @@
 use anyhow::{Result, bail};
 use clap::{Args, ValueEnum};
 
-use crate::open::{Globals, open, runtime};
+use crate::open::{Close, CtrlC, Globals, with_camera};
 
 /// Which way `focus` drives the lens.
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -38,8 +38,7 @@ fn parse_step_size(s: &str) -> Result<i32, String> {
 
 /// `sonyctl focus near|far [1|3|7] [--steps N]` (manual focus).
 pub fn run(g: &Globals, args: &FocusArgs) -> Result<()> {
-    runtime()?.block_on(async {
-        let mut cam = open(g).await?;
+    with_camera(g, Close::Lenient, CtrlC::Exits, async |cam, _| {
         let props = cam.properties().await?;
         // D235 (focus stepping possible now) where the body reports it, else the focus mode.
         let is_one = |code| {
@@ -65,16 +64,16 @@ pub fn run(g: &Globals, args: &FocusArgs) -> Result<()> {
             Direction::Far => args.size,
         };
         cam.focus_step(size, args.steps).await?;
-        let _ = cam.close().await;
-        println!(
-            "moved {} {} step(s) of {}",
-            match args.direction {
-                Direction::Near => "near",
-                Direction::Far => "far",
-            },
-            args.steps,
-            args.size
-        );
         Ok(())
-    })
+    })?;
+    println!(
+        "moved {} {} step(s) of {}",
+        match args.direction {
+            Direction::Near => "near",
+            Direction::Far => "far",
+        },
+        args.steps,
+        args.size
+    );
+    Ok(())
 }

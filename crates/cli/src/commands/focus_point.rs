@@ -3,7 +3,7 @@
 use anyhow::Result;
 use clap::Args;
 
-use crate::open::{Globals, open, runtime};
+use crate::open::{Close, CtrlC, Globals, with_camera};
 
 /// Arguments of `focus-point`.
 #[derive(Args, Debug)]
@@ -18,11 +18,9 @@ pub struct FocusPointArgs {
 
 /// `sonyctl focus-point X Y`.
 pub fn run(g: &Globals, args: &FocusPointArgs) -> Result<()> {
-    runtime()?.block_on(async {
-        let mut cam = open(g).await?;
-        cam.focus_point(args.x, args.y).await?;
-        let _ = cam.close().await;
-        println!("focus point at {} {}", args.x, args.y);
-        Ok(())
-    })
+    with_camera(g, Close::Lenient, CtrlC::Exits, async |cam, _| {
+        Ok(cam.focus_point(args.x, args.y).await?)
+    })?;
+    println!("focus point at {} {}", args.x, args.y);
+    Ok(())
 }

@@ -7,7 +7,7 @@ use clap::Args;
 use sonyctl_sony::format_value;
 
 use super::resolve;
-use crate::open::{Globals, open, runtime};
+use crate::open::{Close, CtrlC, Globals, with_camera};
 use crate::text::sanitize;
 
 /// Arguments of `get`.
@@ -29,8 +29,7 @@ pub fn run(g: &Globals, args: &GetArgs) -> Result<()> {
         .iter()
         .map(|n| resolve(n))
         .collect::<Result<_>>()?;
-    runtime()?.block_on(async {
-        let mut cam = open(g).await?;
+    with_camera(g, Close::Checked, CtrlC::Exits, async |cam, _| {
         let props = cam.properties().await?;
         let mut out = std::io::stdout().lock();
         let mut json = serde_json::Map::new();
@@ -61,7 +60,6 @@ pub fn run(g: &Globals, args: &GetArgs) -> Result<()> {
             serde_json::to_writer_pretty(&mut out, &json)?;
             writeln!(out)?;
         }
-        cam.close().await?;
         Ok(())
     })
 }

@@ -7,7 +7,7 @@ use clap::Args;
 use sonyctl_sony::codes::prop;
 use sonyctl_sony::format_value;
 
-use crate::open::{Globals, open, runtime};
+use crate::open::{Close, CtrlC, Globals, with_camera};
 use crate::text::sanitize;
 
 /// Arguments of `info`.
@@ -20,8 +20,7 @@ pub struct InfoArgs {
 
 /// `sonyctl info`: model, firmware, serial, protocol, battery, lens, save destination.
 pub fn run(g: &Globals, args: &InfoArgs) -> Result<()> {
-    runtime()?.block_on(async {
-        let mut cam = open(g).await?;
+    with_camera(g, Close::Checked, CtrlC::Exits, async |cam, _| {
         let props = cam.properties().await?;
         let di = cam.device_info().clone();
         let show = |code| {
@@ -72,7 +71,6 @@ pub fn run(g: &Globals, args: &InfoArgs) -> Result<()> {
                 writeln!(out, "{:<17} {}", k.replace('_', " "), sanitize(&v))?;
             }
         }
-        cam.close().await?;
         Ok(())
     })
 }

@@ -3,7 +3,7 @@
 use anyhow::Result;
 use clap::{Args, ValueEnum};
 
-use crate::open::{Globals, open, runtime};
+use crate::open::{Close, CtrlC, Globals, with_camera};
 
 /// `movie start` or `movie stop`.
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -24,19 +24,17 @@ pub struct MovieArgs {
 /// `sonyctl movie start|stop`.
 pub fn run(g: &Globals, args: &MovieArgs) -> Result<()> {
     let start = matches!(args.action, MovieAction::Start);
-    runtime()?.block_on(async {
-        let mut cam = open(g).await?;
-        let changed = cam.movie(start).await?;
-        let _ = cam.close().await;
-        println!(
-            "{}",
-            match (start, changed) {
-                (true, true) => "recording",
-                (true, false) => "already recording",
-                (false, true) => "stopped",
-                (false, false) => "not recording",
-            }
-        );
-        Ok(())
-    })
+    let changed = with_camera(g, Close::Lenient, CtrlC::Exits, async |cam, _| {
+        Ok(cam.movie(start).await?)
+    })?;
+    println!(
+        "{}",
+        match (start, changed) {
+            (true, true) => "recording",
+            (true, false) => "already recording",
+            (false, true) => "stopped",
+            (false, false) => "not recording",
+        }
+    );
+    Ok(())
 }

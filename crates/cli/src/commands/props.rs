@@ -5,7 +5,7 @@ use std::io::Write;
 use anyhow::Result;
 use clap::Args;
 
-use crate::open::{Globals, open, runtime};
+use crate::open::{Close, CtrlC, Globals, with_camera};
 use crate::text::sanitize;
 
 /// Arguments of `props`.
@@ -18,8 +18,7 @@ pub struct PropsArgs {
 
 /// `sonyctl props`: every setting the camera reports.
 pub fn run(g: &Globals, args: &PropsArgs) -> Result<()> {
-    runtime()?.block_on(async {
-        let mut cam = open(g).await?;
+    with_camera(g, Close::Checked, CtrlC::Exits, async |cam, _| {
         let props = cam.properties().await?;
         let mut out = std::io::BufWriter::new(std::io::stdout().lock());
         if args.json {
@@ -48,7 +47,6 @@ pub fn run(g: &Globals, args: &PropsArgs) -> Result<()> {
             out.write_all(crate::props::table(&props.properties).as_bytes())?;
         }
         out.flush()?;
-        cam.close().await?;
         Ok(())
     })
 }

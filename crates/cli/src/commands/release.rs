@@ -2,15 +2,13 @@
 
 use anyhow::Result;
 
-use crate::open::{Globals, open, runtime};
+use crate::open::{Close, CtrlC, Globals, with_camera};
 
 /// `sonyctl release`: releases every button.
 pub fn run(g: &Globals) -> Result<()> {
-    runtime()?.block_on(async {
-        let mut cam = open(g).await?;
-        cam.release_all().await?;
-        let _ = cam.close().await;
-        println!("released");
-        Ok(())
-    })
+    with_camera(g, Close::Lenient, CtrlC::Exits, async |cam, _| {
+        Ok(cam.release_all().await?)
+    })?;
+    println!("released");
+    Ok(())
 }

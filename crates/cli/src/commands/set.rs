@@ -7,7 +7,7 @@ use clap::Args;
 use sonyctl_sony::format_value;
 
 use super::resolve;
-use crate::open::{Globals, open, runtime};
+use crate::open::{Close, CtrlC, Globals, with_camera};
 use crate::text::sanitize;
 
 /// Arguments of `set`.
@@ -35,8 +35,7 @@ pub fn run(g: &Globals, args: &SetArgs) -> Result<()> {
         })
         .map(|(name, value)| Ok((name.clone(), resolve(name)?, value.clone())))
         .collect::<Result<_>>()?;
-    runtime()?.block_on(async {
-        let mut cam = open(g).await?;
+    with_camera(g, Close::Checked, CtrlC::Exits, async |cam, _| {
         let mut out = std::io::stdout().lock();
         for (name, code, text) in &pairs {
             let d = cam.get(*code).await?;
@@ -51,7 +50,6 @@ pub fn run(g: &Globals, args: &SetArgs) -> Result<()> {
                 sanitize(&format_value(*code, &outcome.after))
             )?;
         }
-        cam.close().await?;
         Ok(())
     })
 }

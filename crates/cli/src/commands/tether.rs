@@ -6,9 +6,9 @@ use anyhow::Result;
 use clap::Args;
 use sonyctl_camera::{CaptureOptions, CaptureSession};
 
-use super::capture::{Cli, SaveArgs, cancel_on_ctrl_c, saver};
+use super::capture::{Cli, STOPPING, SaveArgs, saver};
 use super::parse_duration;
-use crate::open::{Globals, open, runtime};
+use crate::open::{Close, CtrlC, Globals, with_camera};
 use crate::text::sanitize;
 
 /// Arguments of `tether`.
@@ -31,41 +31,44 @@ pub fn run(g: &Globals, args: &TetherArgs) -> Result<()> {
         max_reconnects: u32::MAX,
         ..CaptureOptions::default()
     };
-    runtime()?.block_on(async {
-        let cancel = cancel_on_ctrl_c();
-        let mut cam = open(g).await?;
-        let mut ui = Cli::new(args.save.json);
-        let (mut session, _) =
-            CaptureSession::begin(&mut cam, &saver, options, cancel.clone(), &mut ui).await?;
-        eprintln!(
-            "sonyctl: tethered to {}: images shot on the camera are saved to {}{}",
-            sanitize(&session.camera().device_info().model),
-            saver.dir().display(),
-            if args.duration.is_some() {
-                ""
-            } else {
-                " (Ctrl-C stops)"
-            }
-        );
-        let deadline = args.duration.map(|d| tokio::time::Instant::now() + d);
-        let mut result = Ok(());
-        while !cancel.is_cancelled() && deadline.is_none_or(|d| tokio::time::Instant::now() < d) {
-            let left = deadline.map_or(Duration::from_millis(500), |d| {
-                d.saturating_duration_since(tokio::time::Instant::now())
-            });
-            if let Err(e) = session
-                .tether_once(left.min(Duration::from_millis(500)), &mut ui)
-                .await
+    with_camera(
+        g,
+        Close::Lenient,
+        CtrlC::Cancels(STOPPING),
+        async |cam, cancel| {
+            let mut ui = Cli::new(args.save.json);
+            let (mut session, _) =
+                CaptureSession::begin(cam, &saver, options, cancel.clone(), &mut ui).await?;
+            eprintln!(
+                "sonyctl: tethered to {}: images shot on the camera are saved to {}{}",
+                sanitize(&session.camera().device_info().model),
+                saver.dir().display(),
+                if args.duration.is_some() {
+                    ""
+                } else {
+                    " (Ctrl-C stops)"
+                }
+            );
+            let deadline = args.duration.map(|d| tokio::time::Instant::now() + d);
+            let mut result = Ok(());
+            while !cancel.is_cancelled() && deadline.is_none_or(|d| tokio::time::Instant::now() < d)
             {
-                result = Err(e);
-                break;
+                let left = deadline.map_or(Duration::from_millis(500), |d| {
+                    d.saturating_duration_since(tokio::time::Instant::now())
+                });
+                if let Err(e) = session
+                    .tether_once(left.min(Duration::from_millis(500)), &mut ui)
+                    .await
+                {
+                    result = Err(e);
+                    break;
+                }
             }
-        }
-        let finished = session.finish(&mut ui).await;
-        ui.clear();
-        result?;
-        finished?;
-        let _ = cam.close().await;
-        Ok(())
-    })
+            let finished = session.finish(&mut ui).await;
+            ui.clear();
+            result?;
+            finished?;
+            Ok(())
+        },
+    )
 }

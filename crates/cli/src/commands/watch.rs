@@ -7,7 +7,7 @@ use clap::Args;
 use sonyctl_sony::format_value;
 
 use super::parse_duration;
-use crate::open::{Globals, open, runtime};
+use crate::open::{Close, CtrlC, Globals, with_camera};
 use crate::text::sanitize;
 
 /// Arguments of `watch`.
@@ -38,9 +38,8 @@ fn emit(out: &mut impl Write, json: bool, value: serde_json::Value, text: String
 /// `sonyctl watch`: logs every change as it happens. It only reads.
 pub fn run(g: &Globals, args: &WatchArgs) -> Result<()> {
     use sonyctl_camera::{Watch, WatchEvent};
-    runtime()?.block_on(async {
-        let mut cam = open(g).await?;
-        let mut watch = Watch::start(&mut cam).await?;
+    with_camera(g, Close::Lenient, CtrlC::Exits, async |cam, _| {
+        let mut watch = Watch::start(cam).await?;
         let mut out = std::io::stdout().lock();
         let deadline = args.duration.map(|d| tokio::time::Instant::now() + d);
         let poll = args.poll.max(std::time::Duration::from_millis(20));
@@ -51,7 +50,7 @@ pub fn run(g: &Globals, args: &WatchArgs) -> Result<()> {
                 break;
             }
             let step = tokio::select! {
-                r = watch.next(&mut cam, poll) => r,
+                r = watch.next(cam, poll) => r,
                 _ = &mut ctrl_c => break,
             };
             let time = crate::text::rfc3339_now();
@@ -68,7 +67,9 @@ pub fn run(g: &Globals, args: &WatchArgs) -> Result<()> {
                     // --for ends or Ctrl-C; changes made meanwhile show up as changes.
                     loop {
                         if deadline.is_some_and(|d| tokio::time::Instant::now() >= d) {
-                            return Err(anyhow::anyhow!(e).context("the connection to the camera was lost"));
+                            return Err(
+                                anyhow::anyhow!(e).context("the connection to the camera was lost")
+                            );
                         }
                         let back = tokio::select! {
                             r = cam.reconnect(std::time::Duration::from_secs(2)) => r.is_ok(),
@@ -93,7 +94,10 @@ pub fn run(g: &Globals, args: &WatchArgs) -> Result<()> {
             for ev in events {
                 match ev {
                     WatchEvent::Changed { code, old, new } => {
-                        let name = sonyctl_sony::codes::describe(sonyctl_sony::property_name(code), code.0);
+                        let name = sonyctl_sony::codes::describe(
+                            sonyctl_sony::property_name(code),
+                            code.0,
+                        );
                         let (old, new) = (format_value(code, &old), format_value(code, &new));
                         emit(
                             &mut out,
@@ -111,7 +115,6 @@ pub fn run(g: &Globals, args: &WatchArgs) -> Result<()> {
                 }
             }
         }
-        let _ = cam.close().await;
         Ok(())
     })
 }
