@@ -71,7 +71,7 @@ pub(super) struct Cli {
     wait: Option<ProgressBar>,
     download: Option<ProgressBar>,
     countdown: Option<ProgressBar>,
-    pub(super) failed_write: Option<std::io::Error>,
+    failed_write: Option<std::io::Error>,
 }
 
 impl Cli {
