@@ -10,7 +10,7 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use sonyctl_camera::save::{ObjectMeta, Saver};
 use sonyctl_camera::{
-    CaptureError, CaptureOptions, CaptureSession, Downloaded, Observer, ShotKind,
+    Camera, Cancel, CaptureError, CaptureOptions, CaptureSession, Downloaded, Observer, ShotKind,
 };
 
 use super::parse_duration;
@@ -250,54 +250,50 @@ pub fn run(g: &Globals, args: &CaptureArgs) -> Result<()> {
         },
         ..CaptureOptions::default()
     };
-    let failures = with_camera(
-        g,
-        Close::Lenient,
-        CtrlC::Cancels(STOPPING),
-        async |cam, cancel| {
-            let mut ui = Cli::new(args.save.json);
-            let (mut session, _) =
-                CaptureSession::begin(cam, &saver, options, cancel.clone(), &mut ui).await?;
-            let several = args.count > 1;
-            let mut failures = 0u32;
-            let result = session
-                .series(
-                    kind,
-                    args.count,
-                    args.interval.unwrap_or_default(),
-                    &mut ui,
-                    &mut |n, r| match r {
-                        Ok(files) if files.is_empty() => {
-                            eprintln!("sonyctl: shot {n}: the camera delivered no image");
-                            failures += 1;
-                            true
-                        }
-                        Ok(_) => true,
-                        // A timelapse goes on after a shot the camera could not focus or deliver.
-                        Err(
-                            e @ (CaptureError::FocusFailed
-                            | CaptureError::Timeout(..)
-                            | CaptureError::ConnectionDropped(_)
-                            | CaptureError::Incomplete { .. }),
-                        ) if several => {
-                            eprintln!("sonyctl: shot {n}: {e}");
-                            failures += 1;
-                            true
-                        }
-                        Err(_) => false,
-                    },
-                )
-                .await;
-            let finished = session.finish(&mut ui).await;
-            ui.clear();
-            result?;
-            finished?;
-            if let Some(e) = ui.failed_write {
-                return Err(anyhow::Error::from(e).context("cannot write to standard output"));
-            }
-            Ok(failures)
-        },
-    )?;
+    let shoot = async |cam: &mut Camera, cancel: &Cancel| {
+        let mut ui = Cli::new(args.save.json);
+        let (mut session, _) =
+            CaptureSession::begin(cam, &saver, options, cancel.clone(), &mut ui).await?;
+        let several = args.count > 1;
+        let mut failures = 0u32;
+        let result = session
+            .series(
+                kind,
+                args.count,
+                args.interval.unwrap_or_default(),
+                &mut ui,
+                &mut |n, r| match r {
+                    Ok(files) if files.is_empty() => {
+                        eprintln!("sonyctl: shot {n}: the camera delivered no image");
+                        failures += 1;
+                        true
+                    }
+                    Ok(_) => true,
+                    // A timelapse goes on after a shot the camera could not focus or deliver.
+                    Err(
+                        e @ (CaptureError::FocusFailed
+                        | CaptureError::Timeout(..)
+                        | CaptureError::ConnectionDropped(_)
+                        | CaptureError::Incomplete { .. }),
+                    ) if several => {
+                        eprintln!("sonyctl: shot {n}: {e}");
+                        failures += 1;
+                        true
+                    }
+                    Err(_) => false,
+                },
+            )
+            .await;
+        let finished = session.finish(&mut ui).await;
+        ui.clear();
+        result?;
+        finished?;
+        if let Some(e) = ui.failed_write {
+            return Err(anyhow::Error::from(e).context("cannot write to standard output"));
+        }
+        Ok(failures)
+    };
+    let failures = with_camera(g, Close::Lenient, CtrlC::Cancels(STOPPING), shoot)?;
     if failures > 0 {
         bail!("{failures} of {} shot(s) failed", args.count);
     }

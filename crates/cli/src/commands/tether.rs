@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use anyhow::Result;
 use clap::Args;
-use sonyctl_camera::{CaptureOptions, CaptureSession};
+use sonyctl_camera::{Camera, Cancel, CaptureOptions, CaptureSession};
 
 use super::capture::{Cli, STOPPING, SaveArgs, saver};
 use super::parse_duration;
@@ -31,44 +31,39 @@ pub fn run(g: &Globals, args: &TetherArgs) -> Result<()> {
         max_reconnects: u32::MAX,
         ..CaptureOptions::default()
     };
-    with_camera(
-        g,
-        Close::Lenient,
-        CtrlC::Cancels(STOPPING),
-        async |cam, cancel| {
-            let mut ui = Cli::new(args.save.json);
-            let (mut session, _) =
-                CaptureSession::begin(cam, &saver, options, cancel.clone(), &mut ui).await?;
-            eprintln!(
-                "sonyctl: tethered to {}: images shot on the camera are saved to {}{}",
-                sanitize(&session.camera().device_info().model),
-                saver.dir().display(),
-                if args.duration.is_some() {
-                    ""
-                } else {
-                    " (Ctrl-C stops)"
-                }
-            );
-            let deadline = args.duration.map(|d| tokio::time::Instant::now() + d);
-            let mut result = Ok(());
-            while !cancel.is_cancelled() && deadline.is_none_or(|d| tokio::time::Instant::now() < d)
-            {
-                let left = deadline.map_or(Duration::from_millis(500), |d| {
-                    d.saturating_duration_since(tokio::time::Instant::now())
-                });
-                if let Err(e) = session
-                    .tether_once(left.min(Duration::from_millis(500)), &mut ui)
-                    .await
-                {
-                    result = Err(e);
-                    break;
-                }
+    let tether = async |cam: &mut Camera, cancel: &Cancel| {
+        let mut ui = Cli::new(args.save.json);
+        let (mut session, _) =
+            CaptureSession::begin(cam, &saver, options, cancel.clone(), &mut ui).await?;
+        eprintln!(
+            "sonyctl: tethered to {}: images shot on the camera are saved to {}{}",
+            sanitize(&session.camera().device_info().model),
+            saver.dir().display(),
+            if args.duration.is_some() {
+                ""
+            } else {
+                " (Ctrl-C stops)"
             }
-            let finished = session.finish(&mut ui).await;
-            ui.clear();
-            result?;
-            finished?;
-            Ok(())
-        },
-    )
+        );
+        let deadline = args.duration.map(|d| tokio::time::Instant::now() + d);
+        let mut result = Ok(());
+        while !cancel.is_cancelled() && deadline.is_none_or(|d| tokio::time::Instant::now() < d) {
+            let left = deadline.map_or(Duration::from_millis(500), |d| {
+                d.saturating_duration_since(tokio::time::Instant::now())
+            });
+            if let Err(e) = session
+                .tether_once(left.min(Duration::from_millis(500)), &mut ui)
+                .await
+            {
+                result = Err(e);
+                break;
+            }
+        }
+        let finished = session.finish(&mut ui).await;
+        ui.clear();
+        result?;
+        finished?;
+        Ok(())
+    };
+    with_camera(g, Close::Lenient, CtrlC::Cancels(STOPPING), tether)
 }
