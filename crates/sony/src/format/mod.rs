@@ -15,6 +15,7 @@ use sonyctl_ptp::{DataType, PropertyCode};
 
 pub use display::format_value;
 use labels::*;
+pub(crate) use parse::parse_rational;
 pub use parse::parse_value;
 
 /// A value a user typed that cannot be turned into a property value.
@@ -69,6 +70,11 @@ pub enum ValueKind {
     Plain,
 }
 
+/// The label of a 0xD213 focus indication.
+pub(crate) fn focus_label(raw: u8) -> Option<&'static str> {
+    display::table_label(FOCUS_INDICATION, raw.into())
+}
+
 /// How the values of `code` are shown and read.
 pub fn value_kind(code: PropertyCode) -> ValueKind {
     use ValueKind::*;
@@ -100,7 +106,7 @@ pub fn value_kind(code: PropertyCode) -> ValueKind {
         0xD26A => Table(LIVE_VIEW_QUALITY),
         0xD21D => Table(MOVIE_STATE),
         0xD217 | 0xD21F | 0xD24E => Table(LOCK_INDICATION),
-        0xD2C1..=0xD2C4 | 0xD2C7..=0xD2C9 | 0xD2D9 | 0xD2E6 => Table(BUTTON),
+        c if crate::values::is_button(PropertyCode(c)) => Table(BUTTON),
         0xD0D9 | 0xD0DB => Table(ON_OFF_12),
         0xD0DF => Table(SHUTTER_TYPE),
         0xD231 => Table(LIVE_VIEW_EFFECT),
@@ -298,7 +304,7 @@ mod tests {
         assert_eq!(f(0x5005, Value::U16(0x8099)), "0x8099");
         assert_eq!(f(0xD26C, Value::U8(3)), "3");
         assert_eq!(f(0xD215, Value::U16(0x8002)), "2 ready");
-        assert_eq!(f(0xD215, Value::U16(0xFFFB)), "0xFFFB");
+        assert_eq!(f(0xD215, Value::U16(0xFFFB)), "0xFFFB (invalid)");
         assert_eq!(f(0xD218, Value::I8(-1)), "unknown");
         assert_eq!(f(0xD218, Value::I8(71)), "71%");
         assert_eq!(f(0xD20F, Value::U16(5500)), "5500 K");

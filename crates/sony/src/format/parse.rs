@@ -5,6 +5,8 @@ use sonyctl_ptp::{DataType, PropertyCode, Value};
 use super::labels::*;
 use super::{ParseError, ValueKind, format_value, value_kind};
 use crate::prop_info::SonyDevicePropDesc;
+use crate::values::shutter::{ShutterText, camera_fraction, parse_text};
+use crate::values::{ExposureCompensation, FNumber, Iso, PendingImages};
 
 /// Lower case without white space, underscores, or hyphens between letters, so
 /// `"Fluorescent  Warm-White"` and `"fluorescent warm white"` compare equal but `-0.3` keeps its sign.
@@ -47,7 +49,7 @@ pub(super) fn parse_integer(text: &str) -> Option<i128> {
 }
 
 /// Parses a decimal number or a fraction `a/b` into `(numerator, denominator)` in lowest terms.
-pub(super) fn parse_rational(text: &str) -> Option<(u64, u64)> {
+pub(crate) fn parse_rational(text: &str) -> Option<(u64, u64)> {
     let t = text.trim();
     if let Some((a, b)) = t.split_once('/') {
         let (a, b) = (a.trim().parse::<u64>().ok()?, b.trim().parse::<u64>().ok()?);
@@ -79,18 +81,6 @@ pub(super) fn reduce(a: u64, b: u64) -> (u64, u64) {
     (a / g, b / g)
 }
 
-/// Parses a signed decimal (`+0.7`, `-1`, `1/3`, `-2/3`) into thousandths.
-pub(super) fn parse_thousandths(text: &str) -> Option<i64> {
-    let t = text.trim();
-    let (neg, body) = match t.strip_prefix('-') {
-        Some(b) => (true, b),
-        None => (false, t.strip_prefix('+').unwrap_or(t)),
-    };
-    let (n, d) = parse_rational(body)?;
-    let v = i64::try_from(n.checked_mul(1000)? / d).ok()?;
-    Some(if neg { -v } else { v })
-}
-
 pub(super) fn strip_suffix_ci<'a>(s: &'a str, suffix: &str) -> &'a str {
     let t = s.trim_end();
     if t.len() >= suffix.len() && t.is_char_boundary(t.len() - suffix.len()) {
@@ -100,16 +90,6 @@ pub(super) fn strip_suffix_ci<'a>(s: &'a str, suffix: &str) -> &'a str {
         }
     }
     t
-}
-
-pub(super) fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> &'a str {
-    let t = s.trim_start();
-    match t.get(..prefix.len()) {
-        Some(head) if head.eq_ignore_ascii_case(prefix) => {
-            t.get(prefix.len()..).unwrap_or("").trim_start()
-        }
-        _ => t,
-    }
 }
 
 /// Picks the value from the descriptor's lists that `matches`, preferring values settable now.
@@ -165,51 +145,30 @@ pub fn parse_value(
         ValueKind::ShutterSpeed | ValueKind::ExtendedShutterSpeed => {
             parse_shutter(code, text, data_type, desc, kind)?
         }
-        ValueKind::FNumber => {
-            let t = strip_prefix_ci(strip_prefix_ci(text, "f/"), "f");
-            match if text == "--" { text } else { want.as_str() } {
-                "--" => Some(fit(0xFFFE)?),
-                "closed" => Some(fit(0xFFFD)?),
-                "n/a" => Some(fit(0xFFFF)?),
-                _ => match parse_rational(t) {
-                    Some((n, d)) => {
-                        // u128: no typed number can overflow this.
-                        let hundredths = ((u128::from(n) * 100 + u128::from(d / 2)) / u128::from(d))
-                            .min(u128::from(u64::MAX))
-                            as u64;
-                        let near = from_lists(desc, |v| {
-                            v.as_u64().is_some_and(|x| x.abs_diff(hundredths) <= 5)
-                        });
-                        Some(match near {
-                            Some(v) => v.clone(),
-                            None => fit(hundredths.into())?,
-                        })
-                    }
-                    None => None,
-                },
+        ValueKind::FNumber => match FNumber::parse_hundredths(text) {
+            Some(special) if special >= u64::from(FNumber::CLOSED.0) => Some(fit(special.into())?),
+            Some(hundredths) => {
+                let near = from_lists(desc, |v| {
+                    v.as_u64().is_some_and(|x| x.abs_diff(hundredths) <= 5)
+                });
+                Some(match near {
+                    Some(v) => v.clone(),
+                    None => fit(hundredths.into())?,
+                })
             }
-        }
+            None => None,
+        },
         ValueKind::Iso => parse_iso(text, desc).map(|v| fit(v.into())).transpose()?,
-        ValueKind::Compensation => {
-            let t = strip_suffix_ci(text, "ev");
-            match parse_thousandths(t) {
-                Some(v) => {
-                    let near = from_lists(desc, |x| x.as_i64().is_some_and(|x| x.abs_diff(v) < 50));
-                    Some(match near {
-                        Some(x) => x.clone(),
-                        None => {
-                            // "+1/3" or "0.33" mean the 1/3 stop the cameras encode as 300; a
-                            // value typed to the thousandth ("+0.001") is taken as typed.
-                            let exact = t.split_once('.').is_some_and(|(_, f)| f.trim().len() >= 3);
-                            let tenths =
-                                (i128::from(v) + if v >= 0 { 50 } else { -50 }) / 100 * 100;
-                            fit(if exact { v.into() } else { tenths })?
-                        }
-                    })
-                }
-                None => None,
+        ValueKind::Compensation => match ExposureCompensation::parse_text(text) {
+            Some((v, exact)) => {
+                let near = from_lists(desc, |x| x.as_i64().is_some_and(|x| x.abs_diff(v) < 50));
+                Some(match near {
+                    Some(x) => x.clone(),
+                    None => fit(ExposureCompensation::camera_thousandths(v, exact))?,
+                })
             }
-        }
+            None => None,
+        },
         ValueKind::ColorTemperature if want == "n/a" => Some(fit(0)?),
         ValueKind::ColorTemperature => parse_integer(strip_suffix_ci(text, "k"))
             .map(fit)
@@ -224,18 +183,9 @@ pub fn parse_value(
                 .map(fit)
                 .transpose()?,
         },
-        ValueKind::PendingImages => match want.as_str() {
-            "none" => Some(fit(0)?),
-            "processing" => Some(fit(1)?),
-            _ => match parse_integer(strip_suffix_ci(text, "ready")) {
-                Some(n)
-                    if (0..0x8000).contains(&n) && text.to_ascii_lowercase().ends_with("ready") =>
-                {
-                    Some(fit(n + 0x8000)?)
-                }
-                _ => None,
-            },
-        },
+        ValueKind::PendingImages => PendingImages::parse(text)
+            .map(|p| fit(p.to_raw().into()))
+            .transpose()?,
         ValueKind::Table(t) => table_code(t, &want).map(|c| fit(c.into())).transpose()?,
         ValueKind::CategorisedTable(t, category) => table_code(t, &want)
             .map(|c| categorised(c, category, data_type, desc))
@@ -321,40 +271,15 @@ pub(super) fn categorised(
 }
 
 pub(super) fn parse_iso(text: &str, desc: Option<&SonyDevicePropDesc>) -> Option<u32> {
-    let mut t = strip_prefix_ci(text, "iso").to_string();
-    let mut mode = 0u32;
-    let lower = t.to_ascii_lowercase();
-    if let Some(rest) = lower.strip_prefix("mfnr high") {
-        mode = 2;
-        t = rest.trim().to_string();
-    } else if let Some(rest) = lower.strip_prefix("mfnr") {
-        mode = 1;
-        t = rest.trim().to_string();
-    }
-    let lower = t.to_ascii_lowercase();
-    let (body, ext) = match lower
-        .strip_suffix("(ext)")
-        .or_else(|| lower.strip_suffix("ext"))
-    {
-        Some(b) => (b.trim().to_string(), Some(true)),
-        None => (lower.trim().to_string(), None),
-    };
-    let base: u32 = if body == "auto" {
-        0x00FF_FFFF
-    } else {
-        let n: u32 = body.parse().ok()?;
-        if n == 0 || n >= 0x00FF_FFFF {
-            return None;
-        }
-        n
-    };
-    let v = (mode << 24) | base | if ext == Some(true) { 0x1000_0000 } else { 0 };
-    if ext.is_none() {
+    let (iso, named_ext) = Iso::parse_text(text)?;
+    let v = iso.0;
+    if !named_ext {
         // The camera may list this ISO only as an extended value: take that one.
         let listed = from_lists(desc, |x| x.as_u64() == Some(u64::from(v)));
         if listed.is_none() {
             if let Some(x) = from_lists(desc, |x| {
-                x.as_u64().is_some_and(|x| x & 0x0FFF_FFFF == u64::from(v))
+                Iso::from_value(x.as_u64().unwrap_or(u64::MAX))
+                    .is_some_and(|x| x.without_extension() == iso)
             }) {
                 return x.as_u64().and_then(|x| u32::try_from(x).ok());
             }
@@ -381,36 +306,19 @@ pub(super) fn parse_shutter(
             data_type,
         })
     };
-    let lower = text.trim().to_ascii_lowercase();
-    if lower == "bulb" {
-        return fit(0).map(Some);
-    }
-    if lower == "--" {
-        let all_ones = if shift == 32 { u64::MAX } else { 0xFFFF_FFFF };
-        return fit(all_ones).map(Some);
-    }
-    let body = lower
-        .trim_end_matches(['"', 's', '\''])
-        .trim_end_matches("sec")
-        .trim();
-    let Some((n, d)) = parse_rational(body) else {
-        return Ok(None);
+    let (n, d) = match parse_text(text) {
+        Some(ShutterText::Bulb) => return fit(0).map(Some),
+        Some(ShutterText::NoValue) => {
+            let all_ones = if shift == 32 { u64::MAX } else { 0xFFFF_FFFF };
+            return fit(all_ones).map(Some);
+        }
+        Some(ShutterText::Seconds(n, d)) => (n, d),
+        None => return Ok(None),
     };
-    if n == 0 {
-        return Ok(None);
-    }
     if let Some(v) = from_lists(desc, |v| seconds_of(v, shift) == Some((n, d))) {
         return Ok(Some(v.clone()));
     }
-    // The cameras' own encoding: 1/n as 1/n, everything else in tenths of a second.
-    // The cameras' own encoding: 1/n for 1/3 s and shorter, tenths of a second for the rest
-    // (1" is 10/10, 0.5" is 5/10).
-    let tenths = n.checked_mul(10).filter(|t| t % d == 0).map(|t| t / d);
-    let (num, den) = match tenths {
-        _ if n == 1 && d >= 3 => (1, d),
-        Some(t) => (t, 10),
-        None => (n, d),
-    };
+    let (num, den) = camera_fraction(n, d);
     let limit = (1u64 << shift) - 1;
     if num > limit || den > limit {
         return Err(ParseError::OutOfRange {
