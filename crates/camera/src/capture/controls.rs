@@ -3,6 +3,7 @@
 use sonyctl_ptp::PropertyCode;
 use sonyctl_sony::SdioRequest;
 use sonyctl_sony::codes::{control, prop};
+use sonyctl_sony::values::FocusIndication;
 
 use super::*;
 
@@ -104,9 +105,10 @@ impl Camera {
             match p
                 .get(prop::FOCUS_INDICATION)
                 .and_then(|d| d.current.as_u64())
+                .map(FocusIndication::from_value)
             {
-                Some(2 | 6) => return Ok(FocusState::Focused),
-                Some(3 | 7) => return Ok(FocusState::Failed),
+                Some(Some(f)) if f.is_focused() => return Ok(FocusState::Focused),
+                Some(Some(f)) if f.is_failed() => return Ok(FocusState::Failed),
                 None => {
                     return Err(CameraError::NotRemote(
                         "this camera does not report focus (no 0xD213)".into(),

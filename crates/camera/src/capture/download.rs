@@ -156,7 +156,7 @@ impl<'a> CaptureSession<'a> {
         let mut settings = None;
         loop {
             let props = self.props(observer).await?;
-            if !images_ready(pending_raw(&props)) {
+            if !pending(&props).is_ready() {
                 return Ok(out);
             }
             let settings = settings
@@ -189,7 +189,7 @@ impl<'a> CaptureSession<'a> {
                 }
                 Err(e) => {
                     self.recover(e, observer).await?;
-                    if images_ready(pending_raw(&self.props(observer).await?)) {
+                    if pending(&self.props(observer).await?).is_ready() {
                         continue;
                     }
                     return Ok(None);
@@ -230,7 +230,7 @@ impl<'a> CaptureSession<'a> {
                     }
                     // Is the same object still waiting? Then fetch it again from the start.
                     let same = match self.props(observer).await {
-                        Ok(p) if images_ready(pending_raw(&p)) => {
+                        Ok(p) if pending(&p).is_ready() => {
                             matches!(self.cam.waiting_object().await, Ok(m) if m == meta)
                         }
                         Ok(_) => false,
@@ -267,7 +267,8 @@ impl<'a> CaptureSession<'a> {
         }
     }
 
-    /// Waits until 0xD215 shows images ready (`true`), or `limit` passes (`false`).
+    /// Waits until 0xD215 shows images ready (`true`), or `limit` passes (`false`; an error if
+    /// 0xD215 then reads a value that counts no images).
     pub(super) async fn wait_ready(
         &mut self,
         limit: Duration,
@@ -276,13 +277,17 @@ impl<'a> CaptureSession<'a> {
         let start = self.cam.link().now();
         loop {
             let p = self.props(observer).await?;
-            if images_ready(pending_raw(&p)) {
+            let now_pending = pending(&p);
+            if now_pending.is_ready() {
                 observer.wait_done();
                 return Ok(true);
             }
             let elapsed = self.cam.link().now().saturating_sub(start);
             if elapsed >= limit {
                 observer.wait_done();
+                if let PendingImages::Invalid(_) = now_pending {
+                    return Err(CaptureError::InvalidPending(limit, now_pending));
+                }
                 return Ok(false);
             }
             observer.waiting("the image", elapsed, limit);

@@ -26,6 +26,7 @@ use std::time::Duration;
 
 use sonyctl_ptp::PropertyCode;
 use sonyctl_sony::codes::prop;
+use sonyctl_sony::values::{DriveMode, PendingImages, ShutterSpeed};
 use sonyctl_sony::{AllPropInfo, format_value};
 
 use crate::save::{ObjectMeta, PartialFile, SaveError, SavedFile, Saver};
@@ -56,6 +57,12 @@ pub enum CaptureError {
     /// The camera cannot do what was asked.
     #[error("{0}")]
     Unsupported(String),
+    /// 0xD215 stayed at a value that counts no images (0xFFFB on an ILCE-6400) until the wait
+    /// ran out; 0xFFFFC001 was not read, because reading it without an image crashes bodies.
+    #[error(
+        "gave up after {0:?}: the camera reports {1} waiting images, which is no count, so          nothing was fetched (reconnecting the camera clears it)"
+    )]
+    InvalidPending(Duration, PendingImages),
     /// The connection dropped while the shutter was being worked; the shot may or may not
     /// have been taken (if it was, the next shot or the end of the session saves it).
     #[error("the connection dropped {0}")]
@@ -241,54 +248,34 @@ pub type ShotResult = Result<Vec<Downloaded>, CaptureError>;
 pub struct Quiet;
 impl Observer for Quiet {}
 
-/// Bodies that ignore the shutter for a while after the handshake (libgphoto2's list).
-const SLOW_STARTERS: &[&str] = &[
-    "ZV-E10",
-    "ZV-1",
-    "DSC-RX100M7",
-    "ILCE-7RM4",
-    "DSC-RX0M2",
-    "ILCE-7M3",
-    "ILCE-7SM3",
-    "ILCE-7M4",
-    "ILCE-7M5",
-    "ILCE-9M2",
-    "ILCE-1",
-    "ILCE-7C",
-];
-
-/// How long those bodies need after the handshake.
-const STARTUP_SETTLE: Duration = Duration::from_secs(3);
-
 /// The largest object this library downloads (far above any still image or clip).
 const MAX_OBJECT: u64 = 1 << 40;
 
-/// 0xD215 (0 when the body has none).
-fn pending_raw(p: &AllPropInfo) -> u16 {
+/// 0xD215 (empty when the body has none; a value wider than 16 bits is no count).
+fn pending(p: &AllPropInfo) -> PendingImages {
     p.get(prop::PENDING_IMAGES)
         .and_then(|d| d.current.as_u64())
-        .map_or(0, |v| v as u16)
-}
-
-/// 0xD215 says objects wait at 0xFFFFC001.
-fn images_ready(raw: u16) -> bool {
-    raw >= 0x8000
+        .map_or(PendingImages::Empty, |v| {
+            u16::try_from(v).map_or(PendingImages::Invalid(u16::MAX), PendingImages::from_raw)
+        })
 }
 
 fn manual_focus(p: &AllPropInfo) -> bool {
     p.get(prop::FOCUS_MODE).and_then(|d| d.current.as_u64()) == Some(1)
 }
 
-/// The shutter time in seconds (`None`: BULB or unknown).
+/// The shutter time (`None`: BULB or unknown).
 fn shutter_time(p: &AllPropInfo) -> Option<Duration> {
     let raw = p.get(prop::SHUTTER_SPEED)?.current.as_u64()?;
-    let (n, d) = (raw >> 16, raw & 0xFFFF);
-    (raw != 0 && raw != 0xFFFF_FFFF && d != 0).then(|| Duration::from_secs_f64(n as f64 / d as f64))
+    ShutterSpeed::from_value(raw)?
+        .seconds()
+        .filter(|s| s.is_finite() && *s >= 0.0)
+        .map(Duration::from_secs_f64)
 }
 
-/// Drive-mode values that shoot continuously (the low 16 bits of 0x5013).
+/// Drive-mode values that shoot continuously.
 fn is_continuous(drive: u64) -> bool {
-    matches!(drive & 0xFFFF, 2 | 0x8010..=0x8017)
+    DriveMode::from_value(drive).is_some_and(DriveMode::is_continuous)
 }
 
 pub use session::CaptureSession;

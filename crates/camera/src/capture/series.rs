@@ -56,7 +56,7 @@ impl<'a> CaptureSession<'a> {
         observer: &mut dyn Observer,
     ) -> Result<Vec<Downloaded>, CaptureError> {
         let p = self.props(observer).await?;
-        if images_ready(pending_raw(&p)) {
+        if pending(&p).is_ready() {
             let got = self.drain(0, observer).await?;
             if !got.is_empty() {
                 self.reconnects = 0;

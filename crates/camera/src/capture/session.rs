@@ -5,6 +5,8 @@ use sonyctl_ptp::{PropertyCode, Value};
 use sonyctl_sony::codes::prop;
 use sonyctl_sony::format_value;
 
+use sonyctl_sony::values::startup_settle;
+
 use super::*;
 
 /// A capture session: the save destination made right, the buffer drained, shots, and the
@@ -108,14 +110,10 @@ impl<'a> CaptureSession<'a> {
     /// Some bodies ignore the shutter for about 3 s after the handshake ("2.5 s were reported
     /// not enough", libgphoto2): on those, wait until 3 s have passed since the camera opened.
     pub(super) async fn settle_after_connect(&mut self, observer: &mut dyn Observer) {
-        let model = self.cam.device_info().model.to_ascii_uppercase();
-        let slow = SLOW_STARTERS
-            .iter()
-            .any(|m| model == *m || model.strip_prefix(m).is_some_and(|r| r == "A"));
-        if !slow {
+        let Some(settle) = startup_settle(&self.cam.device_info().model) else {
             return;
-        }
-        let ready = self.cam.opened_at() + STARTUP_SETTLE;
+        };
+        let ready = self.cam.opened_at() + settle;
         loop {
             let now = self.cam.link().now();
             if now >= ready {
@@ -125,7 +123,7 @@ impl<'a> CaptureSession<'a> {
             observer.waiting(
                 "the camera to get ready",
                 now.saturating_sub(self.cam.opened_at()),
-                STARTUP_SETTLE,
+                settle,
             );
             let step = (ready - now).min(self.options.poll.max(Duration::from_millis(10)));
             self.cam.wait_events(step).await;

@@ -138,8 +138,8 @@ impl<'a> CaptureSession<'a> {
                     return Err(CaptureError::Timeout(limit, "the last frames of the burst"));
                 }
                 let p = self.props(observer).await?;
-                let raw = pending_raw(&p);
-                if images_ready(raw) {
+                let now_pending = pending(&p);
+                if now_pending.is_ready() {
                     let got = self.drain(shot, observer).await?;
                     if got.is_empty() {
                         // 0xD215 claims images that are not there: that counts as quiet.
@@ -152,7 +152,11 @@ impl<'a> CaptureSession<'a> {
                         out.extend(got);
                         quiet_since = self.cam.link().now();
                     }
-                } else if raw != 0 || now.saturating_sub(quiet_since) < settle {
+                } else if matches!(now_pending, PendingImages::Writing(_))
+                    || now.saturating_sub(quiet_since) < settle
+                {
+                    // An invalid count (0xFFFB on an ILCE-6400) is no image: it counts as
+                    // quiet, like 0.
                     self.cam.wait_events(self.options.poll).await;
                 } else {
                     self.reconnects = 0;
@@ -231,7 +235,7 @@ impl<'a> CaptureSession<'a> {
                     return Ok(false);
                 }
             };
-            if images_ready(pending_raw(&p)) {
+            if pending(&p).is_ready() {
                 if let Some(d) = self.download_one(shot, settings.clone(), observer).await? {
                     out.push(d);
                     continue;

@@ -106,33 +106,16 @@ pub(super) fn parse_ptp_date(s: &str) -> Option<DateTime> {
     })
 }
 
-/// The civil date of a day number counted from 1970-01-01 (proleptic Gregorian; Howard
-/// Hinnant's algorithm).
-pub(super) fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
-}
-
 /// A time given in seconds since 1970 (UTC) as a civil date and time.
 pub(super) fn utc_from_unix(secs: u64) -> DateTime {
-    let days = (secs / 86_400) as i64;
-    let in_day = (secs % 86_400) as u32;
-    let (year, month, day) = civil_from_days(days);
+    let (year, month, day, hour, minute, second) = sonyctl_ptp::date::utc_from_unix(secs);
     DateTime {
         year,
         month,
         day,
-        hour: in_day / 3600,
-        minute: in_day / 60 % 60,
-        second: in_day % 60,
+        hour,
+        minute,
+        second,
     }
 }
 
@@ -205,11 +188,6 @@ mod tests {
 
     #[test]
     fn civil_dates_from_unix_time() {
-        assert_eq!(civil_from_days(0), (1970, 1, 1));
-        assert_eq!(civil_from_days(19_723), (2024, 1, 1));
-        assert_eq!(civil_from_days(19_782), (2024, 2, 29));
-        assert_eq!(civil_from_days(-1), (1969, 12, 31));
-        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
         let t = utc_from_unix(1_709_251_199);
         assert_eq!(
             (t.year, t.month, t.day, t.hour, t.minute, t.second),

@@ -155,25 +155,7 @@ pub(super) fn sanitize_model(model: &str) -> String {
 /// The usual extension for a PTP object format: JPG, ARW, HIF, MPO, MP4, TIF, …; BIN for
 /// anything else.
 pub fn extension_for(format: u16) -> &'static str {
-    match format {
-        0x3801 | 0x3808 => "JPG",
-        0x3802 | 0x380D | 0x380E => "TIF",
-        0x3804 => "BMP",
-        0x3807 => "GIF",
-        0x380B => "PNG",
-        0x380F => "JP2",
-        0x3810 => "JPX",
-        0x3008 => "WAV",
-        0x3009 => "MP3",
-        0x300A => "AVI",
-        0x300B => "MPG",
-        0x300D => "MOV",
-        0xB101 => "ARW",
-        0xB110 => "HIF",
-        0xB301 => "MPO",
-        0xB982 => "MP4",
-        _ => "BIN",
-    }
+    sonyctl_sony::values::format_extension(sonyctl_ptp::ObjectFormatCode(format))
 }
 
 #[cfg(test)]
@@ -260,16 +242,5 @@ mod tests {
         let s = sanitize_file_name(&reserved).unwrap();
         assert!(s.len() <= 200);
         assert!(s.starts_with("_CON.xxx") && s.ends_with(".JPG"));
-    }
-
-    #[test]
-    fn extensions_for_formats() {
-        assert_eq!(extension_for(0x3801), "JPG");
-        assert_eq!(extension_for(0xB101), "ARW");
-        assert_eq!(extension_for(0xB110), "HIF");
-        assert_eq!(extension_for(0xB301), "MPO");
-        assert_eq!(extension_for(0xB982), "MP4");
-        assert_eq!(extension_for(0x380D), "TIF");
-        assert_eq!(extension_for(0x1234), "BIN");
     }
 }
