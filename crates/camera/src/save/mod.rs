@@ -22,7 +22,9 @@ use date::{host_utc_now, parse_ptp_date};
 pub use file::PartialFile;
 use file::{Worker, create_temp};
 pub use sanitize::{extension_for, sanitize_file_name};
-use sanitize::{is_plain_extension, safe_component, sanitize_model, split_extension};
+use sanitize::{
+    is_plain_extension, safe_component, sanitize_model, split_extension, with_format_extension,
+};
 use template::{Piece, Placeholder, Template, parse_template};
 
 /// What the camera said about an object (from its ObjectInfo) plus the model.
@@ -145,7 +147,8 @@ impl Saver {
     /// The path components of a file's name, each a single normal component.
     fn plan(&self, meta: &ObjectMeta, seq: u32) -> Vec<String> {
         let seq_text = format!("{seq:04}");
-        let sanitized = sanitize_file_name(&meta.filename);
+        let sanitized =
+            sanitize_file_name(&meta.filename).map(|n| with_format_extension(n, meta.format));
         let Some(template) = &self.template else {
             let name =
                 sanitized.unwrap_or_else(|| format!("{seq_text}.{}", extension_for(meta.format)));
@@ -329,14 +332,14 @@ mod tests {
         let long = format!("{}.JPG", "A".repeat(1000));
         let cases: [(&str, Option<&str>); 9] = [
             ("../../x.JPG", Some("x.JPG")),
-            ("/etc/passwd", Some("passwd")),
+            ("/etc/passwd", Some("passwd.JPG")),
             ("..", Some("0003.JPG")),
             ("", Some("0004.JPG")),
             ("DSC\u{1b}[31m0\u{0}0005.JPG", Some("DSC[31m00005.JPG")),
             ("sub/dir\\DSC00003.JPG", Some("DSC00003.JPG")),
             ("COM1.JPG", Some("_COM1.JPG")),
             (&long, None),
-            ("..\\..\\..\\Windows\\win.ini", Some("win.ini")),
+            ("..\\..\\..\\Windows\\win.ini", Some("win.ini.JPG")),
         ];
         for (i, (name, expected)) in cases.iter().enumerate() {
             let seq = i as u32 + 1;
@@ -393,8 +396,13 @@ mod tests {
     fn a_name_without_extension_gets_a_plain_suffix() {
         let dir = tempfile::tempdir().unwrap();
         let saver = Saver::new(dir.path(), None).unwrap();
-        let a = save(&saver, &meta("README"), 1, b"1");
-        let b = save(&saver, &meta("README"), 1, b"2");
+        // A format with no known extension keeps the name as it is.
+        let m = ObjectMeta {
+            format: 0x3000,
+            ..meta("README")
+        };
+        let a = save(&saver, &m, 1, b"1");
+        let b = save(&saver, &m, 1, b"2");
         assert_eq!(a.path, dir.path().join("README"));
         assert_eq!(b.path, dir.path().join("README-1"));
         assert_eq!(with_suffix("archive.tar.gz", 3), "archive.tar-3.gz");
@@ -627,7 +635,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let saver = Saver::new(dir.path().join("a/b"), None).unwrap();
         let chunk: Vec<u8> = (0..=255u8).cycle().take(300_000).collect();
-        let mut f = saver.begin(&meta("big.ARW"), 1).unwrap();
+        let m = ObjectMeta {
+            format: 0xB101,
+            ..meta("big.ARW")
+        };
+        let mut f = saver.begin(&m, 1).unwrap();
         for _ in 0..10 {
             f.write(&chunk).unwrap();
         }

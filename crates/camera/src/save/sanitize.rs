@@ -152,6 +152,21 @@ pub(super) fn sanitize_model(model: &str) -> String {
     clean(model, MAX_MODEL).unwrap_or_else(|| "camera".to_owned())
 }
 
+/// `name` ending with the extension of `format`: kept if its own extension already is that
+/// (compared case-insensitively: `DSC0001.jpg` stays), else the format's is appended
+/// (`passwd` → `passwd.JPG`, `x.ARW` holding a JPEG → `x.ARW.JPG`), so a file's name never
+/// claims another format than its content. Names of formats nobody here knows stay as they are.
+pub(super) fn with_format_extension(name: String, format: u16) -> String {
+    let Some(ext) = sonyctl_sony::values::known_extension(sonyctl_ptp::ObjectFormatCode(format))
+    else {
+        return name;
+    };
+    match split_extension(&name) {
+        Some((_, own)) if own.eq_ignore_ascii_case(ext) => name,
+        _ => format!("{name}.{ext}"),
+    }
+}
+
 /// The usual extension for a PTP object format: JPG, ARW, HIF, MPO, MP4, TIF, …; BIN for
 /// anything else.
 pub fn extension_for(format: u16) -> &'static str {
@@ -242,5 +257,28 @@ mod tests {
         let s = sanitize_file_name(&reserved).unwrap();
         assert!(s.len() <= 200);
         assert!(s.starts_with("_CON.xxx") && s.ends_with(".JPG"));
+    }
+
+    #[test]
+    fn names_end_with_the_extension_of_their_format() {
+        let jpeg = 0x3801;
+        for (name, format, expected) in [
+            ("passwd", jpeg, "passwd.JPG"),
+            ("x.ARW", jpeg, "x.ARW.JPG"),
+            ("DSC0001.JPG", jpeg, "DSC0001.JPG"),
+            ("DSC0001.jpg", jpeg, "DSC0001.jpg"),
+            ("DSC0001.ARW", 0xB101, "DSC0001.ARW"),
+            ("DSC0001.JPG", 0xB101, "DSC0001.JPG.ARW"),
+            ("clip.mp4", 0xB982, "clip.mp4"),
+            ("a.", jpeg, "a..JPG"),
+            ("mystery.dat", 0x1234, "mystery.dat"),
+            ("mystery", 0x1234, "mystery"),
+        ] {
+            assert_eq!(
+                with_format_extension(name.to_owned(), format),
+                expected,
+                "{name}"
+            );
+        }
     }
 }
