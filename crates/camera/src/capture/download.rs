@@ -146,7 +146,7 @@ impl<'a> CaptureSession<'a> {
         }
     }
 
-    /// Downloads every image waiting in the camera (while 0xD215 ≥ 0x8000) as part of `shot`.
+    /// Downloads every image waiting in the camera (while 0xD215 reads ready) as part of `shot`.
     pub async fn drain(
         &mut self,
         shot: u32,

@@ -4,10 +4,10 @@
 //!   is set and restored at the end if not) and saves the images already waiting in the camera's
 //!   buffer: they are the user's photos, and otherwise the next "new" image would be an old one.
 //! - A shot is S1 pressed → focus (0xD213, unless manual focus or `autofocus: false`) → S2
-//!   pressed and held → S2, S1 released; then the host waits for 0xD215 ≥ 0x8000 with a
+//!   pressed and held → S2, S1 released; then the host waits for 0xD215 to read ready with a
 //!   time-out scaled to the exposure, and downloads objects from handle 0xFFFFC001 while 0xD215
 //!   says more are waiting (RAW+JPEG is two files even when the count says one). 0xFFFFC001 is
-//!   never touched while 0xD215 reads less than 0x8000: real firmware crashes.
+//!   never touched unless 0xD215 reads ready ([`PendingImages`]): real firmware crashes.
 //! - Bulb is timed by the host; burst holds S2 in continuous drive; timelapse shoots on a fixed
 //!   grid (no drift), whatever each shot took.
 //! - Every download streams to a temporary file (bounded memory) and is renamed into place when

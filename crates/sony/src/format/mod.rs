@@ -58,7 +58,7 @@ pub enum ValueKind {
     ColorTemperature,
     /// Percent, −1 unknown.
     BatteryPercent,
-    /// 0xD215: 0 none, 1 processing, 0x8000 | n ready.
+    /// 0xD215: [`PendingImages`](crate::values::PendingImages).
     PendingImages,
     /// A table of labels matched on the full value.
     Table(&'static [(u32, &'static str)]),
