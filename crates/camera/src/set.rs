@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use sonyctl_ptp::{PropertyCode, Value};
 use sonyctl_sony::codes::prop;
+use sonyctl_sony::values::ShutterSpeed;
 use sonyctl_sony::{Enabled, GetSet, SdioRequest, SonyDevicePropDesc, SonyForm, format_value};
 
 use crate::{Camera, CameraError};
@@ -84,11 +85,9 @@ fn name_of(code: PropertyCode) -> String {
     sonyctl_sony::codes::describe(sonyctl_sony::property_name(code), code.0)
 }
 
-/// Seconds of a shutter value (`num << 16 | den`); `None` for BULB and unknown.
+/// Seconds of a shutter value; `None` for BULB and unknown.
 fn shutter_seconds(v: &Value) -> Option<f64> {
-    let raw = v.as_u64()?;
-    let (n, d) = (raw >> 16, raw & 0xFFFF);
-    (raw != 0 && raw != 0xFFFF_FFFF && d != 0).then(|| n as f64 / d as f64)
+    ShutterSpeed::from_value(v.as_u64()?)?.seconds()
 }
 
 /// Estimated notches from `from` to `to` where the descriptor gives no usable list.

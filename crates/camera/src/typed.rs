@@ -1,11 +1,10 @@
 //! Typed access to the settings people change most, and a blocking wrapper of the async API.
 
 use std::fmt;
-use std::str::FromStr;
 
 use sonyctl_ptp::{DataType, PropertyCode, Value};
 use sonyctl_sony::codes::prop;
-use sonyctl_sony::{format_value, parse_value};
+use sonyctl_sony::format_value;
 
 use crate::{Camera, CameraError, Link, SetError, SetOutcome};
 
@@ -19,138 +18,47 @@ pub trait Setting: Sized + fmt::Display {
     fn to_value(&self, data_type: DataType) -> Option<Value>;
 }
 
-macro_rules! text_forms {
-    ($t:ty, $dt:expr) => {
-        impl fmt::Display for $t {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                match self.to_value($dt) {
-                    Some(v) => f.write_str(&format_value(<$t>::CODE, &v)),
-                    None => f.write_str("?"),
-                }
-            }
-        }
-        impl FromStr for $t {
-            type Err = sonyctl_sony::ParseError;
-            /// The notation `sonyctl` uses (`1/250`, `f/5.6`, `800`, `+0.7`).
-            fn from_str(s: &str) -> Result<Self, Self::Err> {
-                let v = parse_value(<$t>::CODE, s, $dt, None)?;
-                <$t>::from_value(&v).ok_or(sonyctl_sony::ParseError::Invalid {
-                    text: s.to_string(),
-                    what: stringify!($t),
-                })
-            }
-        }
-    };
-}
-
-/// Shutter speed: BULB or `numerator/denominator` seconds (0xD20D).
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub enum ShutterSpeed {
-    /// Open as long as the button is held.
-    Bulb,
-    /// A fraction of seconds, as the camera encodes it (30" is 300/10).
-    Seconds {
-        /// Numerator.
-        numerator: u16,
-        /// Denominator.
-        denominator: u16,
-    },
-}
-
-impl ShutterSpeed {
-    /// Seconds, or `None` for BULB.
-    pub fn seconds(&self) -> Option<f64> {
-        match self {
-            ShutterSpeed::Bulb => None,
-            ShutterSpeed::Seconds {
-                numerator,
-                denominator,
-            } => (*denominator != 0).then(|| f64::from(*numerator) / f64::from(*denominator)),
-        }
-    }
-}
+pub use sonyctl_sony::values::{ExposureCompensation, FNumber, Iso, ShutterSpeed};
 
 impl Setting for ShutterSpeed {
     const CODE: PropertyCode = prop::SHUTTER_SPEED;
     fn from_value(v: &Value) -> Option<Self> {
-        let raw = u32::try_from(v.as_u64()?).ok()?;
-        match raw {
-            0 => Some(ShutterSpeed::Bulb),
-            0xFFFF_FFFF => None,
-            r => Some(ShutterSpeed::Seconds {
-                numerator: (r >> 16) as u16,
-                denominator: (r & 0xFFFF) as u16,
-            }),
-        }
+        ShutterSpeed::from_value(v.as_u64()?)
     }
     fn to_value(&self, data_type: DataType) -> Option<Value> {
-        let raw = match self {
-            ShutterSpeed::Bulb => 0,
-            ShutterSpeed::Seconds {
-                numerator,
-                denominator,
-            } => u32::from(*numerator) << 16 | u32::from(*denominator),
-        };
-        Value::from_integer(data_type, raw.into())
+        Value::from_integer(data_type, self.to_raw().into())
     }
 }
-text_forms!(ShutterSpeed, DataType::UINT32);
-
-/// Aperture as f-number × 100 (0x5007): `FNumber(560)` is f/5.6.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub struct FNumber(pub u16);
 
 impl Setting for FNumber {
     const CODE: PropertyCode = prop::F_NUMBER;
     fn from_value(v: &Value) -> Option<Self> {
-        Some(FNumber(u16::try_from(v.as_u64()?).ok()?))
+        FNumber::from_value(v.as_u64()?)
     }
     fn to_value(&self, data_type: DataType) -> Option<Value> {
         Value::from_integer(data_type, self.0.into())
-    }
-}
-text_forms!(FNumber, DataType::UINT16);
-
-/// ISO (0xD21E), with the multi-frame NR and extended flags the camera encodes.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub struct Iso(pub u32);
-
-impl Iso {
-    /// Automatic ISO.
-    pub const AUTO: Iso = Iso(0x00FF_FFFF);
-
-    /// The sensitivity, or `None` for AUTO.
-    pub fn value(&self) -> Option<u32> {
-        let base = self.0 & 0x00FF_FFFF;
-        (base != 0x00FF_FFFF).then_some(base)
     }
 }
 
 impl Setting for Iso {
     const CODE: PropertyCode = prop::ISO;
     fn from_value(v: &Value) -> Option<Self> {
-        Some(Iso(u32::try_from(v.as_u64()?).ok()?))
+        Iso::from_value(v.as_u64()?)
     }
     fn to_value(&self, data_type: DataType) -> Option<Value> {
         Value::from_integer(data_type, self.0.into())
     }
 }
-text_forms!(Iso, DataType::UINT32);
-
-/// Exposure compensation in thousandths of a stop (0x5010): `ExposureCompensation(700)` is +0.7 EV.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub struct ExposureCompensation(pub i32);
 
 impl Setting for ExposureCompensation {
     const CODE: PropertyCode = prop::EXPOSURE_COMPENSATION;
     fn from_value(v: &Value) -> Option<Self> {
-        Some(ExposureCompensation(i32::try_from(v.as_i64()?).ok()?))
+        ExposureCompensation::from_value(v.as_i64()?)
     }
     fn to_value(&self, data_type: DataType) -> Option<Value> {
         Value::from_integer(data_type, self.0.into())
     }
 }
-text_forms!(ExposureCompensation, DataType::INT16);
 
 impl Camera {
     /// A typed setting, freshly read.

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use sonyctl_ptp::{PropertyCode, Value};
 use sonyctl_sony::codes::prop;
+use sonyctl_sony::values::PendingImages;
 
 use crate::{Camera, CameraError};
 
@@ -35,10 +36,10 @@ pub struct Watch {
 }
 
 fn ready_count(v: Option<&Value>) -> u16 {
-    match v.and_then(Value::as_u64) {
-        Some(n) if (0x8000..0x8100).contains(&n) => (n - 0x8000) as u16,
-        _ => 0,
-    }
+    v.and_then(Value::as_u64)
+        .and_then(|n| u16::try_from(n).ok())
+        .and_then(|n| PendingImages::from_raw(n).ready_count())
+        .map_or(0, u16::from)
 }
 
 impl Watch {

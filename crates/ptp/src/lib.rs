@@ -16,6 +16,7 @@ pub mod codec;
 pub mod codes;
 pub mod container;
 pub mod dataset;
+pub mod date;
 pub mod error;
 pub mod hexdump;
 pub mod ptpip;

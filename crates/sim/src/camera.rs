@@ -19,6 +19,7 @@ use sonyctl_ptp::{
 };
 use sonyctl_sony::codes::{control, event, op, prop};
 use sonyctl_sony::request::{signed_from_data, value_from_data};
+use sonyctl_sony::values::{DriveMode, ExposureProgram, is_button};
 use sonyctl_sony::{AllPropInfo, Enabled, ExtDeviceInfo, SdioRequest, SdioVersion, SonyForm};
 
 use crate::capture::CaptureState;
@@ -543,7 +544,8 @@ impl SimulatedCamera {
         let program = self
             .value(prop::EXPOSURE_PROGRAM)
             .and_then(Value::as_u64)
-            .map_or(1, |v| v & 0xFFFF);
+            .and_then(ExposureProgram::from_value)
+            .map_or(1, ExposureProgram::code);
         match program {
             1 | 0x8053 | 0x8083 | 0x805C => [true, true, true, true],
             2 | 0x8050 | 0x8080 | 0x8059 => [false, false, true, true],
@@ -914,13 +916,15 @@ impl SimulatedCamera {
         let Some(d) = self.descriptor(code) else {
             return value;
         };
-        if d.data_type == DataType::UINT32 && matches!(code.0, 0x500E | 0x5013) {
+        if d.data_type == DataType::UINT32
+            && matches!(code, prop::EXPOSURE_PROGRAM | prop::DRIVE_MODE)
+        {
             if let Value::U16(low) = value {
-                let found = d
-                    .all_values()
-                    .unwrap_or(&[])
-                    .iter()
-                    .find(|v| v.as_u64().is_some_and(|x| x & 0xFFFF == u64::from(low)));
+                let found = d.all_values().unwrap_or(&[]).iter().find(|v| {
+                    v.as_u64()
+                        .and_then(DriveMode::from_value)
+                        .is_some_and(|x| x.code() == low)
+                });
                 if let Some(v) = found {
                     return v.clone();
                 }
@@ -976,9 +980,7 @@ impl SimulatedCamera {
                 return Reply::code(ResponseCode::DEVICE_BUSY);
             }
         }
-        let is_button =
-            matches!(code.0, 0xD2C1..=0xD2C9 | 0xD2CB..=0xD2D0 | 0xD2D2 | 0xD2D9 | 0xD2E5 | 0xD2E6);
-        if is_button {
+        if is_button(code) {
             let newly = match n {
                 2 => self.pressed.insert(code),
                 1 => self.pressed.remove(&code),

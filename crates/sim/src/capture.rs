@@ -23,6 +23,7 @@ use sonyctl_ptp::{
 };
 use sonyctl_sony::codes::{control, event, handle, prop};
 use sonyctl_sony::format_value;
+use sonyctl_sony::values::{DriveMode, FocusIndication, PendingImages, ShutterSpeed};
 
 use crate::camera::{Reply, SimulatedCamera};
 use crate::image::{ShotFile, ShotInfo, jpeg_file, raw_file};
@@ -135,19 +136,25 @@ impl SimulatedCamera {
             .value(prop::SHUTTER_SPEED)
             .and_then(Value::as_u64)
             .unwrap_or(0x0001_0064);
-        let (num, den) = (raw >> 16, raw & 0xFFFF);
-        if raw == 0 {
-            return None;
+        match ShutterSpeed::from_value(raw) {
+            Some(ShutterSpeed::Bulb) => None,
+            Some(ShutterSpeed::Seconds {
+                numerator,
+                denominator,
+            }) if denominator != 0 => Some(Duration::from_nanos(
+                u64::from(numerator) * 1_000_000_000 / u64::from(denominator),
+            )),
+            // No value, or no duration: a short exposure.
+            _ => Some(Duration::from_millis(10)),
         }
-        if den == 0 || raw == 0xFFFF_FFFF {
-            return Some(Duration::from_millis(10));
-        }
-        Some(Duration::from_nanos(num * 1_000_000_000 / den))
     }
 
     fn continuous_interval(&self) -> Option<Duration> {
-        let drive = self.value(prop::DRIVE_MODE).and_then(Value::as_u64)? & 0xFFFF;
-        Some(Duration::from_millis(match drive {
+        let drive = self
+            .value(prop::DRIVE_MODE)
+            .and_then(Value::as_u64)
+            .and_then(DriveMode::from_value)?;
+        Some(Duration::from_millis(match drive.code() {
             0x8010 | 0x8011 => 100,
             2 | 0x8015 | 0x8016 => 125,
             0x8012..=0x8014 | 0x8017 => 200,
@@ -161,7 +168,10 @@ impl SimulatedCamera {
                 if self.manual_focus() {
                     self.capture.focus = Focus::Idle;
                 } else if matches!(self.capture.focus, Focus::Focused) {
-                    self.set_now(prop::FOCUS_INDICATION, Value::U8(2));
+                    self.set_now(
+                        prop::FOCUS_INDICATION,
+                        Value::U8(FocusIndication::Focused.to_raw()),
+                    );
                 } else {
                     self.capture.focus = Focus::Focusing {
                         until: self.now + AF_TIME,
@@ -189,7 +199,10 @@ impl SimulatedCamera {
         match code {
             control::S1_BUTTON if !self.pressed.contains(&control::S2_BUTTON) => {
                 self.capture.focus = Focus::Idle;
-                self.set_now(prop::FOCUS_INDICATION, Value::U8(1));
+                self.set_now(
+                    prop::FOCUS_INDICATION,
+                    Value::U8(FocusIndication::NotFocused.to_raw()),
+                );
             }
             control::S2_BUTTON | control::REQUEST_ONE_SHOOTING => {
                 self.capture.armed = false;
@@ -368,13 +381,15 @@ impl SimulatedCamera {
     }
 
     fn update_pending(&mut self) {
-        let n = self.capture.buffer.len() as u16;
-        let v = match n {
-            0 if self.has_fault(crate::script::Fault::PhantomPending) => 0xFFFB,
-            0 => 0,
-            n => 0x8000 | n.min(0x7FFF),
+        let waiting = self.capture.buffer.len();
+        let v = if waiting == 0 && self.has_fault(crate::script::Fault::PhantomPending) {
+            // What an ILCE-6400 reports with nothing behind it (libgphoto2 #1058).
+            PendingImages::Invalid(0xFFFB)
+        } else {
+            // Real bodies count at most a byte's worth; more waiting still reads as ready.
+            PendingImages::waiting(waiting)
         };
-        self.set_now(prop::PENDING_IMAGES, Value::U16(v));
+        self.set_now(prop::PENDING_IMAGES, Value::U16(v.to_raw()));
     }
 
     /// The earliest time the shooting pipeline will act by itself.
@@ -402,9 +417,9 @@ impl SimulatedCamera {
             if let Focus::Focusing { until } = self.capture.focus {
                 if until == t {
                     let (focus, indication) = if self.capture.dark {
-                        (Focus::Failed, 3)
+                        (Focus::Failed, FocusIndication::Failed.to_raw())
                     } else {
-                        (Focus::Focused, 2)
+                        (Focus::Focused, FocusIndication::Focused.to_raw())
                     };
                     self.capture.focus = focus;
                     self.capture.focusing_time += AF_TIME;

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use sonyctl_ptp::{Codec, ObjectFormatCode, ObjectInfo, PropertyCode, ResponseCode, Value};
 use sonyctl_sony::codes::prop;
+use sonyctl_sony::values::FocusIndication;
 
 use crate::camera::{Reply, SimulatedCamera};
 use crate::image::render;
@@ -146,7 +147,11 @@ impl SimulatedCamera {
         let mut f = Vec::with_capacity(FFI_SIZE);
         f.extend_from_slice(&104u16.to_le_bytes());
         f.resize(56, 0);
-        let focused = self.value(prop::FOCUS_INDICATION).and_then(Value::as_u64) == Some(2);
+        let focused = self
+            .value(prop::FOCUS_INDICATION)
+            .and_then(Value::as_u64)
+            .and_then(FocusIndication::from_value)
+            == Some(FocusIndication::Focused);
         for group in 0..4 {
             f.extend_from_slice(&(640u32 * 1024).to_le_bytes());
             f.extend_from_slice(&(480u32 * 1024).to_le_bytes());

@@ -10,6 +10,8 @@
 //!   bodies list them.
 
 use sonyctl_ptp::{DataType, PropertyCode, Value};
+use sonyctl_sony::codes::prop;
+use sonyctl_sony::values::ShutterSpeed;
 use sonyctl_sony::{Enabled, GetSet, SonyDevicePropDesc, SonyForm};
 
 /// Property order of the protocol-200 view (ILCE-7RM5 mode-2 dump).
@@ -59,16 +61,13 @@ fn narrow(d: &SonyDevicePropDesc) -> SonyDevicePropDesc {
             known.last()?.to_owned().clone(),
         ))
     };
-    if d.code.0 == 0xD20D {
-        // Seconds as a sortable key: num/den scaled.
+    if d.code == prop::SHUTTER_SPEED {
+        // Seconds as a sortable key (BULB and values without a duration: 0, left out).
         let key = |v: &Value| {
-            let raw = v.as_u64().unwrap_or(0);
-            let (n, den) = (raw >> 16, raw & 0xFFFF);
-            if den == 0 || raw == 0xFFFF_FFFF {
-                0
-            } else {
-                n * 1_000_000 / den
-            }
+            v.as_u64()
+                .and_then(ShutterSpeed::from_value)
+                .and_then(ShutterSpeed::micros)
+                .unwrap_or(0)
         };
         if let Some((min, _)) = d.all_values().and_then(|a| as_range(a, key)) {
             out.form = SonyForm::Range {

@@ -115,7 +115,7 @@ pub mod prop {
     pub const ASPECT_RATIO: PropertyCode = PropertyCode(0xD211);
     /// 0xD213 FocusIndication.
     pub const FOCUS_INDICATION: PropertyCode = PropertyCode(0xD213);
-    /// 0xD215 pending images in the buffer (≥ 0x8000: ready).
+    /// 0xD215 pending images in the buffer ([`crate::values::PendingImages`]).
     pub const PENDING_IMAGES: PropertyCode = PropertyCode(0xD215);
     /// 0xD218 BatteryRemaining (%; −1 unknown).
     pub const BATTERY_REMAINING: PropertyCode = PropertyCode(0xD218);

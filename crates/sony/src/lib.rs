@@ -22,6 +22,7 @@ pub mod live_view;
 pub mod prop_info;
 pub mod report;
 pub mod request;
+pub mod values;
 
 pub use codes::{
     control_name, event_name, format_name, operation_name, property_name, response_name,

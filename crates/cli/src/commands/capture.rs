@@ -100,15 +100,7 @@ impl Cli {
 }
 
 fn format_name(format: u16) -> &'static str {
-    match format {
-        0x3801 => "JPEG",
-        0xB101 => "ARW",
-        0xB110 => "HEIF",
-        0xB301 => "MPO",
-        0xB982 => "MP4",
-        0x380D => "TIFF",
-        _ => "other",
-    }
+    sonyctl_sony::values::format_label(sonyctl_ptp::ObjectFormatCode(format))
 }
 
 impl Observer for Cli {

@@ -1,0 +1,248 @@
+//! Shot modes: single, bulb (timed by the host) and burst (S2 held in continuous drive).
+
+use sonyctl_ptp::Value;
+use sonyctl_sony::codes::{control, prop};
+
+use super::*;
+
+impl<'a> CaptureSession<'a> {
+    /// Takes one shot of `kind` and downloads its files.
+    pub async fn shoot(
+        &mut self,
+        kind: ShotKind,
+        observer: &mut dyn Observer,
+    ) -> Result<Vec<Downloaded>, CaptureError> {
+        // Leftovers (an earlier shot the camera finished late) are saved first, so the files of
+        // this shot are its own.
+        let mut out = self.drain(self.shots.max(1), observer).await?;
+        let mut props = self.props(observer).await?;
+        match kind {
+            ShotKind::Bulb(_)
+                if props
+                    .get(prop::SHUTTER_SPEED)
+                    .and_then(|d| d.current.as_u64())
+                    != Some(0) =>
+            {
+                self.set_for_session(prop::SHUTTER_SPEED, Value::U32(0), "for bulb", observer)
+                    .await
+                    .map_err(|e| {
+                        CaptureError::Unsupported(format!(
+                            "bulb needs the shutter at BULB in mode M, and it could not be set \
+                             ({e})"
+                        ))
+                    })?;
+                props = self.props(observer).await?;
+            }
+            ShotKind::Burst(_) => {
+                let drive = props.get(prop::DRIVE_MODE);
+                let current = drive.and_then(|d| d.current.as_u64());
+                if !current.is_some_and(is_continuous) {
+                    let target = drive.and_then(|d| {
+                        d.settable_values()
+                            .unwrap_or_default()
+                            .iter()
+                            .find(|v| v.as_u64().is_some_and(is_continuous))
+                            .cloned()
+                    });
+                    let Some(target) = target else {
+                        return Err(CaptureError::Unsupported(
+                            "this camera offers no continuous drive mode now, so it cannot burst"
+                                .into(),
+                        ));
+                    };
+                    self.set_for_session(prop::DRIVE_MODE, target, "for the burst", observer)
+                        .await?;
+                    props = self.props(observer).await?;
+                }
+            }
+            _ => {}
+        }
+        self.shots += 1;
+        let shot = self.shots;
+        let settings = ShotSettings::from_props(&props);
+        let exposure = match kind {
+            ShotKind::Bulb(d) => d,
+            _ => shutter_time(&props).unwrap_or(Duration::from_secs(30)),
+        };
+        observer.shot_started(shot, self.cam.link().now());
+
+        // Half press and focus.
+        let want_af = self.options.autofocus && !manual_focus(&props);
+        if want_af {
+            let state = match self.cam.half_press(self.options.focus_timeout).await {
+                Ok(s) => s,
+                Err(e) => {
+                    self.recover(e, observer).await?;
+                    return Err(CaptureError::ConnectionDropped(
+                        "while focusing; no picture was taken",
+                    ));
+                }
+            };
+            if matches!(state, FocusState::Failed | FocusState::TimedOut) {
+                self.press(control::S1_BUTTON, false, observer).await?;
+                return Err(CaptureError::FocusFailed);
+            }
+        } else if !self.press(control::S1_BUTTON, true, observer).await? {
+            return Err(CaptureError::ConnectionDropped(
+                "before the shutter was pressed; no picture was taken",
+            ));
+        }
+
+        // Full press, hold, release. The exposure is timed from the press the camera took.
+        let pressed = match self.cam.button_timed(control::S2_BUTTON, true).await {
+            Ok(t) => Some(t),
+            Err(e) => {
+                self.recover(e, observer).await?;
+                None
+            }
+        };
+        let Some(pressed_at) = pressed else {
+            return Err(CaptureError::ConnectionDropped(
+                "as the shutter was pressed; a picture may have been taken and is saved when \
+                 the camera delivers it",
+            ));
+        };
+        let released_ok = match kind {
+            ShotKind::Single => {
+                self.cam.link_mut().sleep(self.options.hold).await;
+                true
+            }
+            ShotKind::Bulb(d) => {
+                self.hold_for(pressed_at + d, observer).await;
+                true
+            }
+            ShotKind::Burst(d) => {
+                self.burst(pressed_at + d, shot, &settings, &mut out, observer)
+                    .await?
+            }
+        };
+        if released_ok {
+            if let Err(e) = self.cam.button_timed(control::S2_BUTTON, false).await {
+                self.recover(e, observer).await?;
+            } else {
+                self.press(control::S1_BUTTON, false, observer).await?;
+            }
+        }
+
+        // Wait for the image(s) and download them.
+        let limit = exposure * 2 + self.options.ready_margin;
+        if matches!(kind, ShotKind::Burst(_)) {
+            // The last frames may still be exposing or writing: keep fetching until 0xD215 has
+            // stayed at 0 for a while.
+            let settle = (exposure * 2).max(Duration::from_secs(1)) + Duration::from_millis(500);
+            let started = self.cam.link().now();
+            let mut quiet_since = started;
+            loop {
+                let now = self.cam.link().now();
+                if now.saturating_sub(started) > limit {
+                    return Err(CaptureError::Timeout(limit, "the last frames of the burst"));
+                }
+                let p = self.props(observer).await?;
+                let now_pending = pending(&p);
+                if now_pending.is_ready() {
+                    let got = self.drain(shot, observer).await?;
+                    if got.is_empty() {
+                        // 0xD215 claims images that are not there: that counts as quiet.
+                        if now.saturating_sub(quiet_since) >= settle {
+                            self.reconnects = 0;
+                            return Ok(out);
+                        }
+                        self.cam.wait_events(self.options.poll).await;
+                    } else {
+                        out.extend(got);
+                        quiet_since = self.cam.link().now();
+                    }
+                } else if matches!(now_pending, PendingImages::Writing(_))
+                    || now.saturating_sub(quiet_since) < settle
+                {
+                    // An invalid count (0xFFFB on an ILCE-6400) is no image: it counts as
+                    // quiet, like 0.
+                    self.cam.wait_events(self.options.poll).await;
+                } else {
+                    self.reconnects = 0;
+                    return Ok(out);
+                }
+            }
+        }
+        if !self.wait_ready(limit, observer).await? {
+            return Err(CaptureError::Timeout(
+                limit,
+                "the camera to deliver the image",
+            ));
+        }
+        let files = self.drain(shot, observer).await?;
+        out.extend(files.into_iter().map(|mut d| {
+            d.settings = settings.clone();
+            d
+        }));
+        Ok(out)
+    }
+
+    /// Holds the shutter until `until` (bulb), with a countdown; Ctrl-C ends it early.
+    pub(super) async fn hold_for(&mut self, until: Duration, observer: &mut dyn Observer) {
+        loop {
+            let now = self.cam.link().now();
+            if now >= until || self.cancel.is_cancelled() {
+                return;
+            }
+            let left = until - now;
+            observer.countdown(left);
+            if self.cancel.is_cancelled() {
+                observer.notice("interrupted: closing the shutter and saving the image");
+                return;
+            }
+            // Wake on whole seconds of the countdown, and exactly at the end.
+            let frac = Duration::from_nanos((left.as_nanos() % 1_000_000_000) as u64);
+            let step = if frac.is_zero() {
+                Duration::from_secs(1)
+            } else {
+                frac
+            }
+            .min(left);
+            let cancel = self.cancel.clone();
+            tokio::select! {
+                biased;
+                _ = self.cam.link_mut().sleep(step) => {}
+                _ = cancel.cancelled() => {
+                    observer.notice("interrupted: closing the shutter and saving the image");
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Keeps S2 pressed until `until` (continuous drive), downloading frames as the camera
+    /// makes them ready, so a small buffer never stalls the burst. `Ok(false)` if the
+    /// connection dropped (the camera then released the shutter itself).
+    pub(super) async fn burst(
+        &mut self,
+        until: Duration,
+        shot: u32,
+        settings: &ShotSettings,
+        out: &mut Vec<Downloaded>,
+        observer: &mut dyn Observer,
+    ) -> Result<bool, CaptureError> {
+        loop {
+            let now = self.cam.link().now();
+            if now >= until || self.cancel.is_cancelled() {
+                return Ok(true);
+            }
+            observer.countdown(until - now);
+            let p = match self.cam.properties().await {
+                Ok(p) => p,
+                Err(e) => {
+                    self.recover(e, observer).await?;
+                    return Ok(false);
+                }
+            };
+            if pending(&p).is_ready() {
+                if let Some(d) = self.download_one(shot, settings.clone(), observer).await? {
+                    out.push(d);
+                    continue;
+                }
+            }
+            let wait = self.options.poll.min(until.saturating_sub(now));
+            self.cam.wait_events(wait).await;
+        }
+    }
+}

@@ -1,0 +1,28 @@
+//! Typed camera values: one home for each layout the camera uses on the wire.
+//!
+//! Each type says where its layout comes from, converts raw ↔ typed losslessly (every raw value
+//! of the property's width maps to a value that encodes back to the same raw), and shows and
+//! reads the text `format_value` and `parse_value` use. Everything that decodes one of these
+//! layouts (formatting, setting, capture, watching, the simulated camera) goes through here.
+
+mod buttons;
+mod compensation;
+mod f_number;
+mod focus;
+mod iso;
+mod mode;
+mod object_format;
+mod pending;
+mod quirks;
+pub(crate) mod shutter;
+
+pub use buttons::is_button;
+pub use compensation::ExposureCompensation;
+pub use f_number::FNumber;
+pub use focus::FocusIndication;
+pub use iso::{Iso, IsoNoiseReduction};
+pub use mode::{DriveMode, ExposureProgram};
+pub use object_format::{UNKNOWN_EXTENSION, format_extension, format_label, known_extension};
+pub use pending::PendingImages;
+pub use quirks::{STARTUP_SETTLE, startup_settle};
+pub use shutter::{ExtendedShutterSpeed, ShutterSpeed, format_seconds};

@@ -1,0 +1,85 @@
+//! Object formats as files: the extension a saved file gets, and the short name hosts show.
+
+use sonyctl_ptp::ObjectFormatCode;
+
+/// `(format, extension, short name)`: the PTP standard formats (PIMA 15740) and Sony's
+/// (0xB101 ARW, 0xB110 HEIF, 0xB301 MPO, 0xB982 MP4; `sony-ptp.md` §5).
+const FORMATS: &[(u16, &str, Option<&str>)] = &[
+    (0x3801, "JPG", Some("JPEG")),
+    (0x3808, "JPG", None),
+    (0x3802, "TIF", None),
+    (0x380D, "TIF", Some("TIFF")),
+    (0x380E, "TIF", None),
+    (0x3804, "BMP", None),
+    (0x3807, "GIF", None),
+    (0x380B, "PNG", None),
+    (0x380F, "JP2", None),
+    (0x3810, "JPX", None),
+    (0x3008, "WAV", None),
+    (0x3009, "MP3", None),
+    (0x300A, "AVI", None),
+    (0x300B, "MPG", None),
+    (0x300D, "MOV", None),
+    (0xB101, "ARW", Some("ARW")),
+    (0xB110, "HIF", Some("HEIF")),
+    (0xB301, "MPO", Some("MPO")),
+    (0xB982, "MP4", Some("MP4")),
+];
+
+/// The extension given to files of a format nobody here knows.
+pub const UNKNOWN_EXTENSION: &str = "BIN";
+
+/// The usual extension for a PTP object format: JPG, ARW, HIF, MPO, MP4, TIF, …; `None` for a
+/// format nobody here knows.
+pub fn known_extension(format: ObjectFormatCode) -> Option<&'static str> {
+    FORMATS
+        .iter()
+        .find(|&&(code, _, _)| code == format.0)
+        .map(|&(_, ext, _)| ext)
+}
+
+/// The extension for a PTP object format; [`UNKNOWN_EXTENSION`] (BIN) for anything unknown.
+pub fn format_extension(format: ObjectFormatCode) -> &'static str {
+    known_extension(format).unwrap_or(UNKNOWN_EXTENSION)
+}
+
+/// The short name of the formats a Sony body sends (JPEG, ARW, HEIF, MPO, MP4, TIFF);
+/// "other" for the rest.
+pub fn format_label(format: ObjectFormatCode) -> &'static str {
+    FORMATS
+        .iter()
+        .find(|&&(code, _, _)| code == format.0)
+        .and_then(|&(_, _, label)| label)
+        .unwrap_or("other")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn extensions_and_labels() {
+        let e = |c| format_extension(ObjectFormatCode(c));
+        assert_eq!(e(0x3801), "JPG");
+        assert_eq!(e(0xB101), "ARW");
+        assert_eq!(e(0xB110), "HIF");
+        assert_eq!(e(0xB301), "MPO");
+        assert_eq!(e(0xB982), "MP4");
+        assert_eq!(e(0x380D), "TIF");
+        assert_eq!(e(0x1234), "BIN");
+        assert_eq!(known_extension(ObjectFormatCode(0x1234)), None);
+        let l = |c| format_label(ObjectFormatCode(c));
+        assert_eq!(l(0x3801), "JPEG");
+        assert_eq!(l(0xB110), "HEIF");
+        assert_eq!(l(0x3808), "other");
+        assert_eq!(l(0x1234), "other");
+    }
+
+    #[test]
+    fn each_format_once_and_every_extension_plain() {
+        for (i, &(code, ext, _)) in FORMATS.iter().enumerate() {
+            assert!(FORMATS.iter().skip(i + 1).all(|&(c, _, _)| c != code));
+            assert!(ext.len() == 3 && ext.bytes().all(|b| b.is_ascii_alphanumeric()));
+        }
+    }
+}
