@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use sonyctl_ptp::{PropertyCode, Value};
 use sonyctl_sony::codes::prop;
-use sonyctl_sony::values::ShutterSpeed;
+use sonyctl_sony::values::{Iso, ShutterSpeed};
 use sonyctl_sony::{Enabled, GetSet, SdioRequest, SonyDevicePropDesc, SonyForm, format_value};
 
 use crate::{Camera, CameraError};
@@ -121,15 +121,7 @@ fn order_key(code: PropertyCode, v: &Value) -> Option<f64> {
             0 => Some(1e9),
             _ => shutter_seconds(v),
         },
-        prop::ISO => {
-            let raw = v.as_u64()?;
-            let base = raw & 0x00FF_FFFF;
-            Some(if base == 0x00FF_FFFF {
-                0.0
-            } else {
-                base as f64
-            })
-        }
+        prop::ISO => Some(Iso::from_value(v.as_u64()?)?.value().map_or(0.0, f64::from)),
         _ => v.as_i128().map(|x| x as f64),
     }
 }

@@ -203,17 +203,15 @@ impl SimulatedCamera {
         Reply::ok()
     }
 
-    /// 0xD2DC: the AF point, `x << 16 | y` in the 640×480 live-view space.
+    /// 0xD2DC: the AF point (`AfPoint`).
     pub(crate) fn af_point(&mut self, data: &[u8]) -> Reply {
-        let Some(v) = data.get(..4).and_then(|b| <[u8; 4]>::try_from(b).ok()) else {
+        let Some(raw) = data.get(..4).and_then(|b| <[u8; 4]>::try_from(b).ok()) else {
             return Reply::code(ResponseCode::INVALID_DEVICE_PROP_FORMAT);
         };
-        let v = u32::from_le_bytes(v);
-        let (x, y) = ((v >> 16) as u16, (v & 0xFFFF) as u16);
-        if x >= 640 || y >= 480 {
+        let Some(p) = sonyctl_sony::values::AfPoint::from_raw(u32::from_le_bytes(raw)) else {
             return Reply::code(ResponseCode::INVALID_DEVICE_PROP_VALUE);
-        }
-        self.live_view.af_point = (x, y);
+        };
+        self.live_view.af_point = (p.x, p.y);
         Reply::ok()
     }
 }

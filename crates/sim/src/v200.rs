@@ -72,12 +72,18 @@ fn narrow(d: &SonyDevicePropDesc) -> SonyDevicePropDesc {
         if let Some((min, _)) = d.all_values().and_then(|a| as_range(a, key)) {
             out.form = SonyForm::Range {
                 min,
-                max: Value::U32(30 << 16 | 1),
+                max: Value::U32(
+                    ShutterSpeed::Seconds {
+                        numerator: 30,
+                        denominator: 1,
+                    }
+                    .to_raw(),
+                ),
                 step: Value::U32(1),
             };
         }
     }
-    if d.code.0 == 0x5007 {
+    if d.code == prop::F_NUMBER {
         let key = |v: &Value| v.as_u64().filter(|&x| x < 0xFFFD).unwrap_or(0);
         if let Some((min, max)) = d.all_values().and_then(|a| as_range(a, key)) {
             out.form = SonyForm::Range {

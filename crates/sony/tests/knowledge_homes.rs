@@ -13,15 +13,37 @@ struct Rule {
     homes: &'static [&'static str],
 }
 
+/// Where a u32 is split into 16-bit halves on purpose.
+const HALVES: &[&str] = &[
+    "crates/sony/src/values/shutter.rs",
+    "crates/sony/src/values/mode.rs",
+    "crates/sony/src/values/af_point.rs",
+];
+
 const RULES: &[Rule] = &[
     Rule {
-        what: "shutter speed num<<16|den (home: ShutterSpeed)",
-        needles: &[">> 16", "& 0xFFFF"],
+        what: "two 16-bit halves in a u32: shutter num<<16|den, mode category<<16|code, AF point x<<16|y (homes: ShutterSpeed, DriveMode/ExposureProgram, AfPoint)",
+        needles: &[">> 16"],
         unless: &[],
-        homes: &[
-            "crates/sony/src/values/shutter.rs",
-            "crates/sim/src/live_view.rs",
-        ],
+        homes: HALVES,
+    },
+    Rule {
+        what: "two 16-bit halves in a u32: shutter num<<16|den, mode category<<16|code, AF point x<<16|y (homes: ShutterSpeed, DriveMode/ExposureProgram, AfPoint)",
+        needles: &["<< 16"],
+        unless: &[],
+        homes: HALVES,
+    },
+    Rule {
+        what: "ISO base / AUTO mask (home: Iso)",
+        needles: &["0x00FF_FFFF"],
+        unless: &[],
+        homes: &["crates/sony/src/values/iso.rs"],
+    },
+    Rule {
+        what: "ISO base / AUTO mask (home: Iso)",
+        needles: &["0xFFFFFF"],
+        unless: &["0xFFFFFFFF", "0xFFFFFF0", "0xFFFFFFF"],
+        homes: &["crates/sony/src/values/iso.rs"],
     },
     Rule {
         what: "0xD215 ready test (home: PendingImages)",
@@ -156,14 +178,17 @@ fn ext(f: u16) -> &'static str {
 }
 fn civil_from_days(days: i64) {}
 fn pending(n: u16) -> u16 { 0x8000 | n }
+fn af(x: u32, y: u32) -> u32 { x << 16 | y }
+fn auto(iso: u32) -> bool { iso & 0x00FF_FFFF == 0x00FF_FFFF }
 "#;
     let found = check("crates/camera/src/planted.rs", planted);
     let whats: Vec<&str> = found.iter().map(|&(_, w)| w).collect();
     assert_eq!(
         found.iter().map(|&(l, _)| l).collect::<Vec<_>>(),
-        [3, 6, 9, 11, 12]
+        [3, 6, 9, 11, 12, 13, 14]
     );
-    assert!(whats.iter().any(|w| w.starts_with("shutter")));
+    assert!(whats.iter().any(|w| w.starts_with("two 16-bit halves")));
+    assert!(whats.iter().any(|w| w.starts_with("ISO")));
     assert!(whats.iter().any(|w| w.starts_with("0xD215")));
     assert!(whats.iter().any(|w| w.starts_with("object format")));
     assert!(whats.iter().any(|w| w.starts_with("days")));

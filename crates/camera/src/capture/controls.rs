@@ -76,16 +76,15 @@ impl Camera {
 
     /// Moves the AF point to (`x`, `y`) in the 640×480 live-view space.
     pub async fn focus_point(&mut self, x: u16, y: u16) -> Result<(), CameraError> {
-        if x >= 640 || y >= 480 {
+        let Some(point) = sonyctl_sony::values::AfPoint::new(x, y) else {
             return Err(CameraError::NotRemote(format!(
                 "the focus point ({x}, {y}) is outside the 640×480 live-view space"
             )));
-        }
-        let v = (u32::from(x) << 16) | u32::from(y);
+        };
         self.conn
             .sdio(&SdioRequest::ControlDevice {
                 code: control::AF_AREA_POSITION,
-                data: v.to_le_bytes().to_vec(),
+                data: point.to_bytes().to_vec(),
             })
             .await
             .map(|_| ())

@@ -1,5 +1,5 @@
-//! Label tables of enumerated properties, and the categories protocol 300 puts in the high
-//! half of exposure program and drive mode.
+//! Label tables of enumerated properties (the names; the layouts behind them are in
+//! `crate::values`).
 
 pub(super) const WHITE_BALANCE: &[(u32, &str)] = &[
     (0x0001, "Manual"),
@@ -110,48 +110,6 @@ pub(super) const EXPOSURE_PROGRAM: &[(u32, &str)] = &[
     (0x8089, "Still"),
 ];
 
-/// The protocol-300 category (high 16 bits) of an exposure program code.
-pub(super) fn program_category(low: u16) -> u16 {
-    match low {
-        1 => 0,
-        2 => 1,
-        3 => 2,
-        4 => 3,
-        0x8000 | 0x8001 | 0x8060 => 4,
-        0x8011..=0x8018 | 0x8031 | 0x8032 | 0x8070 => 5,
-        0x8040 | 0x8041 => 6,
-        0x8050..=0x8054 => 7,
-        0x8080..=0x8087 => 8,
-        0x8059..=0x805C => 9,
-        0x8088 | 0x8089 => 0xA,
-        0x8090..=0x809F => 0xC,
-        _ => 0,
-    }
-}
-
-/// The protocol-300 category of a drive-mode code.
-pub(super) fn drive_category(low: u16) -> u16 {
-    match low {
-        1 => 0,
-        2 | 0x8010..=0x8017 => 1,
-        3 => 2,
-        0x8003..=0x8005 => 3,
-        0x8008..=0x800F => 8,
-        0x8018 | 0x8028 => 6,
-        0x8019 | 0x8029 | 0x801A => 7,
-        0x8030..=0x803F => 9,
-        0x8040..=0x804F => 0xA,
-        l if is_bracket(l) => {
-            if l & 1 == 1 {
-                4
-            } else {
-                5
-            }
-        }
-        _ => 0,
-    }
-}
-
 pub(super) const DRIVE_MODE: &[(u32, &str)] = &[
     (0x0001, "Single"),
     (0x0002, "Cont. Hi"),
@@ -181,31 +139,10 @@ pub(super) const DRIVE_MODE: &[(u32, &str)] = &[
     (0x8040, "Focus bracket"),
 ];
 
-/// Bracketing steps: the low byte of `0x8Nss` with bit 0 cleared, and the step in tenths of EV.
-pub(super) const BRACKET_STEPS: &[(u16, &str)] = &[
-    (0x36, "0.3"),
-    (0x56, "0.5"),
-    (0x76, "0.7"),
-    (0x10, "1.0"),
-    (0x20, "2.0"),
-    (0x30, "3.0"),
-];
-
-pub(super) fn is_bracket(low: u16) -> bool {
-    let n = (low >> 8) & 0xF;
-    low & 0xF000 == 0x8000
-        && matches!(n, 2 | 3 | 5 | 7 | 9)
-        && BRACKET_STEPS.iter().any(|&(b, _)| b == (low & 0xFE))
-}
-
 pub(super) fn bracket_label(low: u16) -> Option<String> {
-    if !is_bracket(low) {
-        return None;
-    }
-    let n = (low >> 8) & 0xF;
-    let step = BRACKET_STEPS.iter().find(|&&(b, _)| b == (low & 0xFE))?.1;
-    let kind = if low & 1 == 1 { "cont." } else { "single" };
-    Some(format!("Bracket {kind} {n} x {step} EV"))
+    let b = crate::values::DriveMode(u32::from(low)).bracket()?;
+    let kind = if b.continuous { "cont." } else { "single" };
+    Some(format!("Bracket {kind} {} x {} EV", b.frames, b.step))
 }
 
 pub(super) static COMPRESSION: &[(u32, &str)] = &[

@@ -63,7 +63,7 @@ pub enum ValueKind {
     /// A table of labels matched on the full value.
     Table(&'static [(u32, &'static str)]),
     /// A table of labels matched on the low 16 bits (protocol 300 puts a category above them).
-    CategorisedTable(&'static [(u32, &'static str)], fn(u16) -> u16),
+    CategorisedTable(&'static [(u32, &'static str)], fn(u16) -> u32),
     /// 0x5013 drive mode: a table plus bracketing codes `0x8Nss`.
     DriveMode,
     /// Plain numbers or strings.
@@ -91,7 +91,9 @@ pub fn value_kind(code: PropertyCode) -> ValueKind {
         0x500A => Table(FOCUS_MODE),
         0x500B => Table(METERING),
         0x500C => Table(FLASH_MODE),
-        0x500E => CategorisedTable(EXPOSURE_PROGRAM, program_category),
+        0x500E => CategorisedTable(EXPOSURE_PROGRAM, |c| {
+            crate::values::ExposureProgram::with_v300_category(c).0
+        }),
         0x5013 => DriveMode,
         0x5004 => Table(COMPRESSION),
         0xD253 => Table(FILE_FORMAT),
@@ -182,7 +184,7 @@ mod tests {
         assert_eq!(f(0x5007, Value::U16(500)), "f/5.0");
         assert_eq!(f(0x5007, Value::U16(1100)), "f/11");
         assert_eq!(f(0x5007, Value::U16(0xFFFE)), "--");
-        assert_eq!(f(0xD21E, Value::U32(0x00FF_FFFF)), "AUTO");
+        assert_eq!(f(0xD21E, Value::U32(crate::values::Iso::AUTO.0)), "AUTO");
         assert_eq!(f(0xD21E, Value::U32(800)), "800");
         assert_eq!(f(0xD21E, Value::U32(0x1000_0032)), "50 (ext)");
         assert_eq!(f(0xD21E, Value::U32(0x01FF_FFFF)), "MFNR AUTO");
@@ -195,7 +197,10 @@ mod tests {
         assert_eq!(p(0x5007, "f/5.6", DataType::UINT16), Value::U16(560));
         assert_eq!(p(0x5007, "F11", DataType::UINT16), Value::U16(1100));
         assert_eq!(p(0x5007, "--", DataType::UINT16), Value::U16(0xFFFE));
-        assert_eq!(p(0xD21E, "auto", DataType::UINT32), Value::U32(0x00FF_FFFF));
+        assert_eq!(
+            p(0xD21E, "auto", DataType::UINT32),
+            Value::U32(crate::values::Iso::AUTO.0)
+        );
         assert_eq!(p(0xD21E, "ISO 800", DataType::UINT32), Value::U32(800));
         assert_eq!(
             p(0xD21E, "50 (ext)", DataType::UINT32),
@@ -293,7 +298,7 @@ mod tests {
             get_set: GetSet::READ_WRITE,
             enabled: Enabled::ENABLED,
             default: Value::U32(0),
-            current: Value::U32(0x00FF_FFFF),
+            current: Value::U32(crate::values::Iso::AUTO.0),
             form: SonyForm::Enumeration {
                 settable: vec![Value::U32(0x1000_0032), Value::U32(100)],
                 all: vec![Value::U32(0x1000_0032), Value::U32(100)],

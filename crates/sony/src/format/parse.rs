@@ -6,7 +6,7 @@ use super::labels::*;
 use super::{ParseError, ValueKind, format_value, value_kind};
 use crate::prop_info::SonyDevicePropDesc;
 use crate::values::shutter::{ShutterText, camera_fraction, parse_text};
-use crate::values::{ExposureCompensation, FNumber, Iso, PendingImages};
+use crate::values::{DriveMode, ExposureCompensation, FNumber, Iso, PendingImages};
 
 /// Lower case without white space, underscores, or hyphens between letters, so
 /// `"Fluorescent  Warm-White"` and `"fluorescent warm white"` compare equal but `-0.3` keeps its sign.
@@ -187,8 +187,8 @@ pub fn parse_value(
             .map(|p| fit(p.to_raw().into()))
             .transpose()?,
         ValueKind::Table(t) => table_code(t, &want).map(|c| fit(c.into())).transpose()?,
-        ValueKind::CategorisedTable(t, category) => table_code(t, &want)
-            .map(|c| categorised(c, category, data_type, desc))
+        ValueKind::CategorisedTable(t, v300) => table_code(t, &want)
+            .map(|c| categorised(c, v300, data_type, desc))
             .map(|c| fit(c.into()))
             .transpose()?,
         ValueKind::DriveMode => table_code(DRIVE_MODE, &want)
@@ -196,7 +196,7 @@ pub fn parse_value(
                 (0x8200..0x8A00u32)
                     .find(|&c| bracket_label(c as u16).is_some_and(|l| normalise(&l) == want))
             })
-            .map(|c| categorised(c, drive_category, data_type, desc))
+            .map(|c| categorised(c, |c| DriveMode::with_v300_category(c).0, data_type, desc))
             .map(|c| fit(c.into()))
             .transpose()?,
         ValueKind::Plain => None,
@@ -253,7 +253,7 @@ pub(super) fn table_code(table: &[(u32, &str)], want: &str) -> Option<u32> {
 /// there has the same low half, else from the category table (only for 32-bit properties).
 pub(super) fn categorised(
     low: u32,
-    category: fn(u16) -> u16,
+    v300: fn(u16) -> u32,
     data_type: DataType,
     desc: Option<&SonyDevicePropDesc>,
 ) -> u32 {
@@ -267,7 +267,7 @@ pub(super) fn categorised(
             return x;
         }
     }
-    (u32::from(category(low as u16)) << 16) | low
+    v300(low as u16)
 }
 
 pub(super) fn parse_iso(text: &str, desc: Option<&SonyDevicePropDesc>) -> Option<u32> {

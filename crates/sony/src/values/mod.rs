@@ -5,6 +5,7 @@
 //! reads the text `format_value` and `parse_value` use. Everything that decodes one of these
 //! layouts (formatting, setting, capture, watching, the simulated camera) goes through here.
 
+mod af_point;
 mod buttons;
 mod compensation;
 mod f_number;
@@ -16,12 +17,13 @@ mod pending;
 mod quirks;
 pub(crate) mod shutter;
 
+pub use af_point::AfPoint;
 pub use buttons::is_button;
 pub use compensation::ExposureCompensation;
 pub use f_number::FNumber;
 pub use focus::FocusIndication;
 pub use iso::{Iso, IsoNoiseReduction};
-pub use mode::{DriveMode, ExposureProgram};
+pub use mode::{Bracket, DriveMode, ExposureProgram};
 pub use object_format::{UNKNOWN_EXTENSION, format_extension, format_label, known_extension};
 pub use pending::PendingImages;
 pub use quirks::{STARTUP_SETTLE, startup_settle};
