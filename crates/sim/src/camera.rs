@@ -190,10 +190,15 @@ const LIVE_VIEW: u32 = sonyctl_sony::codes::handle::LIVE_VIEW;
 
 /// The four settings the exposure program enables or disables: shutter (and its 64-bit twin),
 /// aperture, ISO, exposure compensation.
-const SHUTTER: [u16; 2] = [0xD20D, 0xD19F];
+const SHUTTER: [PropertyCode; 2] = [prop::SHUTTER_SPEED, prop::EXTENDED_SHUTTER_SPEED];
 
 /// Settings that auto and scene modes take away: white balance, metering, DRO, picture effect.
-const CREATIVE: [u16; 4] = [0x5005, 0x500B, 0xD201, 0xD21B];
+const CREATIVE: [PropertyCode; 4] = [
+    prop::WHITE_BALANCE,
+    prop::METERING_MODE,
+    prop::DRO,
+    prop::PICTURE_EFFECT,
+];
 
 impl SimulatedCamera {
     /// A camera of `profile`, powered on, with nobody connected.
@@ -563,16 +568,15 @@ impl SimulatedCamera {
         // Auto and scene modes take the creative settings away too (the ILCE-6000 capture, taken
         // in iAuto, shows them disabled); P, A, S and M give them back.
         let creative = ev;
-        let groups: [(&[u16], bool, Enabled); 5] = [
+        let groups: [(&[PropertyCode], bool, Enabled); 5] = [
             (&SHUTTER, shutter, Enabled::DISPLAY_ONLY),
-            (&[0x5007], aperture, Enabled::DISPLAY_ONLY),
-            (&[0xD21E], iso, Enabled::DISPLAY_ONLY),
-            (&[0x5010], ev, Enabled::DISPLAY_ONLY),
+            (&[prop::F_NUMBER], aperture, Enabled::DISPLAY_ONLY),
+            (&[prop::ISO], iso, Enabled::DISPLAY_ONLY),
+            (&[prop::EXPOSURE_COMPENSATION], ev, Enabled::DISPLAY_ONLY),
             (&CREATIVE, creative, Enabled::DISABLED),
         ];
         for (codes, allowed, off) in groups {
-            for &c in codes {
-                let code = PropertyCode(c);
+            for &code in codes {
                 let original = self.profile.property(code).cloned();
                 let Some(p) = self.props.iter_mut().find(|p| p.code == code) else {
                     continue;

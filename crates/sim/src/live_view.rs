@@ -18,7 +18,7 @@ use crate::image::render;
 /// Live-view frames per second.
 pub const FRAME_RATE: u32 = 30;
 /// 0xD24C FocalPosition (0..100).
-const FOCAL_POSITION: PropertyCode = PropertyCode(0xD24C);
+const FOCAL_POSITION: PropertyCode = prop::FOCAL_POSITION;
 const FFI_OFFSET: usize = 0x1F4;
 const FFI_SIZE: usize = 0x200;
 const JPEG_OFFSET: usize = 0x3F4;
@@ -189,7 +189,7 @@ impl SimulatedCamera {
             return Reply::code(ResponseCode::INVALID_DEVICE_PROP_VALUE);
         }
         let mf = self.value(prop::FOCUS_MODE).and_then(Value::as_u64) == Some(1)
-            || self.value(PropertyCode(0xD235)).and_then(Value::as_u64) == Some(1);
+            || self.value(prop::NEAR_FAR_ENABLED).and_then(Value::as_u64) == Some(1);
         if !mf {
             return Reply::ok();
         }

@@ -11,7 +11,7 @@
 
 use sonyctl_ptp::{DataType, PropertyCode, Value};
 use sonyctl_sony::codes::prop;
-use sonyctl_sony::values::ShutterSpeed;
+use sonyctl_sony::values::{DriveMode, ShutterSpeed};
 use sonyctl_sony::{Enabled, GetSet, SonyDevicePropDesc, SonyForm};
 
 /// Property order of the protocol-200 view (ILCE-7RM5 mode-2 dump).
@@ -24,8 +24,14 @@ const ORDER: &[u16] = &[
 /// Buttons listed as descriptors, inserted after 0xD218 (as the ILCE-6000 lists them).
 const BUTTONS: &[u16] = &[0xD2C1, 0xD2C2, 0xD2C3, 0xD2C8, 0xD2C7];
 
+/// The mode's code without its protocol-300 category (exposure program and drive mode share
+/// the layout).
 fn low16(v: &Value) -> Value {
-    Value::U16(v.as_u64().map_or(0, |x| (x & 0xFFFF) as u16))
+    Value::U16(
+        v.as_u64()
+            .and_then(DriveMode::from_value)
+            .map_or(0, DriveMode::code),
+    )
 }
 
 fn narrow(d: &SonyDevicePropDesc) -> SonyDevicePropDesc {
@@ -36,7 +42,9 @@ fn narrow(d: &SonyDevicePropDesc) -> SonyDevicePropDesc {
             all: all.clone(),
         };
     }
-    if matches!(d.code.0, 0x500E | 0x5013) && d.data_type == DataType::UINT32 {
+    if matches!(d.code, prop::EXPOSURE_PROGRAM | prop::DRIVE_MODE)
+        && d.data_type == DataType::UINT32
+    {
         out.data_type = DataType::UINT16;
         out.default = low16(&d.default);
         out.current = low16(&d.current);
@@ -134,11 +142,12 @@ pub fn compression_to(v: u8) -> (u8, Option<u8>) {
 
 /// The protocol-200 table of a protocol-300 property table.
 pub fn view(props: &[SonyDevicePropDesc]) -> Vec<SonyDevicePropDesc> {
-    let find = |c: u16| props.iter().find(|p| p.code.0 == c);
+    let find = |c: PropertyCode| props.iter().find(|p| p.code == c);
     let mut out = Vec::new();
     for &code in ORDER {
-        if code == 0x5004 {
-            if let (Some(f), Some(q)) = (find(0xD253), find(0xD252)) {
+        let code = PropertyCode(code);
+        if code == prop::COMPRESSION_SETTING {
+            if let (Some(f), Some(q)) = (find(prop::FILE_FORMAT), find(prop::JPEG_QUALITY)) {
                 let cur = compression_from(
                     f.current.as_u64().unwrap_or(3),
                     q.current.as_u64().unwrap_or(2),
@@ -156,7 +165,7 @@ pub fn view(props: &[SonyDevicePropDesc]) -> Vec<SonyDevicePropDesc> {
                     }
                 }
                 out.push(SonyDevicePropDesc {
-                    code: PropertyCode(0x5004),
+                    code: prop::COMPRESSION_SETTING,
                     data_type: DataType::UINT8,
                     get_set: GetSet::READ_WRITE,
                     enabled: f.enabled,
@@ -173,7 +182,7 @@ pub fn view(props: &[SonyDevicePropDesc]) -> Vec<SonyDevicePropDesc> {
         if let Some(p) = find(code) {
             out.push(narrow(p));
         }
-        if code == 0xD218 {
+        if code == prop::BATTERY_REMAINING {
             for &b in BUTTONS {
                 out.push(SonyDevicePropDesc {
                     code: PropertyCode(b),

@@ -133,6 +133,12 @@ pub mod prop {
     pub const FILE_FORMAT: PropertyCode = PropertyCode(0xD253);
     /// 0xD25A PriorityKeySetting (0 camera, 1 PC).
     pub const PRIORITY_KEY: PropertyCode = PropertyCode(0xD25A);
+    /// 0xD21B PictureEffect.
+    pub const PICTURE_EFFECT: PropertyCode = PropertyCode(0xD21B);
+    /// 0xD235 NearFarEnableStatus: 1 while the lens can be driven (manual focus).
+    pub const NEAR_FAR_ENABLED: PropertyCode = PropertyCode(0xD235);
+    /// 0xD24C FocalPosition.
+    pub const FOCAL_POSITION: PropertyCode = PropertyCode(0xD24C);
     /// 0xD26A LiveViewImageQuality.
     pub const LIVE_VIEW_QUALITY: PropertyCode = PropertyCode(0xD26A);
 }

@@ -48,7 +48,7 @@ pub fn run(g: &Globals, args: &FocusArgs) -> Result<()> {
                 .map(|v| v == 1)
         };
         let mf = match (
-            is_one(sonyctl_ptp::PropertyCode(0xD235)),
+            is_one(sonyctl_sony::codes::prop::NEAR_FAR_ENABLED),
             is_one(sonyctl_sony::codes::prop::FOCUS_MODE),
         ) {
             (None, None) => None,
