@@ -146,7 +146,7 @@ pub async fn open(g: &Globals) -> Result<Camera> {
                 ..Default::default()
             };
             let client = sonyctl_transport::UsbClient::open(&device, &options).await?;
-            Link::Usb(Box::new(client))
+            Link::new(client)
         }
         Some(CameraSpec::Sim(model)) => {
             let profile = crate::simulate::load_profile(model)?;
@@ -154,7 +154,7 @@ pub async fn open(g: &Globals) -> Result<Camera> {
                 SimulatedCamera::new(profile, SimOptions::default()),
                 SimClock::real(1.0),
             )
-            .with_trace(trace)
+            .with_trace(trace)?
         }
         Some(CameraSpec::Ip(host, port)) => {
             let addr: SocketAddr = (host.as_str(), *port)
@@ -174,7 +174,7 @@ pub async fn open(g: &Globals) -> Result<Camera> {
             let client = PtpIpClient::connect(addr, &options)
                 .await
                 .with_context(|| format!("cannot connect to the camera at {addr}"))?;
-            Link::PtpIp(Box::new(client))
+            Link::new(client)
         }
     };
     Ok(Camera::open(link, CameraOptions::default()).await?)
@@ -243,7 +243,7 @@ pub fn list(args: &ListArgs) -> Result<()> {
                 UsbMode::MassStorage => (
                     "mass storage",
                     d.product.clone().unwrap_or_default(),
-                    Some("set USB Connection to PC Remote to control it"),
+                    Some(crate::advice::SET_PC_REMOTE),
                 ),
                 UsbMode::Other => (
                     "not a camera interface",
@@ -252,13 +252,9 @@ pub fn list(args: &ListArgs) -> Result<()> {
                 ),
                 UsbMode::StillImage => match probe(d).await {
                     Ok((model, true)) => ("PC Remote", model, None),
-                    Ok((model, false)) => (
-                        "MTP",
-                        model,
-                        Some("set USB Connection to PC Remote to control it"),
-                    ),
+                    Ok((model, false)) => ("MTP", model, Some(crate::advice::SET_PC_REMOTE)),
                     Err(e) => {
-                        let reason = e.to_string();
+                        let reason = crate::advice::with_advice(&e, &e.to_string());
                         writeln!(
                             std::io::stderr(),
                             "sonyctl: {}:{}: {}",

@@ -20,59 +20,14 @@ use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::mpsc;
 
+use crate::TransportError;
+
 /// Largest non-data packet accepted (Init Acks, responses, events are tiny).
 const MAX_CONTROL_PACKET: usize = 1 << 20;
 /// Chunk size for sending data phases.
 const CHUNK: usize = 64 * 1024;
 /// Piece size for receiving data phases (what a sink gets at a time; memory stays bounded).
 const READ_CHUNK: usize = 1024 * 1024;
-
-/// What went wrong talking to the camera.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum TransportError {
-    /// The connection failed or closed.
-    #[error("connection: {0}")]
-    Io(#[from] std::io::Error),
-    /// The camera did not answer in time.
-    #[error("no answer from the camera within {0:?} ({1})")]
-    Timeout(Duration, &'static str),
-    /// The camera refused the connection (Init Fail).
-    #[error("the camera refused the connection (Init Fail, reason {0})")]
-    Refused(u32),
-    /// Bytes from the camera that are not PTP/IP.
-    #[error("bad packet from the camera: {0}")]
-    Decode(#[from] sonyctl_ptp::DecodeError),
-    /// The camera broke the protocol.
-    #[error("protocol: {0}")]
-    Protocol(String),
-    /// The data phase is larger than the caller allows.
-    #[error("the camera announced {0} bytes, more than the {1} allowed")]
-    TooLarge(u64, u64),
-    /// The USB link failed (with advice where there is some).
-    #[error("usb: {0}")]
-    Usb(String),
-    /// The host stopped a data phase halfway (its sink failed); the connection must be renewed.
-    #[error("transfer stopped: {0}")]
-    Aborted(String),
-}
-
-impl TransportError {
-    /// True when the connection is gone and a new one is needed.
-    pub fn is_disconnect(&self) -> bool {
-        matches!(
-            self,
-            TransportError::Io(_)
-                | TransportError::Protocol(_)
-                | TransportError::Decode(_)
-                | TransportError::Timeout(..)
-                | TransportError::Aborted(_)
-                | TransportError::Usb(_)
-                // The data phase that was refused is still on the wire.
-                | TransportError::TooLarge(..)
-        )
-    }
-}
 
 /// How to connect.
 #[derive(Clone, Debug)]
@@ -517,37 +472,6 @@ impl PtpIpClient {
         }
     }
 
-    /// Runs one transaction and collects the camera's data (for datasets, not whole files).
-    pub async fn transact(
-        &mut self,
-        op: &Operation,
-        data_out: Option<&[u8]>,
-        max_data: u64,
-    ) -> Result<(Response, Option<Vec<u8>>), TransportError> {
-        let mut data: Option<Vec<u8>> = None;
-        let mut buf = Vec::new();
-        let mut got_size = false;
-        let resp = self
-            .transact_streaming(
-                op,
-                data_out,
-                max_data,
-                &mut |_| {
-                    got_size = true;
-                    Ok(())
-                },
-                &mut |piece| {
-                    buf.extend_from_slice(piece);
-                    Ok(())
-                },
-            )
-            .await?;
-        if got_size {
-            data = Some(buf);
-        }
-        Ok((resp, data))
-    }
-
     /// The next event, if one has arrived (does not wait).
     pub fn try_event(&mut self) -> Option<Event> {
         self.events.try_recv().ok()
@@ -566,5 +490,43 @@ impl PtpIpClient {
             }
             Err(_) => None,
         }
+    }
+}
+
+impl crate::Transport for PtpIpClient {
+    fn name(&self) -> &'static str {
+        "PTP/IP"
+    }
+
+    fn transact_streaming<'a>(
+        &'a mut self,
+        op: &'a Operation,
+        data_out: Option<&'a [u8]>,
+        max_data: u64,
+        on_size: &'a mut crate::SizeSink<'_>,
+        sink: &'a mut crate::DataSink<'_>,
+    ) -> crate::TransportFuture<'a, Result<Response, TransportError>> {
+        Box::pin(PtpIpClient::transact_streaming(
+            self, op, data_out, max_data, on_size, sink,
+        ))
+    }
+
+    fn try_event(&mut self) -> Option<Event> {
+        PtpIpClient::try_event(self)
+    }
+
+    fn next_event(&mut self, limit: Duration) -> crate::TransportFuture<'_, Option<Event>> {
+        Box::pin(PtpIpClient::next_event(self, limit))
+    }
+
+    fn reconnect(&mut self) -> crate::TransportFuture<'_, Result<(), TransportError>> {
+        Box::pin(PtpIpClient::reconnect(self))
+    }
+
+    /// Records the command connection from now on, and both connections after a reconnect.
+    fn set_trace(&mut self, trace: Option<crate::Trace>) -> Result<(), TransportError> {
+        self.options.trace = trace.clone();
+        self.trace = trace;
+        Ok(())
     }
 }
