@@ -13,7 +13,10 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use sonyctl_ptp::ptpip::{DataPhase, HEADER_LEN, PROTOCOL_VERSION, Packet, peek_packet_len};
+use sonyctl_ptp::Reader;
+use sonyctl_ptp::ptpip::{
+    DataPhase, HEADER_LEN, PROTOCOL_VERSION, Packet, PacketHeader, PacketType, peek_packet_len,
+};
 use sonyctl_ptp::{Event, Operation, Response};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -360,21 +363,22 @@ impl PtpIpClient {
                 Ok(self.r.read_exact(&mut head).await.map(|_| ())?)
             })
             .await?;
-            let ty = u32::from_le_bytes([head[4], head[5], head[6], head[7]]);
+            let header = PacketHeader::decode(&mut Reader::new(&head))?;
+            let streamed = header.packet_type.carries_data();
             // Data packets are streamed, so any length up to the announced total will do; the
             // whole-packet limit applies to the others.
-            let len = if ty == 10 || ty == 12 {
-                u32::from_le_bytes([head[0], head[1], head[2], head[3]]) as usize
+            let len = if streamed {
+                header.length as usize
             } else {
                 peek_packet_len(&head)?.unwrap_or(HEADER_LEN)
             };
-            if ty == 10 || ty == 12 {
+            if streamed {
                 let mut tid_bytes = [0u8; 4];
                 timed(limit, "data", async {
                     Ok(self.r.read_exact(&mut tid_bytes).await.map(|_| ())?)
                 })
                 .await?;
-                if u32::from_le_bytes(tid_bytes) != tid {
+                if Reader::new(&tid_bytes).u32()? != tid {
                     return Err(TransportError::Protocol(
                         "data for another transaction".into(),
                     ));
@@ -411,7 +415,11 @@ impl PtpIpClient {
                     received += n as u64;
                     left -= n;
                 }
-                let kind = if ty == 10 { "Data" } else { "EndData" };
+                let kind = if header.packet_type == PacketType::DATA {
+                    "Data"
+                } else {
+                    "EndData"
+                };
                 tracing::info!(
                     "camera → host command: {kind:<18} tid {tid:#x} {payload_len} byte(s)"
                 );

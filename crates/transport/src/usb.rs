@@ -36,6 +36,14 @@ pub const SONY_VENDOR: u16 = 0x054C;
 const CHUNK: usize = 256 * 1024;
 /// The largest control container accepted (a response or an event).
 const MAX_CONTROL: usize = 1024;
+/// Still Image class request: cancel a transaction (PIMA 15740 USB annex, D.5.2.1).
+const CANCEL_REQUEST: u8 = 0x64;
+/// Still Image class request: Device Reset.
+const DEVICE_RESET_REQUEST: u8 = 0x66;
+/// Still Image class request: Get Device Status.
+const GET_DEVICE_STATUS_REQUEST: u8 = 0x67;
+/// The Cancel request's cancellation code.
+const CANCELLATION_CODE: u16 = 0x4001;
 
 /// How a Sony USB device presents itself.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -562,7 +570,7 @@ impl UsbClient {
                 ControlIn {
                     control_type: ControlType::Class,
                     recipient: Recipient::Interface,
-                    request: 0x67,
+                    request: GET_DEVICE_STATUS_REQUEST,
                     value: 0,
                     index: u16::from(c.number),
                     length: 64,
@@ -597,9 +605,9 @@ impl UsbClient {
 
     /// Cancels transaction `tid` (class request 0x64).
     pub async fn cancel(&mut self, tid: u32) -> Result<(), TransportError> {
-        let mut d = vec![0x01, 0x40];
+        let mut d = CANCELLATION_CODE.to_le_bytes().to_vec();
         d.extend_from_slice(&tid.to_le_bytes());
-        self.class_out(0x64, &d).await
+        self.class_out(CANCEL_REQUEST, &d).await
     }
 
     /// Brings the link back to a clean state on the same device: clears stalls, Device Reset
@@ -613,7 +621,7 @@ impl UsbClient {
             let _ = c.ep_in.clear_halt().await;
             let _ = c.ep_out.clear_halt().await;
         }
-        self.class_out(0x66, &[]).await?;
+        self.class_out(DEVICE_RESET_REQUEST, &[]).await?;
         self.leftover.clear();
         // Whatever the camera still had queued is stale now; read it away (bounded).
         for _ in 0..64 {
