@@ -20,6 +20,9 @@ pub mod sim_link;
 pub mod trace;
 pub mod transport;
 pub mod usb;
+pub mod usbip_codec;
+#[cfg(feature = "sim")]
+mod usbip_gadget;
 #[cfg(feature = "sim")]
 pub mod usbip_server;
 
