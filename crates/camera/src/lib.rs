@@ -1,8 +1,9 @@
 //! # sonyctl-camera: the camera facade
 //!
-//! Opens a Sony camera over a [`Link`] (the simulated camera in this process, or PTP/IP), runs
-//! Sony's handshake (OpenSession, GetDeviceInfo, SDIOConnect 1 and 2, 0x9202 asking for protocol
-//! 300 and falling back to 200, SDIOConnect 3), and reads the settings. Every operation retries
+//! Opens a Sony camera over a [`Link`] (any [`Transport`]: USB, PTP/IP, or with the `sim`
+//! feature the simulated camera in this process), runs Sony's handshake (OpenSession,
+//! GetDeviceInfo, SDIOConnect 1 and 2, 0x9202 asking for protocol 300 and falling back to 200,
+//! SDIOConnect 3), and reads the settings. Every operation retries
 //! DeviceBusy with a bounded back-off, and every wait has a time-out (in the transport).
 //!
 //! This layer decides *what* to ask the camera; bytes are the protocol crates' business and
@@ -24,9 +25,11 @@ pub use capture::{
     Cancel, CaptureError, CaptureOptions, CaptureSession, Downloaded, FocusState, Observer, Quiet,
     ShotKind, ShotSettings,
 };
-pub use link::{Link, SimClock};
+pub use link::Link;
+#[cfg(feature = "sim")]
+pub use link::SimClock;
 pub use set::{SetError, SetOutcome};
-pub use sonyctl_transport::TransportError;
+pub use sonyctl_transport::{Transport, TransportError, UsbErrorKind};
 pub use typed::{ExposureCompensation, FNumber, Iso, Setting, ShutterSpeed, blocking};
 pub use watch::{Watch, WatchEvent};
 

@@ -4,6 +4,7 @@
 //! `sonyctl-sony`. Exit codes: 0 success, 1 an error (one line on standard error), 2 a usage
 //! error (from clap).
 
+mod advice;
 mod commands;
 mod open;
 mod props;
@@ -120,7 +121,10 @@ fn main() -> ExitCode {
                     msg.push_str(&cause);
                 }
             }
-            eprintln!("sonyctl: {}", text::sanitize(&msg));
+            eprintln!(
+                "sonyctl: {}",
+                text::sanitize(&advice::with_advice(&e, &msg))
+            );
             ExitCode::FAILURE
         }
     }

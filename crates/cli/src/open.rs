@@ -147,7 +147,7 @@ async fn open(g: &Globals) -> Result<Camera> {
                 ..Default::default()
             };
             let client = sonyctl_transport::UsbClient::open(&device, &options).await?;
-            Link::Usb(Box::new(client))
+            Link::new(client)
         }
         Some(CameraSpec::Sim(model)) => {
             let profile = crate::commands::simulate::load_profile(model)?;
@@ -155,7 +155,7 @@ async fn open(g: &Globals) -> Result<Camera> {
                 SimulatedCamera::new(profile, SimOptions::default()),
                 SimClock::real(1.0),
             )
-            .with_trace(trace)
+            .with_trace(trace)?
         }
         Some(CameraSpec::Ip(host, port)) => {
             let addr: SocketAddr = (host.as_str(), *port)
@@ -175,7 +175,7 @@ async fn open(g: &Globals) -> Result<Camera> {
             let client = PtpIpClient::connect(addr, &options)
                 .await
                 .with_context(|| format!("cannot connect to the camera at {addr}"))?;
-            Link::PtpIp(Box::new(client))
+            Link::new(client)
         }
     };
     Ok(Camera::open(link, CameraOptions::default()).await?)

@@ -25,6 +25,81 @@ impl DataPhase {
     pub const OUT: Self = Self(2);
 }
 
+/// A packet type code. Open, like the PTP code spaces: a peer may send a type nobody knows.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+pub struct PacketType(pub u32);
+
+impl PacketType {
+    /// Host opens the command connection.
+    pub const INIT_COMMAND_REQUEST: Self = Self(1);
+    /// Camera accepts the command connection.
+    pub const INIT_COMMAND_ACK: Self = Self(2);
+    /// Host opens the event connection.
+    pub const INIT_EVENT_REQUEST: Self = Self(3);
+    /// Camera accepts the event connection.
+    pub const INIT_EVENT_ACK: Self = Self(4);
+    /// Camera refuses a connection.
+    pub const INIT_FAIL: Self = Self(5);
+    /// An operation.
+    pub const OPERATION_REQUEST: Self = Self(6);
+    /// The answer to an operation.
+    pub const OPERATION_RESPONSE: Self = Self(7);
+    /// An event.
+    pub const EVENT: Self = Self(8);
+    /// A data phase starts.
+    pub const START_DATA: Self = Self(9);
+    /// A chunk of the data phase.
+    pub const DATA: Self = Self(10);
+    /// Cancel a transaction.
+    pub const CANCEL: Self = Self(11);
+    /// The last chunk of the data phase.
+    pub const END_DATA: Self = Self(12);
+    /// Are you there?
+    pub const PROBE_REQUEST: Self = Self(13);
+    /// Yes.
+    pub const PROBE_RESPONSE: Self = Self(14);
+
+    /// True for the packets that carry a data phase's bytes (Data, End Data), which a transport
+    /// streams rather than reads whole.
+    pub fn carries_data(self) -> bool {
+        self == Self::DATA || self == Self::END_DATA
+    }
+}
+
+/// The 8-byte header alone, for transports that read a header and then stream the body.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct PacketHeader {
+    /// Total packet length including the header. At least [`HEADER_LEN`]; the upper bound is
+    /// the caller's, since a streamed Data packet may be larger than [`MAX_PACKET_LEN`].
+    pub length: u32,
+    /// The packet type.
+    pub packet_type: PacketType,
+}
+
+impl PacketHeader {
+    /// Decodes the header at the start of `r` (which may hold more).
+    pub fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        r.within("PtpIpPacket", |r| {
+            let start = r.offset();
+            let length = r.u32()?;
+            let packet_type = PacketType(r.u32()?);
+            if (length as usize) < HEADER_LEN {
+                return Err(r.error_at(
+                    start,
+                    DecodeErrorKind::InvalidValue {
+                        field: "packet length",
+                        value: length.into(),
+                    },
+                ));
+            }
+            Ok(Self {
+                length,
+                packet_type,
+            })
+        })
+    }
+}
+
 /// One PTP/IP packet.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(tag = "type")]
@@ -177,6 +252,11 @@ fn put_utf16z(out: &mut Vec<u8>, s: &str) {
 }
 
 impl Packet {
+    /// The packet type.
+    pub fn packet_type(&self) -> PacketType {
+        PacketType(self.type_code())
+    }
+
     /// The packet type code.
     pub fn type_code(&self) -> u32 {
         match self {
@@ -522,6 +602,26 @@ mod tests {
             Packet::ProbeRequest,
             Packet::ProbeResponse,
         ]
+    }
+
+    /// Every packet's header names its own type, and only Data and End Data are streamed.
+    #[test]
+    fn headers_name_each_packet_type() {
+        for p in all_kinds() {
+            let bytes = p.to_bytes().unwrap();
+            let h = PacketHeader::decode(&mut Reader::new(&bytes)).unwrap();
+            assert_eq!(h.packet_type, p.packet_type(), "{}", p.name());
+            assert_eq!(h.length as usize, bytes.len(), "{}", p.name());
+            assert_eq!(
+                h.packet_type.carries_data(),
+                matches!(p, Packet::Data { .. } | Packet::EndData { .. }),
+                "{}",
+                p.name()
+            );
+        }
+        let short = [4, 0, 0, 0, 10, 0, 0, 0];
+        assert!(PacketHeader::decode(&mut Reader::new(&short)).is_err());
+        assert!(PacketHeader::decode(&mut Reader::new(&short[..6])).is_err());
     }
 
     #[test]

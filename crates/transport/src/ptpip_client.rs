@@ -13,12 +13,17 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use sonyctl_ptp::ptpip::{DataPhase, HEADER_LEN, PROTOCOL_VERSION, Packet, peek_packet_len};
+use sonyctl_ptp::Reader;
+use sonyctl_ptp::ptpip::{
+    DataPhase, HEADER_LEN, PROTOCOL_VERSION, Packet, PacketHeader, PacketType, peek_packet_len,
+};
 use sonyctl_ptp::{Event, Operation, Response};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::mpsc;
+
+use crate::TransportError;
 
 /// Largest non-data packet accepted (Init Acks, responses, events are tiny).
 const MAX_CONTROL_PACKET: usize = 1 << 20;
@@ -26,53 +31,6 @@ const MAX_CONTROL_PACKET: usize = 1 << 20;
 const CHUNK: usize = 64 * 1024;
 /// Piece size for receiving data phases (what a sink gets at a time; memory stays bounded).
 const READ_CHUNK: usize = 1024 * 1024;
-
-/// What went wrong talking to the camera.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum TransportError {
-    /// The connection failed or closed.
-    #[error("connection: {0}")]
-    Io(#[from] std::io::Error),
-    /// The camera did not answer in time.
-    #[error("no answer from the camera within {0:?} ({1})")]
-    Timeout(Duration, &'static str),
-    /// The camera refused the connection (Init Fail).
-    #[error("the camera refused the connection (Init Fail, reason {0})")]
-    Refused(u32),
-    /// Bytes from the camera that are not PTP/IP.
-    #[error("bad packet from the camera: {0}")]
-    Decode(#[from] sonyctl_ptp::DecodeError),
-    /// The camera broke the protocol.
-    #[error("protocol: {0}")]
-    Protocol(String),
-    /// The data phase is larger than the caller allows.
-    #[error("the camera announced {0} bytes, more than the {1} allowed")]
-    TooLarge(u64, u64),
-    /// The USB link failed (with advice where there is some).
-    #[error("usb: {0}")]
-    Usb(String),
-    /// The host stopped a data phase halfway (its sink failed); the connection must be renewed.
-    #[error("transfer stopped: {0}")]
-    Aborted(String),
-}
-
-impl TransportError {
-    /// True when the connection is gone and a new one is needed.
-    pub fn is_disconnect(&self) -> bool {
-        matches!(
-            self,
-            TransportError::Io(_)
-                | TransportError::Protocol(_)
-                | TransportError::Decode(_)
-                | TransportError::Timeout(..)
-                | TransportError::Aborted(_)
-                | TransportError::Usb(_)
-                // The data phase that was refused is still on the wire.
-                | TransportError::TooLarge(..)
-        )
-    }
-}
 
 /// How to connect.
 #[derive(Clone, Debug)]
@@ -405,21 +363,22 @@ impl PtpIpClient {
                 Ok(self.r.read_exact(&mut head).await.map(|_| ())?)
             })
             .await?;
-            let ty = u32::from_le_bytes([head[4], head[5], head[6], head[7]]);
+            let header = PacketHeader::decode(&mut Reader::new(&head))?;
+            let streamed = header.packet_type.carries_data();
             // Data packets are streamed, so any length up to the announced total will do; the
             // whole-packet limit applies to the others.
-            let len = if ty == 10 || ty == 12 {
-                u32::from_le_bytes([head[0], head[1], head[2], head[3]]) as usize
+            let len = if streamed {
+                header.length as usize
             } else {
                 peek_packet_len(&head)?.unwrap_or(HEADER_LEN)
             };
-            if ty == 10 || ty == 12 {
+            if streamed {
                 let mut tid_bytes = [0u8; 4];
                 timed(limit, "data", async {
                     Ok(self.r.read_exact(&mut tid_bytes).await.map(|_| ())?)
                 })
                 .await?;
-                if u32::from_le_bytes(tid_bytes) != tid {
+                if Reader::new(&tid_bytes).u32()? != tid {
                     return Err(TransportError::Protocol(
                         "data for another transaction".into(),
                     ));
@@ -456,7 +415,11 @@ impl PtpIpClient {
                     received += n as u64;
                     left -= n;
                 }
-                let kind = if ty == 10 { "Data" } else { "EndData" };
+                let kind = if header.packet_type == PacketType::DATA {
+                    "Data"
+                } else {
+                    "EndData"
+                };
                 tracing::info!(
                     "camera → host command: {kind:<18} tid {tid:#x} {payload_len} byte(s)"
                 );
@@ -517,37 +480,6 @@ impl PtpIpClient {
         }
     }
 
-    /// Runs one transaction and collects the camera's data (for datasets, not whole files).
-    pub async fn transact(
-        &mut self,
-        op: &Operation,
-        data_out: Option<&[u8]>,
-        max_data: u64,
-    ) -> Result<(Response, Option<Vec<u8>>), TransportError> {
-        let mut data: Option<Vec<u8>> = None;
-        let mut buf = Vec::new();
-        let mut got_size = false;
-        let resp = self
-            .transact_streaming(
-                op,
-                data_out,
-                max_data,
-                &mut |_| {
-                    got_size = true;
-                    Ok(())
-                },
-                &mut |piece| {
-                    buf.extend_from_slice(piece);
-                    Ok(())
-                },
-            )
-            .await?;
-        if got_size {
-            data = Some(buf);
-        }
-        Ok((resp, data))
-    }
-
     /// The next event, if one has arrived (does not wait).
     pub fn try_event(&mut self) -> Option<Event> {
         self.events.try_recv().ok()
@@ -566,5 +498,43 @@ impl PtpIpClient {
             }
             Err(_) => None,
         }
+    }
+}
+
+impl crate::Transport for PtpIpClient {
+    fn name(&self) -> &'static str {
+        "PTP/IP"
+    }
+
+    fn transact_streaming<'a>(
+        &'a mut self,
+        op: &'a Operation,
+        data_out: Option<&'a [u8]>,
+        max_data: u64,
+        on_size: &'a mut crate::SizeSink<'_>,
+        sink: &'a mut crate::DataSink<'_>,
+    ) -> crate::TransportFuture<'a, Result<Response, TransportError>> {
+        Box::pin(PtpIpClient::transact_streaming(
+            self, op, data_out, max_data, on_size, sink,
+        ))
+    }
+
+    fn try_event(&mut self) -> Option<Event> {
+        PtpIpClient::try_event(self)
+    }
+
+    fn next_event(&mut self, limit: Duration) -> crate::TransportFuture<'_, Option<Event>> {
+        Box::pin(PtpIpClient::next_event(self, limit))
+    }
+
+    fn reconnect(&mut self) -> crate::TransportFuture<'_, Result<(), TransportError>> {
+        Box::pin(PtpIpClient::reconnect(self))
+    }
+
+    /// Records the command connection from now on, and both connections after a reconnect.
+    fn set_trace(&mut self, trace: Option<crate::Trace>) -> Result<(), TransportError> {
+        self.options.trace = trace.clone();
+        self.trace = trace;
+        Ok(())
     }
 }

@@ -340,7 +340,8 @@ async fn command_loop(
                     transaction_id,
                     params,
                 };
-                let data = if has_data_out(code) || data_phase.0 == 2 {
+                let data = if has_data_out(code) || data_phase == sonyctl_ptp::ptpip::DataPhase::OUT
+                {
                     Some(
                         tokio::time::timeout(DATA_TIMEOUT, read_data_out(r, transaction_id))
                             .await

@@ -23,9 +23,12 @@ use nusb::transfer::{
     Buffer, Bulk, ControlIn, ControlOut, ControlType, In, Interrupt, Out, Recipient, TransferError,
 };
 use nusb::{Endpoint, MaybeFuture};
-use sonyctl_ptp::{Event, EventCode, Operation, Params, Response, ResponseCode};
+use sonyctl_ptp::container::{HEADER_LEN, MAX_EVENT_PARAMS, UsbContainerHeader};
+use sonyctl_ptp::{
+    ContainerKind, Event, EventCode, Operation, Params, Reader, Response, ResponseCode,
+};
 
-use crate::TransportError;
+use crate::{TransportError, UsbErrorKind};
 
 /// Sony's USB vendor id.
 pub const SONY_VENDOR: u16 = 0x054C;
@@ -33,6 +36,14 @@ pub const SONY_VENDOR: u16 = 0x054C;
 const CHUNK: usize = 256 * 1024;
 /// The largest control container accepted (a response or an event).
 const MAX_CONTROL: usize = 1024;
+/// Still Image class request: cancel a transaction (PIMA 15740 USB annex, D.5.2.1).
+const CANCEL_REQUEST: u8 = 0x64;
+/// Still Image class request: Device Reset.
+const DEVICE_RESET_REQUEST: u8 = 0x66;
+/// Still Image class request: Get Device Status.
+const GET_DEVICE_STATUS_REQUEST: u8 = 0x67;
+/// The Cancel request's cancellation code.
+const CANCELLATION_CODE: u16 = 0x4001;
 
 /// How a Sony USB device presents itself.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -84,30 +95,19 @@ impl Default for UsbOptions {
 }
 
 fn usb_error(what: &str, e: nusb::Error) -> TransportError {
-    let advice = match e.kind() {
-        nusb::ErrorKind::PermissionDenied => {
-            "; this user may not open the camera: install the udev rules \
-             (sudo cp packaging/60-sonyctl.rules /etc/udev/rules.d/ && sudo udevadm control \
-             --reload && sudo udevadm trigger), then unplug and plug the camera in again"
-        }
-        nusb::ErrorKind::Busy => {
-            "; another program holds the camera (gphoto2, a file manager or gvfs-gphoto2-volume-\
-             monitor, Imaging Edge): close it, or unplug and plug the camera in again"
-        }
-        nusb::ErrorKind::Disconnected => "; the camera was unplugged",
-        _ => "",
-    };
-    TransportError::Usb(format!("{what}: {e}{advice}"))
+    TransportError::usb(UsbErrorKind::from_nusb(e.kind()), format!("{what}: {e}"))
 }
 
 fn transfer_error(what: &str, e: TransferError) -> TransportError {
-    match e {
-        TransferError::Disconnected => TransportError::Usb(format!(
-            "the camera was unplugged (or switched off) during {what}"
-        )),
-        TransferError::Stall => TransportError::Usb(format!("the camera stalled {what}")),
-        other => TransportError::Usb(format!("{what} failed: {other}")),
-    }
+    let kind = UsbErrorKind::from_transfer(e);
+    let detail = match e {
+        TransferError::Disconnected => {
+            format!("the camera was unplugged (or switched off) during {what}")
+        }
+        TransferError::Stall => format!("the camera stalled {what}"),
+        other => format!("{what} failed: {other}"),
+    };
+    TransportError::usb(kind, detail)
 }
 
 /// Cancels an endpoint's transfers and collects them, so no stale completion is mistaken for
@@ -197,8 +197,9 @@ struct Claimed {
 }
 
 fn not_connected() -> TransportError {
-    TransportError::Usb(
-        "the camera is not connected (waiting for it to be plugged in again)".into(),
+    TransportError::usb(
+        UsbErrorKind::Disconnected,
+        "the camera is not connected (waiting for it to be plugged in again)",
     )
 }
 
@@ -217,8 +218,9 @@ impl UsbClient {
         options: &UsbOptions,
     ) -> Result<UsbClient, TransportError> {
         if camera.mode == UsbMode::MassStorage {
-            return Err(TransportError::Usb(
-                "the camera is in Mass Storage mode: set its USB Connection to PC Remote".into(),
+            return Err(TransportError::usb(
+                UsbErrorKind::WrongMode,
+                "the camera is in Mass Storage mode",
             ));
         }
         let device = camera
@@ -227,16 +229,18 @@ impl UsbClient {
             .await
             .map_err(|e| usb_error("cannot open the camera", e))?;
         let config = device.active_configuration().map_err(|e| {
-            TransportError::Usb(format!("the camera has no active configuration: {e}"))
+            TransportError::usb(
+                UsbErrorKind::NotFound,
+                format!("the camera has no active configuration: {e}"),
+            )
         })?;
         let alt = config
             .interface_alt_settings()
             .find(|i| (i.class(), i.subclass(), i.protocol()) == (6, 1, 1))
             .ok_or_else(|| {
-                TransportError::Usb(
-                    "the camera has no still-image (PTP) interface: set its USB Connection to PC \
-                     Remote"
-                        .into(),
+                TransportError::usb(
+                    UsbErrorKind::WrongMode,
+                    "the camera has no still-image (PTP) interface",
                 )
             })?;
         let number = alt.interface_number();
@@ -256,8 +260,9 @@ impl UsbClient {
             }
         }
         let (Some(in_addr), Some((out_addr, out_packet))) = (bulk_in, bulk_out) else {
-            return Err(TransportError::Usb(
-                "the camera's PTP interface lacks its bulk endpoints".into(),
+            return Err(TransportError::usb(
+                UsbErrorKind::NotFound,
+                "the camera's PTP interface lacks its bulk endpoints",
             ));
         };
         let interface = match device.claim_interface(number).await {
@@ -413,40 +418,34 @@ impl UsbClient {
             self.write(c).await?;
         }
         loop {
-            self.fill(12).await?;
-            let head: [u8; 12] = self
+            self.fill(HEADER_LEN).await?;
+            let head: [u8; HEADER_LEN] = self
                 .leftover
-                .get(..12)
+                .get(..HEADER_LEN)
                 .and_then(|h| h.try_into().ok())
                 .ok_or_else(|| TransportError::Protocol("short container".into()))?;
-            let len = u32::from_le_bytes([head[0], head[1], head[2], head[3]]) as u64;
-            let kind = u16::from_le_bytes([head[4], head[5]]);
-            let code = u16::from_le_bytes([head[6], head[7]]);
-            let tid = u32::from_le_bytes([head[8], head[9], head[10], head[11]]);
-            if len < 12 {
-                return Err(TransportError::Protocol(format!(
-                    "a container of {len} bytes from the camera"
-                )));
-            }
-            if tid != op.transaction_id && kind != 4 {
+            let header = UsbContainerHeader::decode(&mut Reader::new(&head))?;
+            let len = u64::from(header.length);
+            let tid = header.transaction_id;
+            if tid != op.transaction_id && header.kind != ContainerKind::Event {
                 return Err(TransportError::Protocol(format!(
                     "a container for transaction {tid} during {}",
                     op.transaction_id
                 )));
             }
-            match kind {
-                2 => {
-                    if len == 0xFFFF_FFFF {
+            match header.kind {
+                ContainerKind::Data => {
+                    if header.length == u32::MAX {
                         return Err(TransportError::Protocol(
                             "a data phase of 4 GiB or more is not supported".into(),
                         ));
                     }
-                    let total = len - 12;
+                    let total = len - HEADER_LEN as u64;
                     if total > max_data {
                         return Err(TransportError::TooLarge(total, max_data));
                     }
                     on_size(total)?;
-                    self.leftover.drain(..12);
+                    self.leftover.drain(..HEADER_LEN);
                     let mut left = total;
                     let mut recorded = head.to_vec();
                     loop {
@@ -471,7 +470,7 @@ impl UsbClient {
                         t.record_part(crate::Direction::ToHost, "usb", &recorded, len as usize);
                     }
                 }
-                3 => {
+                ContainerKind::Response => {
                     if len as usize > MAX_CONTROL {
                         return Err(TransportError::Protocol(format!(
                             "a response of {len} bytes"
@@ -480,22 +479,19 @@ impl UsbClient {
                     self.fill(len as usize).await?;
                     let c: Vec<u8> = self.leftover.drain(..len as usize).collect();
                     self.record(crate::Direction::ToHost, &c);
-                    let params: Vec<u32> = c
-                        .get(12..)
-                        .unwrap_or(&[])
-                        .chunks_exact(4)
-                        .take(5)
-                        .map(le_word)
-                        .collect();
+                    let mut r = Reader::new(&c);
+                    UsbContainerHeader::decode(&mut r)?;
+                    // Cameras are known to pad a response; only the first five words count.
+                    let params: Vec<u32> = r.rest().chunks_exact(4).take(5).map(le_word).collect();
                     return Ok(Response {
-                        code: ResponseCode(code),
+                        code: ResponseCode(header.code),
                         transaction_id: tid,
                         params: Params::new(&params).unwrap_or_default(),
                     });
                 }
                 other => {
                     return Err(TransportError::Protocol(format!(
-                        "container type {other} from the camera during a transaction"
+                        "a {other:?} container from the camera during a transaction"
                     )));
                 }
             }
@@ -574,7 +570,7 @@ impl UsbClient {
                 ControlIn {
                     control_type: ControlType::Class,
                     recipient: Recipient::Interface,
-                    request: 0x67,
+                    request: GET_DEVICE_STATUS_REQUEST,
                     value: 0,
                     index: u16::from(c.number),
                     length: 64,
@@ -609,9 +605,9 @@ impl UsbClient {
 
     /// Cancels transaction `tid` (class request 0x64).
     pub async fn cancel(&mut self, tid: u32) -> Result<(), TransportError> {
-        let mut d = vec![0x01, 0x40];
+        let mut d = CANCELLATION_CODE.to_le_bytes().to_vec();
         d.extend_from_slice(&tid.to_le_bytes());
-        self.class_out(0x64, &d).await
+        self.class_out(CANCEL_REQUEST, &d).await
     }
 
     /// Brings the link back to a clean state on the same device: clears stalls, Device Reset
@@ -625,7 +621,7 @@ impl UsbClient {
             let _ = c.ep_in.clear_halt().await;
             let _ = c.ep_out.clear_halt().await;
         }
-        self.class_out(0x66, &[]).await?;
+        self.class_out(DEVICE_RESET_REQUEST, &[]).await?;
         self.leftover.clear();
         // Whatever the camera still had queued is stale now; read it away (bounded).
         for _ in 0..64 {
@@ -663,11 +659,45 @@ impl UsbClient {
                 }
         });
         let Some(dev) = found else {
-            return Err(TransportError::Usb(
-                "the camera is not connected (waiting for it to be plugged in again)".into(),
-            ));
+            return Err(not_connected());
         };
         *self = UsbClient::open(&dev, &self.options).await?;
+        Ok(())
+    }
+}
+
+impl crate::Transport for UsbClient {
+    fn name(&self) -> &'static str {
+        "USB"
+    }
+
+    fn transact_streaming<'a>(
+        &'a mut self,
+        op: &'a Operation,
+        data_out: Option<&'a [u8]>,
+        max_data: u64,
+        on_size: &'a mut crate::SizeSink<'_>,
+        sink: &'a mut crate::DataSink<'_>,
+    ) -> crate::TransportFuture<'a, Result<Response, TransportError>> {
+        Box::pin(UsbClient::transact_streaming(
+            self, op, data_out, max_data, on_size, sink,
+        ))
+    }
+
+    fn try_event(&mut self) -> Option<Event> {
+        UsbClient::try_event(self)
+    }
+
+    fn next_event(&mut self, limit: Duration) -> crate::TransportFuture<'_, Option<Event>> {
+        Box::pin(UsbClient::next_event(self, limit))
+    }
+
+    fn reconnect(&mut self) -> crate::TransportFuture<'_, Result<(), TransportError>> {
+        Box::pin(UsbClient::reconnect(self))
+    }
+
+    fn set_trace(&mut self, trace: Option<crate::Trace>) -> Result<(), TransportError> {
+        self.options.trace = trace;
         Ok(())
     }
 }
@@ -681,24 +711,26 @@ fn le_word(b: &[u8]) -> u32 {
     u32::from_le_bytes(a)
 }
 
+/// An event container from the interrupt endpoint; a length beyond the bytes read is
+/// tolerated (the parameters present are kept), anything that is not an event is not.
 fn decode_event(b: &[u8]) -> Option<Event> {
-    if b.len() < 12 {
+    let mut r = Reader::new(b);
+    let header = UsbContainerHeader::decode(&mut r).ok()?;
+    if header.kind != ContainerKind::Event {
         return None;
     }
-    let word = |i: usize| b.get(i..i + 4).map(le_word);
-    let half = |i: usize| b.get(i..i + 2).map(|s| le_word(s) as u16);
-    let len = word(0)? as usize;
-    if half(4)? != 4 {
-        return None;
-    }
-    let params: Vec<u32> = (12..len.min(b.len()))
-        .step_by(4)
-        .take(3)
-        .filter_map(word)
+    let declared = (header.length as usize).saturating_sub(HEADER_LEN);
+    let rest = r.rest();
+    let params: Vec<u32> = rest
+        .get(..declared.min(rest.len()))
+        .unwrap_or_default()
+        .chunks_exact(4)
+        .take(MAX_EVENT_PARAMS)
+        .map(le_word)
         .collect();
     Some(Event {
-        code: EventCode(half(6)?),
-        transaction_id: word(8)?,
+        code: EventCode(header.code),
+        transaction_id: header.transaction_id,
         params: Params::new(&params).unwrap_or_default(),
     })
 }

@@ -16,7 +16,9 @@ use sonyctl_ptp::{
 };
 use sonyctl_sim::{Fault, Profile, SimOptions, SimulatedCamera};
 use sonyctl_sony::{AllPropInfo, SdioRequest, SdioVersion, SonyEvent};
-use sonyctl_transport::{ConnectOptions, PtpIpClient, PtpIpServer, ServerOptions, TransportError};
+use sonyctl_transport::{
+    ConnectOptions, PtpIpClient, PtpIpServer, ServerOptions, Transport, TransportError,
+};
 
 const MAX: u64 = 64 << 20;
 

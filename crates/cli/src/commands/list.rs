@@ -33,7 +33,7 @@ pub fn run(args: &ListArgs) -> Result<()> {
                 UsbMode::MassStorage => (
                     "mass storage",
                     d.product.clone().unwrap_or_default(),
-                    Some("set USB Connection to PC Remote to control it"),
+                    Some(crate::advice::SET_PC_REMOTE),
                 ),
                 UsbMode::Other => (
                     "not a camera interface",
@@ -42,13 +42,9 @@ pub fn run(args: &ListArgs) -> Result<()> {
                 ),
                 UsbMode::StillImage => match probe(d).await {
                     Ok((model, true)) => ("PC Remote", model, None),
-                    Ok((model, false)) => (
-                        "MTP",
-                        model,
-                        Some("set USB Connection to PC Remote to control it"),
-                    ),
+                    Ok((model, false)) => ("MTP", model, Some(crate::advice::SET_PC_REMOTE)),
                     Err(e) => {
-                        let reason = e.to_string();
+                        let reason = crate::advice::with_advice(&e, &e.to_string());
                         writeln!(
                             std::io::stderr(),
                             "sonyctl: {}:{}: {}",
