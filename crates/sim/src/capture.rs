@@ -301,7 +301,10 @@ impl SimulatedCamera {
         let write = WRITE_TIME + nr;
         self.capture.processing_time += write;
         self.capture.writing = Some((at + write, files, (e.started, length)));
-        self.set_now(prop::PENDING_IMAGES, Value::U16(1));
+        self.set_now(
+            prop::PENDING_IMAGES,
+            Value::U16(PendingImages::Writing(1).to_raw()),
+        );
         if self.capture.armed && self.continuous_interval().is_some() {
             self.capture.next_burst = self.continuous_interval().map(|i| at + i.max(write));
         }

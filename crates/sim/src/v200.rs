@@ -11,7 +11,7 @@
 
 use sonyctl_ptp::{DataType, PropertyCode, Value};
 use sonyctl_sony::codes::prop;
-use sonyctl_sony::values::{DriveMode, ShutterSpeed};
+use sonyctl_sony::values::{DriveMode, FNumber, ShutterSpeed};
 use sonyctl_sony::{Enabled, GetSet, SonyDevicePropDesc, SonyForm};
 
 /// Property order of the protocol-200 view (ILCE-7RM5 mode-2 dump).
@@ -92,7 +92,12 @@ fn narrow(d: &SonyDevicePropDesc) -> SonyDevicePropDesc {
         }
     }
     if d.code == prop::F_NUMBER {
-        let key = |v: &Value| v.as_u64().filter(|&x| x < 0xFFFD).unwrap_or(0);
+        let key = |v: &Value| {
+            v.as_u64()
+                .and_then(FNumber::from_value)
+                .filter(|f| f.is_aperture())
+                .map_or(0, |f| u64::from(f.0))
+        };
         if let Some((min, max)) = d.all_values().and_then(|a| as_range(a, key)) {
             out.form = SonyForm::Range {
                 min,

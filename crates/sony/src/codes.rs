@@ -156,6 +156,8 @@ pub mod control {
     pub const REQUEST_ONE_SHOOTING: PropertyCode = PropertyCode(0xD2C7);
     /// Movie record (2 start, 1 stop).
     pub const MOVIE_REC: PropertyCode = PropertyCode(0xD2C8);
+    /// FEL lock (the AF-ON button on the bodies that list it as AF_LOCK).
+    pub const FEL_BUTTON: PropertyCode = PropertyCode(0xD2C9);
     /// Manual focus near/far step (i16 ±1/3/7).
     pub const NEAR_FAR: PropertyCode = PropertyCode(0xD2D1);
     /// AF area position (u32 x<<16|y).

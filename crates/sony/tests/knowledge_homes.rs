@@ -22,80 +22,122 @@ const HALVES: &[&str] = &[
 
 const RULES: &[Rule] = &[
     Rule {
-        what: "two 16-bit halves in a u32: shutter num<<16|den, mode category<<16|code, AF point x<<16|y (homes: ShutterSpeed, DriveMode/ExposureProgram, AfPoint)",
+        what: HALVES_WHAT,
         needles: &[">> 16"],
         unless: &[],
         homes: HALVES,
     },
     Rule {
-        what: "two 16-bit halves in a u32: shutter num<<16|den, mode category<<16|code, AF point x<<16|y (homes: ShutterSpeed, DriveMode/ExposureProgram, AfPoint)",
+        what: HALVES_WHAT,
         needles: &["<< 16"],
         unless: &[],
         homes: HALVES,
     },
     Rule {
+        what: HALVES_WHAT,
+        needles: &["& 0xffff"],
+        unless: &["& 0xffff_", "& 0xffffffff"],
+        homes: HALVES,
+    },
+    Rule {
         what: "ISO base / AUTO mask (home: Iso)",
-        needles: &["0x00FF_FFFF"],
+        needles: &["0x00ff_ffff"],
         unless: &[],
         homes: &["crates/sony/src/values/iso.rs"],
     },
     Rule {
         what: "ISO base / AUTO mask (home: Iso)",
-        needles: &["0xFFFFFF"],
-        unless: &["0xFFFFFFFF", "0xFFFFFF0", "0xFFFFFFF"],
+        needles: &["0xffffff"],
+        unless: &["0xffffffff", "0xffffff0"],
         homes: &["crates/sony/src/values/iso.rs"],
     },
     Rule {
-        what: "0xD215 ready test (home: PendingImages)",
+        what: PENDING_WHAT,
         needles: &[">= 0x8000"],
         unless: &[],
-        homes: &["crates/sony/src/values/pending.rs"],
+        homes: PENDING,
     },
     Rule {
-        what: "0xD215 ready range (home: PendingImages)",
+        what: PENDING_WHAT,
+        needles: &["& 0x8000"],
+        unless: &[],
+        homes: PENDING,
+    },
+    Rule {
+        what: PENDING_WHAT,
         needles: &["0x8000..0x8100"],
         unless: &[],
-        homes: &["crates/sony/src/values/pending.rs"],
+        homes: PENDING,
     },
     Rule {
-        what: "0xD215 ready value (home: PendingImages)",
+        what: PENDING_WHAT,
+        needles: &["0x8000..=0x80ff"],
+        unless: &[],
+        homes: PENDING,
+    },
+    Rule {
+        what: PENDING_WHAT,
         needles: &["0x8000 |"],
         unless: &["0x8000 | 0x"],
-        homes: &["crates/sony/src/values/pending.rs"],
+        homes: PENDING,
     },
     Rule {
-        what: "object format → extension table (home: values::object_format)",
-        needles: &["=> \"ARW\""],
+        what: PENDING_WHAT,
+        needles: &["| 0x8000"],
+        unless: &["0x8000 | 0x", "| 0x8000 |", "| 0x8000 =>"],
+        homes: PENDING,
+    },
+    Rule {
+        what: EXTENSIONS_WHAT,
+        needles: &["=> \"arw\""],
         unless: &[],
-        homes: &["crates/sony/src/values/object_format.rs"],
+        homes: EXTENSIONS,
     },
     Rule {
-        what: "object format → extension table (home: values::object_format)",
-        needles: &["=> \"JPG\""],
+        what: EXTENSIONS_WHAT,
+        needles: &["=> \"jpg\""],
         unless: &[],
-        homes: &["crates/sony/src/values/object_format.rs"],
+        homes: EXTENSIONS,
     },
     Rule {
-        what: "days → civil date (home: sonyctl_ptp::date)",
+        what: EXTENSIONS_WHAT,
+        needles: &[", \"arw\""],
+        unless: &[],
+        homes: EXTENSIONS,
+    },
+    Rule {
+        what: EXTENSIONS_WHAT,
+        needles: &[", \"jpg\""],
+        unless: &[],
+        homes: EXTENSIONS,
+    },
+    Rule {
+        what: CALENDAR_WHAT,
         needles: &["719_468"],
         unless: &[],
-        homes: &["crates/ptp/src/date.rs"],
+        homes: CALENDAR,
     },
     Rule {
-        what: "days → civil date (home: sonyctl_ptp::date)",
+        what: CALENDAR_WHAT,
+        needles: &["719468"],
+        unless: &[],
+        homes: CALENDAR,
+    },
+    Rule {
+        what: CALENDAR_WHAT,
         needles: &["fn civil_from_days"],
         unless: &[],
-        homes: &["crates/ptp/src/date.rs"],
+        homes: CALENDAR,
     },
     Rule {
         what: "button range (home: values::is_button)",
-        needles: &["0xD2C1..="],
+        needles: &["0xd2c1..="],
         unless: &[],
         homes: &["crates/sony/src/values/buttons.rs"],
     },
     Rule {
         what: "slow-starting bodies (home: values::quirks)",
-        needles: &["\"ZV-E10\""],
+        needles: &["\"zv-e10\""],
         unless: &[],
         homes: &[
             "crates/sony/src/values/quirks.rs",
@@ -104,11 +146,46 @@ const RULES: &[Rule] = &[
     },
 ];
 
+const HALVES_WHAT: &str = "two 16-bit halves in a u32: shutter num<<16|den, mode category<<16|code, AF point x<<16|y (homes: ShutterSpeed, DriveMode/ExposureProgram, AfPoint)";
+const PENDING_WHAT: &str = "0xD215 ready test (home: PendingImages)";
+const PENDING: &[&str] = &["crates/sony/src/values/pending.rs"];
+const EXTENSIONS_WHAT: &str = "object format → extension table (home: values::object_format)";
+const EXTENSIONS: &[&str] = &["crates/sony/src/values/object_format.rs"];
+const CALENDAR_WHAT: &str = "days → civil date (home: sonyctl_ptp::date)";
+const CALENDAR: &[&str] = &["crates/ptp/src/date.rs"];
+
+/// The code of a line: without a `//` comment (one that starts outside a string literal),
+/// in lower case, so `0xFFFF` and `0xffff` are one needle.
+fn code_of(line: &str) -> String {
+    let mut in_string = false;
+    let mut escaped = false;
+    let mut prev = ' ';
+    let mut end = line.len();
+    for (i, c) in line.char_indices() {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                in_string = false;
+            }
+        } else if c == '"' {
+            in_string = true;
+        } else if c == '/' && prev == '/' {
+            end = i - 1;
+            break;
+        }
+        prev = c;
+    }
+    line.get(..end).unwrap_or(line).to_ascii_lowercase()
+}
+
 /// Findings in one source text: `(line number, what)`.
 fn check(path: &str, text: &str) -> Vec<(usize, &'static str)> {
     let mut found = Vec::new();
     for (i, line) in text.lines().enumerate() {
-        let code = line.split("//").next().unwrap_or("");
+        let code = code_of(line);
         for rule in RULES {
             if rule.homes.contains(&path) {
                 continue;
@@ -142,10 +219,34 @@ fn every_layout_is_decoded_in_its_home_only() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let mut files = Vec::new();
     let crates = std::fs::read_dir(root.join("crates")).map(|d| d.flatten().collect::<Vec<_>>());
+    let mut scanned = Vec::new();
     for c in crates.unwrap_or_default() {
-        sources(&c.path().join("src"), &mut files);
+        // Tests are left out on purpose: they state expected raw values independently of the
+        // homes they check.
+        for dir in ["src", "examples", "benches"] {
+            sources(&c.path().join(dir), &mut files);
+        }
+        scanned.push(c.file_name().to_string_lossy().into_owned());
     }
-    assert!(files.len() > 50, "found only {} source files", files.len());
+    sources(&root.join("fuzz/fuzz_targets"), &mut files);
+    scanned.sort();
+    assert_eq!(
+        scanned,
+        [
+            "camera",
+            "cli",
+            "ptp",
+            "sim",
+            "sony",
+            "transport",
+            "vectors"
+        ],
+        "the workspace's crates changed: check this list"
+    );
+    assert!(
+        files.iter().any(|f| f.starts_with(root.join("fuzz"))),
+        "no fuzz target found"
+    );
     let mut report = Vec::new();
     for f in &files {
         let rel = f
@@ -179,13 +280,17 @@ fn ext(f: u16) -> &'static str {
 fn civil_from_days(days: i64) {}
 fn pending(n: u16) -> u16 { 0x8000 | n }
 fn af(x: u32, y: u32) -> u32 { x << 16 | y }
+fn low(raw: u32) -> u32 { raw & 0xffff }
+fn bit15(raw: u16) -> bool { raw & 0x8000 != 0 }
+const EXT: &[(u16, &str)] = &[(0x3801, "JPG")];
+fn url() -> &'static str { "http://x" } fn ready(v: u16) -> u16 { v | 0x8000 }
 fn auto(iso: u32) -> bool { iso & 0x00FF_FFFF == 0x00FF_FFFF }
 "#;
     let found = check("crates/camera/src/planted.rs", planted);
     let whats: Vec<&str> = found.iter().map(|&(_, w)| w).collect();
     assert_eq!(
         found.iter().map(|&(l, _)| l).collect::<Vec<_>>(),
-        [3, 6, 9, 11, 12, 13, 14]
+        [3, 3, 6, 9, 11, 12, 13, 14, 15, 16, 17, 18]
     );
     assert!(whats.iter().any(|w| w.starts_with("two 16-bit halves")));
     assert!(whats.iter().any(|w| w.starts_with("ISO")));

@@ -15,6 +15,7 @@ use sonyctl_ptp::{
     Value,
 };
 use sonyctl_sim::{Fault, Profile, SimOptions, SimulatedCamera};
+use sonyctl_sony::values::PendingImages;
 use sonyctl_sony::{AllPropInfo, SdioRequest, SdioVersion, SonyEvent};
 use sonyctl_transport::{
     ConnectOptions, PtpIpClient, PtpIpServer, ServerOptions, Transport, TransportError,
@@ -122,7 +123,7 @@ impl Host {
                 .await;
         }
         for _ in 0..200 {
-            if self.pending().await >= 0x8000 {
+            if PendingImages::from_raw(self.pending().await as u16).is_ready() {
                 return;
             }
             tokio::time::sleep(Duration::from_millis(5)).await;

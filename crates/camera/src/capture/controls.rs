@@ -39,7 +39,7 @@ impl Camera {
             control::REQUEST_ONE_SHOOTING,
             control::S1_BUTTON,
             control::AEL_BUTTON,
-            PropertyCode(0xD2C9), // AF-ON
+            control::FEL_BUTTON,
         ] {
             if !self.ext_info.controls.contains(&code) && code != control::S1_BUTTON {
                 continue;

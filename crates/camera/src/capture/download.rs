@@ -156,7 +156,8 @@ impl<'a> CaptureSession<'a> {
         let mut settings = None;
         loop {
             let props = self.props(observer).await?;
-            if !pending(&props).is_ready() {
+            // An invalid count is asked too: download_one stops on an empty ObjectInfo.
+            if !pending(&props).may_read_object_info() {
                 return Ok(out);
             }
             let settings = settings
@@ -281,6 +282,17 @@ impl<'a> CaptureSession<'a> {
             if now_pending.is_ready() {
                 observer.wait_done();
                 return Ok(true);
+            }
+            if let PendingImages::Invalid(_) = now_pending {
+                // No count: the ObjectInfo tells whether an image waits after all.
+                match self.cam.waiting_object().await {
+                    Ok(m) if !(m.size == Some(0) && m.filename.is_empty()) => {
+                        observer.wait_done();
+                        return Ok(true);
+                    }
+                    Err(e) if e.is_connection_lost() => self.recover(e, observer).await?,
+                    _ => {}
+                }
             }
             let elapsed = self.cam.link().now().saturating_sub(start);
             if elapsed >= limit {

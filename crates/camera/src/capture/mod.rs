@@ -57,10 +57,11 @@ pub enum CaptureError {
     /// The camera cannot do what was asked.
     #[error("{0}")]
     Unsupported(String),
-    /// 0xD215 stayed at a value that counts no images (0xFFFB on an ILCE-6400) until the wait
-    /// ran out; 0xFFFFC001 was not read, because reading it without an image crashes bodies.
+    /// 0xD215 stayed at a value that counts no images (0xFFFB on an ILCE-6400) and 0xFFFFC001
+    /// held no image until the wait ran out.
     #[error(
-        "gave up after {0:?}: the camera reports {1} waiting images, which is no count, so          nothing was fetched (reconnecting the camera clears it)"
+        "gave up after {0:?}: the camera's pending-images value stayed at {1}, which counts no \
+         images, and it offered no image (reconnecting the camera clears it)"
     )]
     InvalidPending(Duration, PendingImages),
     /// The connection dropped while the shutter was being worked; the shot may or may not

@@ -56,7 +56,7 @@ impl<'a> CaptureSession<'a> {
         observer: &mut dyn Observer,
     ) -> Result<Vec<Downloaded>, CaptureError> {
         let p = self.props(observer).await?;
-        if pending(&p).is_ready() {
+        if pending(&p).may_read_object_info() {
             let got = self.drain(0, observer).await?;
             if !got.is_empty() {
                 self.reconnects = 0;

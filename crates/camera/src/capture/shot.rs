@@ -139,7 +139,7 @@ impl<'a> CaptureSession<'a> {
                 }
                 let p = self.props(observer).await?;
                 let now_pending = pending(&p);
-                if now_pending.is_ready() {
+                if now_pending.may_read_object_info() {
                     let got = self.drain(shot, observer).await?;
                     if got.is_empty() {
                         // 0xD215 claims images that are not there: that counts as quiet.
@@ -155,8 +155,6 @@ impl<'a> CaptureSession<'a> {
                 } else if matches!(now_pending, PendingImages::Writing(_))
                     || now.saturating_sub(quiet_since) < settle
                 {
-                    // An invalid count (0xFFFB on an ILCE-6400) is no image: it counts as
-                    // quiet, like 0.
                     self.cam.wait_events(self.options.poll).await;
                 } else {
                     self.reconnects = 0;
@@ -235,7 +233,7 @@ impl<'a> CaptureSession<'a> {
                     return Ok(false);
                 }
             };
-            if pending(&p).is_ready() {
+            if pending(&p).may_read_object_info() {
                 if let Some(d) = self.download_one(shot, settings.clone(), observer).await? {
                     out.push(d);
                     continue;

@@ -157,12 +157,12 @@ pub(super) fn sanitize_model(model: &str) -> String {
 /// (`passwd` → `passwd.JPG`, `x.ARW` holding a JPEG → `x.ARW.JPG`), so a file's name never
 /// claims another format than its content. Names of formats nobody here knows stay as they are.
 pub(super) fn with_format_extension(name: String, format: u16) -> String {
-    let Some(ext) = sonyctl_sony::values::known_extension(sonyctl_ptp::ObjectFormatCode(format))
-    else {
+    let format = sonyctl_ptp::ObjectFormatCode(format);
+    let Some(ext) = sonyctl_sony::values::known_extension(format) else {
         return name;
     };
     match split_extension(&name) {
-        Some((_, own)) if own.eq_ignore_ascii_case(ext) => name,
+        Some((_, own)) if sonyctl_sony::values::is_extension_of(format, own) => name,
         _ => format!("{name}.{ext}"),
     }
 }
@@ -267,6 +267,9 @@ mod tests {
             ("x.ARW", jpeg, "x.ARW.JPG"),
             ("DSC0001.JPG", jpeg, "DSC0001.JPG"),
             ("DSC0001.jpg", jpeg, "DSC0001.jpg"),
+            ("x.jpeg", jpeg, "x.jpeg"),
+            ("scan.tiff", 0x380D, "scan.tiff"),
+            ("x.jpeg", 0xB101, "x.jpeg.ARW"),
             ("DSC0001.ARW", 0xB101, "DSC0001.ARW"),
             ("DSC0001.JPG", 0xB101, "DSC0001.JPG.ARW"),
             ("clip.mp4", 0xB982, "clip.mp4"),

@@ -70,19 +70,20 @@ pub fn format_value(code: PropertyCode, value: &Value) -> String {
             None => value.to_string(),
         },
         (ValueKind::CategorisedTable(t, _), _) => match raw {
-            Some(v) => table_label(t, ExposureProgram(v as u32).code().into())
+            Some(v) => ExposureProgram::from_value(v)
+                .and_then(|p| table_label(t, p.code().into()))
                 .map(str::to_string)
                 .unwrap_or_else(|| hex_label(v, dt)),
             None => value.to_string(),
         },
         (ValueKind::DriveMode, _) => match raw {
-            Some(v) => {
-                let low = DriveMode(v as u32).code();
-                table_label(DRIVE_MODE, low.into())
-                    .map(str::to_string)
-                    .or_else(|| bracket_label(low))
-                    .unwrap_or_else(|| hex_label(v, dt))
-            }
+            Some(v) => DriveMode::from_value(v)
+                .and_then(|d| {
+                    table_label(DRIVE_MODE, d.code().into())
+                        .map(str::to_string)
+                        .or_else(|| bracket_label(d.code()))
+                })
+                .unwrap_or_else(|| hex_label(v, dt)),
             None => value.to_string(),
         },
         (ValueKind::Plain, _) => value.to_string(),

@@ -5,7 +5,9 @@ use sonyctl_ptp::{DataType, PropertyCode, Value};
 use super::labels::*;
 use super::{ParseError, ValueKind, format_value, value_kind};
 use crate::prop_info::SonyDevicePropDesc;
-use crate::values::shutter::{ShutterText, camera_fraction, parse_text};
+use crate::values::shutter::{
+    ShutterText, camera_fraction, encode_fraction, fraction_of, no_value, parse_text,
+};
 use crate::values::{DriveMode, ExposureCompensation, FNumber, Iso, PendingImages};
 
 /// Lower case without white space, underscores, or hyphens between letters, so
@@ -107,11 +109,10 @@ pub(super) fn from_lists(
         .find(|v| matches(v))
 }
 
-pub(super) fn seconds_of(v: &Value, shift: u32) -> Option<(u64, u64)> {
-    let raw = v.as_u64()?;
-    let mask = (1u64 << shift) - 1;
-    let (n, d) = (raw >> shift, raw & mask);
-    (d != 0).then(|| reduce(n, d))
+/// The duration of a listed shutter value in lowest terms (`None` for BULB and no value).
+pub(super) fn seconds_of(v: &Value, wide: bool) -> Option<(u64, u64)> {
+    let (n, d) = fraction_of(v.as_u64()?, wide)?;
+    Some(reduce(n, d))
 }
 
 /// Turns what a user typed into a value for property `code`. With the camera's descriptor the
@@ -260,14 +261,16 @@ pub(super) fn categorised(
     if data_type.size().unwrap_or(0) < 4 {
         return low;
     }
+    // Exposure program and drive mode share the layout: the code in the low half.
+    let code_of = |x: u64| DriveMode::from_value(x).map(DriveMode::code);
     if let Some(v) = from_lists(desc, |v| {
-        v.as_u64().is_some_and(|x| x & 0xFFFF == u64::from(low))
+        v.as_u64().and_then(code_of).map(u32::from) == Some(low)
     }) {
         if let Some(x) = v.as_u64().and_then(|x| u32::try_from(x).ok()) {
             return x;
         }
     }
-    v300(low as u16)
+    u16::try_from(low).map_or(low, v300)
 }
 
 pub(super) fn parse_iso(text: &str, desc: Option<&SonyDevicePropDesc>) -> Option<u32> {
@@ -295,11 +298,7 @@ pub(super) fn parse_shutter(
     desc: Option<&SonyDevicePropDesc>,
     kind: ValueKind,
 ) -> Result<Option<Value>, ParseError> {
-    let shift = if matches!(kind, ValueKind::ExtendedShutterSpeed) {
-        32
-    } else {
-        16
-    };
+    let wide = matches!(kind, ValueKind::ExtendedShutterSpeed);
     let fit = |v: u64| {
         Value::from_integer(data_type, v.into()).ok_or_else(|| ParseError::OutOfRange {
             text: text.to_string(),
@@ -308,23 +307,19 @@ pub(super) fn parse_shutter(
     };
     let (n, d) = match parse_text(text) {
         Some(ShutterText::Bulb) => return fit(0).map(Some),
-        Some(ShutterText::NoValue) => {
-            let all_ones = if shift == 32 { u64::MAX } else { 0xFFFF_FFFF };
-            return fit(all_ones).map(Some);
-        }
+        Some(ShutterText::NoValue) => return fit(no_value(wide)).map(Some),
         Some(ShutterText::Seconds(n, d)) => (n, d),
         None => return Ok(None),
     };
-    if let Some(v) = from_lists(desc, |v| seconds_of(v, shift) == Some((n, d))) {
+    if let Some(v) = from_lists(desc, |v| seconds_of(v, wide) == Some((n, d))) {
         return Ok(Some(v.clone()));
     }
     let (num, den) = camera_fraction(n, d);
-    let limit = (1u64 << shift) - 1;
-    if num > limit || den > limit {
+    let Some(raw) = encode_fraction(num, den, wide) else {
         return Err(ParseError::OutOfRange {
             text: text.to_string(),
             data_type,
         });
-    }
-    fit((num << shift) | den).map(Some)
+    };
+    fit(raw).map(Some)
 }

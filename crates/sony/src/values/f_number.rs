@@ -23,6 +23,11 @@ impl FNumber {
         u16::try_from(raw).ok().map(FNumber)
     }
 
+    /// True for an aperture, false for the special values (closed, no value, not applicable).
+    pub fn is_aperture(self) -> bool {
+        self.0 < Self::CLOSED.0
+    }
+
     /// The f-number, or `None` for the special values.
     pub fn value(self) -> Option<f64> {
         (self.0 < Self::CLOSED.0).then(|| f64::from(self.0) / 100.0)

@@ -24,7 +24,9 @@ pub use f_number::FNumber;
 pub use focus::FocusIndication;
 pub use iso::{Iso, IsoNoiseReduction};
 pub use mode::{Bracket, DriveMode, ExposureProgram};
-pub use object_format::{UNKNOWN_EXTENSION, format_extension, format_label, known_extension};
+pub use object_format::{
+    UNKNOWN_EXTENSION, format_extension, format_label, is_extension_of, known_extension,
+};
 pub use pending::PendingImages;
 pub use quirks::{STARTUP_SETTLE, startup_settle};
 pub use shutter::{ExtendedShutterSpeed, ShutterSpeed, format_seconds};

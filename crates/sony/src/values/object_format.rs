@@ -26,6 +26,28 @@ const FORMATS: &[(u16, &str, Option<&str>)] = &[
     (0xB982, "MP4", Some("MP4")),
 ];
 
+/// Other spellings of an extension that name the same format.
+const ALIASES: &[(&str, &[&str])] = &[
+    ("JPG", &["JPEG", "JPE"]),
+    ("TIF", &["TIFF"]),
+    ("HIF", &["HEIF", "HEIC"]),
+    ("MPG", &["MPEG"]),
+];
+
+/// True when `extension` (any case) names files of `format`: its usual extension or another
+/// spelling of it (`jpeg` for a JPEG, `tiff` for a TIFF, `heic` for a HEIF).
+pub fn is_extension_of(format: ObjectFormatCode, extension: &str) -> bool {
+    let Some(usual) = known_extension(format) else {
+        return false;
+    };
+    extension.eq_ignore_ascii_case(usual)
+        || ALIASES
+            .iter()
+            .filter(|&&(ext, _)| ext == usual)
+            .flat_map(|&(_, others)| others.iter())
+            .any(|other| extension.eq_ignore_ascii_case(other))
+}
+
 /// The extension given to files of a format nobody here knows.
 pub const UNKNOWN_EXTENSION: &str = "BIN";
 
@@ -73,6 +95,22 @@ mod tests {
         assert_eq!(l(0xB110), "HEIF");
         assert_eq!(l(0x3808), "other");
         assert_eq!(l(0x1234), "other");
+    }
+
+    #[test]
+    fn other_spellings_of_an_extension() {
+        let jpeg = ObjectFormatCode(0x3801);
+        for ext in ["JPG", "jpg", "jpeg", "JPE"] {
+            assert!(is_extension_of(jpeg, ext), "{ext}");
+        }
+        assert!(!is_extension_of(jpeg, "ARW"));
+        assert!(!is_extension_of(jpeg, "TIFF"));
+        assert!(is_extension_of(ObjectFormatCode(0x380D), "tiff"));
+        assert!(is_extension_of(ObjectFormatCode(0xB110), "HEIC"));
+        assert!(!is_extension_of(ObjectFormatCode(0x1234), "BIN"));
+        for &(usual, _) in ALIASES {
+            assert!(FORMATS.iter().any(|&(_, ext, _)| ext == usual), "{usual}");
+        }
     }
 
     #[test]

@@ -15,8 +15,14 @@ use std::fmt;
 ///   0x8002 two; libgphoto2, indigo, Sony's Remote SDK). The count is a lower bound: a RAW+JPEG
 ///   pair reads as one (alpha-fairy), so a host keeps fetching while the value stays ready.
 /// - `0x8100` and above: not a count any host has seen for real images. The ILCE-6400 reads
-///   0xFFFB with an empty ObjectInfo behind it (libgphoto2 issue #1058), so bit 15 alone is not
-///   trusted; such a value is an anomaly, never a licence to read 0xFFFFC001.
+///   0xFFFB with an empty ObjectInfo behind it (libgphoto2 issue #1058), so bit 15 alone does
+///   not say an image waits. Bit 15 is still set, and only values below 0x8000 are reported to
+///   crash firmware when 0xFFFFC001 is read (libgphoto2 read the 0xFFFB ObjectInfo without
+///   harm), so a host may ask for the ObjectInfo ([`may_read_object_info`]): an empty one means
+///   nothing waits, anything else is downloaded. No source gives a buffer depth, so an image
+///   is never stranded behind a count this rule does not know.
+///
+/// [`may_read_object_info`]: PendingImages::may_read_object_info
 ///
 /// Real bodies buffer far fewer than 256 shots, so the byte-wide count loses nothing.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
@@ -72,6 +78,16 @@ impl PendingImages {
         matches!(self, PendingImages::Ready(_))
     }
 
+    /// Bit 15 is set, so asking 0xFFFFC001 for its ObjectInfo is safe: [`Ready`], or
+    /// [`Invalid`], where only the ObjectInfo tells whether an image waits (an empty one: no).
+    /// Never below 0x8000, where reading 0xFFFFC001 crashes firmware.
+    ///
+    /// [`Ready`]: PendingImages::Ready
+    /// [`Invalid`]: PendingImages::Invalid
+    pub fn may_read_object_info(self) -> bool {
+        matches!(self, PendingImages::Ready(_) | PendingImages::Invalid(_))
+    }
+
     /// The count a ready value carries (a lower bound), `None` when not ready.
     pub fn ready_count(self) -> Option<u8> {
         match self {
@@ -124,6 +140,7 @@ mod tests {
             assert_eq!(p.to_raw(), raw);
             assert_eq!(PendingImages::parse(&p.to_string()), Some(p), "{raw:#06X}");
             assert_eq!(p.is_ready(), (0x8000..=0x80FF).contains(&raw), "{raw:#06X}");
+            assert_eq!(p.may_read_object_info(), raw >= 0x8000, "{raw:#06X}");
         }
     }
 

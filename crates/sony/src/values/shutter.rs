@@ -38,6 +38,44 @@ pub(crate) fn parse_text(text: &str) -> Option<ShutterText> {
     (n != 0).then_some(ShutterText::Seconds(n, d))
 }
 
+/// A raw shutter value of either layout: 0xD20D (`wide` false, 16 + 16 bits) or 0xD19F
+/// (`wide` true, 32 + 32 bits).
+pub(crate) fn fraction_of(raw: u64, wide: bool) -> Option<(u64, u64)> {
+    let (n, d) = if wide {
+        let (n, d) = ExtendedShutterSpeed(raw).fraction()?;
+        (u64::from(n), u64::from(d))
+    } else {
+        let (n, d) = ShutterSpeed::from_value(raw)?.fraction()?;
+        (u64::from(n), u64::from(d))
+    };
+    (d != 0).then_some((n, d))
+}
+
+/// `num / den` seconds in the layout of 0xD20D (`wide` false) or 0xD19F (`wide` true);
+/// `None` when a part does not fit its half.
+pub(crate) fn encode_fraction(num: u64, den: u64, wide: bool) -> Option<u64> {
+    if wide {
+        let (n, d) = (u32::try_from(num).ok()?, u32::try_from(den).ok()?);
+        Some(ExtendedShutterSpeed::from_fraction(n, d).0)
+    } else {
+        let (numerator, denominator) = (u16::try_from(num).ok()?, u16::try_from(den).ok()?);
+        let s = ShutterSpeed::Seconds {
+            numerator,
+            denominator,
+        };
+        Some(u64::from(s.to_raw()))
+    }
+}
+
+/// The raw "no value" of 0xD20D (`wide` false) or 0xD19F (`wide` true).
+pub(crate) fn no_value(wide: bool) -> u64 {
+    if wide {
+        ExtendedShutterSpeed::NO_VALUE
+    } else {
+        u64::from(ShutterSpeed::NO_VALUE)
+    }
+}
+
 /// The cameras' own encoding of `n / d` seconds: 1/n for 1/3 s and shorter, tenths of a second
 /// for the rest (1" is 10/10, 0.5" is 5/10), the fraction itself when tenths cannot say it.
 pub(crate) fn camera_fraction(n: u64, d: u64) -> (u64, u64) {
