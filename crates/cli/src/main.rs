@@ -121,21 +121,8 @@ fn main() -> ExitCode {
         // Already said on standard output (`af`: not focused).
         Err(e) if e.downcast_ref::<commands::Reported>().is_some() => ExitCode::FAILURE,
         Err(e) => {
-            // One line: the chain of causes joined, so scripts can log it.
-            let mut msg = String::new();
-            for cause in e.chain().map(|c| c.to_string()) {
-                // Error types often repeat their source in their own text: print it once.
-                if !msg.contains(&cause) {
-                    if !msg.is_empty() {
-                        msg.push_str(": ");
-                    }
-                    msg.push_str(&cause);
-                }
-            }
-            eprintln!(
-                "sonyctl: {}",
-                text::sanitize(&advice::with_advice(&e, &msg))
-            );
+            // One line, so scripts can log it.
+            eprintln!("sonyctl: {}", text::sanitize(&advice::describe(e.as_ref())));
             ExitCode::FAILURE
         }
     }

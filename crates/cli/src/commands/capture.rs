@@ -14,6 +14,7 @@ use sonyctl_camera::{
 };
 
 use super::parse_duration;
+use crate::advice::describe;
 use crate::open::{Close, CtrlC, Globals, with_camera};
 use crate::text::sanitize;
 
@@ -268,7 +269,7 @@ pub fn run(g: &Globals, args: &CaptureArgs) -> Result<()> {
                         | CaptureError::ConnectionDropped(_)
                         | CaptureError::Incomplete { .. }),
                     ) if several => {
-                        eprintln!("sonyctl: shot {n}: {e}");
+                        eprintln!("sonyctl: shot {n}: {}", sanitize(&describe(e)));
                         failures += 1;
                         true
                     }
