@@ -275,11 +275,15 @@ pub enum CtrlC {
     Cancels(&'static str),
 }
 
+/// How long ending the session may take after the command failed.
+const CLOSE_AFTER_ERROR: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Opens the camera `g` names, runs `body` with it, and ends the session whatever `body` did.
 ///
 /// On success the session is closed as `close` says. On an error it is closed too (the
-/// command's error is what is reported), unless the error says the connection is gone: then
-/// there is no session to end, and trying would only wait for a time-out.
+/// command's error is what is reported), waiting at most 5 s for the camera, unless the error
+/// says the connection is gone: then there is no session to end, and trying would only wait
+/// for a time-out.
 pub fn with_camera<T>(
     g: &Globals,
     close: Close,
@@ -303,7 +307,9 @@ pub fn with_camera<T>(
             }
             Err(e) => {
                 if !connection_lost(&e) {
-                    let _ = cam.close().await;
+                    // A camera that is there but not answering would hold the command's error
+                    // back for the whole transport time-out; the close is a courtesy here.
+                    let _ = tokio::time::timeout(CLOSE_AFTER_ERROR, cam.close()).await;
                 }
                 Err(e)
             }
