@@ -14,17 +14,26 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+#[cfg(feature = "sim")]
+use commands::simulate;
 use commands::{
     af, capture, decode, focus, focus_point, get, info, list, movie, props as props_cmd, release,
-    set, simulate, tether, watch,
+    set, tether, watch,
 };
 
 /// Remote-control Sony Alpha cameras over PTP (USB, PTP/IP).
 #[derive(Parser, Debug)]
 #[command(name = "sonyctl", version, about, long_about = None)]
 struct Cli {
-    /// The camera: `sim[:MODEL]` (the built-in simulated camera), `ip:HOST[:PORT]` (PTP/IP; IPv6
-    /// as `ip:[::1]:PORT`) or `usb[:SERIAL]`.
+    #[cfg_attr(
+        feature = "sim",
+        doc = "The camera: `sim[:MODEL]` (the built-in simulated camera), `ip:HOST[:PORT]` \
+               (PTP/IP; IPv6 as `ip:[::1]:PORT`) or `usb[:SERIAL]`."
+    )]
+    #[cfg_attr(
+        not(feature = "sim"),
+        doc = "The camera: `ip:HOST[:PORT]` (PTP/IP; IPv6 as `ip:[::1]:PORT`) or `usb[:SERIAL]`."
+    )]
     #[arg(long, global = true, env = "SONYCTL_CAMERA", value_name = "CAMERA")]
     camera: Option<open::CameraSpec>,
     /// Record the raw traffic to FILE for a bug report (`sonyctl decode FILE` reads it back).
@@ -42,6 +51,7 @@ enum Command {
     /// Decode PTP / PTP/IP / Sony SDIO bytes (hex dump or raw binary) into a table or JSON.
     Decode(decode::DecodeArgs),
     /// Run a simulated Sony camera (reachable over PTP/IP) until Ctrl-C.
+    #[cfg(feature = "sim")]
     Simulate(simulate::SimulateArgs),
     /// Sony cameras on USB: model, serial, mode (PC Remote, MTP, mass storage), bus and address.
     List(list::ListArgs),
@@ -88,6 +98,7 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Decode(args) => decode::run(&args),
+        #[cfg(feature = "sim")]
         Command::Simulate(args) => simulate::run(&args, cli.verbose),
         Command::List(args) => list::run(&args),
         Command::Info(args) => info::run(&g, &args),
@@ -110,21 +121,8 @@ fn main() -> ExitCode {
         // Already said on standard output (`af`: not focused).
         Err(e) if e.downcast_ref::<commands::Reported>().is_some() => ExitCode::FAILURE,
         Err(e) => {
-            // One line: the chain of causes joined, so scripts can log it.
-            let mut msg = String::new();
-            for cause in e.chain().map(|c| c.to_string()) {
-                // Error types often repeat their source in their own text: print it once.
-                if !msg.contains(&cause) {
-                    if !msg.is_empty() {
-                        msg.push_str(": ");
-                    }
-                    msg.push_str(&cause);
-                }
-            }
-            eprintln!(
-                "sonyctl: {}",
-                text::sanitize(&advice::with_advice(&e, &msg))
-            );
+            // One line, so scripts can log it.
+            eprintln!("sonyctl: {}", text::sanitize(&advice::describe(e.as_ref())));
             ExitCode::FAILURE
         }
     }

@@ -6,10 +6,12 @@ use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
+#[cfg(feature = "sim")]
+use sonyctl_camera::SimClock;
 use sonyctl_camera::{
-    Camera, CameraError, CameraOptions, Cancel, CaptureError, Link, SetError, SimClock,
-    TransportError,
+    Camera, CameraError, CameraOptions, Cancel, CaptureError, Link, SetError, TransportError,
 };
+#[cfg(feature = "sim")]
 use sonyctl_sim::{SimOptions, SimulatedCamera};
 use sonyctl_transport::{ConnectOptions, PtpIpClient};
 
@@ -18,10 +20,21 @@ use crate::text::sanitize;
 /// The PTP/IP port cameras listen on.
 const PTPIP_PORT: u16 = 15740;
 
+/// What `--camera` accepts in this build.
+#[cfg(feature = "sim")]
+const KINDS: &str = "sim[:MODEL], ip:HOST[:PORT] or usb[:SERIAL]";
+#[cfg(not(feature = "sim"))]
+const KINDS: &str = "ip:HOST[:PORT] or usb[:SERIAL]";
+
+/// Why `--camera sim` is refused by a build without the simulated camera.
+#[cfg(not(feature = "sim"))]
+pub const NO_SIM: &str = "this sonyctl was built without the simulated camera (feature `sim`)";
+
 /// Which camera, as `--camera` (or `SONYCTL_CAMERA`) names it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum CameraSpec {
     /// The simulated camera in this process: `sim` or `sim:MODEL`.
+    #[cfg(feature = "sim")]
     Sim(String),
     /// PTP/IP: `ip:HOST`, `ip:HOST:PORT`, `ip:[IPV6]:PORT`.
     Ip(String, u16),
@@ -34,11 +47,15 @@ impl std::str::FromStr for CameraSpec {
     fn from_str(s: &str) -> Result<CameraSpec, String> {
         let (kind, rest) = s.split_once(':').unwrap_or((s, ""));
         match kind.to_ascii_lowercase().as_str() {
+            #[cfg(feature = "sim")]
             "sim" => Ok(CameraSpec::Sim(if rest.is_empty() {
                 "ilce-7sm3".into()
             } else {
                 rest.to_ascii_lowercase()
             })),
+            // Known but left out of this build: said so, rather than "expected ip or usb".
+            #[cfg(not(feature = "sim"))]
+            "sim" => Err(NO_SIM.into()),
             "usb" => Ok(CameraSpec::Usb(
                 (!rest.is_empty()).then(|| rest.to_string()),
             )),
@@ -70,9 +87,7 @@ impl std::str::FromStr for CameraSpec {
                     None => Ok(CameraSpec::Ip(rest.to_string(), PTPIP_PORT)),
                 }
             }
-            _ => Err(format!(
-                "{s:?}: expected sim[:MODEL], ip:HOST[:PORT] or usb[:SERIAL]"
-            )),
+            _ => Err(format!("{s:?}: expected {KINDS}")),
         }
     }
 }
@@ -136,9 +151,13 @@ async fn open(g: &Globals) -> Result<Camera> {
     };
     let link = match g.camera.as_ref() {
         None => bail!(
-            "no camera given: use --camera usb for a camera on USB (`sonyctl list` shows them), \
-             --camera ip:HOST for one on Wi-Fi or Ethernet, or --camera sim to try the simulated \
-             camera"
+            "no camera given: use --camera usb for a camera on USB (`sonyctl list` shows them){}",
+            if cfg!(feature = "sim") {
+                ", --camera ip:HOST for one on Wi-Fi or Ethernet, or --camera sim to try the \
+                 simulated camera"
+            } else {
+                " or --camera ip:HOST for one on Wi-Fi or Ethernet"
+            }
         ),
         Some(CameraSpec::Usb(serial)) => {
             let device = find_usb(serial.as_deref())?;
@@ -149,6 +168,7 @@ async fn open(g: &Globals) -> Result<Camera> {
             let client = sonyctl_transport::UsbClient::open(&device, &options).await?;
             Link::new(client)
         }
+        #[cfg(feature = "sim")]
         Some(CameraSpec::Sim(model)) => {
             let profile = crate::commands::simulate::load_profile(model)?;
             Link::sim(
@@ -204,7 +224,12 @@ fn find_usb(serial: Option<&str>) -> Result<sonyctl_transport::UsbDevice> {
             ),
             None => bail!(
                 "no Sony camera found on USB: connect it, switch it on, and set its USB \
-                 Connection to PC Remote (or use --camera ip:HOST, or --camera sim)"
+                 Connection to PC Remote (or use --camera ip:HOST{})",
+                if cfg!(feature = "sim") {
+                    ", or --camera sim"
+                } else {
+                    ""
+                }
             ),
         },
         _ => bail!(
@@ -250,11 +275,15 @@ pub enum CtrlC {
     Cancels(&'static str),
 }
 
+/// How long ending the session may take after the command failed.
+const CLOSE_AFTER_ERROR: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Opens the camera `g` names, runs `body` with it, and ends the session whatever `body` did.
 ///
 /// On success the session is closed as `close` says. On an error it is closed too (the
-/// command's error is what is reported), unless the error says the connection is gone: then
-/// there is no session to end, and trying would only wait for a time-out.
+/// command's error is what is reported), waiting at most 5 s for the camera, unless the error
+/// says the connection is gone: then there is no session to end, and trying would only wait
+/// for a time-out.
 pub fn with_camera<T>(
     g: &Globals,
     close: Close,
@@ -278,7 +307,9 @@ pub fn with_camera<T>(
             }
             Err(e) => {
                 if !connection_lost(&e) {
-                    let _ = cam.close().await;
+                    // A camera that is there but not answering would hold the command's error
+                    // back for the whole transport time-out; the close is a courtesy here.
+                    let _ = tokio::time::timeout(CLOSE_AFTER_ERROR, cam.close()).await;
                 }
                 Err(e)
             }
@@ -359,14 +390,31 @@ mod tests {
         }
     }
 
+    #[cfg(not(feature = "sim"))]
+    #[test]
+    fn sim_is_refused_by_name_without_the_simulated_camera() {
+        for spec in ["sim", "SIM", "sim:ilce-6000"] {
+            assert_eq!(
+                spec.parse::<CameraSpec>(),
+                Err(NO_SIM.to_string()),
+                "{spec}"
+            );
+        }
+        let other = "tcp:x".parse::<CameraSpec>().unwrap_err();
+        assert!(!other.contains("sim"), "{other}");
+    }
+
     #[test]
     fn camera_specs() {
         let p = |s: &str| s.parse::<CameraSpec>();
-        assert_eq!(p("sim").unwrap(), CameraSpec::Sim("ilce-7sm3".into()));
-        assert_eq!(
-            p("sim:ILCE-6000").unwrap(),
-            CameraSpec::Sim("ilce-6000".into())
-        );
+        #[cfg(feature = "sim")]
+        {
+            assert_eq!(p("sim").unwrap(), CameraSpec::Sim("ilce-7sm3".into()));
+            assert_eq!(
+                p("sim:ILCE-6000").unwrap(),
+                CameraSpec::Sim("ilce-6000".into())
+            );
+        }
         assert_eq!(
             p("ip:192.168.122.1").unwrap(),
             CameraSpec::Ip("192.168.122.1".into(), 15740)

@@ -14,6 +14,7 @@ use sonyctl_camera::{
 };
 
 use super::parse_duration;
+use crate::advice::describe;
 use crate::open::{Close, CtrlC, Globals, with_camera};
 use crate::text::sanitize;
 
@@ -221,6 +222,21 @@ pub(super) fn saver(args: &SaveArgs) -> Result<Saver> {
         .with_sha256(args.json))
 }
 
+/// Whether a series (`--count` above 1) goes on after a shot that failed with `e`: yes when
+/// the camera could not focus or deliver that one shot (the next may work, and a timelapse
+/// keeps its schedule), no when the camera or the session cannot go on.
+fn series_goes_on(e: &CaptureError) -> bool {
+    matches!(
+        e,
+        CaptureError::FocusFailed
+            | CaptureError::Timeout(..)
+            | CaptureError::ConnectionDropped(_)
+            | CaptureError::Incomplete { .. }
+            // 0xD215 held an invalid count and nothing came: like no image delivered.
+            | CaptureError::InvalidPending(..)
+    )
+}
+
 /// `sonyctl capture`.
 pub fn run(g: &Globals, args: &CaptureArgs) -> Result<()> {
     let saver = saver(&args.save)?;
@@ -261,14 +277,8 @@ pub fn run(g: &Globals, args: &CaptureArgs) -> Result<()> {
                         true
                     }
                     Ok(_) => true,
-                    // A timelapse goes on after a shot the camera could not focus or deliver.
-                    Err(
-                        e @ (CaptureError::FocusFailed
-                        | CaptureError::Timeout(..)
-                        | CaptureError::ConnectionDropped(_)
-                        | CaptureError::Incomplete { .. }),
-                    ) if several => {
-                        eprintln!("sonyctl: shot {n}: {e}");
+                    Err(e) if several && series_goes_on(e) => {
+                        eprintln!("sonyctl: shot {n}: {}", sanitize(&describe(e)));
                         failures += 1;
                         true
                     }
@@ -290,4 +300,36 @@ pub fn run(g: &Globals, args: &CaptureArgs) -> Result<()> {
         bail!("{failures} of {} shot(s) failed", args.count);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sonyctl_camera::{CameraError, TransportError};
+    use sonyctl_sony::values::PendingImages;
+
+    #[test]
+    fn a_series_goes_on_after_a_shot_without_an_image_only() {
+        let wait = Duration::from_secs(30);
+        for e in [
+            CaptureError::FocusFailed,
+            CaptureError::Timeout(wait, "the camera to deliver the image"),
+            CaptureError::ConnectionDropped("as the shutter was pressed"),
+            CaptureError::Incomplete {
+                path: PathBuf::from("DSC00001.ARW"),
+                got: 10,
+                expected: Some(20),
+            },
+            CaptureError::InvalidPending(wait, PendingImages::Invalid(0xFFFB)),
+        ] {
+            assert!(series_goes_on(&e), "{e}");
+        }
+        for e in [
+            CaptureError::Camera(CameraError::Transport(TransportError::Refused(1))),
+            CaptureError::TooManyReconnects(20),
+            CaptureError::Unsupported("no bulb on this body".into()),
+        ] {
+            assert!(!series_goes_on(&e), "{e}");
+        }
+    }
 }

@@ -44,7 +44,7 @@ pub fn run(args: &ListArgs) -> Result<()> {
                     Ok((model, true)) => ("PC Remote", model, None),
                     Ok((model, false)) => ("MTP", model, Some(crate::advice::SET_PC_REMOTE)),
                     Err(e) => {
-                        let reason = crate::advice::with_advice(&e, &e.to_string());
+                        let reason = crate::advice::describe(e.as_ref());
                         writeln!(
                             std::io::stderr(),
                             "sonyctl: {}:{}: {}",

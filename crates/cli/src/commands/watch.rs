@@ -7,6 +7,7 @@ use clap::Args;
 use sonyctl_sony::format_value;
 
 use super::parse_duration;
+use crate::advice::{chain_text, describe, for_error, with_advice};
 use crate::open::{Close, CtrlC, Globals, with_camera};
 use crate::text::sanitize;
 
@@ -57,12 +58,24 @@ pub fn run(g: &Globals, args: &WatchArgs) -> Result<()> {
             let events = match step {
                 Ok(events) => events,
                 Err(e) => {
+                    let reason = chain_text(&e);
+                    let advice = for_error(&e);
+                    let mut lost = serde_json::json!({ "time": time, "event": "connection", "state": "lost", "reason": reason });
+                    if let (Some(a), Some(fields)) = (advice, lost.as_object_mut()) {
+                        fields.insert("advice".into(), a.into());
+                    }
                     emit(
                         &mut out,
                         args.json,
-                        serde_json::json!({ "time": time, "event": "connection", "state": "lost", "reason": e.to_string() }),
-                        format!("{time}  connection lost: {e}; waiting for the camera"),
+                        lost,
+                        format!(
+                            "{time}  connection lost: {}; waiting for the camera",
+                            with_advice(&e, &reason)
+                        ),
                     )?;
+                    // A failed attempt is said only when it brings new advice (another program
+                    // took the camera as it came back): retries every 2 s must not flood.
+                    let mut advised = advice;
                     // Wait for the camera to come back (plugged in again, back in range) until
                     // --for ends or Ctrl-C; changes made meanwhile show up as changes.
                     loop {
@@ -71,14 +84,24 @@ pub fn run(g: &Globals, args: &WatchArgs) -> Result<()> {
                                 anyhow::anyhow!(e).context("the connection to the camera was lost")
                             );
                         }
-                        let back = tokio::select! {
-                            r = cam.reconnect(std::time::Duration::from_secs(2)) => r.is_ok(),
+                        let attempt = tokio::select! {
+                            r = cam.reconnect(std::time::Duration::from_secs(2)) => r,
                             _ = &mut ctrl_c => {
                                 return Err(anyhow::anyhow!(e).context("the connection to the camera was lost"));
                             }
                         };
-                        if back {
-                            break;
+                        match attempt {
+                            Ok(()) => break,
+                            Err(failed) => {
+                                let advice = for_error(&failed);
+                                if advice.is_some() && advice != advised {
+                                    eprintln!(
+                                        "sonyctl: cannot reconnect yet: {}",
+                                        sanitize(&describe(&failed))
+                                    );
+                                    advised = advice;
+                                }
+                            }
                         }
                     }
                     let time = crate::text::rfc3339_now();
