@@ -17,4 +17,5 @@ mod v200;
 pub use camera::{ConnectionId, Reply, SimOptions, SimulatedCamera, Stats, has_data_out};
 pub use capture::Produced;
 pub use profile::{Profile, ProfileError};
-pub use script::{Fault, OwnerAction, ScheduledAction, WireFault, parse_duration};
+pub use script::{Fault, OwnerAction, ScheduledAction, WireFault};
+pub use sonyctl_sony::parse_duration;

@@ -138,51 +138,10 @@ impl FromStr for ScheduledAction {
             .split_once(':')
             .ok_or_else(|| format!("{s:?}: expected DELAY:ACTION, e.g. 2s:shutter"))?;
         Ok(ScheduledAction {
-            delay: parse_duration(delay)?,
+            delay: sonyctl_sony::parse_duration(delay)?,
             action: action.trim().parse()?,
         })
     }
-}
-
-/// Parses a duration written as numbers with units: `250ms`, `3s`, `2m`, `1h30m`, `1.5s`.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let t = text.trim();
-    if t.is_empty() {
-        return Err("empty duration (use e.g. 250ms, 3s, 2m, 1h30m)".into());
-    }
-    let mut total = Duration::ZERO;
-    let mut rest = t;
-    while !rest.is_empty() {
-        let num_len = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        let (num, tail) = rest.split_at(num_len);
-        let unit_len = tail
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(tail.len());
-        let (unit, next) = tail.split_at(unit_len);
-        let value: f64 = num
-            .parse()
-            .map_err(|_| format!("{t:?}: {num:?} is not a number (use e.g. 250ms, 3s, 1h30m)"))?;
-        let scale = match unit {
-            "ms" => 0.001,
-            "s" => 1.0,
-            "m" | "min" => 60.0,
-            "h" => 3600.0,
-            "" => return Err(format!("{t:?}: a unit is needed (ms, s, m, h)")),
-            other => return Err(format!("{t:?}: unknown unit {other:?} (ms, s, m, h)")),
-        };
-        let secs = value * scale;
-        if !secs.is_finite() || !(0.0..=1e9).contains(&secs) {
-            return Err(format!("{t:?} is out of range"));
-        }
-        total += Duration::from_secs_f64(secs);
-        if total > Duration::from_secs(1_000_000_000) {
-            return Err(format!("{t:?} is out of range"));
-        }
-        rest = next;
-    }
-    Ok(total)
 }
 
 /// A small deterministic random source (SplitMix64), so faults repeat for a given seed.
@@ -225,19 +184,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn durations() {
-        let ms = Duration::from_millis;
-        assert_eq!(parse_duration("250ms").unwrap(), ms(250));
-        assert_eq!(parse_duration("3s").unwrap(), ms(3000));
-        assert_eq!(parse_duration("2m").unwrap(), ms(120_000));
-        assert_eq!(parse_duration("1h30m").unwrap(), ms(5_400_000));
-        assert_eq!(parse_duration("1.5s").unwrap(), ms(1500));
-        for bad in ["", "3", "3x", "s", "-1s", "1e400s", "ms250"] {
-            assert!(parse_duration(bad).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
     fn actions_and_faults_parse() {
         let a: ScheduledAction = "2s:set iso 800".parse().unwrap();
         assert_eq!(a.delay, Duration::from_secs(2));
@@ -254,8 +200,9 @@ mod tests {
         );
         assert!("1s:battery 200".parse::<ScheduledAction>().is_err());
         assert!("shutter".parse::<ScheduledAction>().is_err());
-        // However many parts, a duration stays in range (later arithmetic cannot overflow).
-        assert!(parse_duration(&"900000000s".repeat(3)).is_err());
+        // However many parts, a delay stays in range (later arithmetic cannot overflow).
+        let long = format!("{}:shutter", "900000000s".repeat(3));
+        assert!(long.parse::<ScheduledAction>().is_err());
         assert!("1s:dance".parse::<ScheduledAction>().is_err());
         for (f, n) in Fault::ALL {
             assert_eq!(n.parse::<Fault>().unwrap(), f);

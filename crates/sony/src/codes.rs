@@ -97,6 +97,8 @@ pub mod prop {
     pub const EXPOSURE_COMPENSATION: PropertyCode = PropertyCode(0x5010);
     /// 0x5013 StillCaptureMode (drive; u16 on 200, u32 on 300).
     pub const DRIVE_MODE: PropertyCode = PropertyCode(0x5013);
+    /// 0xD07B LensModelName (a string).
+    pub const LENS_MODEL_NAME: PropertyCode = PropertyCode(0xD07B);
     /// 0xD19F ExtendedShutterSpeed (u64 num<<32|den).
     pub const EXTENDED_SHUTTER_SPEED: PropertyCode = PropertyCode(0xD19F);
     /// 0xD200 FlashCompensation (EV × 1000).

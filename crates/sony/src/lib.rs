@@ -29,7 +29,7 @@ pub use codes::{
 };
 pub use event::SonyEvent;
 pub use ext_device_info::ExtDeviceInfo;
-pub use format::{ParseError, ValueKind, format_value, parse_value, value_kind};
+pub use format::{ParseError, ValueKind, format_value, parse_duration, parse_value, value_kind};
 pub use live_view::LiveViewFrame;
 pub use prop_info::{
     AllPropInfo, ControlKind, Enabled, GetSet, SdioVersion, SonyDevicePropDesc, SonyForm,

@@ -6,6 +6,7 @@ use anyhow::Result;
 use clap::Args;
 use sonyctl_sony::codes::prop;
 use sonyctl_sony::format_value;
+use sonyctl_sony::values::FNumber;
 
 use crate::open::{Close, CtrlC, Globals, with_camera};
 use crate::text::sanitize;
@@ -30,15 +31,19 @@ pub fn run(g: &Globals, args: &InfoArgs) -> Result<()> {
                 .unwrap_or_else(|| "n/a".into())
         };
         let lens = props
-            .get(sonyctl_ptp::PropertyCode(0xD07B))
+            .get(prop::LENS_MODEL_NAME)
             .and_then(|d| d.current.as_str().map(str::to_string))
             .filter(|s| !s.is_empty())
-            .unwrap_or_else(
-                || match props.get(prop::F_NUMBER).and_then(|d| d.current.as_u64()) {
-                    Some(0xFFFE) | None => "none reported".into(),
+            .unwrap_or_else(|| {
+                match props
+                    .get(prop::F_NUMBER)
+                    .and_then(|d| d.current.as_u64())
+                    .and_then(FNumber::from_value)
+                {
+                    Some(FNumber::NO_VALUE) | None => "none reported".into(),
                     Some(_) => "attached".into(),
-                },
-            );
+                }
+            });
         let fields = [
             ("model", di.model.clone()),
             ("manufacturer", di.manufacturer.clone()),

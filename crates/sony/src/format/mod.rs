@@ -8,12 +8,14 @@
 //! extended flag, exposure program with its v300 category).
 
 mod display;
+mod duration;
 mod labels;
 mod parse;
 
 use sonyctl_ptp::{DataType, PropertyCode};
 
 pub use display::format_value;
+pub use duration::parse_duration;
 use labels::*;
 pub(crate) use parse::parse_rational;
 pub use parse::parse_value;
