@@ -198,6 +198,11 @@ fn shutter_seconds(v: &Value) -> Option<f64> {
     ShutterSpeed::from_value(v.as_u64()?)?.seconds()
 }
 
+/// True for the properties [`estimate_notches`] can step without a list.
+fn has_scale(code: PropertyCode) -> bool {
+    matches!(code, prop::SHUTTER_SPEED | prop::F_NUMBER)
+}
+
 /// Estimated notches from `from` to `to` where the descriptor gives no usable list.
 fn estimate_notches(code: PropertyCode, from: &Value, to: &Value) -> Option<i32> {
     match code {
@@ -475,10 +480,11 @@ impl Camera {
             });
         }
         let Some(mut notches) = estimate(&before) else {
-            // Neither listed values nor a scale to step on: a read-only property, such as the
-            // battery level, that a protocol-200 body reports like the stepped ones.
-            return Err(SetError::ReadOnly {
+            return Err(SetError::NotSettableNow {
                 name: name_of(code),
+                why: "it changes only by steps, and the values the camera reports give no \
+                      distance from its present value"
+                    .into(),
             });
         };
         let max_steps = (list.len() as u32).max(64) * 2 + 8;
@@ -499,9 +505,7 @@ impl Camera {
             steps += notches.unsigned_abs();
             step_requests += 1;
             round_trips += 1;
-            let (now, reads) = self
-                .confirm(code, &current, target, &mut silent)
-                .await?;
+            let (now, reads) = self.confirm(code, &current, target, &mut silent).await?;
             round_trips += reads;
             if now == current {
                 // No change: an end of the list. Once, the other way (the guess may have pointed
@@ -550,9 +554,14 @@ impl Camera {
 /// How `d` is set on a body speaking `protocol`, or why it cannot be set now.
 fn method(d: &SonyDevicePropDesc, protocol: SdioVersion) -> Result<Method, SetError> {
     let name = || name_of(d.code);
-    // Controls take presses and notches, not values; a read-only property of a protocol-300
-    // body stays so whatever the camera's state.
-    if d.get_set.is_control() || (d.get_set == GetSet::READ_ONLY && protocol.has_two_lists()) {
+    // Controls take presses and notches, not values. A read-only property of a protocol-300
+    // body stays so whatever the camera's state; a protocol-200 body reports the stepped
+    // settings as read-only too, so there only those with nothing to step through (no list and
+    // no scale, such as the battery level) are read-only.
+    let read_only = d.get_set == GetSet::READ_ONLY
+        && (protocol.has_two_lists()
+            || (d.all_values().is_none_or(<[Value]>::is_empty) && !has_scale(d.code)));
+    if d.get_set.is_control() || read_only {
         return Err(SetError::ReadOnly { name: name() });
     }
     if d.enabled != Enabled::ENABLED {
@@ -566,5 +575,125 @@ fn method(d: &SonyDevicePropDesc, protocol: SdioVersion) -> Result<Method, SetEr
         // Enabled but not writable: protocol-200 bodies change these by steps.
         GetSet::READ_ONLY => Ok(Method::Steps),
         _ => Err(SetError::ReadOnly { name: name() }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sonyctl_ptp::{EventCode, OperationCode};
+    use sonyctl_transport::TransportError;
+
+    fn response(code: ResponseCode) -> CameraError {
+        CameraError::Response {
+            operation: OperationCode(0x9205),
+            code,
+        }
+    }
+
+    #[test]
+    fn every_error_has_its_kind() {
+        let name = || "ISO".to_string();
+        let cases = [
+            (
+                SetError::UnknownName("isoo".into()),
+                SetErrorKind::UnknownName,
+            ),
+            (
+                SetError::NotAccepted {
+                    name: name(),
+                    value: "333".into(),
+                    accepted: vec!["AUTO".into(), "800".into()],
+                },
+                SetErrorKind::InvalidValue,
+            ),
+            (
+                SetError::NotSettableNow {
+                    name: name(),
+                    why: "the camera shows it as display-only".into(),
+                },
+                SetErrorKind::NotNow,
+            ),
+            (
+                SetError::NotReached {
+                    name: name(),
+                    wanted: "25".into(),
+                    got: "AUTO".into(),
+                },
+                SetErrorKind::NotNow,
+            ),
+            (SetError::ReadOnly { name: name() }, SetErrorKind::ReadOnly),
+            (SetError::Busy, SetErrorKind::Busy),
+            (
+                SetError::Camera(response(ResponseCode::DEVICE_BUSY)),
+                SetErrorKind::Busy,
+            ),
+            (
+                SetError::Camera(response(ResponseCode::GENERAL_ERROR)),
+                SetErrorKind::Camera,
+            ),
+            (
+                SetError::Camera(CameraError::Transport(TransportError::Timeout(
+                    Duration::from_secs(30),
+                    "the response",
+                ))),
+                SetErrorKind::Camera,
+            ),
+        ];
+        for (e, kind) in cases {
+            assert_eq!(e.kind(), kind, "{e}");
+        }
+    }
+
+    #[test]
+    fn busy_after_the_retries_becomes_busy_and_the_rest_stays_a_camera_failure() {
+        assert!(matches!(
+            SetError::from(response(ResponseCode::DEVICE_BUSY)),
+            SetError::Busy
+        ));
+        assert!(matches!(
+            SetError::from(response(ResponseCode::GENERAL_ERROR)),
+            SetError::Camera(CameraError::Response { .. })
+        ));
+    }
+
+    #[test]
+    fn messages_read_well() {
+        let e = SetError::NotAccepted {
+            name: "ISO".into(),
+            value: "333".into(),
+            accepted: vec!["AUTO".into(), "800".into()],
+        };
+        assert_eq!(
+            e.to_string(),
+            "333 is not a value ISO can take now; settable now: AUTO, 800"
+        );
+        let e = SetError::NotAccepted {
+            name: "Zoom".into(),
+            value: "far".into(),
+            accepted: vec![],
+        };
+        assert_eq!(e.to_string(), "far is not a value Zoom can take now");
+        assert_eq!(
+            SetError::ReadOnly {
+                name: "BatteryRemaining".into()
+            }
+            .to_string(),
+            "BatteryRemaining is read-only"
+        );
+    }
+
+    #[test]
+    fn change_events_are_recognised_for_their_property_or_none() {
+        let ev = |code: EventCode, p: &[u32]| sonyctl_ptp::Event {
+            code,
+            transaction_id: 0xFFFF_FFFF,
+            params: sonyctl_ptp::Params::new(p).unwrap_or_default(),
+        };
+        let iso = prop::ISO;
+        assert!(announces(&ev(event::DEVICE_PROP_CHANGED, &[0xD21E]), iso));
+        assert!(announces(&ev(event::DEVICE_PROP_CHANGED, &[]), iso));
+        assert!(!announces(&ev(event::DEVICE_PROP_CHANGED, &[0xD20D]), iso));
+        assert!(!announces(&ev(event::OBJECT_ADDED, &[0xD21E]), iso));
     }
 }
