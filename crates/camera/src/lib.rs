@@ -28,7 +28,7 @@ pub use capture::{
 pub use link::Link;
 #[cfg(feature = "sim")]
 pub use link::SimClock;
-pub use set::{SetError, SetOutcome};
+pub use set::{SetError, SetErrorKind, SetOutcome};
 pub use sonyctl_transport::{Transport, TransportError, UsbErrorKind};
 pub use typed::{ExposureCompensation, FNumber, Iso, Setting, ShutterSpeed, blocking};
 pub use watch::{Watch, WatchEvent};

@@ -1,7 +1,8 @@
 //! Setting a property and verifying the camera reached the value.
 //!
-//! - Absolute (0x9205) when the property is enabled and writable: send, then read back until the
-//!   camera reports the value or `settle_timeout` passes.
+//! - One read: the descriptor is read once (0x9209), text is parsed against it, and what it says
+//!   decides how to set: refusals come from it without asking the camera anything more.
+//! - Absolute (0x9205) when the property is enabled and writable.
 //! - Stepping (0x9207) on protocol-200 bodies, where shutter, aperture, ISO and EV are enabled
 //!   but not writable: jump by the estimated distance, read back, then correct. The distance is
 //!   the position difference in the reported list, or, where the descriptor is only a dummy range
@@ -10,20 +11,32 @@
 //!   time. It stops when the value is reached, when a step changes nothing (an end of the list),
 //!   when a value repeats (the target is between two selectable values), or after a bounded
 //!   number of steps. It never loops.
+//! - Confirmation: after a change is sent, the camera's change event (0xC203 for that property)
+//!   says when to read back, so a body that announces its changes costs one more read. Bodies
+//!   drop events, so when none comes within [`EVENT_WAIT`] the value is polled until
+//!   [`SETTLE_TIMEOUT`].
+//! - Failures are typed ([`SetError`], grouped by [`SetErrorKind`]): what the user asked for
+//!   (an unknown name, a value the camera does not take, a property that cannot change now or
+//!   ever) is told apart from a busy or failing camera, so front ends map them mechanically.
 
 use std::collections::HashSet;
 use std::time::Duration;
 
-use sonyctl_ptp::{PropertyCode, Value};
-use sonyctl_sony::codes::prop;
+use sonyctl_ptp::{PropertyCode, ResponseCode, Value};
+use sonyctl_sony::codes::{event, prop};
 use sonyctl_sony::values::{Iso, ShutterSpeed};
-use sonyctl_sony::{Enabled, GetSet, SdioRequest, SonyDevicePropDesc, SonyForm, format_value};
+use sonyctl_sony::{
+    Enabled, GetSet, SdioRequest, SdioVersion, SonyDevicePropDesc, SonyEvent, SonyForm,
+    format_value, parse_value,
+};
 
 use crate::{Camera, CameraError};
 
 /// How a value was reached.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SetOutcome {
+    /// The property that was set (what a name given to [`Camera::set_text`] resolved to).
+    pub code: PropertyCode,
     /// The value before.
     pub before: Value,
     /// The value the camera reports now (the one asked for).
@@ -37,34 +50,49 @@ pub struct SetOutcome {
 }
 
 /// Why a value could not be set.
+///
+/// The input variants (`UnknownName`, `NotAccepted`, `NotSettableNow`, `ReadOnly`) come from
+/// what was asked and what the camera's descriptor says; `Busy` and `Camera` from the camera
+/// or the connection. [`SetError::kind`] groups them for front ends.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SetError {
-    /// The camera failed.
-    #[error(transparent)]
-    Camera(#[from] CameraError),
-    /// The camera has no such property.
-    #[error("the camera has no property {0:?}")]
-    NoSuchProperty(PropertyCode),
-    /// The property cannot be changed now (disabled, display only, or read-only).
+    /// No property of this camera has that name (or code).
+    #[error("the camera has no setting called {0:?}")]
+    UnknownName(String),
+    /// The value is not one the camera takes now (it does not parse, or the camera does not
+    /// list it as settable).
+    #[error("{value} is not a value {name} can take now{}", accepted_now(.accepted))]
+    NotAccepted {
+        /// The property's name.
+        name: String,
+        /// The value asked for, as given or as it displays.
+        value: String,
+        /// The display texts of the values settable now (empty when the camera lists none).
+        accepted: Vec<String>,
+    },
+    /// The property exists and can be set, but not in the camera's present state (disabled or
+    /// display-only, for example in this exposure mode).
     #[error("{name} cannot be changed now ({why})")]
-    NotWritable {
+    NotSettableNow {
         /// The property's name.
         name: String,
         /// Why.
         why: String,
     },
-    /// The value is not one the camera lists as settable now.
-    #[error("{value} is not a value {name} can take now; settable now: {settable}")]
-    NotSettable {
+    /// The property is never set by value: it is read-only or a control.
+    #[error("{name} is read-only")]
+    ReadOnly {
         /// The property's name.
         name: String,
-        /// The value asked for.
-        value: String,
-        /// The values settable now.
-        settable: String,
     },
-    /// The camera did not reach the value.
+    /// The camera answered DeviceBusy until the retries ran out.
+    #[error("the camera stayed busy; try again in a moment")]
+    Busy,
+    /// The camera or the connection failed.
+    #[error(transparent)]
+    Camera(CameraError),
+    /// The camera took the request but did not reach the value.
     #[error("{name} did not reach {wanted}: the camera reports {got}")]
     NotReached {
         /// The property's name.
@@ -76,18 +104,103 @@ pub enum SetError {
     },
 }
 
+/// What kind of failure a [`SetError`] is, for front ends that map failures to their own
+/// codes (the table in `docs/architecture.md`, "Setting").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SetErrorKind {
+    /// No such setting.
+    UnknownName,
+    /// The value is not one the setting takes now.
+    InvalidValue,
+    /// The setting cannot take the value in the camera's present state.
+    NotNow,
+    /// The setting is never set by value.
+    ReadOnly,
+    /// The camera stayed busy; the same request may succeed later.
+    Busy,
+    /// The camera or the connection failed.
+    Camera,
+}
+
+impl SetError {
+    /// The kind of failure.
+    pub fn kind(&self) -> SetErrorKind {
+        match self {
+            SetError::UnknownName(_) => SetErrorKind::UnknownName,
+            SetError::NotAccepted { .. } => SetErrorKind::InvalidValue,
+            // The request was valid and the camera works, but it did not move there in its
+            // present state: the same as a refusal for now.
+            SetError::NotSettableNow { .. } | SetError::NotReached { .. } => SetErrorKind::NotNow,
+            SetError::ReadOnly { .. } => SetErrorKind::ReadOnly,
+            SetError::Busy => SetErrorKind::Busy,
+            SetError::Camera(e) if e.is_retryable() => SetErrorKind::Busy,
+            SetError::Camera(_) => SetErrorKind::Camera,
+        }
+    }
+}
+
+impl From<CameraError> for SetError {
+    fn from(e: CameraError) -> Self {
+        // DeviceBusy reaches here only once the connection's retries have run out.
+        if e.is_retryable() {
+            SetError::Busy
+        } else {
+            SetError::Camera(e)
+        }
+    }
+}
+
+fn accepted_now(accepted: &[String]) -> String {
+    if accepted.is_empty() {
+        String::new()
+    } else {
+        format!("; settable now: {}", accepted.join(", "))
+    }
+}
+
 /// Patience for a change to show (real bodies: 0.2–2 s).
 const SETTLE_TIMEOUT: Duration = Duration::from_secs(3);
-/// Interval between reads while waiting.
+/// Patience for the change event before polling instead (most changes show within 1 s; a body
+/// that drops events costs this much once per set).
+const EVENT_WAIT: Duration = Duration::from_secs(1);
+/// Interval between reads while polling.
 const POLL: Duration = Duration::from_millis(150);
+/// Batches of unrelated events read while waiting for the change event, at most: the wait ends
+/// on time anyway, this bounds it on a clock that does not move.
+const EVENT_BATCHES: u32 = 64;
 
 fn name_of(code: PropertyCode) -> String {
     sonyctl_sony::codes::describe(sonyctl_sony::property_name(code), code.0)
 }
 
+/// The display texts of the values `d` lists as settable now.
+fn accepted(d: &SonyDevicePropDesc) -> Vec<String> {
+    d.settable_values()
+        .unwrap_or(&[])
+        .iter()
+        .map(|v| format_value(d.code, v))
+        .collect()
+}
+
+/// True when `ev` says `code` may have changed (0xC203 for it, or for no property in
+/// particular).
+fn announces(ev: &sonyctl_ptp::Event, code: PropertyCode) -> bool {
+    ev.code == event::DEVICE_PROP_CHANGED
+        && matches!(
+            SonyEvent::from_event(ev),
+            SonyEvent::PropertyChanged { property } if property.is_none_or(|p| p == code)
+        )
+}
+
 /// Seconds of a shutter value; `None` for BULB and unknown.
 fn shutter_seconds(v: &Value) -> Option<f64> {
     ShutterSpeed::from_value(v.as_u64()?)?.seconds()
+}
+
+/// True for the properties [`estimate_notches`] can step without a list.
+fn has_scale(code: PropertyCode) -> bool {
+    matches!(code, prop::SHUTTER_SPEED | prop::F_NUMBER)
 }
 
 /// Estimated notches from `from` to `to` where the descriptor gives no usable list.
@@ -126,20 +239,69 @@ fn order_key(code: PropertyCode, v: &Value) -> Option<f64> {
     }
 }
 
+/// How one descriptor says a value is set.
+enum Method {
+    /// 0x9205 with the value.
+    Absolute,
+    /// 0x9207 steps (protocol 200).
+    Steps,
+}
+
 impl Camera {
     /// The current descriptor of `code`, freshly read.
     pub async fn get(&mut self, code: PropertyCode) -> Result<SonyDevicePropDesc, SetError> {
         let all = self.properties().await?;
-        all.get(code).cloned().ok_or(SetError::NoSuchProperty(code))
+        all.get(code)
+            .cloned()
+            .ok_or_else(|| SetError::UnknownName(name_of(code)))
     }
 
     /// Sets `code` to `value` and returns once the camera reports it.
     pub async fn set(&mut self, code: PropertyCode, value: &Value) -> Result<SetOutcome, SetError> {
-        let mut round_trips = 1;
         let d = self.get(code).await?;
+        self.set_described(d, value).await
+    }
+
+    /// Sets the setting called `name` (an alias such as `iso` or `shutter`, a catalogue name
+    /// from `sonyctl props`, or a hex code such as `0xD21E`) to `text` as a person writes it
+    /// (`800`, `1/250`, `f/5.6`, `+0.7`, `daylight`), and returns once the camera reports it.
+    ///
+    /// The descriptor is read once; the text is parsed against it, so it picks the exact value
+    /// the camera lists.
+    pub async fn set_text(&mut self, name: &str, text: &str) -> Result<SetOutcome, SetError> {
+        let unknown = || SetError::UnknownName(name.trim().to_string());
+        let code = sonyctl_sony::codes::property_by_name(name).ok_or_else(unknown)?;
+        let d = match self.get(code).await {
+            Err(SetError::UnknownName(_)) => return Err(unknown()),
+            other => other?,
+        };
+        let value = match parse_value(code, text, d.data_type, Some(&d)) {
+            Ok(v) => v,
+            Err(_) => {
+                // Why it cannot be set at all says more than why the text does not parse.
+                method(&d, self.protocol())?;
+                return Err(SetError::NotAccepted {
+                    name: name_of(code),
+                    value: text.trim().to_string(),
+                    accepted: accepted(&d),
+                });
+            }
+        };
+        self.set_described(d, &value).await
+    }
+
+    /// Sets the property `d` describes (read once, just before) to `value`.
+    pub(crate) async fn set_described(
+        &mut self,
+        d: SonyDevicePropDesc,
+        value: &Value,
+    ) -> Result<SetOutcome, SetError> {
+        let code = d.code;
+        let round_trips = 1;
         let before = d.current.clone();
         if d.current == *value {
             return Ok(SetOutcome {
+                code,
                 before,
                 after: value.clone(),
                 steps: 0,
@@ -147,66 +309,116 @@ impl Camera {
                 round_trips,
             });
         }
-        let show = |v: &Value| format_value(code, v);
-        if d.enabled != Enabled::ENABLED {
-            return Err(SetError::NotWritable {
-                name: name_of(code),
-                why: format!("the camera shows it as {}", d.enabled.label()),
-            });
+        match method(&d, self.protocol())? {
+            Method::Absolute => self.set_absolute(d, value, round_trips).await,
+            Method::Steps => self.step_to(d, value, round_trips).await,
         }
-        if d.get_set == GetSet::READ_WRITE {
-            if let SonyForm::Enumeration { settable, .. } = &d.form {
-                if !settable.contains(value) {
-                    return Err(SetError::NotSettable {
-                        name: name_of(code),
-                        value: show(value),
-                        settable: settable.iter().map(show).collect::<Vec<_>>().join(", "),
-                    });
-                }
+    }
+
+    async fn set_absolute(
+        &mut self,
+        d: SonyDevicePropDesc,
+        value: &Value,
+        mut round_trips: u32,
+    ) -> Result<SetOutcome, SetError> {
+        let code = d.code;
+        let show = |v: &Value| format_value(code, v);
+        let not_accepted = || SetError::NotAccepted {
+            name: name_of(code),
+            value: show(value),
+            accepted: accepted(&d),
+        };
+        if let SonyForm::Enumeration { settable, .. } = &d.form {
+            if !settable.contains(value) {
+                return Err(not_accepted());
             }
-            let req = SdioRequest::set(code, value).map_err(|e| SetError::NotWritable {
-                name: name_of(code),
-                why: e.to_string(),
-            })?;
-            self.conn.sdio(&req).await?;
-            round_trips += 1;
-            let (now, reads) = self.wait_for(code, &before, value).await?;
-            round_trips += reads;
-            if now != *value {
-                return Err(SetError::NotReached {
-                    name: name_of(code),
-                    wanted: show(value),
-                    got: show(&now),
+        }
+        let req = SdioRequest::set(code, value).map_err(|_| not_accepted())?;
+        // An event already waiting is about an earlier change, not this one.
+        self.drain_events();
+        match self.conn.sdio(&req).await {
+            Ok(_) => {}
+            Err(CameraError::Response { code: refusal, .. }) => {
+                return Err(match refusal {
+                    ResponseCode::INVALID_DEVICE_PROP_VALUE
+                    | ResponseCode::INVALID_DEVICE_PROP_FORMAT => not_accepted(),
+                    ResponseCode::ACCESS_DENIED => SetError::NotSettableNow {
+                        name: name_of(code),
+                        why: "the camera refused it (AccessDenied)".into(),
+                    },
+                    ResponseCode::DEVICE_PROP_NOT_SUPPORTED => SetError::UnknownName(name_of(code)),
+                    _ => SetError::from(CameraError::Response {
+                        operation: req.operation(0).code,
+                        code: refusal,
+                    }),
                 });
             }
-            return Ok(SetOutcome {
-                before,
-                after: now,
-                steps: 0,
-                step_requests: 0,
-                round_trips,
+            Err(e) => return Err(e.into()),
+        }
+        round_trips += 1;
+        let before = d.current.clone();
+        let (now, reads) = self.confirm(code, &before, value, &mut false).await?;
+        round_trips += reads;
+        if now != *value {
+            return Err(SetError::NotReached {
+                name: name_of(code),
+                wanted: show(value),
+                got: show(&now),
             });
         }
-        if d.get_set == GetSet::READ_ONLY {
-            // Enabled but not writable: protocol-200 bodies change these by steps.
-            return self.step_to(d, value, round_trips).await;
-        }
-        Err(SetError::NotWritable {
-            name: name_of(code),
-            why: format!("it is a {} control", d.get_set.label()),
+        Ok(SetOutcome {
+            code,
+            before,
+            after: now,
+            steps: 0,
+            step_requests: 0,
+            round_trips,
         })
     }
 
-    /// Reads `code` until it shows `target`, or shows a change from `from` that holds for one
-    /// more read, or `SETTLE_TIMEOUT` passes. Returns the last value and the number of reads.
-    async fn wait_for(
+    /// Drops the events that have arrived, and with them the cached properties they concern.
+    fn drain_events(&mut self) {
+        if !self.conn.link.take_events().is_empty() {
+            self.invalidate_cache();
+        }
+    }
+
+    /// Waits up to `limit` for the camera to announce a change of `code`; false when it did not.
+    async fn hear_change(&mut self, code: PropertyCode, limit: Duration) -> bool {
+        let start = self.conn.link.now();
+        for _ in 0..EVENT_BATCHES {
+            let left = limit.saturating_sub(self.conn.link.now().saturating_sub(start));
+            if left.is_zero() {
+                break;
+            }
+            let events = self.wait_events(left).await;
+            if events.is_empty() {
+                break;
+            }
+            if events.iter().any(|e| announces(e, code)) {
+                return true;
+            }
+        }
+        false
+    }
+
+    /// After a change of `code` was sent: waits for the camera's change event, then reads until
+    /// `code` shows `target`, or shows a change from `from` that holds for one more read, or
+    /// `SETTLE_TIMEOUT` passes. `silent` says the camera has not announced a change during this
+    /// set, so waiting for the event is skipped (and becomes true when no event comes). Returns
+    /// the last value and the number of reads.
+    async fn confirm(
         &mut self,
         code: PropertyCode,
         from: &Value,
         target: &Value,
+        silent: &mut bool,
     ) -> Result<(Value, u32), SetError> {
-        let mut reads = 0;
         let start = self.conn.link.now();
+        if !*silent && !self.hear_change(code, EVENT_WAIT).await {
+            *silent = true;
+        }
+        let mut reads = 0;
         let mut last: Option<Value> = None;
         loop {
             let now = self.get(code).await?.current;
@@ -217,8 +429,8 @@ impl Camera {
                 return Ok((now, reads));
             }
             last = Some(now);
-            // The camera announces the change (0xC203): read again when it does, or after a
-            // poll interval for bodies that stay silent.
+            // Read again when the camera announces a change, or after a poll interval for
+            // bodies that stay silent.
             self.wait_events(POLL).await;
         }
     }
@@ -261,16 +473,18 @@ impl Camera {
             Some(if b > a { up * n } else { -up * n })
         };
         if !list.is_empty() && position(target).is_none() {
-            return Err(SetError::NotSettable {
+            return Err(SetError::NotAccepted {
                 name: name_of(code),
                 value: show(target),
-                settable: list.iter().map(show).collect::<Vec<_>>().join(", "),
+                accepted: list.iter().map(show).collect(),
             });
         }
         let Some(mut notches) = estimate(&before) else {
-            return Err(SetError::NotWritable {
+            return Err(SetError::NotSettableNow {
                 name: name_of(code),
-                why: "it changes only by steps and its values are not listed".into(),
+                why: "it changes only by steps, and the values the camera reports give no \
+                      distance from its present value"
+                    .into(),
             });
         };
         let max_steps = (list.len() as u32).max(64) * 2 + 8;
@@ -281,15 +495,17 @@ impl Camera {
         // +1 if a positive step raises the value, -1 if it lowers it; learnt from the first move.
         let mut up: Option<i32> = None;
         let mut tried_back = false;
+        let mut silent = false;
         while current != *target {
             if notches == 0 {
                 notches = 1;
             }
+            self.drain_events();
             self.conn.sdio(&SdioRequest::step(code, notches)).await?;
             steps += notches.unsigned_abs();
             step_requests += 1;
             round_trips += 1;
-            let (now, reads) = self.wait_for(code, &current, target).await?;
+            let (now, reads) = self.confirm(code, &current, target, &mut silent).await?;
             round_trips += reads;
             if now == current {
                 // No change: an end of the list. Once, the other way (the guess may have pointed
@@ -325,11 +541,159 @@ impl Camera {
                 .unwrap_or(notches.signum());
         }
         Ok(SetOutcome {
+            code,
             before,
             after: current,
             steps,
             step_requests,
             round_trips,
         })
+    }
+}
+
+/// How `d` is set on a body speaking `protocol`, or why it cannot be set now.
+fn method(d: &SonyDevicePropDesc, protocol: SdioVersion) -> Result<Method, SetError> {
+    let name = || name_of(d.code);
+    // Controls take presses and notches, not values. A read-only property of a protocol-300
+    // body stays so whatever the camera's state; a protocol-200 body reports the stepped
+    // settings as read-only too, so there only those with nothing to step through (no list and
+    // no scale, such as the battery level) are read-only.
+    let read_only = d.get_set == GetSet::READ_ONLY
+        && (protocol.has_two_lists()
+            || (d.all_values().is_none_or(<[Value]>::is_empty) && !has_scale(d.code)));
+    if d.get_set.is_control() || read_only {
+        return Err(SetError::ReadOnly { name: name() });
+    }
+    if d.enabled != Enabled::ENABLED {
+        return Err(SetError::NotSettableNow {
+            name: name(),
+            why: format!("the camera shows it as {}", d.enabled.label()),
+        });
+    }
+    match d.get_set {
+        GetSet::READ_WRITE => Ok(Method::Absolute),
+        // Enabled but not writable: protocol-200 bodies change these by steps.
+        GetSet::READ_ONLY => Ok(Method::Steps),
+        _ => Err(SetError::ReadOnly { name: name() }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sonyctl_ptp::{EventCode, OperationCode};
+    use sonyctl_transport::TransportError;
+
+    fn response(code: ResponseCode) -> CameraError {
+        CameraError::Response {
+            operation: OperationCode(0x9205),
+            code,
+        }
+    }
+
+    #[test]
+    fn every_error_has_its_kind() {
+        let name = || "ISO".to_string();
+        let cases = [
+            (
+                SetError::UnknownName("isoo".into()),
+                SetErrorKind::UnknownName,
+            ),
+            (
+                SetError::NotAccepted {
+                    name: name(),
+                    value: "333".into(),
+                    accepted: vec!["AUTO".into(), "800".into()],
+                },
+                SetErrorKind::InvalidValue,
+            ),
+            (
+                SetError::NotSettableNow {
+                    name: name(),
+                    why: "the camera shows it as display-only".into(),
+                },
+                SetErrorKind::NotNow,
+            ),
+            (
+                SetError::NotReached {
+                    name: name(),
+                    wanted: "25".into(),
+                    got: "AUTO".into(),
+                },
+                SetErrorKind::NotNow,
+            ),
+            (SetError::ReadOnly { name: name() }, SetErrorKind::ReadOnly),
+            (SetError::Busy, SetErrorKind::Busy),
+            (
+                SetError::Camera(response(ResponseCode::DEVICE_BUSY)),
+                SetErrorKind::Busy,
+            ),
+            (
+                SetError::Camera(response(ResponseCode::GENERAL_ERROR)),
+                SetErrorKind::Camera,
+            ),
+            (
+                SetError::Camera(CameraError::Transport(TransportError::Timeout(
+                    Duration::from_secs(30),
+                    "the response",
+                ))),
+                SetErrorKind::Camera,
+            ),
+        ];
+        for (e, kind) in cases {
+            assert_eq!(e.kind(), kind, "{e}");
+        }
+    }
+
+    #[test]
+    fn busy_after_the_retries_becomes_busy_and_the_rest_stays_a_camera_failure() {
+        assert!(matches!(
+            SetError::from(response(ResponseCode::DEVICE_BUSY)),
+            SetError::Busy
+        ));
+        assert!(matches!(
+            SetError::from(response(ResponseCode::GENERAL_ERROR)),
+            SetError::Camera(CameraError::Response { .. })
+        ));
+    }
+
+    #[test]
+    fn messages_read_well() {
+        let e = SetError::NotAccepted {
+            name: "ISO".into(),
+            value: "333".into(),
+            accepted: vec!["AUTO".into(), "800".into()],
+        };
+        assert_eq!(
+            e.to_string(),
+            "333 is not a value ISO can take now; settable now: AUTO, 800"
+        );
+        let e = SetError::NotAccepted {
+            name: "Zoom".into(),
+            value: "far".into(),
+            accepted: vec![],
+        };
+        assert_eq!(e.to_string(), "far is not a value Zoom can take now");
+        assert_eq!(
+            SetError::ReadOnly {
+                name: "BatteryRemaining".into()
+            }
+            .to_string(),
+            "BatteryRemaining is read-only"
+        );
+    }
+
+    #[test]
+    fn change_events_are_recognised_for_their_property_or_none() {
+        let ev = |code: EventCode, p: &[u32]| sonyctl_ptp::Event {
+            code,
+            transaction_id: 0xFFFF_FFFF,
+            params: sonyctl_ptp::Params::new(p).unwrap_or_default(),
+        };
+        let iso = prop::ISO;
+        assert!(announces(&ev(event::DEVICE_PROP_CHANGED, &[0xD21E]), iso));
+        assert!(announces(&ev(event::DEVICE_PROP_CHANGED, &[]), iso));
+        assert!(!announces(&ev(event::DEVICE_PROP_CHANGED, &[0xD20D]), iso));
+        assert!(!announces(&ev(event::OBJECT_ADDED, &[0xD21E]), iso));
     }
 }

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use sonyctl_ptp::{DataType, PropertyCode, Value};
+use sonyctl_ptp::{DataType, DecodeError, DecodeErrorKind, PropertyCode, Value};
 use sonyctl_sony::codes::prop;
 use sonyctl_sony::format_value;
 
@@ -64,26 +64,42 @@ impl Camera {
     /// A typed setting, freshly read.
     pub async fn setting<S: Setting>(&mut self) -> Result<S, SetError> {
         let d = self.get(S::CODE).await?;
-        S::from_value(&d.current).ok_or_else(|| SetError::NotWritable {
-            name: format!("{:?}", S::CODE),
-            why: format!(
-                "the camera reports {} for it",
-                format_value(S::CODE, &d.current)
-            ),
+        // A value the type cannot hold is the camera's data at fault, not the caller's request.
+        S::from_value(&d.current).ok_or_else(|| {
+            SetError::Camera(CameraError::Decode {
+                what: "setting",
+                source: DecodeError {
+                    structure: "SonyDevicePropDesc",
+                    context: Some(format!(" {:#06X}", S::CODE.0)),
+                    offset: 0,
+                    kind: DecodeErrorKind::Invalid(format!(
+                        "current value {} has no typed form",
+                        format_value(S::CODE, &d.current)
+                    )),
+                },
+            })
         })
     }
 
     /// Sets a typed setting and waits until the camera reports it.
     pub async fn set_setting<S: Setting>(&mut self, value: &S) -> Result<SetOutcome, SetError> {
         let d = self.get(S::CODE).await?;
-        let v = value
-            .to_value(d.data_type)
-            .ok_or_else(|| SetError::NotSettable {
-                name: format!("{:?}", S::CODE),
+        let Some(v) = value.to_value(d.data_type) else {
+            return Err(SetError::NotAccepted {
+                name: sonyctl_sony::codes::describe(
+                    sonyctl_sony::property_name(S::CODE),
+                    S::CODE.0,
+                ),
                 value: value.to_string(),
-                settable: format!("values of type {}", d.data_type),
-            })?;
-        self.set(S::CODE, &v).await
+                accepted: d
+                    .settable_values()
+                    .unwrap_or(&[])
+                    .iter()
+                    .map(|v| format_value(S::CODE, v))
+                    .collect(),
+            });
+        };
+        self.set_described(d, &v).await
     }
 }
 
@@ -133,6 +149,11 @@ pub mod blocking {
         /// Sets a property and waits until the camera reports it.
         pub fn set(&mut self, code: PropertyCode, value: &Value) -> Result<SetOutcome, SetError> {
             self.runtime.block_on(self.camera.set(code, value))
+        }
+
+        /// Sets a setting by name to a value as a person writes it ([`Camera::set_text`]).
+        pub fn set_text(&mut self, name: &str, text: &str) -> Result<SetOutcome, SetError> {
+            self.runtime.block_on(self.camera.set_text(name, text))
         }
 
         /// A typed setting.

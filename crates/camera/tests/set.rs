@@ -51,8 +51,8 @@ async fn absolute_set_on_protocol_300_is_verified() {
     // Already there: nothing sent.
     assert_eq!(cam.set(ISO, &Value::U32(800)).await.unwrap().round_trips, 1);
     match cam.set(ISO, &Value::U32(801)).await {
-        Err(SetError::NotSettable { settable, .. }) => {
-            assert!(settable.contains("1600"), "{settable}")
+        Err(SetError::NotAccepted { accepted, .. }) => {
+            assert!(accepted.iter().any(|a| a == "1600"), "{accepted:?}")
         }
         other => panic!("{other:?}"),
     }
@@ -62,13 +62,13 @@ async fn absolute_set_on_protocol_300_is_verified() {
 async fn the_mode_dial_decides_what_can_be_set() {
     let mut cam = open("ilce-7sm3", &["0s:mode a"]).await;
     match cam.set(SHUTTER, &shutter(1000)).await {
-        Err(SetError::NotWritable { why, .. }) => assert!(why.contains("display-only"), "{why}"),
+        Err(SetError::NotSettableNow { why, .. }) => assert!(why.contains("display-only"), "{why}"),
         other => panic!("{other:?}"),
     }
     cam.set(F, &Value::U16(800)).await.unwrap();
     assert!(matches!(
         cam.set(PropertyCode(0xD999), &Value::U8(1)).await,
-        Err(SetError::NoSuchProperty(_))
+        Err(SetError::UnknownName(_))
     ));
 }
 
@@ -128,7 +128,7 @@ async fn unreachable_values_end_with_an_error_not_a_loop() {
     // Not even reported.
     assert!(matches!(
         cam.set(ISO, &Value::U32(333)).await,
-        Err(SetError::NotSettable { .. })
+        Err(SetError::NotAccepted { .. })
     ));
     // A shutter speed between two selectable ones.
     assert!(matches!(
@@ -142,7 +142,7 @@ async fn nothing_changes_in_iauto() {
     let mut cam = open("ilce-6000", &["0s:mode iauto"]).await;
     assert!(matches!(
         cam.set(ISO, &Value::U32(800)).await,
-        Err(SetError::NotWritable { .. })
+        Err(SetError::NotSettableNow { .. })
     ));
 }
 
@@ -341,5 +341,169 @@ async fn the_cache_follows_events_and_ages_out() {
         iso(cam.cached_properties(Duration::from_secs(1)).await.unwrap()),
         Value::U32(800),
         "aged out"
+    );
+}
+
+async fn open_with(model: &str, faults: &[sonyctl_sim::Fault], acts: &[&str]) -> Camera {
+    let options = SimOptions {
+        faults: faults.iter().copied().collect(),
+        actions: acts.iter().map(|a| a.parse().unwrap()).collect(),
+        ..SimOptions::default()
+    };
+    let sim = SimulatedCamera::new(Profile::builtin(model).unwrap(), options);
+    Camera::open(
+        Link::sim(sim, SimClock::Virtual(Duration::ZERO)),
+        CameraOptions::default(),
+    )
+    .await
+    .unwrap()
+}
+
+/// 0x9209 requests the simulated camera has answered so far, as its counters say.
+fn prop_reads(cam: &Camera) -> u64 {
+    cam.link()
+        .simulated()
+        .unwrap()
+        .all_stats()
+        .iter()
+        .map(|(_, s)| s.operations.get(&0x9209).copied().unwrap_or(0))
+        .sum()
+}
+
+/// Set by text on a protocol-300 body: one read before, one after the change event; a body
+/// that sends no events is polled instead, and the value still arrives.
+#[tokio::test]
+async fn set_text_reads_once_and_confirms_on_the_event() {
+    for faults in [&[][..], &[sonyctl_sim::Fault::DropEvents]] {
+        let mut cam = open_with("ilce-7sm3", faults, &[]).await;
+        let reads = prop_reads(&cam);
+        let out = cam.set_text("iso", "800").await.unwrap();
+        assert_eq!(
+            (out.code, out.before, out.after.clone(), out.steps),
+            (ISO, Value::U32(0x00FF_FFFF), Value::U32(800), 0),
+            "{faults:?}"
+        );
+        assert_eq!(prop_reads(&cam) - reads, 2, "{faults:?}: 0x9209 requests");
+        assert_eq!(out.round_trips, 3, "{faults:?}: read, set, read");
+        assert_eq!(cam.get(ISO).await.unwrap().current, Value::U32(800));
+    }
+}
+
+/// Names as `sonyctl set` takes them (aliases, catalogue names, hex codes) and text as people
+/// write it, on both protocols.
+#[tokio::test]
+async fn set_text_takes_names_and_text_on_both_protocols() {
+    const WB: PropertyCode = PropertyCode(0x5005);
+    let mut v300 = open("ilce-7sm3", &[]).await;
+    for (name, text, code, value) in [
+        ("shutter", "1/1000", SHUTTER, shutter(1000)),
+        ("F-Number", "f/8", F, Value::U16(800)),
+        ("0xD21E", "1600", ISO, Value::U32(1600)),
+        ("ev", "+0.7", EV, Value::I16(700)),
+        ("WhiteBalance", "daylight", WB, Value::U16(4)),
+    ] {
+        let out = v300.set_text(name, text).await.unwrap();
+        assert_eq!(
+            (out.code, out.after),
+            (code, value.clone()),
+            "{name} {text}"
+        );
+        assert_eq!(v300.get(code).await.unwrap().current, value);
+    }
+    let mut v200 = open("ilce-6000", &[]).await;
+    for (name, text, code, value) in [
+        ("shutter", "1/250", SHUTTER, shutter(250)),
+        ("aperture", "8", F, Value::U16(800)),
+        ("iso", "800", ISO, Value::U32(800)),
+        ("wb", "daylight", WB, Value::U16(4)),
+    ] {
+        let out = v200.set_text(name, text).await.unwrap();
+        assert_eq!(
+            (out.code, out.after),
+            (code, value.clone()),
+            "{name} {text}"
+        );
+        assert_eq!(v200.get(code).await.unwrap().current, value);
+    }
+}
+
+/// Each refusal has its kind, so front ends map them mechanically.
+#[tokio::test]
+async fn set_errors_have_kinds() {
+    use sonyctl_camera::SetErrorKind;
+    let mut cam = open("ilce-7sm3", &[]).await;
+    for name in ["nonsense", "0xD999"] {
+        match cam.set_text(name, "1").await {
+            Err(e @ SetError::UnknownName(_)) => {
+                assert_eq!(e.kind(), SetErrorKind::UnknownName);
+                assert!(e.to_string().contains(name), "{e}");
+            }
+            other => panic!("{name}: {other:?}"),
+        }
+    }
+    for text in ["fast", "333"] {
+        match cam.set_text("iso", text).await {
+            Err(e @ SetError::NotAccepted { .. }) => {
+                assert_eq!(e.kind(), SetErrorKind::InvalidValue);
+                let SetError::NotAccepted {
+                    value, accepted, ..
+                } = &e
+                else {
+                    unreachable!()
+                };
+                assert_eq!(value, text);
+                assert!(accepted.iter().any(|a| a == "AUTO"), "{accepted:?}");
+                assert!(accepted.iter().any(|a| a == "1600"), "{accepted:?}");
+            }
+            other => panic!("{text}: {other:?}"),
+        }
+    }
+    // A read-only property, whatever the text.
+    for text in ["50", "lots"] {
+        match cam.set_text("battery", text).await {
+            Err(e @ SetError::ReadOnly { .. }) => assert_eq!(e.kind(), SetErrorKind::ReadOnly),
+            other => panic!("{text}: {other:?}"),
+        }
+    }
+
+    // Display-only in aperture priority.
+    let mut cam = open("ilce-7sm3", &["0s:mode a"]).await;
+    match cam.set_text("shutter", "1/1000").await {
+        Err(e @ SetError::NotSettableNow { .. }) => assert_eq!(e.kind(), SetErrorKind::NotNow),
+        other => panic!("{other:?}"),
+    }
+
+    // Protocol 200: the battery level is read-only there too; ISO 25 is listed but not
+    // selectable.
+    let mut cam = open("ilce-6000", &[]).await;
+    match cam.set_text("battery", "50").await {
+        Err(e @ SetError::ReadOnly { .. }) => assert_eq!(e.kind(), SetErrorKind::ReadOnly),
+        other => panic!("{other:?}"),
+    }
+    match cam.set_text("iso", "25").await {
+        Err(e @ SetError::NotReached { .. }) => assert_eq!(e.kind(), SetErrorKind::NotNow),
+        other => panic!("{other:?}"),
+    }
+}
+
+/// DeviceBusy until the retries run out is `Busy`, not a camera failure: here the owner is in
+/// the middle of a 30-second exposure.
+#[tokio::test]
+async fn a_camera_busy_exposing_refuses_with_busy() {
+    use sonyctl_camera::SetErrorKind;
+    let mut cam = open("ilce-7sm3", &["0s:set shutter 30\"", "1s:shutter"]).await;
+    cam.link_mut().sleep(Duration::from_secs(2)).await;
+    match cam.set_text("iso", "800").await {
+        Err(e @ SetError::Busy) => {
+            assert_eq!(e.kind(), SetErrorKind::Busy);
+            assert!(e.to_string().contains("busy"), "{e}");
+        }
+        other => panic!("{other:?}"),
+    }
+    // Once the exposure is over, the same request goes through.
+    cam.link_mut().sleep(Duration::from_secs(60)).await;
+    assert_eq!(
+        cam.set_text("iso", "800").await.unwrap().after,
+        Value::U32(800)
     );
 }

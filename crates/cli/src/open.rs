@@ -383,7 +383,7 @@ mod tests {
             anyhow::anyhow!("the lens can be driven only in manual focus"),
             anyhow::Error::from(CaptureError::FocusFailed),
             anyhow::Error::from(TransportError::Refused(1)),
-            anyhow::Error::from(SetError::NoSuchProperty(sonyctl_sony::codes::prop::ISO)),
+            anyhow::Error::from(SetError::UnknownName("iso".into())),
         ];
         for e in &alive {
             assert!(!connection_lost(e), "{e:#}");

@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use clap::Args;
 use sonyctl_sony::format_value;
 
@@ -26,28 +26,28 @@ pub fn run(g: &Globals, args: &SetArgs) -> Result<()> {
             args.pairs.last().map_or("", String::as_str)
         );
     }
-    let pairs: Vec<(String, sonyctl_ptp::PropertyCode, String)> = args
+    let pairs: Vec<(&str, &str)> = args
         .pairs
         .chunks_exact(2)
         .filter_map(|p| match p {
-            [name, value] => Some((name, value)),
+            [name, value] => Some((name.as_str(), value.as_str())),
             _ => None,
         })
-        .map(|(name, value)| Ok((name.clone(), resolve(name)?, value.clone())))
-        .collect::<Result<_>>()?;
+        .collect();
+    // Names are checked before connecting, so a typo costs no camera session.
+    for (name, _) in &pairs {
+        resolve(name)?;
+    }
     with_camera(g, Close::Checked, CtrlC::Exits, async |cam, _| {
         let mut out = std::io::stdout().lock();
-        for (name, code, text) in &pairs {
-            let d = cam.get(*code).await?;
-            let value = sonyctl_sony::parse_value(*code, text, d.data_type, Some(&d))
-                .with_context(|| name.clone())?;
-            let outcome = cam.set(*code, &value).await?;
+        for (name, text) in &pairs {
+            let outcome = cam.set_text(name, text).await?;
             writeln!(
                 out,
                 "{}: {} -> {}",
                 name,
-                sanitize(&format_value(*code, &outcome.before)),
-                sanitize(&format_value(*code, &outcome.after))
+                sanitize(&format_value(outcome.code, &outcome.before)),
+                sanitize(&format_value(outcome.code, &outcome.after))
             )?;
         }
         Ok(())
