@@ -9,7 +9,7 @@
 //! This layer decides *what* to ask the camera; bytes are the protocol crates' business and
 //! sockets the transport's.
 
-mod capture;
+pub mod capture;
 mod link;
 pub mod save;
 mod set;
@@ -25,6 +25,7 @@ pub use capture::{
     Cancel, CaptureError, CaptureOptions, CaptureSession, Downloaded, FocusState, Observer, Quiet,
     ShotKind, ShotSettings,
 };
+pub use capture::{ExposureState, ExposureStatus};
 pub use link::Link;
 #[cfg(feature = "sim")]
 pub use link::SimClock;
