@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::Args;
 use sonyctl_sony::format_value;
 
@@ -39,7 +39,11 @@ fn emit(out: &mut impl Write, json: bool, value: serde_json::Value, text: String
 pub fn run(g: &Globals, args: &WatchArgs) -> Result<()> {
     use sonyctl_camera::{Watch, WatchEvent};
     with_camera(g, Close::Lenient, CtrlC::Exits, async |cam, _| {
-        let mut watch = Watch::start(cam).await?;
+        // The watch waits for a camera that went away (plugged in again, back in range) until
+        // --for ends or Ctrl-C; changes made meanwhile show up as changes.
+        let mut watch = Watch::start(cam)
+            .await?
+            .with_reconnect_budget(args.duration.unwrap_or(std::time::Duration::MAX));
         let mut out = std::io::stdout().lock();
         let deadline = args.duration.map(|d| tokio::time::Instant::now() + d);
         let poll = args.poll.max(std::time::Duration::from_millis(20));
@@ -54,43 +58,7 @@ pub fn run(g: &Globals, args: &WatchArgs) -> Result<()> {
                 _ = &mut ctrl_c => break,
             };
             let time = crate::text::rfc3339_now();
-            let events = match step {
-                Ok(events) => events,
-                Err(e) => {
-                    emit(
-                        &mut out,
-                        args.json,
-                        serde_json::json!({ "time": time, "event": "connection", "state": "lost", "reason": e.to_string() }),
-                        format!("{time}  connection lost: {e}; waiting for the camera"),
-                    )?;
-                    // Wait for the camera to come back (plugged in again, back in range) until
-                    // --for ends or Ctrl-C; changes made meanwhile show up as changes.
-                    loop {
-                        if deadline.is_some_and(|d| tokio::time::Instant::now() >= d) {
-                            return Err(
-                                anyhow::anyhow!(e).context("the connection to the camera was lost")
-                            );
-                        }
-                        let back = tokio::select! {
-                            r = cam.reconnect(std::time::Duration::from_secs(2)) => r.is_ok(),
-                            _ = &mut ctrl_c => {
-                                return Err(anyhow::anyhow!(e).context("the connection to the camera was lost"));
-                            }
-                        };
-                        if back {
-                            break;
-                        }
-                    }
-                    let time = crate::text::rfc3339_now();
-                    emit(
-                        &mut out,
-                        args.json,
-                        serde_json::json!({ "time": time, "event": "connection", "state": "restored" }),
-                        format!("{time}  connection restored"),
-                    )?;
-                    continue;
-                }
-            };
+            let events = step.context("the connection to the camera was lost")?;
             for ev in events {
                 match ev {
                     WatchEvent::Changed { code, old, new } => {
@@ -112,9 +80,24 @@ pub fn run(g: &Globals, args: &WatchArgs) -> Result<()> {
                         serde_json::json!({ "time": time, "event": "image", "pending": n }),
                         format!("{time}  new image in the camera's buffer ({n} waiting)"),
                     )?,
+                    WatchEvent::ConnectionLost { error } => emit(
+                        &mut out,
+                        args.json,
+                        serde_json::json!({ "time": time, "event": "connection", "state": "lost", "reason": error }),
+                        format!("{time}  connection lost: {error}; waiting for the camera"),
+                    )?,
+                    WatchEvent::ConnectionRestored => emit(
+                        &mut out,
+                        args.json,
+                        serde_json::json!({ "time": time, "event": "connection", "state": "restored" }),
+                        format!("{time}  connection restored"),
+                    )?,
                 }
             }
         }
-        Ok(())
+        match watch.into_lost_error() {
+            Some(e) => Err(anyhow::anyhow!(e).context("the connection to the camera was lost")),
+            None => Ok(()),
+        }
     })
 }
