@@ -114,7 +114,7 @@ impl Watch {
 
     /// Waits up to `poll` for an event, then reads the properties and returns what changed.
     ///
-    /// While the connection is lost, a call instead tries to reconnect for up to 2 s and
+    /// While the connection is lost, a call instead tries to reconnect for about 2 s and
     /// returns nothing if the camera is not back yet. It fails, with the error that lost the
     /// connection, once the camera stayed away longer than the reconnection budget; a call
     /// after that starts over.
