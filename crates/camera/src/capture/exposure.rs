@@ -366,3 +366,26 @@ impl CaptureSession<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_status_reads_as_json_with_lowercase_states() -> Result<(), serde_json::Error> {
+        let status = ExposureStatus {
+            state: ExposureState::Discarding,
+            progress: 0.5,
+            started: Some(Duration::from_secs(3)),
+            length: None,
+            detail: Some("DSC00001.JPG".into()),
+        };
+        let json = serde_json::to_value(&status)?;
+        assert_eq!(json["state"], "discarding");
+        assert_eq!(json["progress"], 0.5);
+        assert_eq!(json["started"]["secs"], 3);
+        assert!(json["length"].is_null());
+        assert_eq!(json["detail"], "DSC00001.JPG");
+        Ok(())
+    }
+}

@@ -10,6 +10,10 @@
 //!   never touched unless 0xD215 reads ready ([`PendingImages`]): real firmware crashes.
 //! - Bulb is timed by the host; burst holds S2 in continuous drive; timelapse shoots on a fixed
 //!   grid (no drift), whatever each shot took.
+//! - Each shot reports where it stands ([`ExposureStatus`]: waiting, exposing, processing,
+//!   downloading, discarding, idle, error) to [`Observer::exposure`]. [`Cancel::cancel`] stops
+//!   and keeps the images; [`Cancel::abort`] stops and reads the shot in hand out of the camera
+//!   without keeping it.
 //! - Every download streams to a temporary file (bounded memory) and is renamed into place when
 //!   complete ([`crate::save`]). If the connection drops, the session reconnects and fetches
 //!   the image again: the camera keeps it until it was read completely.
