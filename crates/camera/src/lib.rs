@@ -9,7 +9,7 @@
 //! This layer decides *what* to ask the camera; bytes are the protocol crates' business and
 //! sockets the transport's.
 
-mod capture;
+pub mod capture;
 mod link;
 pub mod save;
 mod set;
@@ -25,6 +25,7 @@ pub use capture::{
     Cancel, CaptureError, CaptureOptions, CaptureSession, Downloaded, FocusState, Observer, Quiet,
     ShotKind, ShotSettings,
 };
+pub use capture::{ExposureState, ExposureStatus};
 pub use link::Link;
 #[cfg(feature = "sim")]
 pub use link::SimClock;
@@ -71,7 +72,43 @@ pub enum CameraError {
     /// An operation expected data and got none.
     #[error("{0} sent no data")]
     NoData(OperationCode),
+    /// An error that was also reported to others (a watch's lost connection), with its kind.
+    #[error(transparent)]
+    Shared(SharedError),
 }
+
+/// A camera error several parties see (an event can be cloned; the error keeps its kind, so a
+/// USB failure is still a USB failure where it is shown).
+#[derive(Clone, Debug)]
+pub struct SharedError(pub std::sync::Arc<CameraError>);
+
+impl SharedError {
+    /// The error.
+    pub fn error(&self) -> &CameraError {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for SharedError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for SharedError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
+}
+
+/// Two reports of an error are equal when they say the same.
+impl PartialEq for SharedError {
+    fn eq(&self, other: &SharedError) -> bool {
+        self.to_string() == other.to_string()
+    }
+}
+
+impl Eq for SharedError {}
 
 impl CameraError {
     /// True for DeviceBusy: the same request may succeed a little later.
@@ -82,7 +119,20 @@ impl CameraError {
     /// True when the connection is gone (dropped, timed out, or out of step) and a new one is
     /// needed: [`Camera::reconnect`].
     pub fn is_connection_lost(&self) -> bool {
-        matches!(self, CameraError::Transport(t) if t.is_disconnect())
+        match self {
+            CameraError::Transport(t) => t.is_disconnect(),
+            CameraError::Shared(s) => s.error().is_connection_lost(),
+            _ => false,
+        }
+    }
+
+    /// The transport's error behind this one, if a transport failed.
+    pub fn transport(&self) -> Option<&TransportError> {
+        match self {
+            CameraError::Transport(t) => Some(t),
+            CameraError::Shared(s) => s.error().transport(),
+            _ => None,
+        }
     }
 }
 

@@ -17,7 +17,7 @@ use sha2::Digest;
 use sonyctl_camera::save::Saver;
 use sonyctl_camera::{
     Camera, CameraOptions, Cancel, CaptureError, CaptureOptions, CaptureSession, Downloaded,
-    FocusState, Link, Observer, Quiet, ShotKind, SimClock,
+    ExposureState, ExposureStatus, FocusState, Link, Observer, Quiet, ShotKind, SimClock,
 };
 use sonyctl_ptp::{PropertyCode, Value};
 use sonyctl_sim::{Fault, Profile, SimOptions, SimulatedCamera};
@@ -103,6 +103,9 @@ struct Log {
     starts: Vec<Duration>,
     countdowns: usize,
     cancel_at: Option<(Duration, Cancel)>,
+    /// With `cancel_at`: abort rather than stop.
+    abort: bool,
+    statuses: Vec<ExposureStatus>,
 }
 
 impl Observer for Log {
@@ -112,11 +115,18 @@ impl Observer for Log {
     fn shot_started(&mut self, _shot: u32, at: Duration) {
         self.starts.push(at);
     }
+    fn exposure(&mut self, status: &ExposureStatus) {
+        self.statuses.push(status.clone());
+    }
     fn countdown(&mut self, left: Duration) {
         self.countdowns += 1;
         if let Some((at, c)) = &self.cancel_at {
             if left <= *at {
-                c.cancel();
+                if self.abort {
+                    c.abort();
+                } else {
+                    c.cancel();
+                }
             }
         }
     }
@@ -681,4 +691,309 @@ async fn a_failed_start_still_restores_the_save_destination() {
     assert_eq!(cam.get(SAVE_DEST).await.unwrap().current, Value::U16(0x10));
     // The image is still in the camera, for the next try.
     assert_eq!(cam.link().simulated().unwrap().pending_shots(), 1);
+}
+
+/// The states in the order they came, each run of one state once.
+fn state_runs(statuses: &[ExposureStatus]) -> Vec<ExposureState> {
+    let mut runs: Vec<ExposureState> = Vec::new();
+    for s in statuses {
+        if runs.last() != Some(&s.state) {
+            runs.push(s.state);
+        }
+    }
+    runs
+}
+
+/// Within each run of one state (and one detail), progress never goes back, and stays in 0..=1.
+fn assert_progress_monotonic(statuses: &[ExposureStatus]) {
+    for pair in statuses.windows(2) {
+        let (a, b) = (&pair[0], &pair[1]);
+        assert!((0.0..=1.0).contains(&b.progress), "{b:?}");
+        if a.state == b.state && a.detail == b.detail {
+            assert!(b.progress >= a.progress, "{a:?} then {b:?}");
+        }
+    }
+}
+
+/// Opens a session on `cam`, forgets what the start reported, and takes one shot of `kind`.
+async fn one_shot(
+    cam: &mut Camera,
+    saver: &Saver,
+    kind: ShotKind,
+    cancel: Cancel,
+    log: &mut Log,
+) -> Vec<Downloaded> {
+    let (mut s, waiting) =
+        CaptureSession::begin(cam, saver, CaptureOptions::default(), cancel, log)
+            .await
+            .unwrap();
+    assert!(waiting.is_empty(), "{waiting:?}");
+    log.statuses.clear();
+    let files = s.shoot(kind, log).await.unwrap();
+    s.finish(log).await.unwrap();
+    files
+}
+
+#[tokio::test]
+async fn a_single_shot_reports_its_states_in_order() {
+    let (root, saver) = dirs();
+    let mut cam = open(sim("ilce-7sm3", &[])).await;
+    let mut log = Log::default();
+    let files = one_shot(&mut cam, &saver, ShotKind::Single, Cancel::new(), &mut log).await;
+    assert_eq!(files.len(), 1);
+    assert_eq!(
+        state_runs(&log.statuses),
+        [
+            ExposureState::Waiting,
+            ExposureState::Exposing,
+            ExposureState::Processing,
+            ExposureState::Downloading,
+            ExposureState::Idle,
+        ],
+        "{:#?}",
+        log.statuses
+    );
+    assert_progress_monotonic(&log.statuses);
+    assert_eq!(log.statuses[0].detail.as_deref(), Some("focus"));
+    let produced = &cam.link().simulated().unwrap().produced()[0];
+    let exposing = log
+        .statuses
+        .iter()
+        .find(|s| s.state == ExposureState::Exposing)
+        .unwrap();
+    // A normal shot's length is its shutter speed (1/250 s).
+    assert_eq!(exposing.length, Some(Duration::from_millis(4)));
+    let started = exposing.started.unwrap();
+    assert!(
+        started.abs_diff(produced.exposure_start) <= Duration::from_millis(20),
+        "{started:?} vs {:?}",
+        produced.exposure_start
+    );
+    let downloads: Vec<_> = log
+        .statuses
+        .iter()
+        .filter(|s| s.state == ExposureState::Downloading)
+        .collect();
+    assert_eq!(downloads.last().unwrap().progress, 1.0);
+    assert_eq!(
+        downloads[0].detail.as_deref(),
+        Some(produced.file.filename.as_str())
+    );
+    assert_exactly_once(&cam, &files, root.path());
+}
+
+#[tokio::test]
+async fn a_bulb_reports_its_start_length_and_progress() {
+    let (root, saver) = dirs();
+    let mut cam = open(sim("ilce-7sm3", &[])).await;
+    let mut log = Log::default();
+    let bulb = Duration::from_secs(30);
+    let files = one_shot(
+        &mut cam,
+        &saver,
+        ShotKind::Bulb(bulb),
+        Cancel::new(),
+        &mut log,
+    )
+    .await;
+    assert_eq!(files.len(), 1);
+    assert_eq!(
+        state_runs(&log.statuses),
+        [
+            ExposureState::Waiting,
+            ExposureState::Exposing,
+            ExposureState::Processing,
+            ExposureState::Downloading,
+            ExposureState::Idle,
+        ],
+        "{:#?}",
+        log.statuses
+    );
+    assert_progress_monotonic(&log.statuses);
+    let produced = &cam.link().simulated().unwrap().produced()[0];
+    let exposing: Vec<_> = log
+        .statuses
+        .iter()
+        .filter(|s| s.state == ExposureState::Exposing)
+        .collect();
+    // At least once a second of the exposure, from 0 to 1.
+    assert!(exposing.len() >= 30, "{} reports", exposing.len());
+    for pair in exposing.windows(2) {
+        assert!(
+            pair[1].progress - pair[0].progress <= 1.0 / 30.0 + 1e-9,
+            "{:?} then {:?}",
+            pair[0],
+            pair[1]
+        );
+    }
+    assert_eq!(exposing[0].progress, 0.0);
+    assert_eq!(exposing.last().unwrap().progress, 1.0);
+    for s in &exposing {
+        assert_eq!(s.length, Some(bulb));
+        let started = s.started.unwrap();
+        assert!(
+            started.abs_diff(produced.exposure_start) <= Duration::from_millis(20),
+            "{started:?} vs {:?}",
+            produced.exposure_start
+        );
+    }
+    // The last report still says which exposure the image came from.
+    let idle = log.statuses.last().unwrap();
+    assert_eq!(idle.length, Some(bulb));
+    assert_eq!(idle.started, exposing[0].started);
+    assert_exactly_once(&cam, &files, root.path());
+}
+
+#[tokio::test]
+async fn a_bulb_stopped_at_5_seconds_saves_its_image() {
+    let (root, saver) = dirs();
+    let mut cam = open(sim("ilce-7sm3", &[])).await;
+    let cancel = Cancel::new();
+    let mut log = Log {
+        cancel_at: Some((Duration::from_secs(25), cancel.clone())),
+        ..Log::default()
+    };
+    let files = one_shot(
+        &mut cam,
+        &saver,
+        ShotKind::Bulb(Duration::from_secs(30)),
+        cancel.clone(),
+        &mut log,
+    )
+    .await;
+    assert!(cancel.is_cancelled() && !cancel.is_aborted());
+    assert_eq!(files.len(), 1);
+    let exposure = cam.link().simulated().unwrap().produced()[0].exposure;
+    assert!(
+        exposure >= Duration::from_secs(5) && exposure < Duration::from_secs(6),
+        "{exposure:?}"
+    );
+    // Once the shutter closed, the length is the one the exposure had.
+    let processing = log
+        .statuses
+        .iter()
+        .find(|s| s.state == ExposureState::Processing)
+        .unwrap();
+    let length = processing.length.unwrap();
+    assert!(
+        length.abs_diff(exposure) <= Duration::from_millis(20),
+        "{length:?}"
+    );
+    assert!(!state_runs(&log.statuses).contains(&ExposureState::Discarding));
+    assert_exactly_once(&cam, &files, root.path());
+}
+
+#[tokio::test]
+async fn a_bulb_aborted_at_5_seconds_saves_nothing_and_leaves_nothing_behind() {
+    let (root, saver) = dirs();
+    let mut cam = open(sim("ilce-7sm3", &[])).await;
+    let cancel = Cancel::new();
+    let mut log = Log {
+        cancel_at: Some((Duration::from_secs(25), cancel.clone())),
+        abort: true,
+        ..Log::default()
+    };
+    let files = one_shot(
+        &mut cam,
+        &saver,
+        ShotKind::Bulb(Duration::from_secs(30)),
+        cancel.clone(),
+        &mut log,
+    )
+    .await;
+    assert!(cancel.is_aborted() && cancel.is_cancelled());
+    assert!(files.is_empty(), "{files:?}");
+    // The camera took the frame (5 s of it) and it was read out of its buffer.
+    let sim = cam.link().simulated().unwrap();
+    assert_eq!(sim.produced().len(), 1);
+    let exposure = sim.produced()[0].exposure;
+    assert!(
+        exposure >= Duration::from_secs(5) && exposure < Duration::from_secs(6),
+        "{exposure:?}"
+    );
+    assert_eq!(sim.pending_shots(), 0);
+    let mut on_disk = Vec::new();
+    walk(root.path(), &mut on_disk);
+    assert!(on_disk.is_empty(), "{on_disk:?}");
+    let runs = state_runs(&log.statuses);
+    assert_eq!(
+        runs,
+        [
+            ExposureState::Waiting,
+            ExposureState::Exposing,
+            ExposureState::Processing,
+            ExposureState::Discarding,
+            ExposureState::Idle,
+        ],
+        "{:#?}",
+        log.statuses
+    );
+    assert_progress_monotonic(&log.statuses);
+    assert_eq!(
+        log.statuses
+            .iter()
+            .rfind(|s| s.state == ExposureState::Discarding)
+            .unwrap()
+            .progress,
+        1.0
+    );
+    assert!(
+        log.notices.iter().any(|n| n.contains("discard")),
+        "{:?}",
+        log.notices
+    );
+
+    // The next capture saves its own image only: no stale frame counts as already waiting.
+    let mut next = Log::default();
+    let files = one_shot(&mut cam, &saver, ShotKind::Single, Cancel::new(), &mut next).await;
+    assert_eq!(files.len(), 1);
+    assert_eq!(files[0].shot, 1);
+    assert!(
+        !next.notices.iter().any(|n| n.contains("already waiting")),
+        "{:?}",
+        next.notices
+    );
+    let produced = cam.link().simulated().unwrap().produced();
+    assert_eq!(produced.len(), 2);
+    assert_eq!(files[0].file.sha256, sha(&produced[1].file.bytes()));
+    let mut on_disk = Vec::new();
+    walk(root.path(), &mut on_disk);
+    assert_eq!(on_disk, [files[0].file.path.clone()]);
+}
+
+#[tokio::test]
+async fn an_abort_before_the_shutter_opens_takes_no_picture() {
+    let (root, saver) = dirs();
+    let mut cam = open(sim("ilce-7sm3", &[])).await;
+    let cancel = Cancel::new();
+    cancel.abort();
+    let mut log = Log::default();
+    let files = one_shot(&mut cam, &saver, ShotKind::Single, cancel, &mut log).await;
+    assert!(files.is_empty());
+    assert!(cam.link().simulated().unwrap().produced().is_empty());
+    assert_eq!(log.statuses.last().unwrap().state, ExposureState::Idle);
+    assert_exactly_once(&cam, &[], root.path());
+}
+
+#[tokio::test]
+async fn a_failed_shot_ends_in_the_error_state() {
+    let (_root, saver) = dirs();
+    let mut s = sim("ilce-7sm3", &[]);
+    s.owner_scene_dark(true);
+    let mut cam = open(s).await;
+    let mut log = Log::default();
+    let (mut session, _) = CaptureSession::begin(
+        &mut cam,
+        &saver,
+        CaptureOptions::default(),
+        Cancel::new(),
+        &mut log,
+    )
+    .await
+    .unwrap();
+    let err = session.shoot(ShotKind::Single, &mut log).await.unwrap_err();
+    session.finish(&mut log).await.unwrap();
+    let last = log.statuses.last().unwrap();
+    assert_eq!(last.state, ExposureState::Error);
+    assert_eq!(last.detail.as_deref(), Some(err.to_string().as_str()));
 }

@@ -26,10 +26,7 @@ pub fn for_usb(kind: UsbErrorKind) -> Option<&'static str> {
 
 /// The transport failure at the root of `e`, looking through the facade's error types.
 fn transport_error<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a TransportError> {
-    let camera = |c: &'a CameraError| match c {
-        CameraError::Transport(t) => Some(t),
-        _ => None,
-    };
+    let camera = |c: &'a CameraError| c.transport();
     let set = |s: &'a SetError| match s {
         SetError::Camera(c) => camera(c),
         _ => None,

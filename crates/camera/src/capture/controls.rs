@@ -93,6 +93,16 @@ impl Camera {
     /// Half-presses the shutter and waits up to `timeout` for focus; S1 stays pressed (the caller
     /// releases it), so the focus stays locked for a shot.
     pub async fn half_press(&mut self, timeout: Duration) -> Result<FocusState, CameraError> {
+        self.half_press_reporting(timeout, &mut |_, _| {}).await
+    }
+
+    /// [`half_press`](Camera::half_press), telling `on_wait` the link time and the time waited
+    /// at each look at 0xD213.
+    pub(super) async fn half_press_reporting(
+        &mut self,
+        timeout: Duration,
+        on_wait: &mut (dyn FnMut(Duration, Duration) + Send),
+    ) -> Result<FocusState, CameraError> {
         let props = self.properties().await?;
         if manual_focus(&props) {
             return Ok(FocusState::Manual);
@@ -115,9 +125,12 @@ impl Camera {
                 }
                 _ => {}
             }
-            if self.conn.link.now().saturating_sub(start) >= timeout {
+            let now = self.conn.link.now();
+            let waited = now.saturating_sub(start);
+            if waited >= timeout {
                 return Ok(FocusState::TimedOut);
             }
+            on_wait(now, waited);
             self.wait_events(Duration::from_millis(50)).await;
         }
     }

@@ -10,12 +10,17 @@
 //!   never touched unless 0xD215 reads ready ([`PendingImages`]): real firmware crashes.
 //! - Bulb is timed by the host; burst holds S2 in continuous drive; timelapse shoots on a fixed
 //!   grid (no drift), whatever each shot took.
+//! - Each shot reports where it stands ([`ExposureStatus`]: waiting, exposing, processing,
+//!   downloading, discarding, idle, error) to [`Observer::exposure`]. [`Cancel::cancel`] stops
+//!   and keeps the images; [`Cancel::abort`] stops and reads the shot in hand out of the camera
+//!   without keeping it.
 //! - Every download streams to a temporary file (bounded memory) and is renamed into place when
 //!   complete ([`crate::save`]). If the connection drops, the session reconnects and fetches
 //!   the image again: the camera keeps it until it was read completely.
 
 mod controls;
 mod download;
+mod exposure;
 mod series;
 mod session;
 mod shot;
@@ -89,10 +94,23 @@ pub enum CaptureError {
     TooManyReconnects(u32),
 }
 
-/// Ctrl-C for the library: once cancelled, a bulb exposure ends now, a burst stops, and a
-/// timelapse takes no further shots, but images already taken are still downloaded.
+/// Ctrl-C for the library, in two strengths.
+///
+/// - [`cancel`](Cancel::cancel) stops: a bulb exposure ends now (the shutter closes), a burst
+///   stops, and a timelapse takes no further shots, but images already taken are still
+///   downloaded and saved.
+/// - [`abort`](Cancel::abort) stops the same way and throws the shot in hand away: its frame is
+///   read out of the camera and dropped (the buffer only empties by reading, and an unread frame
+///   would be saved by the next capture as already waiting), so nothing of it is saved.
 #[derive(Clone, Debug, Default)]
-pub struct Cancel(Arc<(AtomicBool, tokio::sync::Notify)>);
+pub struct Cancel(Arc<CancelState>);
+
+#[derive(Debug, Default)]
+struct CancelState {
+    cancelled: AtomicBool,
+    aborted: AtomicBool,
+    notify: tokio::sync::Notify,
+}
 
 impl Cancel {
     /// A token not yet cancelled.
@@ -100,21 +118,33 @@ impl Cancel {
         Cancel::default()
     }
 
-    /// Cancels (any thread, any number of times).
+    /// Stops, keeping the images (any thread, any number of times).
     pub fn cancel(&self) {
-        self.0.0.store(true, Ordering::SeqCst);
-        self.0.1.notify_waiters();
+        self.0.cancelled.store(true, Ordering::SeqCst);
+        self.0.notify.notify_waiters();
     }
 
-    /// True once cancelled.
+    /// Stops and discards the shot in hand (any thread, any number of times). An aborted token
+    /// is cancelled too.
+    pub fn abort(&self) {
+        self.0.aborted.store(true, Ordering::SeqCst);
+        self.cancel();
+    }
+
+    /// True once cancelled or aborted.
     pub fn is_cancelled(&self) -> bool {
-        self.0.0.load(Ordering::SeqCst)
+        self.0.cancelled.load(Ordering::SeqCst)
     }
 
-    /// Resolves when cancelled.
+    /// True once aborted.
+    pub fn is_aborted(&self) -> bool {
+        self.0.aborted.load(Ordering::SeqCst)
+    }
+
+    /// Resolves when cancelled (or aborted).
     pub async fn cancelled(&self) {
         loop {
-            let notified = self.0.1.notified();
+            let notified = self.0.notify.notified();
             if self.is_cancelled() {
                 return;
             }
@@ -239,6 +269,9 @@ pub trait Observer: Send {
     fn download_progress(&mut self, _done: u64, _total: Option<u64>) {}
     /// A file is saved, complete.
     fn saved(&mut self, _image: &Downloaded) {}
+    /// Where the shot stands: called at every change of state, and as a state moves on (at
+    /// least once a second of a wait or an exposure, and every 1 % of a download).
+    fn exposure(&mut self, _status: &ExposureStatus) {}
 }
 
 /// The files of one shot, or why it failed.
@@ -279,4 +312,7 @@ fn is_continuous(drive: u64) -> bool {
     DriveMode::from_value(drive).is_some_and(DriveMode::is_continuous)
 }
 
+pub use exposure::{ExposureState, ExposureStatus};
 pub use session::CaptureSession;
+
+use exposure::Tracker;

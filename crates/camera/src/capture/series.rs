@@ -55,6 +55,17 @@ impl<'a> CaptureSession<'a> {
         limit: Duration,
         observer: &mut dyn Observer,
     ) -> Result<Vec<Downloaded>, CaptureError> {
+        let mut track = Tracker::new(observer);
+        let result = self.tether_once_tracked(limit, &mut track).await;
+        track.end(&result, false);
+        result
+    }
+
+    async fn tether_once_tracked(
+        &mut self,
+        limit: Duration,
+        observer: &mut Tracker<'_>,
+    ) -> Result<Vec<Downloaded>, CaptureError> {
         let p = self.props(observer).await?;
         if pending(&p).may_read_object_info() {
             let got = self.drain(0, observer).await?;

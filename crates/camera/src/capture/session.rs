@@ -32,6 +32,19 @@ impl<'a> CaptureSession<'a> {
         cancel: Cancel,
         observer: &mut dyn Observer,
     ) -> Result<(CaptureSession<'a>, Vec<Downloaded>), CaptureError> {
+        let mut track = Tracker::new(observer);
+        let result = Self::begin_tracked(cam, saver, options, cancel, &mut track).await;
+        track.end(&result, false);
+        result
+    }
+
+    async fn begin_tracked(
+        cam: &'a mut Camera,
+        saver: &'a Saver,
+        options: CaptureOptions,
+        cancel: Cancel,
+        observer: &mut Tracker<'_>,
+    ) -> Result<(CaptureSession<'a>, Vec<Downloaded>), CaptureError> {
         let mut s = CaptureSession {
             cam,
             saver,
@@ -42,6 +55,7 @@ impl<'a> CaptureSession<'a> {
             reconnects: 0,
         };
         s.ensure_destination(observer).await?;
+        observer.wait_from(s.cam.opened_at());
         s.settle_after_connect(observer).await;
         let waiting = match s.drain(0, observer).await {
             Ok(w) => w,
@@ -155,7 +169,14 @@ impl<'a> CaptureSession<'a> {
 
     /// Releases the buttons and restores the settings changed for the capture. Call it whatever
     /// happened before; it reports the first failure after trying everything.
-    pub async fn finish(mut self, observer: &mut dyn Observer) -> Result<(), CaptureError> {
+    pub async fn finish(self, observer: &mut dyn Observer) -> Result<(), CaptureError> {
+        let mut track = Tracker::new(observer);
+        let result = self.finish_tracked(&mut track).await;
+        track.end(&result, false);
+        result
+    }
+
+    async fn finish_tracked(mut self, observer: &mut Tracker<'_>) -> Result<(), CaptureError> {
         let mut first: Option<CaptureError> = None;
         if let Err(e) = self.cam.release_all().await {
             if e.is_connection_lost() {

@@ -6,11 +6,23 @@ use sonyctl_sony::codes::{control, prop};
 use super::*;
 
 impl<'a> CaptureSession<'a> {
-    /// Takes one shot of `kind` and downloads its files.
+    /// Takes one shot of `kind` and downloads its files (none if it was aborted), reporting
+    /// its exposure state to `observer` and ending idle (or in error).
     pub async fn shoot(
         &mut self,
         kind: ShotKind,
         observer: &mut dyn Observer,
+    ) -> Result<Vec<Downloaded>, CaptureError> {
+        let mut track = Tracker::new(observer);
+        let result = self.shoot_tracked(kind, &mut track).await;
+        track.end(&result, true);
+        result
+    }
+
+    async fn shoot_tracked(
+        &mut self,
+        kind: ShotKind,
+        observer: &mut Tracker<'_>,
     ) -> Result<Vec<Downloaded>, CaptureError> {
         // Leftovers (an earlier shot the camera finished late) are saved first, so the files of
         // this shot are its own.
@@ -64,12 +76,29 @@ impl<'a> CaptureSession<'a> {
             ShotKind::Bulb(d) => d,
             _ => shutter_time(&props).unwrap_or(Duration::from_secs(30)),
         };
+        let length = match kind {
+            ShotKind::Bulb(d) | ShotKind::Burst(d) => Some(d),
+            ShotKind::Single => shutter_time(&props),
+        };
         observer.shot_started(shot, self.cam.link().now());
 
         // Half press and focus.
         let want_af = self.options.autofocus && !manual_focus(&props);
         if want_af {
-            let state = match self.cam.half_press(self.options.focus_timeout).await {
+            let timeout = self.options.focus_timeout;
+            observer.waiting_for(
+                "focus",
+                Duration::ZERO,
+                timeout,
+                Some(self.cam.link().now()),
+            );
+            let focused = {
+                let mut on_wait = |now: Duration, waited: Duration| {
+                    observer.waiting_for("focus", waited, timeout, Some(now));
+                };
+                self.cam.half_press_reporting(timeout, &mut on_wait).await
+            };
+            let state = match focused {
                 Ok(s) => s,
                 Err(e) => {
                     self.recover(e, observer).await?;
@@ -87,6 +116,11 @@ impl<'a> CaptureSession<'a> {
                 "before the shutter was pressed; no picture was taken",
             ));
         }
+        if self.cancel.is_aborted() {
+            self.press(control::S1_BUTTON, false, observer).await?;
+            observer.notice("aborted before the shutter opened; no picture was taken");
+            return Ok(out);
+        }
 
         // Full press, hold, release. The exposure is timed from the press the camera took.
         let pressed = match self.cam.button_timed(control::S2_BUTTON, true).await {
@@ -102,6 +136,7 @@ impl<'a> CaptureSession<'a> {
                  the camera delivers it",
             ));
         };
+        observer.exposure_started(pressed_at, length);
         let released_ok = match kind {
             ShotKind::Single => {
                 self.cam.link_mut().sleep(self.options.hold).await;
@@ -116,12 +151,22 @@ impl<'a> CaptureSession<'a> {
                     .await?
             }
         };
+        // A bulb or burst exposes while the button is held; a timed shot for its shutter speed.
+        let held = !matches!(kind, ShotKind::Single);
         if released_ok {
-            if let Err(e) = self.cam.button_timed(control::S2_BUTTON, false).await {
-                self.recover(e, observer).await?;
-            } else {
-                self.press(control::S1_BUTTON, false, observer).await?;
+            match self.cam.button_timed(control::S2_BUTTON, false).await {
+                Ok(at) => {
+                    observer.released(at, held);
+                    self.press(control::S1_BUTTON, false, observer).await?;
+                }
+                Err(e) => {
+                    observer.released(self.cam.link().now(), held);
+                    self.recover(e, observer).await?;
+                }
             }
+        } else {
+            // The connection dropped mid-burst: the camera let go of the button itself.
+            observer.released(self.cam.link().now(), true);
         }
 
         // Wait for the image(s) and download them.
@@ -140,8 +185,15 @@ impl<'a> CaptureSession<'a> {
                 let p = self.props(observer).await?;
                 let now_pending = pending(&p);
                 if now_pending.may_read_object_info() {
-                    let got = self.drain(shot, observer).await?;
-                    if got.is_empty() {
+                    let got = if self.cancel.is_aborted() {
+                        self.discard_waiting(observer).await?
+                    } else {
+                        let files = self.drain(shot, observer).await?;
+                        let n = files.len();
+                        out.extend(files);
+                        u32::try_from(n).unwrap_or(u32::MAX)
+                    };
+                    if got == 0 {
                         // 0xD215 claims images that are not there: that counts as quiet.
                         if now.saturating_sub(quiet_since) >= settle {
                             self.reconnects = 0;
@@ -149,7 +201,6 @@ impl<'a> CaptureSession<'a> {
                         }
                         self.cam.wait_events(self.options.poll).await;
                     } else {
-                        out.extend(got);
                         quiet_since = self.cam.link().now();
                     }
                 } else if matches!(now_pending, PendingImages::Writing(_))
@@ -162,11 +213,19 @@ impl<'a> CaptureSession<'a> {
                 }
             }
         }
+        observer.wait_from(self.cam.link().now());
         if !self.wait_ready(limit, observer).await? {
             return Err(CaptureError::Timeout(
                 limit,
                 "the camera to deliver the image",
             ));
+        }
+        if self.cancel.is_aborted() {
+            let dropped = self.discard_waiting(observer).await?;
+            observer.notice(&format!(
+                "aborted: {dropped} file(s) of the shot read from the camera and discarded"
+            ));
+            return Ok(out);
         }
         let files = self.drain(shot, observer).await?;
         out.extend(files.into_iter().map(|mut d| {
@@ -174,6 +233,15 @@ impl<'a> CaptureSession<'a> {
             d
         }));
         Ok(out)
+    }
+
+    /// What Ctrl-C does to an open shutter.
+    fn stop_notice(&self) -> &'static str {
+        if self.cancel.is_aborted() {
+            "aborted: closing the shutter and discarding the image"
+        } else {
+            "interrupted: closing the shutter and saving the image"
+        }
     }
 
     /// Holds the shutter until `until` (bulb), with a countdown; Ctrl-C ends it early.
@@ -186,7 +254,7 @@ impl<'a> CaptureSession<'a> {
             let left = until - now;
             observer.countdown(left);
             if self.cancel.is_cancelled() {
-                observer.notice("interrupted: closing the shutter and saving the image");
+                observer.notice(self.stop_notice());
                 return;
             }
             // Wake on whole seconds of the countdown, and exactly at the end.
@@ -202,7 +270,7 @@ impl<'a> CaptureSession<'a> {
                 biased;
                 _ = self.cam.link_mut().sleep(step) => {}
                 _ = cancel.cancelled() => {
-                    observer.notice("interrupted: closing the shutter and saving the image");
+                    observer.notice(self.stop_notice());
                     return;
                 }
             }

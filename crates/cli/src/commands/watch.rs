@@ -2,12 +2,12 @@
 
 use std::io::Write;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::Args;
 use sonyctl_sony::format_value;
 
 use super::parse_duration;
-use crate::advice::{chain_text, describe, for_error, with_advice};
+use crate::advice::{chain_text, for_error, with_advice};
 use crate::open::{Close, CtrlC, Globals, with_camera};
 use crate::text::sanitize;
 
@@ -40,7 +40,11 @@ fn emit(out: &mut impl Write, json: bool, value: serde_json::Value, text: String
 pub fn run(g: &Globals, args: &WatchArgs) -> Result<()> {
     use sonyctl_camera::{Watch, WatchEvent};
     with_camera(g, Close::Lenient, CtrlC::Exits, async |cam, _| {
-        let mut watch = Watch::start(cam).await?;
+        // The watch waits for a camera that went away (plugged in again, back in range) until
+        // --for ends or Ctrl-C; changes made meanwhile show up as changes.
+        let mut watch = Watch::start(cam)
+            .await?
+            .with_reconnect_budget(args.duration.unwrap_or(std::time::Duration::MAX));
         let mut out = std::io::stdout().lock();
         let deadline = args.duration.map(|d| tokio::time::Instant::now() + d);
         let poll = args.poll.max(std::time::Duration::from_millis(20));
@@ -55,65 +59,7 @@ pub fn run(g: &Globals, args: &WatchArgs) -> Result<()> {
                 _ = &mut ctrl_c => break,
             };
             let time = crate::text::rfc3339_now();
-            let events = match step {
-                Ok(events) => events,
-                Err(e) => {
-                    let reason = chain_text(&e);
-                    let advice = for_error(&e);
-                    let mut lost = serde_json::json!({ "time": time, "event": "connection", "state": "lost", "reason": reason });
-                    if let (Some(a), Some(fields)) = (advice, lost.as_object_mut()) {
-                        fields.insert("advice".into(), a.into());
-                    }
-                    emit(
-                        &mut out,
-                        args.json,
-                        lost,
-                        format!(
-                            "{time}  connection lost: {}; waiting for the camera",
-                            with_advice(&e, &reason)
-                        ),
-                    )?;
-                    // A failed attempt is said only when it brings new advice (another program
-                    // took the camera as it came back): retries every 2 s must not flood.
-                    let mut advised = advice;
-                    // Wait for the camera to come back (plugged in again, back in range) until
-                    // --for ends or Ctrl-C; changes made meanwhile show up as changes.
-                    loop {
-                        if deadline.is_some_and(|d| tokio::time::Instant::now() >= d) {
-                            return Err(
-                                anyhow::anyhow!(e).context("the connection to the camera was lost")
-                            );
-                        }
-                        let attempt = tokio::select! {
-                            r = cam.reconnect(std::time::Duration::from_secs(2)) => r,
-                            _ = &mut ctrl_c => {
-                                return Err(anyhow::anyhow!(e).context("the connection to the camera was lost"));
-                            }
-                        };
-                        match attempt {
-                            Ok(()) => break,
-                            Err(failed) => {
-                                let advice = for_error(&failed);
-                                if advice.is_some() && advice != advised {
-                                    eprintln!(
-                                        "sonyctl: cannot reconnect yet: {}",
-                                        sanitize(&describe(&failed))
-                                    );
-                                    advised = advice;
-                                }
-                            }
-                        }
-                    }
-                    let time = crate::text::rfc3339_now();
-                    emit(
-                        &mut out,
-                        args.json,
-                        serde_json::json!({ "time": time, "event": "connection", "state": "restored" }),
-                        format!("{time}  connection restored"),
-                    )?;
-                    continue;
-                }
-            };
+            let events = step.context("the connection to the camera was lost")?;
             for ev in events {
                 match ev {
                     WatchEvent::Changed { code, old, new } => {
@@ -135,9 +81,34 @@ pub fn run(g: &Globals, args: &WatchArgs) -> Result<()> {
                         serde_json::json!({ "time": time, "event": "image", "pending": n }),
                         format!("{time}  new image in the camera's buffer ({n} waiting)"),
                     )?,
+                    WatchEvent::ConnectionLost { error } => {
+                        let reason = chain_text(&error);
+                        let mut lost = serde_json::json!({ "time": time, "event": "connection", "state": "lost", "reason": reason });
+                        if let (Some(a), Some(fields)) = (for_error(&error), lost.as_object_mut()) {
+                            fields.insert("advice".into(), a.into());
+                        }
+                        emit(
+                            &mut out,
+                            args.json,
+                            lost,
+                            format!(
+                                "{time}  connection lost: {}; waiting for the camera",
+                                with_advice(&error, &reason)
+                            ),
+                        )?;
+                    }
+                    WatchEvent::ConnectionRestored => emit(
+                        &mut out,
+                        args.json,
+                        serde_json::json!({ "time": time, "event": "connection", "state": "restored" }),
+                        format!("{time}  connection restored"),
+                    )?,
                 }
             }
         }
-        Ok(())
+        match watch.into_lost_error() {
+            Some(e) => Err(anyhow::anyhow!(e).context("the connection to the camera was lost")),
+            None => Ok(()),
+        }
     })
 }
