@@ -182,8 +182,10 @@ async fn a_slow_consumer_lags_and_is_told_so() {
         loop {
             match fast.next().await.unwrap() {
                 Event::PropertyChanged {
-                    new_display, code, ..
-                } if code == PropertyCode(0xD21E) => {
+                    new_display,
+                    code: PropertyCode(0xD21E),
+                    ..
+                } => {
                     seen.push(new_display);
                     break;
                 }
