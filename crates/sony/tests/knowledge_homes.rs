@@ -236,6 +236,7 @@ fn every_layout_is_decoded_in_its_home_only() {
             "camera",
             "cli",
             "ptp",
+            "service",
             "sim",
             "sony",
             "transport",

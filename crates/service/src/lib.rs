@@ -1,0 +1,386 @@
+//! # sonyctl-service: one task owns one camera
+//!
+//! [`CameraService::spawn`] moves a [`Camera`] into a tokio task and returns a
+//! [`ServiceHandle`]: cheap to clone, `Send + Sync`, and the only way front ends (the CLI, an
+//! HTTP server, ASCOM Alpaca, INDI) reach the camera. The task ends, releasing every button,
+//! when the last handle is dropped.
+//!
+//! - **Commands** go over a bounded queue, each with its own one-shot answer, and run one at a
+//!   time in the order they arrived. A capture runs to its end before the next command starts:
+//!   nothing is ever sent to the camera in the middle of an exposure.
+//! - **The status snapshot** ([`Status`], a `tokio::sync::watch`) is read without queueing and
+//!   without touching the camera, also during a 30-minute bulb. The task keeps it fresh from
+//!   the capture's progress and, when idle, from the camera's events with a bounded poll.
+//! - **Events** ([`Event`]) go to every [`EventStream`] on a bounded broadcast ring; a consumer
+//!   that falls behind is told how much it missed and given the status, and never slows the
+//!   camera or the other consumers.
+//! - **A client that goes away** (its future dropped) leaves nothing pressed: a command already
+//!   queued runs to its end, a capture whose [`CaptureHandle`] is dropped is stopped (shutter
+//!   closed, image kept), and every capture ends with the session's `finish`, which releases the
+//!   buttons and restores only what the capture changed by itself.
+//!
+//! Front ends never see a transport, bytes or a timing policy: what they need is here or in the
+//! facade.
+
+mod actor;
+mod events;
+mod status;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use sonyctl_camera::save::Saver;
+use sonyctl_camera::{
+    Camera, CameraError, Cancel, CaptureError, CaptureOptions, Downloaded, FocusState, SetError,
+    SetOutcome, ShotKind,
+};
+use sonyctl_ptp::{PropertyCode, Value};
+use sonyctl_sony::{AllPropInfo, ParseError, SonyDevicePropDesc};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
+
+pub use events::{Event, EventStream};
+pub use status::{ExposureState, ExposureStatus, Status};
+
+use actor::{Actor, CaptureJob, Command};
+
+const _: () = {
+    fn assert_send<T: Send>() {}
+    fn assert_sync<T: Sync>() {}
+    fn checks() {
+        assert_send::<Camera>();
+        assert_send::<ServiceHandle>();
+        assert_sync::<ServiceHandle>();
+        assert_send::<CaptureHandle>();
+        assert_send::<EventStream>();
+    }
+    let _ = checks;
+};
+
+/// Why a command failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServiceError {
+    /// The service task has ended (the runtime is shutting down).
+    #[error("the camera service has ended")]
+    Ended,
+    /// No property has that name.
+    #[error(
+        "no setting called {0:?}: try iso, shutter, aperture, ev, wb, a name from the property \
+         list, or a hex code"
+    )]
+    UnknownName(String),
+    /// The text is not a value of the property.
+    #[error("{name}: {source}")]
+    Parse {
+        /// The property's name as given.
+        name: String,
+        /// Why.
+        source: ParseError,
+    },
+    /// The camera failed.
+    #[error(transparent)]
+    Camera(#[from] CameraError),
+    /// A setting could not be made.
+    #[error(transparent)]
+    Set(#[from] SetError),
+    /// A capture or download failed.
+    #[error(transparent)]
+    Capture(#[from] CaptureError),
+}
+
+/// How the service runs.
+#[derive(Clone, Debug)]
+pub struct ServiceOptions {
+    /// When idle, the longest time between two reads of the camera's properties (events
+    /// shorten it). It bounds how stale the status and the event stream can be.
+    pub poll: Duration,
+    /// Commands that may wait in the queue before senders wait too.
+    pub queue: usize,
+    /// Events kept for consumers; one further behind gets [`Event::Lagged`].
+    pub events: usize,
+    /// How long to try to reconnect after the connection was lost.
+    pub reconnect_for: Duration,
+    /// The longest wait for autofocus.
+    pub focus_timeout: Duration,
+}
+
+impl Default for ServiceOptions {
+    fn default() -> Self {
+        ServiceOptions {
+            poll: Duration::from_secs(1),
+            queue: 64,
+            events: 256,
+            reconnect_for: Duration::from_secs(30),
+            focus_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Every property, and when it was read on the link's clock.
+#[derive(Clone, Debug)]
+pub struct Properties {
+    /// The camera's properties (0x9209).
+    pub all: AllPropInfo,
+    /// When they were read, on the link's clock.
+    pub read_at: Duration,
+}
+
+/// One property, named and displayed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Property {
+    /// Its code.
+    pub code: PropertyCode,
+    /// Its name, or its code in hex.
+    pub name: String,
+    /// The current value as displayed.
+    pub display: String,
+    /// The camera's descriptor (current value, what is settable, whether it is writable).
+    pub desc: SonyDevicePropDesc,
+}
+
+impl Property {
+    /// The current raw value.
+    pub fn value(&self) -> &Value {
+        &self.desc.current
+    }
+}
+
+/// What to shoot with and where the files go.
+#[derive(Clone, Debug)]
+pub struct ShotOptions {
+    /// How to shoot (focus, patience, reconnection).
+    pub capture: CaptureOptions,
+    /// Where the files go.
+    pub saver: Arc<Saver>,
+}
+
+impl ShotOptions {
+    /// Default capture options into `saver`.
+    pub fn new(saver: Saver) -> ShotOptions {
+        ShotOptions {
+            capture: CaptureOptions::default(),
+            saver: Arc::new(saver),
+        }
+    }
+}
+
+/// What a capture did.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CaptureReport {
+    /// Images that were already waiting in the camera, saved before the shot (the user's).
+    pub waiting: Vec<Downloaded>,
+    /// The shot's files (empty when it was aborted).
+    pub files: Vec<Downloaded>,
+    /// True when the capture was stopped early (the image is kept).
+    pub stopped: bool,
+    /// Files of an aborted shot that were fetched from the camera and dropped.
+    pub discarded: usize,
+}
+
+/// The service: spawns the task that owns the camera.
+#[derive(Debug)]
+pub struct CameraService;
+
+impl CameraService {
+    /// Moves `camera` into a new task on the current tokio runtime and returns the first handle.
+    pub fn spawn(camera: Camera, options: ServiceOptions) -> ServiceHandle {
+        let (tx, rx) = mpsc::channel(options.queue.max(1));
+        let (events, _) = broadcast::channel(options.events.max(1));
+        let (status_tx, status_rx) = watch::channel(Status {
+            model: camera.device_info().model.clone(),
+            connected: true,
+            busy: None,
+            exposure: ExposureStatus::idle(),
+            pending_images: 0,
+            battery: None,
+        });
+        let actor = Actor::new(camera, rx, events.clone(), status_tx, options);
+        tokio::spawn(actor.run());
+        ServiceHandle {
+            tx,
+            events,
+            status: status_rx,
+        }
+    }
+}
+
+/// A front end's handle on the camera service. Clone it freely; the service ends when the last
+/// clone is dropped.
+#[derive(Clone, Debug)]
+pub struct ServiceHandle {
+    tx: mpsc::Sender<Command>,
+    events: broadcast::Sender<Event>,
+    status: watch::Receiver<Status>,
+}
+
+type Answer<T> = oneshot::Receiver<Result<T, ServiceError>>;
+
+impl ServiceHandle {
+    async fn ask<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<Result<T, ServiceError>>) -> Command,
+    ) -> Result<T, ServiceError> {
+        let (reply, answer): (_, Answer<T>) = oneshot::channel();
+        self.tx
+            .send(make(reply))
+            .await
+            .map_err(|_| ServiceError::Ended)?;
+        answer.await.map_err(|_| ServiceError::Ended)?
+    }
+
+    /// The status now: never queues, never touches the camera.
+    pub fn status(&self) -> Status {
+        self.status.borrow().clone()
+    }
+
+    /// A receiver that wakes when the status changes.
+    pub fn status_changes(&self) -> watch::Receiver<Status> {
+        self.status.clone()
+    }
+
+    /// A new consumer of the events from now on.
+    pub fn events(&self) -> EventStream {
+        EventStream::new(self.events.subscribe(), self.status.clone())
+    }
+
+    /// Every property. Queued like any command: during a capture it answers when the capture
+    /// has ended. A read younger than the idle poll interval is answered from the facade's
+    /// cache, which the camera's change events invalidate.
+    pub async fn properties(&self) -> Result<Properties, ServiceError> {
+        self.ask(Command::Properties).await
+    }
+
+    /// One property by name (`iso`, `shutter`, a name from the property list, or a hex code).
+    pub async fn get(&self, name: &str) -> Result<Property, ServiceError> {
+        let name = name.to_string();
+        self.ask(|r| Command::Get(name, r)).await
+    }
+
+    /// Sets a property from text (`set("iso", "800")`) and returns once the camera reports it.
+    pub async fn set(&self, name: &str, text: &str) -> Result<SetOutcome, ServiceError> {
+        let (name, text) = (name.to_string(), text.to_string());
+        self.ask(|r| Command::Set(name, text, r)).await
+    }
+
+    /// Queues a capture of `kind`. The returned handle stops or aborts it and gives its result;
+    /// dropping the handle before the result stops the capture (the image is kept).
+    pub async fn capture(
+        &self,
+        kind: ShotKind,
+        options: ShotOptions,
+    ) -> Result<CaptureHandle, ServiceError> {
+        let (reply, result) = oneshot::channel();
+        let cancel = Cancel::new();
+        let aborted = Arc::new(AtomicBool::new(false));
+        let job = CaptureJob {
+            kind,
+            options,
+            cancel: cancel.clone(),
+            aborted: aborted.clone(),
+            reply,
+        };
+        self.tx
+            .send(Command::Capture(Box::new(job)))
+            .await
+            .map_err(|_| ServiceError::Ended)?;
+        Ok(CaptureHandle {
+            cancel,
+            aborted,
+            result: Some(result),
+        })
+    }
+
+    /// Half-presses, waits for focus, and releases.
+    pub async fn autofocus(&self) -> Result<FocusState, ServiceError> {
+        self.ask(Command::Autofocus).await
+    }
+
+    /// Manual focus: `steps` steps of size `size` (1, 3 or 7; negative = nearer).
+    pub async fn focus_step(&self, size: i32, steps: u32) -> Result<(), ServiceError> {
+        self.ask(|reply| Command::FocusStep { size, steps, reply })
+            .await
+    }
+
+    /// Moves the AF point to (`x`, `y`) in the 640×480 live-view space.
+    pub async fn focus_point(&self, x: u16, y: u16) -> Result<(), ServiceError> {
+        self.ask(|reply| Command::FocusPoint { x, y, reply }).await
+    }
+
+    /// Starts (`true`) or stops movie recording; `false` when it already was so.
+    pub async fn movie(&self, start: bool) -> Result<bool, ServiceError> {
+        self.ask(|reply| Command::Movie { start, reply }).await
+    }
+
+    /// Releases every shutter and focus button.
+    pub async fn release_all(&self) -> Result<(), ServiceError> {
+        self.ask(Command::ReleaseAll).await
+    }
+
+    /// Downloads every image waiting in the camera's buffer into `saver`.
+    pub async fn download(&self, saver: Arc<Saver>) -> Result<Vec<Downloaded>, ServiceError> {
+        self.ask(|reply| Command::Download { saver, reply }).await
+    }
+
+    /// Runs `f` on the camera between two commands, for what the service does not cover
+    /// (DeviceInfo, the simulated camera behind the link in tests). `f` cannot wait: anything
+    /// that talks to the camera belongs in a command.
+    pub async fn with_camera<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Camera) -> R + Send + 'static,
+    ) -> Result<R, ServiceError> {
+        self.ask(|reply| {
+            Command::WithCamera(Box::new(move |cam: &mut Camera| {
+                let _ = reply.send(Ok(f(cam)));
+            }))
+        })
+        .await
+    }
+}
+
+/// A queued or running capture.
+#[derive(Debug)]
+pub struct CaptureHandle {
+    cancel: Cancel,
+    aborted: Arc<AtomicBool>,
+    result: Option<Answer<CaptureReport>>,
+}
+
+/// Abort as this facade allows: stop the exposure now and mark the shot so that the service
+/// drops its files once they are fetched (the camera's buffer must be emptied either way).
+fn request_abort(cancel: &Cancel, aborted: &AtomicBool) {
+    aborted.store(true, Ordering::SeqCst);
+    cancel.cancel();
+}
+
+impl CaptureHandle {
+    /// Stops: closes the shutter now and keeps the image.
+    pub fn stop(&self) {
+        self.cancel.cancel();
+    }
+
+    /// Aborts: closes the shutter now and discards the frame (nothing is saved).
+    pub fn abort(&self) {
+        request_abort(&self.cancel, &self.aborted);
+    }
+
+    /// The capture's result once it has ended (buttons released, settings restored).
+    pub async fn wait(mut self) -> Result<CaptureReport, ServiceError> {
+        let Some(result) = self.result.as_mut() else {
+            return Err(ServiceError::Ended);
+        };
+        let r = result.await;
+        // The capture is over: dropping the handle now must not cancel anything.
+        self.result = None;
+        r.map_err(|_| ServiceError::Ended)?
+    }
+}
+
+impl Drop for CaptureHandle {
+    fn drop(&mut self) {
+        // Nobody will hear the result: end the exposure rather than leave it running.
+        if self.result.is_some() {
+            self.cancel.cancel();
+        }
+    }
+}

@@ -1,0 +1,294 @@
+//! The camera service on the in-process simulated camera with virtual time: status reads during
+//! a bulb, commands never inside a capture, a client that goes away, a slow event consumer,
+//! stop against abort, and a connection lost and restored while idle.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use std::time::Duration;
+
+use sonyctl_camera::save::Saver;
+use sonyctl_camera::{Camera, CameraOptions, Link, ShotKind, SimClock};
+use sonyctl_ptp::{PropertyCode, Value};
+use sonyctl_service::{
+    CameraService, Event, ExposureState, ServiceHandle, ServiceOptions, ShotOptions,
+};
+use sonyctl_sim::{OwnerAction, Profile, SimOptions, SimulatedCamera};
+
+const S1: PropertyCode = PropertyCode(0xD2C1);
+const S2: PropertyCode = PropertyCode(0xD2C2);
+
+/// The ILCE-6000 reports its buttons as properties, so the tests can see them pressed.
+const BODY: &str = "ilce-6000";
+
+async fn service(clock: SimClock, options: ServiceOptions) -> ServiceHandle {
+    let sim = SimulatedCamera::new(Profile::builtin(BODY).unwrap(), SimOptions::default());
+    let cam = Camera::open(Link::sim(sim, clock), CameraOptions::default())
+        .await
+        .unwrap();
+    CameraService::spawn(cam, options)
+}
+
+fn virtual_clock() -> SimClock {
+    SimClock::Virtual(Duration::ZERO)
+}
+
+fn saver() -> (tempfile::TempDir, ShotOptions) {
+    let dir = tempfile::tempdir().unwrap();
+    let saver = Saver::new(dir.path().join("out"), None).unwrap();
+    (dir, ShotOptions::new(saver))
+}
+
+/// Buttons the simulated camera holds pressed, read through its descriptors, with the produced
+/// exposures and the shots left in its buffer.
+async fn camera_state(h: &ServiceHandle) -> (Vec<PropertyCode>, Vec<Duration>, usize) {
+    h.with_camera(|cam| {
+        let sim = cam.link().simulated().unwrap();
+        let pressed = [S1, S2]
+            .into_iter()
+            .filter(|c| sim.value(*c).and_then(Value::as_u64) == Some(2))
+            .collect();
+        let exposures = sim.produced().iter().map(|p| p.exposure).collect();
+        (pressed, exposures, sim.pending_shots())
+    })
+    .await
+    .unwrap()
+}
+
+fn files_in(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir).map_or(0, |d| d.count())
+}
+
+/// 50 readers of status and properties while a 30 s bulb runs. The status is answered from the
+/// snapshot without queueing; `properties()` is a command, so it queues behind the capture and
+/// is read after it (its `read_at` is after the exposure's end): nothing reaches the camera in
+/// the middle of the exposure, whose length stays within 20 ms of 30 s.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifty_readers_during_a_bulb_never_reach_the_camera_inside_it() {
+    let h = service(virtual_clock(), ServiceOptions::default()).await;
+    let (dir, shot) = saver();
+    // The body under test must show its buttons, or "nothing pressed" would prove nothing.
+    assert_eq!(h.get("0xD2C2").await.unwrap().value().as_u64(), Some(1));
+    let mut events = h.events();
+    let capture = h
+        .capture(ShotKind::Bulb(Duration::from_secs(30)), shot)
+        .await
+        .unwrap();
+    let mut readers = Vec::new();
+    for _ in 0..50 {
+        let h = h.clone();
+        readers.push(tokio::spawn(async move {
+            let mut statuses = 0;
+            for _ in 0..20 {
+                let s = h.status();
+                assert_eq!(s.model, "ILCE-6000");
+                statuses += 1;
+            }
+            let p = h.properties().await.unwrap();
+            (statuses, p.read_at)
+        }));
+    }
+    let report = capture.wait().await.unwrap();
+    assert_eq!(report.files.len(), 1);
+    let (pressed, exposures, pending) = camera_state(&h).await;
+    let exposure = exposures[0];
+    assert!(
+        exposure.abs_diff(Duration::from_secs(30)) <= Duration::from_millis(20),
+        "{exposure:?}"
+    );
+    assert!(pressed.is_empty() && pending == 0);
+    // Where the exposure started and ended, from the service's own events.
+    let mut started = None;
+    let mut states = Vec::new();
+    while let Some(e) = events.try_next() {
+        if let Event::Exposure(s) = e {
+            started = started.or(s.started);
+            if states.last() != Some(&s.state) {
+                states.push(s.state);
+            }
+        }
+    }
+    let ended = started.unwrap() + exposure;
+    for r in readers {
+        let (statuses, read_at) = r.await.unwrap();
+        assert_eq!(statuses, 20);
+        assert!(
+            read_at >= ended,
+            "properties read at {read_at:?}, exposure ended {ended:?}"
+        );
+    }
+    assert_eq!(
+        states,
+        [
+            ExposureState::Waiting,
+            ExposureState::Exposing,
+            ExposureState::Processing,
+            ExposureState::Downloading,
+            ExposureState::Idle
+        ]
+    );
+    assert_eq!(h.status().exposure.state, ExposureState::Idle);
+    assert_eq!(files_in(&dir.path().join("out")), 1);
+}
+
+/// A client that drops its capture mid-exposure stops it: the shutter closes early, the image
+/// is kept, and no button stays pressed. The camera runs on a real clock, 60 camera seconds a
+/// second, so that the drop lands inside the exposure.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_dropped_mid_capture_leaves_no_button_pressed() {
+    let h = service(SimClock::real(60.0), ServiceOptions::default()).await;
+    let (dir, shot) = saver();
+    let mut status = h.status_changes();
+    let capture = h
+        .capture(ShotKind::Bulb(Duration::from_secs(30)), shot)
+        .await
+        .unwrap();
+    status
+        .wait_for(|s| s.exposure.state == ExposureState::Exposing)
+        .await
+        .unwrap();
+    drop(capture);
+    status
+        .wait_for(|s| s.busy.is_none() && s.exposure.state == ExposureState::Idle)
+        .await
+        .unwrap();
+    let (pressed, exposures, pending) = camera_state(&h).await;
+    assert!(pressed.is_empty(), "{pressed:?}");
+    assert_eq!(pending, 0);
+    assert_eq!(exposures.len(), 1);
+    assert!(exposures[0] < Duration::from_secs(29), "{:?}", exposures[0]);
+    assert_eq!(files_in(&dir.path().join("out")), 1);
+}
+
+/// A consumer that reads nothing while others keep up is told how much it missed, with the
+/// status; the others see every event and the commands are never held up.
+#[tokio::test]
+async fn a_slow_consumer_lags_and_is_told_so() {
+    let options = ServiceOptions {
+        events: 4,
+        ..ServiceOptions::default()
+    };
+    let h = service(virtual_clock(), options).await;
+    let mut slow = h.events();
+    let mut fast = h.events();
+    let mut seen = Vec::new();
+    for i in 0..12 {
+        let iso = if i % 2 == 0 { "200" } else { "100" };
+        h.set("iso", iso).await.unwrap();
+        loop {
+            match fast.next().await.unwrap() {
+                Event::PropertyChanged {
+                    new_display,
+                    code: PropertyCode(0xD21E),
+                    ..
+                } => {
+                    seen.push(new_display);
+                    break;
+                }
+                Event::Lagged { .. } => panic!("the fast consumer lagged"),
+                _ => {}
+            }
+        }
+    }
+    assert_eq!(seen.len(), 12);
+    assert_eq!(seen[0], "200");
+    assert_eq!(seen[1], "100");
+    match slow.next().await.unwrap() {
+        Event::Lagged { missed, status } => {
+            assert!(missed >= 8, "missed {missed}");
+            assert!(status.connected);
+            assert_eq!(status.busy, None);
+        }
+        other => panic!("expected Lagged, got {other:?}"),
+    }
+    // After the lag report it reads what is still in the ring.
+    assert!(matches!(
+        slow.try_next(),
+        Some(Event::PropertyChanged { .. })
+    ));
+}
+
+/// Stop closes the shutter and keeps the image; abort closes it and drops the frame, which is
+/// still fetched so that the next capture does not take it for an image already waiting.
+#[tokio::test]
+async fn stop_keeps_the_image_and_abort_discards_it() {
+    let h = service(virtual_clock(), ServiceOptions::default()).await;
+    let (dir, shot) = saver();
+    let stopped = h
+        .capture(ShotKind::Bulb(Duration::from_secs(30)), shot.clone())
+        .await
+        .unwrap();
+    stopped.stop();
+    let report = stopped.wait().await.unwrap();
+    assert!(report.stopped);
+    assert_eq!(report.files.len(), 1);
+    assert!(report.files[0].file.path.exists());
+
+    let mut events = h.events();
+    let aborted = h
+        .capture(ShotKind::Bulb(Duration::from_secs(30)), shot.clone())
+        .await
+        .unwrap();
+    aborted.abort();
+    let report = aborted.wait().await.unwrap();
+    assert!(report.files.is_empty());
+    assert_eq!(report.discarded, 1);
+    let mut discarding = false;
+    while let Some(e) = events.try_next() {
+        match e {
+            Event::NewImage(d) => panic!("aborted frame announced: {d:?}"),
+            Event::Exposure(s) => discarding |= s.state == ExposureState::Discarding,
+            _ => {}
+        }
+    }
+    assert!(discarding);
+    // Only the stopped shot's file is on disk; the next capture finds nothing waiting.
+    assert_eq!(files_in(&dir.path().join("out")), 1);
+    let next = h.capture(ShotKind::Single, shot).await.unwrap();
+    let report = next.wait().await.unwrap();
+    assert!(report.waiting.is_empty());
+    assert_eq!(report.files.len(), 1);
+    let (pressed, exposures, pending) = camera_state(&h).await;
+    assert!(pressed.is_empty() && pending == 0);
+    assert_eq!(exposures.len(), 3);
+}
+
+/// The camera unplugged while the service watches: it reports the loss, reconnects, reports
+/// the return, and goes on answering.
+#[tokio::test]
+async fn connection_lost_and_restored_while_watching() {
+    let options = ServiceOptions {
+        poll: Duration::from_millis(20),
+        ..ServiceOptions::default()
+    };
+    let h = service(virtual_clock(), options).await;
+    let mut events = h.events();
+    h.with_camera(|cam| {
+        cam.link_mut()
+            .simulated_mut()
+            .unwrap()
+            .owner(&OwnerAction::Unplug)
+            .unwrap();
+    })
+    .await
+    .unwrap();
+    let mut seen = Vec::new();
+    while seen.len() < 2 {
+        match tokio::time::timeout(Duration::from_secs(10), events.next())
+            .await
+            .unwrap()
+            .unwrap()
+        {
+            Event::ConnectionLost(_) => seen.push("lost"),
+            Event::ConnectionRestored => seen.push("restored"),
+            _ => {}
+        }
+    }
+    assert_eq!(seen, ["lost", "restored"]);
+    assert!(h.status().connected);
+    assert_eq!(h.get("iso").await.unwrap().code, PropertyCode(0xD21E));
+}
