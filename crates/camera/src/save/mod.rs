@@ -1,6 +1,7 @@
-//! Saving downloaded images.
+//! Saving downloaded images, and the [`Sink`] a download writes to.
 //!
-//! An image is streamed to a hidden temporary file in its destination folder and renamed into
+//! A download goes to any [`Sink`]: a file ([`PartialFile`]), memory ([`MemorySink`]) or
+//! nowhere ([`DiscardSink`]). An image is streamed to a hidden temporary file in its destination folder and renamed into
 //! place when complete, never overwriting an existing file (`DSC00001.JPG`, then
 //! `DSC00001-1.JPG`, `DSC00001-2.JPG`, …).
 //!
@@ -12,6 +13,7 @@
 mod date;
 mod file;
 mod sanitize;
+mod sink;
 mod template;
 
 use std::fs;
@@ -20,11 +22,13 @@ use std::path::{Component, Path, PathBuf};
 
 use date::{host_utc_now, parse_ptp_date};
 pub use file::PartialFile;
-use file::{Worker, create_temp};
+pub(crate) use file::from_io;
+use file::{Worker, create_temp, reserve_room};
 pub use sanitize::{extension_for, sanitize_file_name};
 use sanitize::{
     is_plain_extension, safe_component, sanitize_model, split_extension, with_format_extension,
 };
+pub use sink::{DiscardSink, MemorySink, Sink};
 use template::{Piece, Placeholder, Template, parse_template};
 
 /// What the camera said about an object (from its ObjectInfo) plus the model.
@@ -87,6 +91,23 @@ pub enum SaveError {
         got: u64,
         /// Where the received bytes are.
         kept: PathBuf,
+    },
+    /// A [`Sink`] other than a file failed (a [`MemorySink`] over its limit, or one of the
+    /// caller's).
+    #[error("the download's destination failed: {0}")]
+    Sink(io::Error),
+    /// An object could not be completed and the camera no longer has it: the bytes that
+    /// arrived are left in the [`Sink`] (a file says where with
+    /// `CaptureError::Incomplete` instead).
+    #[error(
+        "the image was cut off after {got} of {} bytes and the camera no longer has it; what \
+         arrived is left in the destination", expected.map_or("?".to_string(), |e| e.to_string())
+    )]
+    Incomplete {
+        /// Bytes that arrived.
+        got: u64,
+        /// Bytes announced, if known.
+        expected: Option<u64>,
     },
 }
 
@@ -219,25 +240,10 @@ impl Saver {
         }
         fs::create_dir_all(&folder).map_err(|e| io_error(&folder, e))?;
         let (temp, file) = create_temp(&folder)?;
-        if let Some(size) = meta.size.filter(|&s| s > 0) {
-            // Reserve the room now: a full disk is found before the camera hands the image
-            // over (it stays in the camera), not halfway through writing it.
-            if let Err(e) = fs4::FileExt::allocate(&file, size) {
-                if !matches!(e.kind(), ErrorKind::Unsupported | ErrorKind::InvalidInput) {
-                    drop(file);
-                    let _ = fs::remove_file(&temp);
-                    return Err(io_error(
-                        &temp,
-                        io::Error::new(
-                            e.kind(),
-                            format!(
-                                "cannot reserve {size} bytes for the image ({e}); it stays in \
-                                 the camera"
-                            ),
-                        ),
-                    ));
-                }
-            }
+        if let Err(e) = reserve_room(&file, &temp, meta.size.unwrap_or(0)) {
+            drop(file);
+            let _ = fs::remove_file(&temp);
+            return Err(e);
         }
         Ok(PartialFile {
             writer: Some(Worker::start(file, self.hash)),
@@ -250,7 +256,9 @@ impl Saver {
             format: meta.format,
             camera_name: meta.filename.clone(),
             fsync: self.fsync,
+            hash: self.hash,
             done: false,
+            saved: None,
         })
     }
 }
