@@ -312,6 +312,19 @@ impl<'a> CaptureSession<'a> {
                     }
                     return (Ending::Partial, None);
                 }
+                Err(e @ CaptureError::Save(_)) => {
+                    // The sink stopped the transfer halfway through its data phase: the rest is
+                    // still on the wire, and a camera takes the host's next request as proof
+                    // that the image arrived. A new connection leaves it in the camera.
+                    observer.notice(&format!(
+                        "{e}; reconnecting so that the image stays in the camera"
+                    ));
+                    let budget = self.options.reconnect_for.min(Duration::from_secs(10));
+                    if let Err(r) = self.cam.reconnect(budget).await {
+                        tracing::warn!("reconnecting after the failed download failed: {r}");
+                    }
+                    return (Ending::Discard, Some(e));
+                }
                 Err(e) => return (Ending::Discard, Some(e)),
             }
         }
@@ -365,9 +378,9 @@ impl<'a> CaptureSession<'a> {
                 })
             }
             // Dropping the file deletes it.
-            (Ending::Discard, error) => Err(error.unwrap_or_else(|| {
-                CaptureError::ConnectionDropped("and the image stays in the camera")
-            })),
+            (Ending::Discard, error) => Err(error.unwrap_or(CaptureError::ConnectionDropped(
+                "and the image stays in the camera",
+            ))),
         }
     }
 
