@@ -1,11 +1,13 @@
-//! Downloading from 0xFFFFC001 and recovering from a lost connection: the camera keeps an
-//! image until it was read completely, so a drop means reconnect and fetch it again.
+//! Downloading from 0xFFFFC001 into any [`Sink`] (a file, memory, nowhere) on one code path,
+//! and recovering from a lost connection: the camera keeps an image until it was read
+//! completely, so a drop means reconnect and fetch it again.
 
 use sonyctl_ptp::{Codec, ObjectInfo, OperationCode, PropertyCode, ResponseCode};
 use sonyctl_sony::AllPropInfo;
 use sonyctl_sony::codes::handle;
 
 use super::*;
+use crate::save::{Sink, from_io};
 
 impl Camera {
     /// GetObjectInfo of the object waiting at 0xFFFFC001.
@@ -32,24 +34,20 @@ impl Camera {
         })
     }
 
-    /// GetObject of 0xFFFFC001 into `file`.
+    /// GetObject of 0xFFFFC001 into `sink`.
     pub(super) async fn fetch_object(
         &mut self,
-        file: &mut PartialFile,
+        sink: &mut dyn Sink,
         total: Option<u64>,
         observer: &mut dyn Observer,
     ) -> Result<(), CaptureError> {
-        let mut write_error: Option<SaveError> = None;
+        let mut write_error: Option<std::io::Error> = None;
         let result = {
             let write_error = &mut write_error;
-            let mut announced = total;
-            let mut on_size = |n: u64| {
-                announced = Some(n);
-                Ok(())
-            };
-            let mut sink = |piece: &[u8]| match file.write(piece) {
+            let mut on_size = |_: u64| Ok(());
+            let mut pieces = |piece: &[u8]| match sink.write(piece) {
                 Ok(()) => {
-                    observer.download_progress(file.written(), total);
+                    observer.download_progress(sink.written(), total);
                     Ok(())
                 }
                 Err(e) => {
@@ -65,16 +63,26 @@ impl Camera {
                     None,
                     MAX_OBJECT,
                     &mut on_size,
-                    &mut sink,
+                    &mut pieces,
                 )
                 .await
         };
         match (result, write_error) {
-            (_, Some(e)) => Err(e.into()),
+            (_, Some(e)) => Err(from_io(e).into()),
             (Err(e), None) => Err(e.into()),
             (Ok(()), None) => Ok(()),
         }
     }
+}
+
+/// How fetching an object into a sink ended: what the caller must do with the sink.
+pub(super) enum Ending {
+    /// Every byte arrived: finish the sink.
+    Complete,
+    /// Part arrived and the camera no longer has the object (or may not): keep what arrived.
+    Partial,
+    /// What arrived is worthless (the camera keeps the object): abandon the sink.
+    Discard,
 }
 
 impl<'a> CaptureSession<'a> {
@@ -172,14 +180,68 @@ impl<'a> CaptureSession<'a> {
         }
     }
 
-    /// One object from 0xFFFFC001 to disk (0xD215 said one is ready). Retries after a lost
-    /// connection; `None` if the camera has no object after all.
-    pub(super) async fn download_one(
+    /// Fetches the next object waiting in the camera into `sink`, if 0xD215 allows reading it
+    /// and the camera has one (`None`: nothing waits). A lost connection is recovered from as
+    /// for a file: the object is fetched again from its first byte (the sink is
+    /// [abandoned](Sink::abandon) first) while the camera still has it, and bytes the camera
+    /// no longer has are kept ([`Sink::keep_incomplete`]). The sink is
+    /// [finished](Sink::finish) when every byte arrived.
+    pub async fn download_waiting_to(
         &mut self,
-        shot: u32,
-        settings: ShotSettings,
+        sink: &mut dyn Sink,
         observer: &mut dyn Observer,
-    ) -> Result<Option<Downloaded>, CaptureError> {
+    ) -> Result<Option<ObjectMeta>, CaptureError> {
+        if !pending(&self.props(observer).await?).may_read_object_info() {
+            return Ok(None);
+        }
+        let Some(meta) = self.next_object(observer).await? else {
+            return Ok(None);
+        };
+        if let Some(size) = meta.size {
+            // Refused here, the object stays in the camera.
+            sink.reserve(size).map_err(from_io)?;
+        }
+        observer.download_started(&meta);
+        let (ending, error) = self.fetch_into(&meta, sink, observer).await;
+        match ending {
+            Ending::Complete => sink.finish().map_err(from_io)?,
+            Ending::Partial => {
+                let kept = sink.keep_incomplete();
+                if let Some(e) = error {
+                    return Err(e);
+                }
+                let got = sink.written();
+                return Err(match kept.map_err(from_io)? {
+                    Some(path) => CaptureError::Incomplete {
+                        path,
+                        got,
+                        expected: meta.size,
+                    },
+                    None => SaveError::Incomplete {
+                        got,
+                        expected: meta.size,
+                    }
+                    .into(),
+                });
+            }
+            Ending::Discard => {
+                if let Err(e) = sink.abandon() {
+                    tracing::debug!("cannot abandon the download: {e}");
+                }
+            }
+        }
+        match error {
+            Some(e) => Err(e),
+            None => Ok(Some(meta)),
+        }
+    }
+
+    /// The ObjectInfo at 0xFFFFC001 (0xD215 said it may be read), reconnecting if needed;
+    /// `None` if the camera has no object after all.
+    async fn next_object(
+        &mut self,
+        observer: &mut dyn Observer,
+    ) -> Result<Option<ObjectMeta>, CaptureError> {
         loop {
             let meta = match self.cam.waiting_object().await {
                 Ok(m) => m,
@@ -199,72 +261,126 @@ impl<'a> CaptureSession<'a> {
             if meta.size == Some(0) && meta.filename.is_empty() {
                 return Ok(None);
             }
-            observer.download_started(&meta);
-            let mut file = self.saver.begin(&meta, shot.max(1))?;
-            match self.cam.fetch_object(&mut file, meta.size, observer).await {
+            return Ok(Some(meta));
+        }
+    }
+
+    /// Fetches object `meta` into `sink`, again from the start after a lost connection while
+    /// the camera still has it. Returns how it ended, and the error to report after the sink
+    /// was dealt with.
+    async fn fetch_into(
+        &mut self,
+        meta: &ObjectMeta,
+        sink: &mut dyn Sink,
+        observer: &mut dyn Observer,
+    ) -> (Ending, Option<CaptureError>) {
+        loop {
+            match self.cam.fetch_object(sink, meta.size, observer).await {
                 Ok(()) => {
-                    let saved = file.finish()?;
                     self.reconnects = 0;
-                    let d = Downloaded {
-                        file: saved,
-                        shot,
-                        settings,
-                    };
-                    observer.saved(&d);
-                    return Ok(Some(d));
+                    return (Ending::Complete, None);
                 }
                 Err(CaptureError::Camera(e)) if e.is_connection_lost() => {
                     if let Err(gone) = self.recover(e, observer).await {
-                        // The camera is gone. A whole image is saved; a partial one is not:
+                        // The camera is gone. A whole image is kept; a partial one is not:
                         // the camera keeps an image it has not finished sending (even across
                         // power cycles), so the next run fetches it.
-                        if meta.size == Some(file.written()) {
-                            if let Ok(saved) = file.finish() {
-                                observer.saved(&Downloaded {
-                                    file: saved,
-                                    shot,
-                                    settings,
-                                });
-                            }
-                        }
-                        return Err(gone);
+                        let ending = if meta.size == Some(sink.written()) {
+                            Ending::Complete
+                        } else {
+                            Ending::Discard
+                        };
+                        return (ending, Some(gone));
                     }
                     // Is the same object still waiting? Then fetch it again from the start.
                     let same = match self.props(observer).await {
                         Ok(p) if pending(&p).is_ready() => {
-                            matches!(self.cam.waiting_object().await, Ok(m) if m == meta)
+                            matches!(self.cam.waiting_object().await, Ok(m) if m == *meta)
                         }
                         Ok(_) => false,
-                        Err(e) => {
-                            let _ = file.keep_incomplete();
-                            return Err(e);
-                        }
+                        Err(e) => return (Ending::Partial, Some(e)),
                     };
                     if same {
-                        drop(file);
+                        if let Err(e) = sink.abandon() {
+                            return (Ending::Discard, Some(from_io(e).into()));
+                        }
                         continue;
                     }
                     // The camera counted it as read: never throw away what arrived.
-                    let got = file.written();
-                    if meta.size == Some(got) {
-                        let saved = file.finish()?;
-                        let d = Downloaded {
-                            file: saved,
-                            shot,
-                            settings,
-                        };
-                        observer.saved(&d);
-                        return Ok(Some(d));
+                    if meta.size == Some(sink.written()) {
+                        return (Ending::Complete, None);
                     }
-                    let path = file.keep_incomplete()?;
-                    return Err(CaptureError::Incomplete {
-                        path,
-                        got,
-                        expected: meta.size,
+                    return (Ending::Partial, None);
+                }
+                Err(e @ CaptureError::Save(_)) => {
+                    // The sink stopped the transfer halfway through its data phase: the rest is
+                    // still on the wire, and a camera takes the host's next request as proof
+                    // that the image arrived. A new connection leaves it in the camera.
+                    observer.notice(&format!(
+                        "{e}; reconnecting so that the image stays in the camera"
+                    ));
+                    let budget = self.options.reconnect_for.min(Duration::from_secs(10));
+                    if let Err(r) = self.cam.reconnect(budget).await {
+                        tracing::warn!("reconnecting after the failed download failed: {r}");
+                    }
+                    return (Ending::Discard, Some(e));
+                }
+                Err(e) => return (Ending::Discard, Some(e)),
+            }
+        }
+    }
+
+    /// One object from 0xFFFFC001 to disk (0xD215 said one is ready). Retries after a lost
+    /// connection; `None` if the camera has no object after all.
+    pub(super) async fn download_one(
+        &mut self,
+        shot: u32,
+        settings: ShotSettings,
+        observer: &mut dyn Observer,
+    ) -> Result<Option<Downloaded>, CaptureError> {
+        let Some(meta) = self.next_object(observer).await? else {
+            return Ok(None);
+        };
+        observer.download_started(&meta);
+        let mut file: PartialFile = self.saver.begin(&meta, shot.max(1))?;
+        let (ending, error) = self.fetch_into(&meta, &mut file, observer).await;
+        match (ending, error) {
+            (Ending::Complete, None) => {
+                let d = Downloaded {
+                    file: file.finish()?,
+                    shot,
+                    settings,
+                };
+                observer.saved(&d);
+                Ok(Some(d))
+            }
+            (Ending::Complete, Some(error)) => {
+                if let Ok(saved) = file.finish() {
+                    observer.saved(&Downloaded {
+                        file: saved,
+                        shot,
+                        settings,
                     });
                 }
-                Err(e) => return Err(e),
+                Err(error)
             }
+            (Ending::Partial, Some(error)) => {
+                let _ = file.keep_incomplete();
+                Err(error)
+            }
+            (Ending::Partial, None) => {
+                let got = file.written();
+                let path = file.keep_incomplete()?;
+                Err(CaptureError::Incomplete {
+                    path,
+                    got,
+                    expected: meta.size,
+                })
+            }
+            // Dropping the file deletes it.
+            (Ending::Discard, error) => Err(error.unwrap_or(CaptureError::ConnectionDropped(
+                "and the image stays in the camera",
+            ))),
         }
     }
 

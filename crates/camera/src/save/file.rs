@@ -2,14 +2,14 @@
 //! on a thread of its own), renamed into place without overwriting.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, BufWriter, ErrorKind, Write};
+use std::io::{self, ErrorKind, Seek, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use sha2::{Digest, Sha256};
 
 use super::sanitize::split_extension;
-use super::{SaveError, SavedFile, io_error};
+use super::{SaveError, SavedFile, Sink, io_error};
 
 /// Collision suffixes tried before giving up.
 pub(super) const MAX_SUFFIXES: u32 = 10_000;
@@ -49,7 +49,10 @@ pub struct PartialFile {
     pub(super) format: u16,
     pub(super) camera_name: String,
     pub(super) fsync: bool,
+    pub(super) hash: bool,
     pub(super) done: bool,
+    /// Set by [`Sink::finish`], which cannot return it.
+    pub(super) saved: Option<SavedFile>,
 }
 
 impl std::fmt::Debug for PartialFile {
@@ -119,6 +122,10 @@ impl PartialFile {
     /// `.incomplete` (never overwriting), and returns where: bytes the camera may no longer
     /// have are never deleted.
     pub fn keep_incomplete(mut self) -> Result<PathBuf, SaveError> {
+        self.keep_partial()
+    }
+
+    fn keep_partial(&mut self) -> Result<PathBuf, SaveError> {
         drop(self.close()?);
         let file_name = self.file_name.clone();
         self.place(|n| format!("{}.incomplete", with_suffix(&file_name, n)))
@@ -130,6 +137,15 @@ impl PartialFile {
     /// data is kept under the final name plus `.size-mismatch` (never overwriting either) and
     /// [`SaveError::SizeMismatch`] is returned.
     pub fn finish(mut self) -> Result<SavedFile, SaveError> {
+        self.complete()
+    }
+
+    /// The file put into place by [`Sink::finish`].
+    pub fn saved(&self) -> Option<&SavedFile> {
+        self.saved.as_ref()
+    }
+
+    fn complete(&mut self) -> Result<SavedFile, SaveError> {
         let file = self.close()?;
         if self.fsync {
             file.sync_all().map_err(|e| io_error(&self.temp, e))?;
@@ -171,6 +187,22 @@ impl PartialFile {
                 })
             }
         }
+    }
+
+    /// Stops the writer and hands its file to `job` (nothing may have been written since the
+    /// last start, or everything is forgotten: `job` truncates), then starts writing again
+    /// from the file's first byte.
+    fn rewrite(&mut self, job: impl FnOnce(&mut File) -> io::Result<()>) -> Result<(), SaveError> {
+        let Some(writer) = self.writer.take() else {
+            return Err(io_error(
+                &self.temp,
+                io::Error::other("the file is already closed"),
+            ));
+        };
+        let mut file = writer.join().0.map_err(|e| io_error(&self.temp, e))?;
+        job(&mut file).map_err(|e| io_error(&self.temp, e))?;
+        self.writer = Some(Worker::start(file, self.hash));
+        Ok(())
     }
 
     /// Moves the temporary file to the first free name `name(0)`, `name(1)`, … in its folder.
@@ -238,81 +270,190 @@ impl Drop for PartialFile {
     }
 }
 
-/// Writes a download. With hashing, the hash and the writes run on a thread of their own, so
-/// receiving the next piece from the camera overlaps with hashing the last one (at most a few
-/// pieces wait in between: bounded memory). Without, pieces go straight to the file, with no
-/// copy.
-pub(super) enum Worker {
-    Inline {
-        out: BufWriter<File>,
-        error: Option<io::Error>,
-    },
-    Threaded {
-        tx: std::sync::mpsc::SyncSender<Vec<u8>>,
-        handle: std::thread::JoinHandle<(io::Result<File>, String)>,
-    },
+/// Writes a download on a thread of its own, hashing it there when asked, so that receiving
+/// the next piece from the camera overlaps with writing (and hashing) the last ones. Pieces are
+/// gathered into buffers of [`BUFFER`] bytes that go back and forth between the two threads:
+/// one copy per byte, no allocation per piece, and at most [`QUEUE`] buffers waiting, one being
+/// written and one being filled (bounded memory).
+pub(super) struct Worker {
+    filling: Vec<u8>,
+    tx: std::sync::mpsc::SyncSender<Vec<u8>>,
+    /// Buffers the thread has written, for reuse.
+    empty: std::sync::mpsc::Receiver<Vec<u8>>,
+    handle: std::thread::JoinHandle<(io::Result<File>, String)>,
 }
 
-/// Pieces waiting for the writer thread.
+/// Buffers waiting for the writer thread.
 pub(super) const QUEUE: usize = 4;
 
 impl Worker {
     pub(super) fn start(file: File, hash: bool) -> Worker {
-        if !hash {
-            return Worker::Inline {
-                out: BufWriter::with_capacity(BUFFER, file),
-                error: None,
-            };
-        }
         let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(QUEUE);
+        // Never full: fewer than QUEUE + 3 buffers exist at any time.
+        let (back, empty) = std::sync::mpsc::sync_channel::<Vec<u8>>(QUEUE + 3);
         let handle = std::thread::spawn(move || {
-            let mut out = BufWriter::with_capacity(BUFFER, file);
-            let mut hasher = Sha256::new();
-            for piece in rx {
-                hasher.update(&piece);
-                if let Err(e) = out.write_all(&piece) {
+            let mut file = file;
+            let mut hasher = hash.then(Sha256::new);
+            for mut buffer in rx {
+                if let Some(h) = hasher.as_mut() {
+                    h.update(&buffer);
+                }
+                if let Err(e) = file.write_all(&buffer) {
                     return (Err(e), String::new());
                 }
+                buffer.clear();
+                // The other side may be gone or have enough: then the buffer is freed here.
+                let _ = back.try_send(buffer);
             }
-            let file = out.into_inner().map_err(|e| e.into_error());
-            (file, hex(&hasher.finalize()))
+            let sha256 = hasher.map(|h| hex(&h.finalize())).unwrap_or_default();
+            (Ok(file), sha256)
         });
-        Worker::Threaded { tx, handle }
+        Worker {
+            filling: Vec::with_capacity(BUFFER),
+            tx,
+            empty,
+            handle,
+        }
     }
 
     /// Hands over a piece; `Err` once writing has failed (`join` says why).
-    fn send(&mut self, bytes: &[u8]) -> Result<(), ()> {
-        match self {
-            Worker::Inline { out, error } => {
-                if error.is_some() {
-                    return Err(());
-                }
-                out.write_all(bytes).map_err(|e| {
-                    *error = Some(e);
-                })
+    fn send(&mut self, mut bytes: &[u8]) -> Result<(), ()> {
+        while !bytes.is_empty() {
+            let room = BUFFER.saturating_sub(self.filling.len());
+            let (now, rest) = bytes.split_at(room.min(bytes.len()));
+            self.filling.extend_from_slice(now);
+            bytes = rest;
+            if self.filling.len() >= BUFFER {
+                self.hand_over()?;
             }
-            Worker::Threaded { tx, .. } => tx.send(bytes.to_vec()).map_err(|_| ()),
         }
+        Ok(())
     }
 
-    /// Waits for every piece to be written: the file (flushed) and the SHA-256 of the bytes
-    /// (empty without hashing).
-    fn join(self) -> (io::Result<File>, String) {
-        match self {
-            Worker::Inline { out, error } => match error {
-                Some(e) => (Err(e), String::new()),
-                None => (out.into_inner().map_err(|e| e.into_error()), String::new()),
-            },
-            Worker::Threaded { tx, handle } => {
-                drop(tx);
-                handle.join().unwrap_or_else(|_| {
-                    (
-                        Err(io::Error::other("the writer thread failed")),
-                        String::new(),
-                    )
-                })
-            }
+    /// Sends the buffer being filled to the thread and takes an empty one.
+    fn hand_over(&mut self) -> Result<(), ()> {
+        let next = self
+            .empty
+            .try_recv()
+            .unwrap_or_else(|_| Vec::with_capacity(BUFFER));
+        let full = std::mem::replace(&mut self.filling, next);
+        self.tx.send(full).map_err(|_| ())
+    }
+
+    /// Waits for every piece to be written: the file and the SHA-256 of the bytes (empty
+    /// without hashing).
+    fn join(mut self) -> (io::Result<File>, String) {
+        let sent = if self.filling.is_empty() {
+            Ok(())
+        } else {
+            let last = std::mem::take(&mut self.filling);
+            self.tx.send(last).map_err(|_| ())
+        };
+        drop(self.tx);
+        let (file, sha256) = self.handle.join().unwrap_or_else(|_| {
+            (
+                Err(io::Error::other("the writer thread failed")),
+                String::new(),
+            )
+        });
+        match (file, sent) {
+            (Err(e), _) => (Err(e), sha256),
+            (Ok(_), Err(())) => (
+                Err(io::Error::other("the writer thread stopped early")),
+                String::new(),
+            ),
+            (Ok(f), Ok(())) => (Ok(f), sha256),
         }
+    }
+}
+
+impl Sink for PartialFile {
+    fn write(&mut self, piece: &[u8]) -> io::Result<()> {
+        PartialFile::write(self, piece).map_err(into_io)
+    }
+
+    fn written(&self) -> u64 {
+        self.written
+    }
+
+    fn reserve(&mut self, size: u64) -> io::Result<()> {
+        if self.written > 0 {
+            return Err(io::Error::other("room is reserved before the first byte"));
+        }
+        self.expected = Some(size);
+        let temp = self.temp.clone();
+        self.rewrite(|file| reserve_room(file, &temp, size).map_err(into_io))
+            .map_err(into_io)
+    }
+
+    fn finish(&mut self) -> io::Result<()> {
+        let saved = self.complete().map_err(into_io)?;
+        self.saved = Some(saved);
+        Ok(())
+    }
+
+    fn abandon(&mut self) -> io::Result<()> {
+        let (temp, expected) = (self.temp.clone(), self.expected);
+        self.rewrite(|file| {
+            file.set_len(0)?;
+            file.rewind()?;
+            match expected {
+                Some(size) => reserve_room(file, &temp, size).map_err(into_io),
+                None => Ok(()),
+            }
+        })
+        .map_err(into_io)?;
+        self.written = 0;
+        self.sha256 = None;
+        Ok(())
+    }
+
+    fn keep_incomplete(&mut self) -> io::Result<Option<PathBuf>> {
+        self.keep_partial().map(Some).map_err(into_io)
+    }
+}
+
+/// Reserves `size` bytes for `file` (at `path`): a full disk is found before the camera hands
+/// the image over (it stays in the camera), not halfway through writing it. File systems that
+/// cannot reserve are not an error.
+pub(super) fn reserve_room(file: &File, path: &Path, size: u64) -> Result<(), SaveError> {
+    if size == 0 {
+        return Ok(());
+    }
+    match fs4::FileExt::allocate(file, size) {
+        Err(e) if !matches!(e.kind(), ErrorKind::Unsupported | ErrorKind::InvalidInput) => {
+            Err(io_error(
+                path,
+                io::Error::new(
+                    e.kind(),
+                    format!(
+                        "cannot reserve {size} bytes for the image ({e}); it stays in the camera"
+                    ),
+                ),
+            ))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// A save error as the [`Sink`] trait's error, kept whole (kind and all) so that
+/// [`from_io`] gets it back.
+pub(crate) fn into_io(e: SaveError) -> io::Error {
+    let kind = match &e {
+        SaveError::Io { source, .. } => source.kind(),
+        _ => ErrorKind::Other,
+    };
+    io::Error::new(kind, e)
+}
+
+/// The save error inside a sink's error, or the sink's error itself.
+pub(crate) fn from_io(e: io::Error) -> SaveError {
+    if !e.get_ref().is_some_and(|inner| inner.is::<SaveError>()) {
+        return SaveError::Sink(e);
+    }
+    match e.into_inner().map(|inner| inner.downcast::<SaveError>()) {
+        Some(Ok(save)) => *save,
+        _ => SaveError::Sink(io::Error::other("the download's destination failed")),
     }
 }
 

@@ -1,6 +1,7 @@
-//! Saving downloaded images.
+//! Saving downloaded images, and the [`Sink`] a download writes to.
 //!
-//! An image is streamed to a hidden temporary file in its destination folder and renamed into
+//! A download goes to any [`Sink`]: a file ([`PartialFile`]), memory ([`MemorySink`]) or
+//! nowhere ([`DiscardSink`]). An image is streamed to a hidden temporary file in its destination folder and renamed into
 //! place when complete, never overwriting an existing file (`DSC00001.JPG`, then
 //! `DSC00001-1.JPG`, `DSC00001-2.JPG`, …).
 //!
@@ -12,6 +13,7 @@
 mod date;
 mod file;
 mod sanitize;
+mod sink;
 mod template;
 
 use std::fs;
@@ -20,11 +22,13 @@ use std::path::{Component, Path, PathBuf};
 
 use date::{host_utc_now, parse_ptp_date};
 pub use file::PartialFile;
-use file::{Worker, create_temp};
+pub(crate) use file::from_io;
+use file::{Worker, create_temp, reserve_room};
 pub use sanitize::{extension_for, sanitize_file_name};
 use sanitize::{
     is_plain_extension, safe_component, sanitize_model, split_extension, with_format_extension,
 };
+pub use sink::{DiscardSink, MemorySink, Sink};
 use template::{Piece, Placeholder, Template, parse_template};
 
 /// What the camera said about an object (from its ObjectInfo) plus the model.
@@ -87,6 +91,23 @@ pub enum SaveError {
         got: u64,
         /// Where the received bytes are.
         kept: PathBuf,
+    },
+    /// A [`Sink`] other than a file failed (a [`MemorySink`] over its limit, or one of the
+    /// caller's).
+    #[error("the download's destination failed: {0}")]
+    Sink(io::Error),
+    /// An object could not be completed and the camera no longer has it: the bytes that
+    /// arrived are left in the [`Sink`] (a file says where with
+    /// `CaptureError::Incomplete` instead).
+    #[error(
+        "the image was cut off after {got} of {} bytes and the camera no longer has it; what \
+         arrived is left in the destination", expected.map_or("?".to_string(), |e| e.to_string())
+    )]
+    Incomplete {
+        /// Bytes that arrived.
+        got: u64,
+        /// Bytes announced, if known.
+        expected: Option<u64>,
     },
 }
 
@@ -219,25 +240,10 @@ impl Saver {
         }
         fs::create_dir_all(&folder).map_err(|e| io_error(&folder, e))?;
         let (temp, file) = create_temp(&folder)?;
-        if let Some(size) = meta.size.filter(|&s| s > 0) {
-            // Reserve the room now: a full disk is found before the camera hands the image
-            // over (it stays in the camera), not halfway through writing it.
-            if let Err(e) = fs4::FileExt::allocate(&file, size) {
-                if !matches!(e.kind(), ErrorKind::Unsupported | ErrorKind::InvalidInput) {
-                    drop(file);
-                    let _ = fs::remove_file(&temp);
-                    return Err(io_error(
-                        &temp,
-                        io::Error::new(
-                            e.kind(),
-                            format!(
-                                "cannot reserve {size} bytes for the image ({e}); it stays in \
-                                 the camera"
-                            ),
-                        ),
-                    ));
-                }
-            }
+        if let Err(e) = reserve_room(&file, &temp, meta.size.unwrap_or(0)) {
+            drop(file);
+            let _ = fs::remove_file(&temp);
+            return Err(e);
         }
         Ok(PartialFile {
             writer: Some(Worker::start(file, self.hash)),
@@ -250,7 +256,9 @@ impl Saver {
             format: meta.format,
             camera_name: meta.filename.clone(),
             fsync: self.fsync,
+            hash: self.hash,
             done: false,
+            saved: None,
         })
     }
 }
@@ -669,6 +677,114 @@ mod tests {
         fs::write(dir.path().join("f"), b"").unwrap();
         let e = Saver::new(dir.path().join("f"), None).unwrap_err();
         assert!(e.to_string().starts_with("cannot write "), "{e}");
+    }
+
+    /// Drives a file through the [`Sink`] trait only, as a download does.
+    fn sink_of(file: &mut PartialFile) -> &mut dyn Sink {
+        file
+    }
+
+    #[test]
+    fn a_file_as_a_sink_starts_over_and_finishes() {
+        let dir = tempfile::tempdir().unwrap();
+        for hash in [true, false] {
+            let saver = Saver::new(dir.path(), None).unwrap().with_sha256(hash);
+            let m = ObjectMeta {
+                size: Some(3),
+                ..meta("abc.JPG")
+            };
+            let mut f = saver.begin(&m, 1).unwrap();
+            let temp = f.temp_path().to_path_buf();
+            let sink = sink_of(&mut f);
+            sink.reserve(3).unwrap();
+            sink.write(b"xy").unwrap();
+            assert_eq!(sink.written(), 2);
+            // Room is reserved before the first byte, not after.
+            assert!(sink.reserve(3).is_err());
+            sink.abandon().unwrap();
+            assert_eq!(sink.written(), 0);
+            sink.write(b"a").unwrap();
+            sink.write(b"bc").unwrap();
+            sink.finish().unwrap();
+            let saved = f.saved().unwrap().clone();
+            let expected_name = if hash { "abc.JPG" } else { "abc-1.JPG" };
+            assert_eq!(saved.path, dir.path().join(expected_name));
+            assert_eq!(fs::read(&saved.path).unwrap(), b"abc");
+            assert_eq!(saved.size, 3);
+            let sha = if hash {
+                "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+            } else {
+                ""
+            };
+            assert_eq!(saved.sha256, sha);
+            drop(f);
+            // Finished: dropping it leaves the file alone, and no temporary file remains.
+            assert!(saved.path.exists());
+            assert!(!temp.exists());
+        }
+        assert_eq!(names(dir.path()), ["abc-1.JPG", "abc.JPG"]);
+    }
+
+    #[test]
+    fn a_file_as_a_sink_is_abandoned_or_kept_incomplete() {
+        let dir = tempfile::tempdir().unwrap();
+        let saver = Saver::new(dir.path(), None).unwrap();
+        let m = ObjectMeta {
+            size: Some(10),
+            ..meta("DSC00001.JPG")
+        };
+        // Abandoned and dropped: nothing stays.
+        let mut f = saver.begin(&m, 1).unwrap();
+        sink_of(&mut f).write(b"abc").unwrap();
+        sink_of(&mut f).abandon().unwrap();
+        drop(f);
+        assert!(names(dir.path()).is_empty());
+        // Kept: the bytes that arrived, under a name that says so.
+        let mut f = saver.begin(&m, 1).unwrap();
+        sink_of(&mut f).write(b"abcd").unwrap();
+        let kept = sink_of(&mut f).keep_incomplete().unwrap().unwrap();
+        assert_eq!(kept, dir.path().join("DSC00001.JPG.incomplete"));
+        drop(f);
+        assert_eq!(fs::read(&kept).unwrap(), b"abcd");
+        assert_eq!(names(dir.path()), ["DSC00001.JPG.incomplete"]);
+        // A size that does not match is still reported as such through the sink.
+        let mut f = saver.begin(&m, 2).unwrap();
+        sink_of(&mut f).write(b"ab").unwrap();
+        let e = sink_of(&mut f).finish().unwrap_err();
+        assert!(matches!(
+            from_io(e),
+            SaveError::SizeMismatch {
+                expected: 10,
+                got: 2,
+                ..
+            }
+        ));
+        // Closed: more writes fail instead of vanishing.
+        assert!(sink_of(&mut f).write(b"c").is_err());
+    }
+
+    #[test]
+    fn large_pieces_and_small_ones_arrive_in_order_on_the_writer_thread() {
+        let dir = tempfile::tempdir().unwrap();
+        for hash in [true, false] {
+            let saver = Saver::new(dir.path(), None).unwrap().with_sha256(hash);
+            let data: Vec<u8> = (0..(7 << 20) + 13u32).map(|i| (i % 253) as u8).collect();
+            let mut f = saver.begin(&meta("big.ARW"), 1).unwrap();
+            // Pieces that straddle the writer's buffers, of every size from 1 byte to 3 MiB.
+            let mut rest = data.as_slice();
+            let mut n = 1usize;
+            while !rest.is_empty() {
+                let (piece, tail) = rest.split_at(n.min(rest.len()));
+                f.write(piece).unwrap();
+                rest = tail;
+                n = (n * 7 + 1) % (3 << 20);
+            }
+            let s = f.finish().unwrap();
+            assert_eq!(fs::read(&s.path).unwrap(), data);
+            if hash {
+                assert_eq!(s.sha256, hex(&Sha256::digest(&data)));
+            }
+        }
     }
 
     fn hostile_string() -> impl Strategy<Value = String> {
