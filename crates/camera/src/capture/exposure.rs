@@ -8,6 +8,8 @@
 use sonyctl_ptp::{OperationCode, ResponseCode};
 use sonyctl_sony::codes::handle;
 
+use crate::save::{DiscardSink, Sink};
+
 use super::*;
 
 /// What the camera is doing for the shot in hand.
@@ -300,11 +302,12 @@ impl Camera {
         &mut self,
         on_progress: &mut (dyn FnMut(u64) + Send),
     ) -> Result<u64, CameraError> {
-        let mut done = 0u64;
+        let mut sink = DiscardSink::new();
         let mut on_size = |_: u64| Ok(());
-        let mut sink = |piece: &[u8]| {
-            done += piece.len() as u64;
-            on_progress(done);
+        let mut pieces = |piece: &[u8]| {
+            // Counting cannot fail.
+            let _ = sink.write(piece);
+            on_progress(sink.written());
             Ok(())
         };
         self.conn
@@ -314,10 +317,10 @@ impl Camera {
                 None,
                 MAX_OBJECT,
                 &mut on_size,
-                &mut sink,
+                &mut pieces,
             )
             .await?;
-        Ok(done)
+        Ok(sink.written())
     }
 }
 
