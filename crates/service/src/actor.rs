@@ -2,18 +2,17 @@
 //! keeps the status snapshot and the event ring fed.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use sonyctl_camera::save::{ObjectMeta, Saver};
+use sonyctl_camera::save::Saver;
 use sonyctl_camera::{
-    Camera, Cancel, CaptureError, CaptureOptions, CaptureSession, Downloaded, FocusState, Observer,
-    SetOutcome, ShotKind, Watch, WatchEvent,
+    Camera, Cancel, CaptureOptions, CaptureSession, Downloaded, FocusState, Observer, SetOutcome,
+    SharedError, ShotKind, Watch, WatchEvent,
 };
 use sonyctl_ptp::PropertyCode;
 use sonyctl_sony::codes::prop;
-use sonyctl_sony::values::{PendingImages, ShutterSpeed};
-use sonyctl_sony::{AllPropInfo, format_value, parse_value};
+use sonyctl_sony::values::PendingImages;
+use sonyctl_sony::{AllPropInfo, format_value};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
 use crate::{
@@ -28,7 +27,6 @@ pub(crate) struct CaptureJob {
     pub(crate) kind: ShotKind,
     pub(crate) options: ShotOptions,
     pub(crate) cancel: Cancel,
-    pub(crate) aborted: Arc<AtomicBool>,
     pub(crate) reply: Reply<CaptureReport>,
 }
 
@@ -68,6 +66,26 @@ impl std::fmt::Debug for Command {
 }
 
 impl Command {
+    /// Answers without reaching the camera: it is not connected. An inspection still runs
+    /// (it looks at the camera object, not over the connection).
+    fn refuse(self, error: SharedError, cam: &mut Camera) {
+        let e = || ServiceError::Disconnected(error.clone());
+        match self {
+            Command::Properties(r) => answer(r, Err(e())),
+            Command::Get(_, r) => answer(r, Err(e())),
+            Command::Set(_, _, r) => answer(r, Err(e())),
+            Command::Capture(job) => answer(job.reply, Err(e())),
+            Command::Autofocus(r) => answer(r, Err(e())),
+            Command::FocusStep { reply, .. } | Command::FocusPoint { reply, .. } => {
+                answer(reply, Err(e()));
+            }
+            Command::ReleaseAll(r) => answer(r, Err(e())),
+            Command::Movie { reply, .. } => answer(reply, Err(e())),
+            Command::Download { reply, .. } => answer(reply, Err(e())),
+            Command::WithCamera(f) => f(cam),
+        }
+    }
+
     /// What the status shows while the command runs.
     fn label(&self) -> String {
         match self {
@@ -101,127 +119,21 @@ fn resolve(name: &str) -> Result<PropertyCode, ServiceError> {
         .ok_or_else(|| ServiceError::UnknownName(name.to_string()))
 }
 
-/// Setting from text: resolve the name, read the descriptor, parse against it, set. The one
-/// place to switch to the facade's own set-by-text.
-async fn set_by_text(cam: &mut Camera, name: &str, text: &str) -> Result<SetOutcome, ServiceError> {
-    let code = resolve(name)?;
-    let d = cam.get(code).await?;
-    let value =
-        parse_value(code, text, d.data_type, Some(&d)).map_err(|source| ServiceError::Parse {
-            name: name.to_string(),
-            source,
-        })?;
-    Ok(cam.set(code, &value).await?)
-}
-
-/// True when `e` means the connection is gone.
-fn lost(e: &ServiceError) -> bool {
-    match e {
-        ServiceError::Camera(c) => c.is_connection_lost(),
-        ServiceError::Set(sonyctl_camera::SetError::Camera(c)) => c.is_connection_lost(),
-        ServiceError::Capture(CaptureError::Camera(c)) => c.is_connection_lost(),
-        ServiceError::Capture(CaptureError::TooManyReconnects(_)) => true,
-        _ => false,
-    }
-}
-
-/// What the capture observer hears, reduced to what the exposure state needs.
-#[derive(Clone, Copy, Debug)]
-enum Signal {
-    Preparing,
-    ShotStarted(Duration),
-    Countdown(Duration),
-    WaitingForImage,
-    Download { done: u64, total: Option<u64> },
-    Finished { failed: bool },
-}
-
-/// The exposure state from what the service knows of the capture it runs. The one place to
-/// switch to the facade's exposure callback.
-fn derive_exposure(
-    last: &ExposureStatus,
-    signal: Signal,
-    length: Option<Duration>,
-    discarding: bool,
-) -> ExposureStatus {
-    let mut s = last.clone();
-    match signal {
-        Signal::Preparing => {
-            s = ExposureStatus {
-                state: ExposureState::Waiting,
-                length,
-                ..ExposureStatus::idle()
-            };
-        }
-        Signal::ShotStarted(at) => {
-            s.state = ExposureState::Exposing;
-            s.started = Some(at);
-            s.length = length;
-            s.progress = 0.0;
-            s.detail = None;
-        }
-        Signal::Countdown(left) => {
-            s.state = ExposureState::Exposing;
-            if let Some(l) = length.filter(|l| !l.is_zero()) {
-                s.progress = (1.0 - left.as_secs_f64() / l.as_secs_f64()).clamp(0.0, 1.0);
-            }
-        }
-        Signal::WaitingForImage => {
-            if s.state == ExposureState::Exposing {
-                s.state = ExposureState::Processing;
-                s.progress = 0.0;
-            }
-        }
-        Signal::Download { done, total } => {
-            s.state = if discarding {
-                ExposureState::Discarding
-            } else {
-                ExposureState::Downloading
-            };
-            s.progress = total
-                .filter(|t| *t > 0)
-                .map_or(0.0, |t| (done as f64 / t as f64).clamp(0.0, 1.0));
-        }
-        Signal::Finished { failed } => {
-            s.state = if failed {
-                ExposureState::Error
-            } else {
-                ExposureState::Idle
-            };
-            s.progress = if failed { s.progress } else { 1.0 };
-        }
-    }
-    s
-}
-
-/// Feeds the capture's progress into the status and the event ring.
+/// Feeds the facade's exposure reports and saved files into the status and the event ring.
 struct Progress<'a> {
     status: &'a watch::Sender<Status>,
     events: &'a broadcast::Sender<Event>,
-    length: Option<Duration>,
-    aborted: Arc<AtomicBool>,
-    /// State and tenth of progress last sent as an event (downloads report every piece).
-    sent: Option<(ExposureState, u32)>,
+    /// Files the capture reported discarding (a new file name in state `discarding`).
+    discarded: usize,
 }
 
-impl Progress<'_> {
-    fn signal(&mut self, signal: Signal) {
-        let discarding = self.aborted.load(Ordering::SeqCst);
-        let mut now = ExposureStatus::idle();
-        self.status.send_modify(|s| {
-            s.exposure = derive_exposure(&s.exposure, signal, self.length, discarding);
-            now = s.exposure.clone();
-        });
-        let key = (now.state, (now.progress * 10.0) as u32);
-        let tick = matches!(signal, Signal::Countdown(_));
-        if tick || self.sent != Some(key) {
-            self.sent = Some(key);
-            let _ = self.events.send(Event::Exposure(now));
+impl<'a> Progress<'a> {
+    fn new(status: &'a watch::Sender<Status>, events: &'a broadcast::Sender<Event>) -> Self {
+        Progress {
+            status,
+            events,
+            discarded: 0,
         }
-    }
-
-    fn detail(&mut self, text: String) {
-        self.status.send_modify(|s| s.exposure.detail = Some(text));
     }
 }
 
@@ -229,33 +141,20 @@ impl Observer for Progress<'_> {
     fn notice(&mut self, message: &str) {
         tracing::info!("{message}");
     }
-    fn waiting(&mut self, what: &'static str, _elapsed: Duration, _limit: Duration) {
-        let started = self.status.borrow().exposure.started.is_some();
-        if started {
-            self.signal(Signal::WaitingForImage);
-        }
-        self.detail(what.to_string());
-    }
-    fn shot_started(&mut self, _shot: u32, at: Duration) {
-        self.signal(Signal::ShotStarted(at));
-    }
-    fn countdown(&mut self, left: Duration) {
-        self.signal(Signal::Countdown(left));
-    }
-    fn download_started(&mut self, meta: &ObjectMeta) {
-        self.signal(Signal::Download {
-            done: 0,
-            total: meta.size,
-        });
-        self.detail(meta.filename.clone());
-    }
-    fn download_progress(&mut self, done: u64, total: Option<u64>) {
-        self.signal(Signal::Download { done, total });
-    }
     fn saved(&mut self, image: &Downloaded) {
-        if !self.aborted.load(Ordering::SeqCst) {
-            let _ = self.events.send(Event::NewImage(image.clone()));
+        let _ = self.events.send(Event::NewImage(image.clone()));
+    }
+    fn exposure(&mut self, now: &ExposureStatus) {
+        let mut last = None;
+        self.status.send_modify(|s| {
+            last = Some(std::mem::replace(&mut s.exposure, now.clone()));
+        });
+        let next_file =
+            last.is_none_or(|l| l.state != ExposureState::Discarding || l.detail != now.detail);
+        if now.state == ExposureState::Discarding && next_file {
+            self.discarded += 1;
         }
+        let _ = self.events.send(Event::Exposure(now.clone()));
     }
 }
 
@@ -268,15 +167,6 @@ fn ready_count(p: &AllPropInfo) -> u16 {
         .map_or(0, u16::from)
 }
 
-/// The shutter time the camera is set to (`None`: BULB or unknown).
-fn shutter_time(p: &AllPropInfo) -> Option<Duration> {
-    let raw = p.get(prop::SHUTTER_SPEED)?.current.as_u64()?;
-    ShutterSpeed::from_value(raw)?
-        .seconds()
-        .filter(|s| s.is_finite() && *s >= 0.0)
-        .map(Duration::from_secs_f64)
-}
-
 /// The task's state.
 pub(crate) struct Actor {
     cam: Camera,
@@ -285,6 +175,8 @@ pub(crate) struct Actor {
     status: watch::Sender<Status>,
     options: ServiceOptions,
     watch: Option<Watch>,
+    /// What lost the connection, while it is lost.
+    lost: Option<SharedError>,
 }
 
 /// What woke the task.
@@ -309,6 +201,7 @@ impl Actor {
             status,
             options,
             watch: None,
+            lost: None,
         }
     }
 
@@ -342,59 +235,58 @@ impl Actor {
     }
 
     async fn command(&mut self, c: Command) {
-        if !self.status.borrow().connected {
-            self.reconnect().await;
+        if self.lost.is_some() && !matches!(c, Command::WithCamera(_)) {
+            // One attempt of the watch's before telling the client the camera is away.
+            self.refresh().await;
+            if let Some(error) = self.lost.clone() {
+                c.refuse(error, &mut self.cam);
+                return;
+            }
         }
         self.busy(Some(c.label()));
-        let was_lost = match c {
+        match c {
             Command::Properties(reply) => {
                 let r = self.properties().await;
-                answer(reply, r)
+                answer(reply, r);
             }
             Command::Get(name, reply) => {
                 let r = self.get(&name).await;
-                answer(reply, r)
+                answer(reply, r);
             }
             Command::Set(name, text, reply) => {
-                let r = set_by_text(&mut self.cam, &name, &text).await;
-                answer(reply, r)
+                let r = self.cam.set_text(&name, &text).await;
+                answer(reply, r.map_err(Into::into));
             }
             Command::Capture(job) => self.capture(*job).await,
             Command::Autofocus(reply) => {
                 let r = self.cam.autofocus(self.options.focus_timeout).await;
-                answer(reply, r.map_err(Into::into))
+                answer(reply, r.map_err(Into::into));
             }
             Command::FocusStep { size, steps, reply } => {
                 let r = self.cam.focus_step(size, steps).await;
-                answer(reply, r.map_err(Into::into))
+                answer(reply, r.map_err(Into::into));
             }
             Command::FocusPoint { x, y, reply } => {
                 let r = self.cam.focus_point(x, y).await;
-                answer(reply, r.map_err(Into::into))
+                answer(reply, r.map_err(Into::into));
             }
             Command::Movie { start, reply } => {
                 let r = self.cam.movie(start).await;
-                answer(reply, r.map_err(Into::into))
+                answer(reply, r.map_err(Into::into));
             }
             Command::ReleaseAll(reply) => {
                 let r = self.cam.release_all().await;
-                answer(reply, r.map_err(Into::into))
+                answer(reply, r.map_err(Into::into));
             }
             Command::Download { saver, reply } => {
                 let r = self.download(&saver).await;
-                answer(reply, r)
+                answer(reply, r);
             }
-            Command::WithCamera(f) => {
-                f(&mut self.cam);
-                false
-            }
-        };
-        self.busy(None);
-        if was_lost {
-            self.connection_lost("a command found the connection gone".into())
-                .await;
+            Command::WithCamera(f) => f(&mut self.cam),
         }
-        // What the command changed shows at once, not a poll later.
+        self.busy(None);
+        // What the command changed shows at once, not a poll later; a connection the command
+        // found gone is noticed here, by the watch.
         self.refresh().await;
     }
 
@@ -417,33 +309,15 @@ impl Actor {
         })
     }
 
-    /// Runs a whole capture: begin, the shot, finish (always). Returns true when the connection
-    /// was lost for good.
-    async fn capture(&mut self, job: CaptureJob) -> bool {
+    /// Runs a whole capture: begin, the shot, finish (always).
+    async fn capture(&mut self, job: CaptureJob) {
         let CaptureJob {
             kind,
             options,
             cancel,
-            aborted,
             reply,
         } = job;
-        let length = match kind {
-            ShotKind::Bulb(d) | ShotKind::Burst(d) => Some(d),
-            ShotKind::Single => self
-                .cam
-                .cached_properties(self.options.poll)
-                .await
-                .ok()
-                .and_then(shutter_time),
-        };
-        let mut progress = Progress {
-            status: &self.status,
-            events: &self.events,
-            length,
-            aborted: aborted.clone(),
-            sent: None,
-        };
-        progress.signal(Signal::Preparing);
+        let mut progress = Progress::new(&self.status, &self.events);
         let result = shoot(
             &mut self.cam,
             &options.saver,
@@ -453,39 +327,31 @@ impl Actor {
             &mut progress,
         )
         .await;
-        let result = result.map(|(waiting, files)| {
-            let mut report = CaptureReport {
-                waiting,
-                files,
-                stopped: cancel.is_cancelled(),
-                discarded: 0,
-            };
-            if aborted.load(Ordering::SeqCst) {
-                progress.signal(Signal::Download {
-                    done: 0,
-                    total: None,
-                });
-                report.discarded = discard_aborted(std::mem::take(&mut report.files));
-            }
-            report
-        });
-        progress.signal(Signal::Finished {
-            failed: result.is_err(),
-        });
         if let Err(e) = &result {
-            progress.detail(e.to_string());
+            // The facade reports a failed shot itself; a failure in `begin` or `finish` after
+            // a good shot must show too.
+            let last = progress.status.borrow().exposure.clone();
+            if last.state != ExposureState::Error {
+                progress.exposure(&ExposureStatus {
+                    state: ExposureState::Error,
+                    detail: Some(e.to_string()),
+                    ..last
+                });
+            }
         }
-        answer(reply, result)
+        let discarded = progress.discarded;
+        let result = result.map(|(waiting, files)| CaptureReport {
+            waiting,
+            files,
+            stopped: cancel.is_cancelled() && !cancel.is_aborted(),
+            aborted: cancel.is_aborted(),
+            discarded,
+        });
+        answer(reply, result);
     }
 
     async fn download(&mut self, saver: &Saver) -> Result<Vec<Downloaded>, ServiceError> {
-        let mut observer = Progress {
-            status: &self.status,
-            events: &self.events,
-            length: None,
-            aborted: Arc::new(AtomicBool::new(false)),
-            sent: None,
-        };
+        let mut observer = Progress::new(&self.status, &self.events);
         // The session saves what waits when it begins; `finish` restores the save destination.
         let (session, waiting) = CaptureSession::begin(
             &mut self.cam,
@@ -496,35 +362,21 @@ impl Actor {
         )
         .await?;
         session.finish(&mut observer).await?;
-        if !waiting.is_empty() {
-            observer.signal(Signal::Finished { failed: false });
-        }
         Ok(waiting)
     }
 
-    /// Reads the camera and reports what changed since the last read.
+    /// One step of the watch: reads the camera and reports what changed since the last read,
+    /// or, while the connection is lost, one reconnection attempt (the watch's).
     async fn refresh(&mut self) {
-        if !self.status.borrow().connected {
-            self.reconnect().await;
-            return;
-        }
         let changes = match self.watch.as_mut() {
             Some(w) => w.next(&mut self.cam, Duration::ZERO).await,
-            None => match Watch::start(&mut self.cam).await {
-                Ok(w) => {
-                    self.watch = Some(w);
-                    Ok(Vec::new())
-                }
-                Err(e) => Err(e),
-            },
+            None => self.start_watch().await.map(|()| Vec::new()),
         };
         let changes = match changes {
             Ok(c) => c,
-            Err(e) if e.is_connection_lost() => {
-                self.connection_lost(e.to_string()).await;
-                return;
-            }
             Err(e) => {
+                // The budget ran out (the watch starts a new one on the next call), or the
+                // first read failed: either way the next idle poll tries again.
                 tracing::warn!("reading the camera while idle: {e}");
                 return;
             }
@@ -541,14 +393,25 @@ impl Actor {
                 },
                 WatchEvent::NewImages(n) => Event::ImagesWaiting(n),
                 WatchEvent::ConnectionLost { error } => {
-                    // The service reconnects on its own; a new watch starts afterwards.
-                    self.watch = None;
-                    self.connection_lost(error.to_string()).await;
-                    return;
+                    let first = self.lost.replace(error.clone()).is_none();
+                    self.status
+                        .send_if_modified(|s| std::mem::replace(&mut s.connected, false));
+                    if !first {
+                        // The watch's budget ran out and it started over: still the same loss.
+                        continue;
+                    }
+                    Event::ConnectionLost(error)
                 }
-                WatchEvent::ConnectionRestored => continue,
+                WatchEvent::ConnectionRestored => {
+                    self.lost = None;
+                    self.status.send_modify(|s| s.connected = true);
+                    Event::ConnectionRestored
+                }
             };
             let _ = self.events.send(event);
+        }
+        if self.lost.is_some() {
+            return;
         }
         // The watch has just read everything, so this is its copy.
         if let Ok(p) = self.cam.cached_properties(Duration::MAX).await {
@@ -565,26 +428,37 @@ impl Actor {
         }
     }
 
-    async fn connection_lost(&mut self, why: String) {
-        if !self.status.borrow().connected {
-            return;
+    /// Starts the watch. Before it runs, nothing restores a lost connection but this: a
+    /// camera lost before the first read gets the same short attempts the watch makes.
+    async fn start_watch(&mut self) -> Result<(), sonyctl_camera::CameraError> {
+        if self.lost.is_some() {
+            self.cam.reconnect(RECONNECT_ATTEMPT).await?;
+            self.lost = None;
+            self.status.send_modify(|s| s.connected = true);
+            let _ = self.events.send(Event::ConnectionRestored);
         }
-        self.status.send_modify(|s| s.connected = false);
-        let _ = self.events.send(Event::ConnectionLost(why));
-        self.reconnect().await;
-    }
-
-    /// Tries to reconnect for the configured budget; the next idle tick tries again if not.
-    async fn reconnect(&mut self) {
-        match self.cam.reconnect(self.options.reconnect_for).await {
-            Ok(()) => {
-                self.status.send_modify(|s| s.connected = true);
-                let _ = self.events.send(Event::ConnectionRestored);
+        match Watch::start(&mut self.cam).await {
+            Ok(w) => {
+                self.watch = Some(w.with_reconnect_budget(self.options.reconnect_for));
+                Ok(())
             }
-            Err(e) => tracing::warn!("reconnecting: {e}"),
+            Err(e) => {
+                if e.is_connection_lost() && self.lost.is_none() {
+                    let error = SharedError(Arc::new(e));
+                    self.lost = Some(error.clone());
+                    self.status.send_modify(|s| s.connected = false);
+                    let _ = self.events.send(Event::ConnectionLost(error.clone()));
+                    return Err(sonyctl_camera::CameraError::Shared(error));
+                }
+                Err(e)
+            }
         }
     }
 }
+
+/// How long the service's own reconnection attempt before the watch runs may take (the watch's
+/// attempts take about as long).
+const RECONNECT_ATTEMPT: Duration = Duration::from_secs(2);
 
 /// Waits for the next idle poll: up to `poll` for an event on the camera's clock, and no less
 /// than `poll` of real time unless an event came, so that a camera on a virtual clock (whose
@@ -621,23 +495,8 @@ async fn shoot(
     Ok((waiting, files))
 }
 
-/// Drops the files of an aborted shot (they were fetched so that the camera's buffer is empty
-/// and the next capture does not take them for waiting images). Returns how many.
-fn discard_aborted(files: Vec<Downloaded>) -> usize {
-    let mut n = 0;
-    for f in files {
-        match std::fs::remove_file(&f.file.path) {
-            Ok(()) => n += 1,
-            Err(e) => tracing::warn!("discarding {}: {e}", f.file.path.display()),
-        }
-    }
-    n
-}
-
-/// Sends `r` to a client that may have gone; returns true when it says the connection is gone.
-fn answer<T>(reply: Reply<T>, r: Result<T, ServiceError>) -> bool {
-    let lost = r.as_ref().err().is_some_and(lost);
-    // A client that went away does not undo what was done.
+/// Sends `r` to a client that may have gone: a client that went away does not undo what was
+/// done.
+fn answer<T>(reply: Reply<T>, r: Result<T, ServiceError>) {
     let _ = reply.send(r);
-    lost
 }

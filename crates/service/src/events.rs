@@ -16,7 +16,9 @@ use sonyctl_camera::Downloaded;
 use sonyctl_ptp::{PropertyCode, Value};
 use tokio::sync::{broadcast, watch};
 
-use crate::status::{ExposureStatus, Status};
+use crate::status::Status;
+use sonyctl_camera::SharedError;
+use sonyctl_camera::capture::ExposureStatus;
 
 /// Something the camera or the service did.
 #[non_exhaustive]
@@ -41,10 +43,11 @@ pub enum Event {
     ImagesWaiting(u16),
     /// An image was saved, complete.
     NewImage(Downloaded),
-    /// The exposure state or progress changed.
+    /// The exposure state or progress changed (the facade's report, as it came).
     Exposure(ExposureStatus),
-    /// The connection was lost; the service is reconnecting.
-    ConnectionLost(String),
+    /// The connection was lost; the service's watch is reconnecting. The error keeps its kind
+    /// (a USB failure is still one), so a front end can advise.
+    ConnectionLost(SharedError),
     /// The connection is back (the handshake ran again).
     ConnectionRestored,
     /// This consumer fell behind and `missed` events were dropped for it; `status` is the

@@ -14,6 +14,8 @@
 //! - **Events** ([`Event`]) go to every [`EventStream`] on a bounded broadcast ring; a consumer
 //!   that falls behind is told how much it missed and given the status, and never slows the
 //!   camera or the other consumers.
+//! - **A lost connection** is the facade's [`Watch`](sonyctl_camera::Watch)'s to restore: see
+//!   [`ServiceOptions::reconnect_for`] for the one reconnection policy.
 //! - **A client that goes away** (its future dropped) leaves nothing pressed: a command already
 //!   queued runs to its end, a capture whose [`CaptureHandle`] is dropped is stopped (shutter
 //!   closed, image kept), and every capture ends with the session's `finish`, which releases the
@@ -27,20 +29,20 @@ mod events;
 mod status;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use sonyctl_camera::save::Saver;
 use sonyctl_camera::{
     Camera, CameraError, Cancel, CaptureError, CaptureOptions, Downloaded, FocusState, SetError,
-    SetOutcome, ShotKind,
+    SetErrorKind, SetOutcome, SharedError, ShotKind,
 };
 use sonyctl_ptp::{PropertyCode, Value};
-use sonyctl_sony::{AllPropInfo, ParseError, SonyDevicePropDesc};
+use sonyctl_sony::{AllPropInfo, SonyDevicePropDesc};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
 pub use events::{Event, EventStream};
-pub use status::{ExposureState, ExposureStatus, Status};
+pub use sonyctl_camera::capture::{ExposureState, ExposureStatus};
+pub use status::Status;
 
 use actor::{Actor, CaptureJob, Command};
 
@@ -64,29 +66,41 @@ pub enum ServiceError {
     /// The service task has ended (the runtime is shutting down).
     #[error("the camera service has ended")]
     Ended,
-    /// No property has that name.
+    /// No property has that name (from [`ServiceHandle::get`]; a set says so as
+    /// [`SetError::UnknownName`]).
     #[error(
         "no setting called {0:?}: try iso, shutter, aperture, ev, wb, a name from the property \
          list, or a hex code"
     )]
     UnknownName(String),
-    /// The text is not a value of the property.
-    #[error("{name}: {source}")]
-    Parse {
-        /// The property's name as given.
-        name: String,
-        /// Why.
-        source: ParseError,
-    },
+    /// The connection is lost and the service is restoring it (see
+    /// [`ServiceOptions::reconnect_for`]); the command did not reach the camera.
+    #[error("the camera is not connected ({0}); reconnecting")]
+    Disconnected(SharedError),
     /// The camera failed.
     #[error(transparent)]
     Camera(#[from] CameraError),
-    /// A setting could not be made.
+    /// A setting could not be made ([`ServiceError::set_kind`] says what kind of failure).
     #[error(transparent)]
     Set(#[from] SetError),
     /// A capture or download failed.
     #[error(transparent)]
     Capture(#[from] CaptureError),
+}
+
+impl ServiceError {
+    /// What kind of failure this is in the terms of a set ([`SetErrorKind`]), for front ends
+    /// that map failures to their own codes: every [`ServiceError::Set`] has one, a name
+    /// [`get`](ServiceHandle::get) does not know is [`SetErrorKind::UnknownName`], and a
+    /// camera not connected is [`SetErrorKind::Camera`]. `None` for failures of other commands.
+    pub fn set_kind(&self) -> Option<SetErrorKind> {
+        match self {
+            ServiceError::Set(e) => Some(e.kind()),
+            ServiceError::UnknownName(_) => Some(SetErrorKind::UnknownName),
+            ServiceError::Disconnected(_) => Some(SetErrorKind::Camera),
+            _ => None,
+        }
+    }
 }
 
 /// How the service runs.
@@ -99,7 +113,16 @@ pub struct ServiceOptions {
     pub queue: usize,
     /// Events kept for consumers; one further behind gets [`Event::Lagged`].
     pub events: usize,
-    /// How long to try to reconnect after the connection was lost.
+    /// The reconnection budget of the service's [`Watch`](sonyctl_camera::Watch), which alone
+    /// restores a connection lost between commands: it reports the loss
+    /// ([`Event::ConnectionLost`], `connected: false`), tries again at each idle poll (an
+    /// attempt takes at most about 2 s) and reports the return ([`Event::ConnectionRestored`]).
+    /// Once the camera stayed away this long the service logs it and starts a new budget
+    /// without a second `ConnectionLost`: it never gives its camera up; a front end decides
+    /// from `connected` when to stop waiting. A command that arrives while the connection is
+    /// lost first gives the watch one attempt, then fails with [`ServiceError::Disconnected`]
+    /// without reaching the camera. Inside a capture, the capture's own recovery
+    /// ([`CaptureOptions::reconnect_for`]) keeps the shot alive.
     pub reconnect_for: Duration,
     /// The longest wait for autofocus.
     pub focus_timeout: Duration,
@@ -174,7 +197,10 @@ pub struct CaptureReport {
     pub files: Vec<Downloaded>,
     /// True when the capture was stopped early (the image is kept).
     pub stopped: bool,
-    /// Files of an aborted shot that were fetched from the camera and dropped.
+    /// True when the capture was aborted (its frame was not kept).
+    pub aborted: bool,
+    /// Files of an aborted shot read out of the camera and dropped, as the capture reported
+    /// them (exposure state `discarding`).
     pub discarded: usize,
 }
 
@@ -191,7 +217,7 @@ impl CameraService {
             model: camera.device_info().model.clone(),
             connected: true,
             busy: None,
-            exposure: ExposureStatus::idle(),
+            exposure: status::idle_exposure(),
             pending_images: 0,
             battery: None,
         });
@@ -272,12 +298,10 @@ impl ServiceHandle {
     ) -> Result<CaptureHandle, ServiceError> {
         let (reply, result) = oneshot::channel();
         let cancel = Cancel::new();
-        let aborted = Arc::new(AtomicBool::new(false));
         let job = CaptureJob {
             kind,
             options,
             cancel: cancel.clone(),
-            aborted: aborted.clone(),
             reply,
         };
         self.tx
@@ -286,7 +310,6 @@ impl ServiceHandle {
             .map_err(|_| ServiceError::Ended)?;
         Ok(CaptureHandle {
             cancel,
-            aborted,
             result: Some(result),
         })
     }
@@ -342,15 +365,7 @@ impl ServiceHandle {
 #[derive(Debug)]
 pub struct CaptureHandle {
     cancel: Cancel,
-    aborted: Arc<AtomicBool>,
     result: Option<Answer<CaptureReport>>,
-}
-
-/// Abort as this facade allows: stop the exposure now and mark the shot so that the service
-/// drops its files once they are fetched (the camera's buffer must be emptied either way).
-fn request_abort(cancel: &Cancel, aborted: &AtomicBool) {
-    aborted.store(true, Ordering::SeqCst);
-    cancel.cancel();
 }
 
 impl CaptureHandle {
@@ -359,9 +374,11 @@ impl CaptureHandle {
         self.cancel.cancel();
     }
 
-    /// Aborts: closes the shutter now and discards the frame (nothing is saved).
+    /// Aborts: closes the shutter now and discards the frame. The frame is still read out of
+    /// the camera, so that the next capture does not take it for an image already waiting, but
+    /// its bytes are dropped as they arrive: nothing is written.
     pub fn abort(&self) {
-        request_abort(&self.cancel, &self.aborted);
+        self.cancel.abort();
     }
 
     /// The capture's result once it has ended (buttons released, settings restored).

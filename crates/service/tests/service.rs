@@ -1,6 +1,7 @@
 //! The camera service on the in-process simulated camera with virtual time: status reads during
 //! a bulb, commands never inside a capture, a client that goes away, a slow event consumer,
-//! stop against abort, and a connection lost and restored while idle.
+//! stop against abort (an aborted frame is never written), set errors keeping their kind, and
+//! a connection lost and restored while idle (by the facade's watch).
 
 #![allow(
     clippy::unwrap_used,
@@ -12,7 +13,7 @@
 use std::time::Duration;
 
 use sonyctl_camera::save::Saver;
-use sonyctl_camera::{Camera, CameraOptions, Link, ShotKind, SimClock};
+use sonyctl_camera::{Camera, CameraOptions, Link, SetErrorKind, ShotKind, SimClock};
 use sonyctl_ptp::{PropertyCode, Value};
 use sonyctl_service::{
     CameraService, Event, ExposureState, ServiceHandle, ServiceOptions, ShotOptions,
@@ -104,14 +105,23 @@ async fn fifty_readers_during_a_bulb_never_reach_the_camera_inside_it() {
     // Where the exposure started and ended, from the service's own events.
     let mut started = None;
     let mut states = Vec::new();
+    let mut exposing = Vec::new();
     while let Some(e) = events.try_next() {
         if let Event::Exposure(s) = e {
             started = started.or(s.started);
             if states.last() != Some(&s.state) {
                 states.push(s.state);
             }
+            if s.state == ExposureState::Exposing {
+                assert_eq!(s.length, Some(Duration::from_secs(30)));
+                exposing.push(s.progress);
+            }
         }
     }
+    // The facade reports an exposure at least once a second, its progress only going up.
+    assert!(exposing.len() >= 30, "{} exposing reports", exposing.len());
+    assert!(exposing.windows(2).all(|w| w[0] <= w[1]), "{exposing:?}");
+    assert!(exposing.last().is_some_and(|p| *p >= 0.99), "{exposing:?}");
     let ended = started.unwrap() + exposure;
     for r in readers {
         let (statuses, read_at) = r.await.unwrap();
@@ -213,41 +223,66 @@ async fn a_slow_consumer_lags_and_is_told_so() {
 }
 
 /// Stop closes the shutter and keeps the image; abort closes it and drops the frame, which is
-/// still fetched so that the next capture does not take it for an image already waiting.
-#[tokio::test]
+/// still read out of the camera (so that the next capture does not take it for an image
+/// already waiting) but never written: the aborted capture's folder is not even touched. The
+/// camera runs on a real clock, 60 camera seconds a second, so that both land inside the
+/// exposure.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stop_keeps_the_image_and_abort_discards_it() {
-    let h = service(virtual_clock(), ServiceOptions::default()).await;
+    let h = service(SimClock::real(60.0), ServiceOptions::default()).await;
     let (dir, shot) = saver();
+    let mut status = h.status_changes();
+    let exposing = |s: &sonyctl_service::Status| s.exposure.state == ExposureState::Exposing;
+
     let stopped = h
         .capture(ShotKind::Bulb(Duration::from_secs(30)), shot.clone())
         .await
         .unwrap();
+    status.wait_for(exposing).await.unwrap();
     stopped.stop();
     let report = stopped.wait().await.unwrap();
-    assert!(report.stopped);
+    assert!(report.stopped && !report.aborted);
     assert_eq!(report.files.len(), 1);
     assert!(report.files[0].file.path.exists());
+    assert_eq!(report.discarded, 0);
 
+    let aborted_dir = dir.path().join("aborted");
+    let to_nowhere = ShotOptions::new(Saver::new(&aborted_dir, None).unwrap());
+    // Creating and removing a file changes its folder's modification time.
+    let untouched = std::fs::metadata(&aborted_dir).unwrap().modified().unwrap();
     let mut events = h.events();
     let aborted = h
-        .capture(ShotKind::Bulb(Duration::from_secs(30)), shot.clone())
+        .capture(ShotKind::Bulb(Duration::from_secs(30)), to_nowhere)
         .await
         .unwrap();
+    status.wait_for(exposing).await.unwrap();
     aborted.abort();
     let report = aborted.wait().await.unwrap();
+    assert!(report.aborted && !report.stopped);
     assert!(report.files.is_empty());
     assert_eq!(report.discarded, 1);
-    let mut discarding = false;
+    let mut seen = Vec::new();
     while let Some(e) = events.try_next() {
         match e {
             Event::NewImage(d) => panic!("aborted frame announced: {d:?}"),
-            Event::Exposure(s) => discarding |= s.state == ExposureState::Discarding,
+            Event::Exposure(s) if seen.last() != Some(&s.state) => seen.push(s.state),
             _ => {}
         }
     }
-    assert!(discarding);
-    // Only the stopped shot's file is on disk; the next capture finds nothing waiting.
+    // The facade's states, as the service passed them on: the frame is discarded, never
+    // downloaded.
+    assert!(seen.contains(&ExposureState::Discarding), "{seen:?}");
+    assert!(!seen.contains(&ExposureState::Downloading), "{seen:?}");
+    assert_eq!(seen.last(), Some(&ExposureState::Idle));
+    assert_eq!(files_in(&aborted_dir), 0);
+    assert_eq!(
+        std::fs::metadata(&aborted_dir).unwrap().modified().unwrap(),
+        untouched,
+        "a file was created in the aborted capture's folder"
+    );
     assert_eq!(files_in(&dir.path().join("out")), 1);
+
+    // The next capture finds nothing waiting.
     let next = h.capture(ShotKind::Single, shot).await.unwrap();
     let report = next.wait().await.unwrap();
     assert!(report.waiting.is_empty());
@@ -255,6 +290,28 @@ async fn stop_keeps_the_image_and_abort_discards_it() {
     let (pressed, exposures, pending) = camera_state(&h).await;
     assert!(pressed.is_empty() && pending == 0);
     assert_eq!(exposures.len(), 3);
+    assert!(exposures[1] < Duration::from_secs(29), "{:?}", exposures[1]);
+}
+
+/// Abort before the shutter opens takes no picture at all.
+#[tokio::test]
+async fn abort_before_the_shutter_opens_takes_no_picture() {
+    let h = service(virtual_clock(), ServiceOptions::default()).await;
+    let (dir, shot) = saver();
+    let aborted = h
+        .capture(ShotKind::Bulb(Duration::from_secs(30)), shot)
+        .await
+        .unwrap();
+    // Queued: the service has not started it yet.
+    aborted.abort();
+    let report = aborted.wait().await.unwrap();
+    assert!(report.aborted);
+    assert!(report.files.is_empty());
+    assert_eq!(report.discarded, 0);
+    let (pressed, exposures, pending) = camera_state(&h).await;
+    assert!(pressed.is_empty() && pending == 0);
+    assert!(exposures.is_empty(), "{exposures:?}");
+    assert_eq!(files_in(&dir.path().join("out")), 0);
 }
 
 /// The camera unplugged while the service watches: it reports the loss, reconnects, reports
@@ -283,7 +340,11 @@ async fn connection_lost_and_restored_while_watching() {
             .unwrap()
             .unwrap()
         {
-            Event::ConnectionLost(_) => seen.push("lost"),
+            Event::ConnectionLost(e) => {
+                // The watch's error, with its kind.
+                assert!(e.error().is_connection_lost(), "{e}");
+                seen.push("lost");
+            }
             Event::ConnectionRestored => seen.push("restored"),
             _ => {}
         }
@@ -291,4 +352,60 @@ async fn connection_lost_and_restored_while_watching() {
     assert_eq!(seen, ["lost", "restored"]);
     assert!(h.status().connected);
     assert_eq!(h.get("iso").await.unwrap().code, PropertyCode(0xD21E));
+}
+
+/// A set goes through the facade's set by text, and its failures keep their kind so that a
+/// front end maps them without reading messages; a get of an unknown name is of the same kind.
+#[tokio::test]
+async fn set_errors_keep_their_kind() {
+    let h = service(virtual_clock(), ServiceOptions::default()).await;
+    let outcome = h.set("iso", "800").await.unwrap();
+    assert_eq!(outcome.code, PropertyCode(0xD21E));
+    assert_eq!(h.get("iso").await.unwrap().display, "800");
+    let kind = |r: Result<_, sonyctl_service::ServiceError>| r.err().and_then(|e| e.set_kind());
+    assert_eq!(
+        kind(h.set("iso", "banana").await.map(drop)),
+        Some(SetErrorKind::InvalidValue)
+    );
+    assert_eq!(
+        kind(h.set("no such thing", "1").await.map(drop)),
+        Some(SetErrorKind::UnknownName)
+    );
+    assert_eq!(
+        kind(h.get("no such thing").await.map(drop)),
+        Some(SetErrorKind::UnknownName)
+    );
+}
+
+/// A command that arrives while the connection is lost lets the watch reconnect first (the
+/// service's one reconnection policy), then runs: the client sees no error.
+#[tokio::test]
+async fn a_command_after_a_loss_waits_for_the_watch_to_reconnect() {
+    let options = ServiceOptions {
+        // No idle poll comes between the loss and the command.
+        poll: Duration::from_secs(3600),
+        ..ServiceOptions::default()
+    };
+    let h = service(virtual_clock(), options).await;
+    let mut events = h.events();
+    h.with_camera(|cam| {
+        cam.link_mut()
+            .simulated_mut()
+            .unwrap()
+            .owner(&OwnerAction::Unplug)
+            .unwrap();
+    })
+    .await
+    .unwrap();
+    assert_eq!(h.get("iso").await.unwrap().code, PropertyCode(0xD21E));
+    let mut seen = Vec::new();
+    while let Some(e) = events.try_next() {
+        match e {
+            Event::ConnectionLost(_) => seen.push("lost"),
+            Event::ConnectionRestored => seen.push("restored"),
+            _ => {}
+        }
+    }
+    assert_eq!(seen, ["lost", "restored"]);
+    assert!(h.status().connected);
 }
