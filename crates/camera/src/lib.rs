@@ -96,8 +96,10 @@ impl std::fmt::Display for SharedError {
 }
 
 impl std::error::Error for SharedError {
+    /// The shared error itself, so a walk down the chain of causes meets its kind (a
+    /// `CameraError` over a USB failure); its text repeats this one's, which printers skip.
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.0.source()
+        Some(&*self.0)
     }
 }
 

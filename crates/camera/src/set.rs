@@ -429,9 +429,10 @@ impl Camera {
                 return Ok((now, reads));
             }
             last = Some(now);
-            // Read again when the camera announces a change, or after a poll interval for
-            // bodies that stay silent.
-            self.wait_events(POLL).await;
+            // Read again when the camera announces a change of this property, or after a
+            // poll interval for bodies that stay silent; other events (a chatty body's focus or
+            // buffer news) do not cost a read.
+            self.hear_change(code, POLL).await;
         }
     }
 

@@ -146,6 +146,13 @@ impl Watch {
         }
         match cam.properties().await {
             Ok(props) => self.compare(props, &mut out),
+            // A busy or refusing camera is still connected: keep the link and read again next
+            // time (a reconnection would cost a handshake for nothing).
+            Err(error)
+                if !(error.is_connection_lost() || matches!(error, CameraError::Decode { .. })) =>
+            {
+                tracing::warn!("reading the camera's settings: {error}; trying again");
+            }
             Err(error) => {
                 let error = SharedError(std::sync::Arc::new(error));
                 out.push(WatchEvent::ConnectionLost {

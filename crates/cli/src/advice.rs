@@ -134,6 +134,19 @@ mod tests {
     }
 
     #[test]
+    fn advice_is_found_through_a_shared_error() {
+        // As `watch` reports a lost connection: the event's SharedError, alone or wrapped.
+        let lost = sonyctl_camera::SharedError(std::sync::Arc::new(CameraError::Transport(
+            TransportError::usb(UsbErrorKind::Busy, "cannot claim the camera"),
+        )));
+        assert_eq!(for_error(&lost), for_usb(UsbErrorKind::Busy));
+        let wrapped = CameraError::Shared(lost.clone());
+        assert_eq!(for_error(&wrapped), for_usb(UsbErrorKind::Busy));
+        let text = describe(&wrapped);
+        assert_eq!(text.matches("cannot claim the camera").count(), 1, "{text}");
+    }
+
+    #[test]
     fn describe_gives_the_whole_chain_once_then_the_advice() {
         let busy = || TransportError::usb(UsbErrorKind::Busy, "cannot claim the camera");
         // As `capture` reports one shot of a series: the error itself, not an anyhow chain.
