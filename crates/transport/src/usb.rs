@@ -194,6 +194,8 @@ struct Claimed {
     ep_in: Endpoint<Bulk, In>,
     ep_int: Option<Endpoint<Interrupt, In>>,
     out_packet: usize,
+    /// The interrupt endpoint reported the device gone: no request is armed any more.
+    int_gone: bool,
 }
 
 fn not_connected() -> TransportError {
@@ -294,6 +296,7 @@ impl UsbClient {
                 ep_in,
                 ep_int,
                 out_packet: out_packet.max(1),
+                int_gone: false,
             }),
             leftover: Vec::new(),
             events: VecDeque::new(),
@@ -538,10 +541,18 @@ impl UsbClient {
         if let Some(e) = self.try_event() {
             return Some(e);
         }
-        let ep = self.claimed.as_mut().and_then(|c| c.ep_int.as_mut())?;
-        if ep.pending() == 0 {
+        let claimed = self.claimed.as_mut()?;
+        let ep = claimed.ep_int.as_mut()?;
+        if claimed.int_gone {
             tokio::time::sleep(limit).await;
             return None;
+        }
+        // This wait may be cancelled at any await (a caller's `select!`), also between a
+        // completion and its re-arming: whatever left no request armed, arm one now, so events
+        // are never silenced for good.
+        if ep.pending() == 0 {
+            let b = ep.allocate(interrupt_len(ep.max_packet_size()));
+            ep.submit(b);
         }
         let c = tokio::time::timeout(limit, ep.next_complete()).await.ok()?;
         match c.status {
@@ -549,15 +560,20 @@ impl UsbClient {
                 if let Some(e) = decode_event(c.buffer.get(..c.actual_len).unwrap_or(&[])) {
                     self.events.push_back(e);
                 }
+                let b = ep.allocate(interrupt_len(ep.max_packet_size()));
+                ep.submit(b);
             }
-            Err(TransferError::Disconnected) => return None,
+            Err(TransferError::Disconnected) => {
+                claimed.int_gone = true;
+                return None;
+            }
+            // Cleared before the next request is armed (at the next call, if this one is
+            // cancelled meanwhile).
             Err(TransferError::Stall) => {
                 let _ = ep.clear_halt().await;
             }
             Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
         }
-        let b = ep.allocate(interrupt_len(ep.max_packet_size()));
-        ep.submit(b);
         self.events.pop_front()
     }
 
