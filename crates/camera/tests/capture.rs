@@ -997,3 +997,110 @@ async fn a_failed_shot_ends_in_the_error_state() {
     assert_eq!(last.state, ExposureState::Error);
     assert_eq!(last.detail.as_deref(), Some(err.to_string().as_str()));
 }
+
+#[tokio::test]
+async fn a_bulb_or_burst_too_long_is_refused_before_any_button_is_pressed() {
+    let (root, saver) = dirs();
+    // The ILCE-6000 reports its buttons as properties, so the test can see them.
+    let mut cam = open(sim("ilce-6000", &[])).await;
+    let shutter_before = owner(&mut cam).value(SHUTTER).cloned();
+    let too_long = ShotKind::MAX_HELD + Duration::from_secs(1);
+    for kind in [
+        ShotKind::Bulb(Duration::MAX),
+        ShotKind::Burst(Duration::MAX),
+        ShotKind::Bulb(too_long),
+    ] {
+        let mut log = Log::default();
+        let err = shoot(
+            &mut cam,
+            &saver,
+            CaptureOptions::default(),
+            &[kind],
+            &mut log,
+        )
+        .await
+        .unwrap_err();
+        assert!(matches!(err, CaptureError::Unsupported(_)), "{err}");
+        assert_eq!(log.statuses.last().unwrap().state, ExposureState::Error);
+        let sim = owner(&mut cam);
+        for button in [PropertyCode(0xD2C1), PropertyCode(0xD2C2)] {
+            assert_ne!(
+                sim.value(button).and_then(Value::as_u64),
+                Some(2),
+                "{button:?} left pressed"
+            );
+        }
+        assert!(sim.produced().is_empty());
+        assert_eq!(sim.value(SHUTTER).cloned(), shutter_before);
+    }
+    assert!(ShotKind::Bulb(ShotKind::MAX_HELD).check().is_ok());
+    assert_exactly_once(&cam, &[], root.path());
+}
+
+/// Aborts the capture once the first file is saved.
+struct AbortAfterFirstFile {
+    cancel: Cancel,
+    saved: usize,
+    states: Vec<ExposureState>,
+}
+
+impl Observer for AbortAfterFirstFile {
+    fn saved(&mut self, _image: &Downloaded) {
+        self.saved += 1;
+        self.cancel.abort();
+    }
+    fn exposure(&mut self, status: &ExposureStatus) {
+        self.states.push(status.state);
+    }
+}
+
+#[tokio::test]
+async fn an_abort_during_the_download_discards_the_files_not_yet_saved() {
+    let (root, saver) = dirs();
+    let mut s = sim("ilce-7sm3", &[]);
+    s.owner_set(FILE_FORMAT, Value::U8(2)).unwrap();
+    let mut cam = open(s).await;
+    let cancel = Cancel::new();
+    let mut obs = AbortAfterFirstFile {
+        cancel: cancel.clone(),
+        saved: 0,
+        states: Vec::new(),
+    };
+    let (mut session, waiting) = CaptureSession::begin(
+        &mut cam,
+        &saver,
+        CaptureOptions::default(),
+        cancel.clone(),
+        &mut obs,
+    )
+    .await
+    .unwrap();
+    assert!(waiting.is_empty());
+    let files = session.shoot(ShotKind::Single, &mut obs).await.unwrap();
+    session.finish(&mut obs).await.unwrap();
+    // The JPEG was saved before the abort; the RAW that followed was read out and dropped.
+    assert_eq!(obs.saved, 1);
+    let names: Vec<_> = files
+        .iter()
+        .map(|d| {
+            d.file
+                .path
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    assert_eq!(names, ["DSC00001.JPG"]);
+    assert!(
+        obs.states.contains(&ExposureState::Discarding),
+        "{:?}",
+        obs.states
+    );
+    let sim = cam.link().simulated().unwrap();
+    assert_eq!(sim.produced().len(), 2);
+    assert_eq!(sim.pending_shots(), 0);
+    let mut on_disk = Vec::new();
+    walk(root.path(), &mut on_disk);
+    assert_eq!(on_disk, [files[0].file.path.clone()]);
+}

@@ -317,6 +317,20 @@ impl Actor {
             cancel,
             reply,
         } = job;
+        if cancel.is_cancelled() {
+            // Stopped, aborted or dropped while queued: nobody wants this picture any more.
+            answer(
+                reply,
+                Ok(CaptureReport {
+                    waiting: Vec::new(),
+                    files: Vec::new(),
+                    stopped: !cancel.is_aborted(),
+                    aborted: cancel.is_aborted(),
+                    discarded: 0,
+                }),
+            );
+            return;
+        }
         let mut progress = Progress::new(&self.status, &self.events);
         let result = shoot(
             &mut self.cam,

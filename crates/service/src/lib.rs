@@ -290,12 +290,15 @@ impl ServiceHandle {
     }
 
     /// Queues a capture of `kind`. The returned handle stops or aborts it and gives its result;
-    /// dropping the handle before the result stops the capture (the image is kept).
+    /// dropping the handle before the result stops the capture (the image is kept). A capture
+    /// stopped, aborted or dropped while still queued takes no picture. A bulb or burst longer
+    /// than [`ShotKind::MAX_HELD`] is refused here ([`CaptureError::Unsupported`]).
     pub async fn capture(
         &self,
         kind: ShotKind,
         options: ShotOptions,
     ) -> Result<CaptureHandle, ServiceError> {
+        kind.check()?;
         let (reply, result) = oneshot::channel();
         let cancel = Cancel::new();
         let job = CaptureJob {

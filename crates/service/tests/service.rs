@@ -314,6 +314,59 @@ async fn abort_before_the_shutter_opens_takes_no_picture() {
     assert_eq!(files_in(&dir.path().join("out")), 0);
 }
 
+/// A capture whose handle is dropped (or stopped) while it waits behind another takes no
+/// picture: the service answers it without touching the camera.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_capture_dropped_or_stopped_while_queued_takes_no_picture() {
+    let h = service(SimClock::real(60.0), ServiceOptions::default()).await;
+    let (dir, shot) = saver();
+    let mut status = h.status_changes();
+    let first = h
+        .capture(ShotKind::Bulb(Duration::from_secs(10)), shot.clone())
+        .await
+        .unwrap();
+    status
+        .wait_for(|s| s.exposure.state == ExposureState::Exposing)
+        .await
+        .unwrap();
+    // The service is inside the first capture: these two wait in the queue.
+    let dropped = h.capture(ShotKind::Single, shot.clone()).await.unwrap();
+    let stopped = h.capture(ShotKind::Single, shot).await.unwrap();
+    drop(dropped);
+    stopped.stop();
+    let report = first.wait().await.unwrap();
+    assert_eq!(report.files.len(), 1);
+    let report = stopped.wait().await.unwrap();
+    assert!(report.stopped && !report.aborted);
+    assert!(report.files.is_empty() && report.waiting.is_empty());
+    let (pressed, exposures, pending) = camera_state(&h).await;
+    assert!(pressed.is_empty() && pending == 0);
+    assert_eq!(exposures.len(), 1, "{exposures:?}");
+    assert_eq!(files_in(&dir.path().join("out")), 1);
+}
+
+/// A bulb too long to time is refused before it is queued; nothing reaches the camera.
+#[tokio::test]
+async fn a_bulb_of_duration_max_is_refused_and_presses_nothing() {
+    let h = service(virtual_clock(), ServiceOptions::default()).await;
+    let (dir, shot) = saver();
+    let err = h
+        .capture(ShotKind::Bulb(Duration::MAX), shot)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            sonyctl_service::ServiceError::Capture(sonyctl_camera::CaptureError::Unsupported(_))
+        ),
+        "{err}"
+    );
+    let (pressed, exposures, pending) = camera_state(&h).await;
+    assert!(pressed.is_empty() && pending == 0);
+    assert!(exposures.is_empty(), "{exposures:?}");
+    assert_eq!(files_in(&dir.path().join("out")), 0);
+}
+
 /// The camera unplugged while the service watches: it reports the loss, reconnects, reports
 /// the return, and goes on answering.
 #[tokio::test]

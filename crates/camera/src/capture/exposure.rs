@@ -197,7 +197,7 @@ impl<'o> Tracker<'o> {
             self.exposing_until = Some(now);
         } else {
             self.exposing_until = Some(match (self.started, self.length) {
-                (Some(s), Some(l)) => s + l,
+                (Some(s), Some(l)) => s.saturating_add(l),
                 _ => now,
             });
         }
@@ -244,7 +244,7 @@ impl Observer for Tracker<'_> {
 
     fn waiting(&mut self, what: &'static str, elapsed: Duration, limit: Duration) {
         self.inner.waiting(what, elapsed, limit);
-        let now = self.wait_base.map(|b| b + elapsed);
+        let now = self.wait_base.map(|b| b.saturating_add(elapsed));
         match (self.exposing_until, now) {
             (Some(_), Some(now)) => self.after_release(now),
             (Some(_), None) => self.report(ExposureState::Processing, 0.0, None, None),
@@ -263,7 +263,7 @@ impl Observer for Tracker<'_> {
     fn countdown(&mut self, left: Duration) {
         self.inner.countdown(left);
         if let (Some(s), Some(l)) = (self.started, self.length) {
-            self.exposing(s + l.saturating_sub(left));
+            self.exposing(s.saturating_add(l.saturating_sub(left)));
         }
     }
 

@@ -201,6 +201,26 @@ pub enum ShotKind {
     Burst(Duration),
 }
 
+impl ShotKind {
+    /// The longest bulb or burst a shot holds the shutter for: longer is a mistake (no
+    /// battery lasts it), and the host's timers would overflow near [`Duration::MAX`].
+    pub const MAX_HELD: Duration = Duration::from_secs(24 * 60 * 60);
+
+    /// Refuses a bulb or burst longer than [`ShotKind::MAX_HELD`], before anything reaches the
+    /// camera.
+    pub fn check(&self) -> Result<(), CaptureError> {
+        match *self {
+            ShotKind::Bulb(d) | ShotKind::Burst(d) if d > ShotKind::MAX_HELD => {
+                Err(CaptureError::Unsupported(format!(
+                    "a shutter held for {d:?} is longer than the {} h this library allows",
+                    ShotKind::MAX_HELD.as_secs() / 3600
+                )))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
 /// Autofocus result of a half press.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FocusState {

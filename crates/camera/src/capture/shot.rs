@@ -14,7 +14,11 @@ impl<'a> CaptureSession<'a> {
         observer: &mut dyn Observer,
     ) -> Result<Vec<Downloaded>, CaptureError> {
         let mut track = Tracker::new(observer);
-        let result = self.shoot_tracked(kind, &mut track).await;
+        // Refused before leftovers are saved or a button is pressed.
+        let result = match kind.check() {
+            Ok(()) => self.shoot_tracked(kind, &mut track).await,
+            Err(e) => Err(e),
+        };
         track.end(&result, true);
         result
     }
@@ -143,12 +147,18 @@ impl<'a> CaptureSession<'a> {
                 true
             }
             ShotKind::Bulb(d) => {
-                self.hold_for(pressed_at + d, observer).await;
+                self.hold_for(pressed_at.saturating_add(d), observer).await;
                 true
             }
             ShotKind::Burst(d) => {
-                self.burst(pressed_at + d, shot, &settings, &mut out, observer)
-                    .await?
+                self.burst(
+                    pressed_at.saturating_add(d),
+                    shot,
+                    &settings,
+                    &mut out,
+                    observer,
+                )
+                .await?
             }
         };
         // A bulb or burst exposes while the button is held; a timed shot for its shutter speed.
@@ -170,11 +180,16 @@ impl<'a> CaptureSession<'a> {
         }
 
         // Wait for the image(s) and download them.
-        let limit = exposure * 2 + self.options.ready_margin;
+        let limit = exposure
+            .saturating_mul(2)
+            .saturating_add(self.options.ready_margin);
         if matches!(kind, ShotKind::Burst(_)) {
             // The last frames may still be exposing or writing: keep fetching until 0xD215 has
             // stayed at 0 for a while.
-            let settle = (exposure * 2).max(Duration::from_secs(1)) + Duration::from_millis(500);
+            let settle = exposure
+                .saturating_mul(2)
+                .max(Duration::from_secs(1))
+                .saturating_add(Duration::from_millis(500));
             let started = self.cam.link().now();
             let mut quiet_since = started;
             loop {
@@ -185,14 +200,9 @@ impl<'a> CaptureSession<'a> {
                 let p = self.props(observer).await?;
                 let now_pending = pending(&p);
                 if now_pending.may_read_object_info() {
-                    let got = if self.cancel.is_aborted() {
-                        self.discard_waiting(observer).await?
-                    } else {
-                        let files = self.drain(shot, observer).await?;
-                        let n = files.len();
-                        out.extend(files);
-                        u32::try_from(n).unwrap_or(u32::MAX)
-                    };
+                    let (files, dropped) = self.keep_or_discard(shot, None, observer).await?;
+                    let got = files.len().saturating_add(dropped);
+                    out.extend(files);
                     if got == 0 {
                         // 0xD215 claims images that are not there: that counts as quiet.
                         if now.saturating_sub(quiet_since) >= settle {
@@ -220,19 +230,49 @@ impl<'a> CaptureSession<'a> {
                 "the camera to deliver the image",
             ));
         }
+        let (files, dropped) = self
+            .keep_or_discard(shot, Some(&settings), observer)
+            .await?;
+        out.extend(files);
         if self.cancel.is_aborted() {
-            let dropped = self.discard_waiting(observer).await?;
             observer.notice(&format!(
                 "aborted: {dropped} file(s) of the shot read from the camera and discarded"
             ));
-            return Ok(out);
         }
-        let files = self.drain(shot, observer).await?;
-        out.extend(files.into_iter().map(|mut d| {
-            d.settings = settings.clone();
-            d
-        }));
         Ok(out)
+    }
+
+    /// Downloads the files waiting in the camera (while 0xD215 reads ready) as part of `shot`,
+    /// with `settings` (or those read before the first file), one object at a time: once the
+    /// capture is aborted, even halfway, the rest is read out and dropped instead of saved.
+    /// Returns the files kept and how many were dropped.
+    async fn keep_or_discard(
+        &mut self,
+        shot: u32,
+        settings: Option<&ShotSettings>,
+        observer: &mut Tracker<'_>,
+    ) -> Result<(Vec<Downloaded>, usize), CaptureError> {
+        let mut kept = Vec::new();
+        let mut settings = settings.cloned();
+        loop {
+            if self.cancel.is_aborted() {
+                let dropped = self.discard_waiting(observer).await?;
+                return Ok((kept, usize::try_from(dropped).unwrap_or(usize::MAX)));
+            }
+            let props = self.props(observer).await?;
+            // An invalid count is asked too: download_one stops on an empty ObjectInfo.
+            if !pending(&props).may_read_object_info() {
+                return Ok((kept, 0));
+            }
+            let settings = settings
+                .get_or_insert_with(|| ShotSettings::from_props(&props))
+                .clone();
+            match self.download_one(shot, settings, observer).await? {
+                Some(d) => kept.push(d),
+                // 0xD215 claims an object but there is none: stop rather than loop.
+                None => return Ok((kept, 0)),
+            }
+        }
     }
 
     /// What Ctrl-C does to an open shutter.
