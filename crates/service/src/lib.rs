@@ -193,7 +193,8 @@ impl ShotOptions {
 pub struct CaptureReport {
     /// Images that were already waiting in the camera, saved before the shot (the user's).
     pub waiting: Vec<Downloaded>,
-    /// The shot's files (empty when it was aborted).
+    /// The shot's files: what was saved before an abort arrived, if anything (a file whose
+    /// download had not started when the abort came is read and dropped).
     pub files: Vec<Downloaded>,
     /// True when the capture was stopped early (the image is kept).
     pub stopped: bool,
