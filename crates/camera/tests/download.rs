@@ -327,3 +327,58 @@ async fn a_failing_sink_stops_the_transfer_and_the_image_stays() {
     s.finish(&mut Quiet).await.unwrap();
     assert_eq!(produced(&mut cam), [sink.into_bytes()]);
 }
+
+/// A sink that takes every byte, then fails to complete the object (a disk whose last write or
+/// sync fails).
+struct FailingFinish(MemorySink);
+
+impl Sink for FailingFinish {
+    fn write(&mut self, piece: &[u8]) -> io::Result<()> {
+        self.0.write(piece)
+    }
+    fn written(&self) -> u64 {
+        self.0.written()
+    }
+    fn finish(&mut self) -> io::Result<()> {
+        Err(io::Error::other("sync failed"))
+    }
+    fn abandon(&mut self) -> io::Result<()> {
+        self.0.abandon()
+    }
+}
+
+#[tokio::test]
+async fn a_sink_that_cannot_finish_leaves_the_image_in_the_camera() {
+    let root = tempfile::tempdir().unwrap();
+    let saver = Saver::new(root.path().join("out"), None).unwrap();
+    let mut cam = open("ilce-7sm3", &[]).await;
+    let mut s = session(&mut cam, &saver).await;
+    owner_shot(&mut s).await;
+    let mut failing = FailingFinish(MemorySink::new(64 << 20));
+    let mut log = Notices::default();
+    match s.download_waiting_to(&mut failing, &mut log).await {
+        Err(CaptureError::Save(SaveError::Sink(e))) => {
+            assert!(e.to_string().contains("sync failed"), "{e}");
+        }
+        other => panic!("{other:?}"),
+    }
+    // Every byte had arrived before finishing failed.
+    assert!(failing.written() > 0);
+    assert!(
+        log.0.iter().any(|n| n.contains("stays in the camera")),
+        "{:?}",
+        log.0
+    );
+    assert_eq!(pending(s.camera()), 1);
+    let mut sink = MemorySink::new(64 << 20);
+    assert!(
+        s.download_waiting_to(&mut sink, &mut Quiet)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert_eq!(failing.0.bytes(), sink.bytes());
+    s.finish(&mut Quiet).await.unwrap();
+    assert_eq!(produced(&mut cam), [sink.into_bytes()]);
+    assert_eq!(pending(&mut cam), 0);
+}

@@ -75,10 +75,18 @@ impl Camera {
     }
 }
 
+/// True when finishing failed only because the camera sent another size than it announced:
+/// every byte it sent is kept, and fetching again would bring the same.
+fn kept_as_sent(error: &CaptureError) -> bool {
+    matches!(error, CaptureError::Save(SaveError::SizeMismatch { .. }))
+}
+
 /// How fetching an object into a sink ended: what the caller must do with the sink.
 pub(super) enum Ending {
-    /// Every byte arrived: finish the sink.
-    Complete,
+    /// Every byte arrived: finish the sink. `in_camera`: the transfer ended with nothing sent
+    /// since, so the camera still holds the object until the next request; if finishing
+    /// fails, a new connection leaves it there.
+    Complete { in_camera: bool },
     /// Part arrived and the camera no longer has the object (or may not): keep what arrived.
     Partial,
     /// What arrived is worthless (the camera keeps the object): abandon the sink.
@@ -204,7 +212,15 @@ impl<'a> CaptureSession<'a> {
         observer.download_started(&meta);
         let (ending, error) = self.fetch_into(&meta, sink, observer).await;
         match ending {
-            Ending::Complete => sink.finish().map_err(from_io)?,
+            Ending::Complete { in_camera } => {
+                if let Err(e) = sink.finish() {
+                    let e = CaptureError::from(from_io(e));
+                    if in_camera && !kept_as_sent(&e) {
+                        self.keep_in_camera(&e, observer).await;
+                    }
+                    return Err(e);
+                }
+            }
             Ending::Partial => {
                 let kept = sink.keep_incomplete();
                 if let Some(e) = error {
@@ -278,7 +294,7 @@ impl<'a> CaptureSession<'a> {
             match self.cam.fetch_object(sink, meta.size, observer).await {
                 Ok(()) => {
                     self.reconnects = 0;
-                    return (Ending::Complete, None);
+                    return (Ending::Complete { in_camera: true }, None);
                 }
                 Err(CaptureError::Camera(e)) if e.is_connection_lost() => {
                     if let Err(gone) = self.recover(e, observer).await {
@@ -286,7 +302,7 @@ impl<'a> CaptureSession<'a> {
                         // the camera keeps an image it has not finished sending (even across
                         // power cycles), so the next run fetches it.
                         let ending = if meta.size == Some(sink.written()) {
-                            Ending::Complete
+                            Ending::Complete { in_camera: false }
                         } else {
                             Ending::Discard
                         };
@@ -308,25 +324,31 @@ impl<'a> CaptureSession<'a> {
                     }
                     // The camera counted it as read: never throw away what arrived.
                     if meta.size == Some(sink.written()) {
-                        return (Ending::Complete, None);
+                        return (Ending::Complete { in_camera: false }, None);
                     }
                     return (Ending::Partial, None);
                 }
                 Err(e @ CaptureError::Save(_)) => {
                     // The sink stopped the transfer halfway through its data phase: the rest is
-                    // still on the wire, and a camera takes the host's next request as proof
-                    // that the image arrived. A new connection leaves it in the camera.
-                    observer.notice(&format!(
-                        "{e}; reconnecting so that the image stays in the camera"
-                    ));
-                    let budget = self.options.reconnect_for.min(Duration::from_secs(10));
-                    if let Err(r) = self.cam.reconnect(budget).await {
-                        tracing::warn!("reconnecting after the failed download failed: {r}");
-                    }
+                    // still on the wire.
+                    self.keep_in_camera(&e, observer).await;
                     return (Ending::Discard, Some(e));
                 }
                 Err(e) => return (Ending::Discard, Some(e)),
             }
+        }
+    }
+
+    /// After saving failed (`error`) while the camera still holds the object: a camera takes
+    /// the host's next request as proof that the image arrived, so a new connection, which
+    /// leaves the image in the camera, is the next thing it sees.
+    async fn keep_in_camera(&mut self, error: &CaptureError, observer: &mut dyn Observer) {
+        observer.notice(&format!(
+            "{error}; reconnecting so that the image stays in the camera"
+        ));
+        let budget = self.options.reconnect_for.min(Duration::from_secs(10));
+        if let Err(r) = self.cam.reconnect(budget).await {
+            tracing::warn!("reconnecting after the failed download failed: {r}");
         }
     }
 
@@ -345,16 +367,27 @@ impl<'a> CaptureSession<'a> {
         let mut file: PartialFile = self.saver.begin(&meta, shot.max(1))?;
         let (ending, error) = self.fetch_into(&meta, &mut file, observer).await;
         match (ending, error) {
-            (Ending::Complete, None) => {
+            (Ending::Complete { in_camera }, None) => {
+                let file = match file.finish() {
+                    Ok(f) => f,
+                    Err(e) => {
+                        // What was written is kept as `.incomplete` by `finish`.
+                        let e = CaptureError::from(e);
+                        if in_camera && !kept_as_sent(&e) {
+                            self.keep_in_camera(&e, observer).await;
+                        }
+                        return Err(e);
+                    }
+                };
                 let d = Downloaded {
-                    file: file.finish()?,
+                    file,
                     shot,
                     settings,
                 };
                 observer.saved(&d);
                 Ok(Some(d))
             }
-            (Ending::Complete, Some(error)) => {
+            (Ending::Complete { .. }, Some(error)) => {
                 if let Ok(saved) = file.finish() {
                     observer.saved(&Downloaded {
                         file: saved,

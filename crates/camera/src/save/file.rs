@@ -69,7 +69,9 @@ impl std::fmt::Debug for PartialFile {
 }
 
 impl PartialFile {
-    /// Appends `bytes` (buffered).
+    /// Appends `bytes` (buffered). The piece that completes the announced size is not
+    /// buffered: it returns once every byte is written (and synced if asked), so that a disk
+    /// error shows while the camera still holds the image.
     pub fn write(&mut self, bytes: &[u8]) -> Result<(), SaveError> {
         let Some(writer) = self.writer.as_mut() else {
             return Err(io_error(
@@ -77,7 +79,12 @@ impl PartialFile {
                 io::Error::other("the file is already closed"),
             ));
         };
-        if writer.send(bytes).is_err() {
+        let before = self.written;
+        let after = before.saturating_add(bytes.len() as u64);
+        let last = self
+            .expected
+            .is_some_and(|size| before < size && after >= size);
+        if writer.send(bytes).is_err() || (last && writer.flush().is_err()) {
             // The writer stopped on an error: say which.
             let error = self
                 .writer
@@ -87,7 +94,7 @@ impl PartialFile {
                 .unwrap_or_else(|| io::Error::other("the writer stopped"));
             return Err(io_error(&self.temp, error));
         }
-        self.written = self.written.saturating_add(bytes.len() as u64);
+        self.written = after;
         Ok(())
     }
 
@@ -135,7 +142,8 @@ impl PartialFile {
     /// and renames into place without overwriting: `DSC00001.JPG`, then `DSC00001-1.JPG`,
     /// `DSC00001-2.JPG`, … (`README-1` for a name without extension). On a size mismatch the
     /// data is kept under the final name plus `.size-mismatch` (never overwriting either) and
-    /// [`SaveError::SizeMismatch`] is returned.
+    /// [`SaveError::SizeMismatch`] is returned. If writing or syncing fails here, what the
+    /// file holds is kept under the final name plus `.incomplete` when possible.
     pub fn finish(mut self) -> Result<SavedFile, SaveError> {
         self.complete()
     }
@@ -146,11 +154,15 @@ impl PartialFile {
     }
 
     fn complete(&mut self) -> Result<SavedFile, SaveError> {
-        let file = self.close()?;
-        if self.fsync {
-            file.sync_all().map_err(|e| io_error(&self.temp, e))?;
+        let closed = self.close().and_then(|file| {
+            if self.fsync {
+                file.sync_all().map_err(|e| io_error(&self.temp, e))?;
+            }
+            Ok(())
+        });
+        if let Err(e) = closed {
+            return Err(self.kept_after(e));
         }
-        drop(file);
         let sha256 = self.sha256.take().unwrap_or_default();
         let file_name = self.file_name.clone();
         match self.expected {
@@ -189,6 +201,28 @@ impl PartialFile {
         }
     }
 
+    /// `error` (writing, trimming or syncing failed at the end), after keeping what is on disk
+    /// under the final name plus `.incomplete`: the bytes are never deleted silently.
+    fn kept_after(&mut self, error: SaveError) -> SaveError {
+        let SaveError::Io { source, .. } = &error else {
+            return error;
+        };
+        let file_name = self.file_name.clone();
+        match self.place(|n| format!("{}.incomplete", with_suffix(&file_name, n))) {
+            Ok(kept) => io_error(
+                &self.temp,
+                io::Error::new(
+                    source.kind(),
+                    format!("{source}; what was written is kept as {}", kept.display()),
+                ),
+            ),
+            Err(e) => {
+                tracing::warn!("cannot keep {}: {e}", self.temp.display());
+                error
+            }
+        }
+    }
+
     /// Stops the writer and hands its file to `job` (nothing may have been written since the
     /// last start, or everything is forgotten: `job` truncates), then starts writing again
     /// from the file's first byte.
@@ -201,7 +235,7 @@ impl PartialFile {
         };
         let mut file = writer.join().0.map_err(|e| io_error(&self.temp, e))?;
         job(&mut file).map_err(|e| io_error(&self.temp, e))?;
-        self.writer = Some(Worker::start(file, self.hash));
+        self.writer = Some(Worker::start(file, self.hash, self.fsync));
         Ok(())
     }
 
@@ -280,6 +314,8 @@ pub(super) struct Worker {
     tx: std::sync::mpsc::SyncSender<Vec<u8>>,
     /// Buffers the thread has written, for reuse.
     empty: std::sync::mpsc::Receiver<Vec<u8>>,
+    /// One message per [`flush`](Worker::flush) the thread completed.
+    flushed: std::sync::mpsc::Receiver<()>,
     handle: std::thread::JoinHandle<(io::Result<File>, String)>,
 }
 
@@ -287,14 +323,25 @@ pub(super) struct Worker {
 pub(super) const QUEUE: usize = 4;
 
 impl Worker {
-    pub(super) fn start(file: File, hash: bool) -> Worker {
+    /// `sync`: a [`flush`](Worker::flush) also syncs the file's data to the disk.
+    pub(super) fn start(file: File, hash: bool, sync: bool) -> Worker {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(QUEUE);
         // Never full: fewer than QUEUE + 3 buffers exist at any time.
         let (back, empty) = std::sync::mpsc::sync_channel::<Vec<u8>>(QUEUE + 3);
+        // Never full: the other side waits for each message before the next flush.
+        let (done, flushed) = std::sync::mpsc::sync_channel::<()>(1);
         let handle = std::thread::spawn(move || {
             let mut file = file;
             let mut hasher = hash.then(Sha256::new);
             for mut buffer in rx {
+                // Full buffers only are handed over; an empty one asks for a flush.
+                if buffer.is_empty() {
+                    if let Err(e) = if sync { file.sync_data() } else { Ok(()) } {
+                        return (Err(e), String::new());
+                    }
+                    let _ = done.send(());
+                    continue;
+                }
                 if let Some(h) = hasher.as_mut() {
                     h.update(&buffer);
                 }
@@ -312,8 +359,19 @@ impl Worker {
             filling: Vec::with_capacity(BUFFER),
             tx,
             empty,
+            flushed,
             handle,
         }
+    }
+
+    /// Hands over what is being filled and waits until the thread wrote it; `Err` once
+    /// writing has failed (`join` says why).
+    fn flush(&mut self) -> Result<(), ()> {
+        if !self.filling.is_empty() {
+            self.hand_over()?;
+        }
+        self.tx.send(Vec::new()).map_err(|_| ())?;
+        self.flushed.recv().map_err(|_| ())
     }
 
     /// Hands over a piece; `Err` once writing has failed (`join` says why).

@@ -246,7 +246,7 @@ impl Saver {
             return Err(e);
         }
         Ok(PartialFile {
-            writer: Some(Worker::start(file, self.hash)),
+            writer: Some(Worker::start(file, self.hash, self.fsync)),
             sha256: None,
             temp,
             folder,
@@ -618,6 +618,24 @@ mod tests {
         let s = save(&saver, &m, 1, b"abc");
         assert_eq!(s.path, dir.path().join("DSC00001.JPG"));
         assert_eq!(s.size, 3);
+    }
+
+    #[test]
+    fn the_piece_that_completes_the_announced_size_is_on_disk_when_write_returns() {
+        let dir = tempfile::tempdir().unwrap();
+        let saver = Saver::new(dir.path(), None).unwrap().with_fsync(true);
+        let m = ObjectMeta {
+            size: Some(5),
+            ..meta("DSC00001.JPG")
+        };
+        let mut f = saver.begin(&m, 1).unwrap();
+        f.write(b"ab").unwrap();
+        f.write(b"cde").unwrap();
+        // Far below the write buffer, yet written: a disk error would have shown here.
+        let on_disk = fs::read(f.temp_path()).unwrap();
+        assert_eq!(on_disk.get(..5), Some(&b"abcde"[..]));
+        let s = f.finish().unwrap();
+        assert_eq!(fs::read(&s.path).unwrap(), b"abcde");
     }
 
     #[test]

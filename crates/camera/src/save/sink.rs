@@ -18,7 +18,8 @@ use std::path::PathBuf;
 ///   no longer has it, so the bytes that arrived must not be lost.
 ///
 /// An error from `write` stops the transfer at once (nothing more is read into memory) and the
-/// object stays in the camera.
+/// object stays in the camera; so does an error from `finish` right after the transfer (the
+/// connection is renewed before the camera sees another request).
 pub trait Sink: Send {
     /// Appends the next piece of the object.
     fn write(&mut self, piece: &[u8]) -> io::Result<()>;
