@@ -254,7 +254,7 @@ impl<'a> CaptureSession<'a> {
 
     /// The ObjectInfo at 0xFFFFC001 (0xD215 said it may be read), reconnecting if needed;
     /// `None` if the camera has no object after all.
-    async fn next_object(
+    pub(super) async fn next_object(
         &mut self,
         observer: &mut dyn Observer,
     ) -> Result<Option<ObjectMeta>, CaptureError> {

@@ -5,7 +5,7 @@
 //! capture's own callbacks (waits, countdowns, downloads) and turns them, with what the shot
 //! tells it (the shutter pressed and released), into [`ExposureStatus`] reports.
 
-use sonyctl_ptp::{OperationCode, ResponseCode};
+use sonyctl_ptp::OperationCode;
 use sonyctl_sony::codes::handle;
 
 use crate::save::{DiscardSink, Sink};
@@ -338,21 +338,9 @@ impl CaptureSession<'_> {
             if !pending(&props).may_read_object_info() {
                 return Ok(dropped);
             }
-            let meta = match self.cam.waiting_object().await {
-                Ok(m) => m,
-                Err(CameraError::Response { code, .. })
-                    if code == ResponseCode::INVALID_OBJECT_HANDLE =>
-                {
-                    return Ok(dropped);
-                }
-                Err(e) => {
-                    self.recover(e, track).await?;
-                    continue;
-                }
-            };
-            if meta.size == Some(0) && meta.filename.is_empty() {
+            let Some(meta) = self.next_object(track).await? else {
                 return Ok(dropped);
-            }
+            };
             track.discarding(&meta.filename, 0, meta.size);
             let read = {
                 let mut progress = |done: u64| track.discarding(&meta.filename, done, meta.size);
