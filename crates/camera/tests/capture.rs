@@ -16,33 +16,24 @@ use std::time::Duration;
 use sha2::Digest;
 use sonyctl_camera::save::Saver;
 use sonyctl_camera::{
-    Camera, CameraOptions, Cancel, CaptureError, CaptureOptions, CaptureSession, Downloaded,
-    ExposureState, ExposureStatus, FocusState, Link, Observer, Quiet, ShotKind, SimClock,
+    Camera, Cancel, CaptureError, CaptureOptions, CaptureSession, Downloaded, ExposureState,
+    ExposureStatus, FocusState, Observer, Quiet, ShotKind,
 };
 use sonyctl_ptp::{PropertyCode, Value};
 use sonyctl_sim::{Fault, Profile, SimOptions, SimulatedCamera};
+use sonyctl_sony::codes::prop;
 
-const SHUTTER: PropertyCode = PropertyCode(0xD20D);
-const FOCUS_MODE: PropertyCode = PropertyCode(0x500A);
-const FILE_FORMAT: PropertyCode = PropertyCode(0xD253);
-const SAVE_DEST: PropertyCode = PropertyCode(0xD222);
-const DRIVE: PropertyCode = PropertyCode(0x5013);
+const SHUTTER: PropertyCode = prop::SHUTTER_SPEED;
+const FOCUS_MODE: PropertyCode = prop::FOCUS_MODE;
+const FILE_FORMAT: PropertyCode = prop::FILE_FORMAT;
+const SAVE_DEST: PropertyCode = prop::SAVE_DESTINATION;
+const DRIVE: PropertyCode = prop::DRIVE_MODE;
+
+mod common;
+use common::open;
 
 fn sim(model: &str, faults: &[Fault]) -> SimulatedCamera {
-    let options = SimOptions {
-        faults: faults.iter().copied().collect(),
-        ..SimOptions::default()
-    };
-    SimulatedCamera::new(Profile::builtin(model).unwrap(), options)
-}
-
-async fn open(sim: SimulatedCamera) -> Camera {
-    Camera::open(
-        Link::sim(sim, SimClock::Virtual(Duration::ZERO)),
-        CameraOptions::default(),
-    )
-    .await
-    .unwrap()
+    common::sim(model, faults, &[])
 }
 
 fn owner(cam: &mut Camera) -> &mut SimulatedCamera {

@@ -15,26 +15,18 @@ use std::time::Duration;
 
 use sonyctl_camera::save::{DiscardSink, MemorySink, SaveError, Saver, Sink};
 use sonyctl_camera::{
-    Camera, CameraOptions, Cancel, CaptureError, CaptureOptions, CaptureSession, Link, Observer,
-    Quiet, SimClock,
+    Camera, Cancel, CaptureError, CaptureOptions, CaptureSession, Observer, Quiet,
 };
 use sonyctl_ptp::{PropertyCode, Value};
-use sonyctl_sim::{Fault, Profile, SimOptions, SimulatedCamera};
+use sonyctl_sim::Fault;
+use sonyctl_sony::codes::prop;
 
-const FILE_FORMAT: PropertyCode = PropertyCode(0xD253);
+const FILE_FORMAT: PropertyCode = prop::FILE_FORMAT;
+
+mod common;
 
 async fn open(model: &str, faults: &[Fault]) -> Camera {
-    let options = SimOptions {
-        faults: faults.iter().copied().collect(),
-        ..SimOptions::default()
-    };
-    let sim = SimulatedCamera::new(Profile::builtin(model).unwrap(), options);
-    Camera::open(
-        Link::sim(sim, SimClock::Virtual(Duration::ZERO)),
-        CameraOptions::default(),
-    )
-    .await
-    .unwrap()
+    common::open(common::sim(model, faults, &[])).await
 }
 
 /// The owner presses the shutter; a second later (camera time) the image waits.

@@ -14,25 +14,18 @@ use std::time::Duration;
 use sonyctl_camera::{Camera, CameraOptions, Link, SetError, SimClock};
 use sonyctl_ptp::{PropertyCode, Value};
 use sonyctl_sim::{Profile, SimOptions, SimulatedCamera};
+use sonyctl_sony::codes::prop;
+
+mod common;
 
 async fn open(model: &str, acts: &[&str]) -> Camera {
-    let options = SimOptions {
-        actions: acts.iter().map(|a| a.parse().unwrap()).collect(),
-        ..SimOptions::default()
-    };
-    let sim = SimulatedCamera::new(Profile::builtin(model).unwrap(), options);
-    Camera::open(
-        Link::sim(sim, SimClock::Virtual(Duration::ZERO)),
-        CameraOptions::default(),
-    )
-    .await
-    .unwrap()
+    common::open(common::sim(model, &[], acts)).await
 }
 
-const ISO: PropertyCode = PropertyCode(0xD21E);
-const SHUTTER: PropertyCode = PropertyCode(0xD20D);
-const F: PropertyCode = PropertyCode(0x5007);
-const EV: PropertyCode = PropertyCode(0x5010);
+const ISO: PropertyCode = prop::ISO;
+const SHUTTER: PropertyCode = prop::SHUTTER_SPEED;
+const F: PropertyCode = prop::F_NUMBER;
+const EV: PropertyCode = prop::EXPOSURE_COMPENSATION;
 
 fn shutter(den: u32) -> Value {
     Value::U32(1 << 16 | den)
@@ -345,18 +338,7 @@ async fn the_cache_follows_events_and_ages_out() {
 }
 
 async fn open_with(model: &str, faults: &[sonyctl_sim::Fault], acts: &[&str]) -> Camera {
-    let options = SimOptions {
-        faults: faults.iter().copied().collect(),
-        actions: acts.iter().map(|a| a.parse().unwrap()).collect(),
-        ..SimOptions::default()
-    };
-    let sim = SimulatedCamera::new(Profile::builtin(model).unwrap(), options);
-    Camera::open(
-        Link::sim(sim, SimClock::Virtual(Duration::ZERO)),
-        CameraOptions::default(),
-    )
-    .await
-    .unwrap()
+    common::open(common::sim(model, faults, acts)).await
 }
 
 /// 0x9209 requests the simulated camera has answered so far, as its counters say.

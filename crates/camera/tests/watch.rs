@@ -15,9 +15,10 @@ use std::time::{Duration, Instant};
 use sonyctl_camera::{Camera, CameraOptions, Link, SimClock, Watch, WatchEvent};
 use sonyctl_ptp::{Event, Operation, PropertyCode, Value};
 use sonyctl_sim::{OwnerAction, Profile, SimOptions, SimulatedCamera};
+use sonyctl_sony::codes::prop;
 use sonyctl_transport::{DataSink, SimLink, SizeSink, Transport, TransportError, TransportFuture};
 
-const SHUTTER: PropertyCode = PropertyCode(0xD20D);
+const SHUTTER: PropertyCode = prop::SHUTTER_SPEED;
 const POLL: Duration = Duration::from_millis(100);
 
 fn sim() -> SimulatedCamera {
