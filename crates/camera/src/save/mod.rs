@@ -24,7 +24,7 @@ use date::{host_utc_now, parse_ptp_date};
 pub use file::PartialFile;
 pub(crate) use file::from_io;
 use file::{Worker, create_temp, reserve_room};
-pub use sanitize::{extension_for, sanitize_file_name};
+pub use sanitize::sanitize_file_name;
 use sanitize::{
     is_plain_extension, safe_component, sanitize_model, split_extension, with_format_extension,
 };
@@ -170,17 +170,19 @@ impl Saver {
         let seq_text = format!("{seq:04}");
         let sanitized =
             sanitize_file_name(&meta.filename).map(|n| with_format_extension(n, meta.format));
+        // For a name the camera did not give, or gave without an extension.
+        let format_ext =
+            sonyctl_sony::values::format_extension(sonyctl_ptp::ObjectFormatCode(meta.format));
         let Some(template) = &self.template else {
-            let name =
-                sanitized.unwrap_or_else(|| format!("{seq_text}.{}", extension_for(meta.format)));
+            let name = sanitized.unwrap_or_else(|| format!("{seq_text}.{format_ext}"));
             return vec![safe_component(name, &seq_text)];
         };
         let (stem, ext) = match &sanitized {
             Some(name) => match split_extension(name) {
                 Some((stem, ext)) if is_plain_extension(ext) => (stem.to_owned(), ext.to_owned()),
-                _ => (name.clone(), extension_for(meta.format).to_owned()),
+                _ => (name.clone(), format_ext.to_owned()),
             },
-            None => (seq_text.clone(), extension_for(meta.format).to_owned()),
+            None => (seq_text.clone(), format_ext.to_owned()),
         };
         let mut when: Option<(String, String)> = None;
         let mut date_time = || {

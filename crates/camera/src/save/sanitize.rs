@@ -167,12 +167,6 @@ pub(super) fn with_format_extension(name: String, format: u16) -> String {
     }
 }
 
-/// The usual extension for a PTP object format: JPG, ARW, HIF, MPO, MP4, TIF, …; BIN for
-/// anything else.
-pub fn extension_for(format: u16) -> &'static str {
-    sonyctl_sony::values::format_extension(sonyctl_ptp::ObjectFormatCode(format))
-}
-
 #[cfg(test)]
 #[allow(
     clippy::unwrap_used,
