@@ -225,7 +225,11 @@ impl Transport for SimLink {
             if !wait.is_zero() {
                 tokio::time::sleep(wait).await;
             }
-            self.deliver(op, reply, id, max_data, on_size, sink)
+            let response = self.deliver(op, reply, id, max_data, on_size, sink)?;
+            // Every byte is in the host's hands when the sink has taken it.
+            let now = self.clock.now();
+            self.camera.data_phase_sent(id, now);
+            Ok(response)
         })
     }
 
