@@ -784,6 +784,69 @@ mod tests {
         }
     }
 
+    /// A live-view frame's age is taken when the last packet of its data container goes out,
+    /// on the camera time of that step.
+    #[test]
+    fn a_live_view_frame_is_aged_when_its_last_packet_leaves() {
+        let (mut cam, mut g) = gadget();
+        let t0 = Instant::now();
+        let out = |seqnum: u32, bytes: Vec<u8>| {
+            let n = bytes.len() as u32;
+            Some((submit(seqnum, EP_BULK_OUT, false, n, [0; 8]), bytes))
+        };
+        let input = |seqnum: u32| Some((submit(seqnum, EP_BULK_IN, true, 4096, [0; 8]), vec![]));
+        let at = |ms: u64| Duration::from_millis(ms);
+        g.step(
+            &mut cam,
+            out(1, command(0x1002, 0, &[1])),
+            at(0),
+            1.0,
+            t0,
+            false,
+        );
+        assert_eq!(g.step(&mut cam, input(2), at(0), 1.0, t0, false).len(), 1);
+        // Frame 1 (produced at 33.3 ms), asked for at 40 ms.
+        g.step(
+            &mut cam,
+            out(3, command(0x1009, 1, &[0xFFFF_C002])),
+            at(40),
+            1.0,
+            t0,
+            false,
+        );
+        let mut seqnum = 4;
+        let mut got = 0;
+        while cam
+            .stats(g.connection())
+            .unwrap()
+            .live_view
+            .frame_ages
+            .is_empty()
+        {
+            assert!(got < 1 << 20, "the frame never finished");
+            let r = g.step(
+                &mut cam,
+                input(seqnum),
+                at(40 + u64::from(seqnum)),
+                1.0,
+                t0,
+                false,
+            );
+            for ret in r {
+                if let Ret::Submit { actual_length, .. } = ret {
+                    got += actual_length as usize;
+                }
+            }
+            seqnum += 1;
+        }
+        let s = &cam.stats(g.connection()).unwrap().live_view;
+        let frame = cam.last_live_view().unwrap();
+        assert_eq!(got, 12 + 0x3F4 + frame.jpeg_len + frame.padding_len);
+        let last_step = at(40 + u64::from(seqnum - 1));
+        assert_eq!(s.frame_ages, [last_step - frame.produced_at]);
+        assert_eq!(s.frames_sent, 1);
+    }
+
     /// The whole device in memory: requests held until there is something to send, answered
     /// in order, unlinked on request, with time given rather than read.
     #[test]
