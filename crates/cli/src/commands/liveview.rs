@@ -17,7 +17,7 @@ use sonyctl_camera::{LiveFrame, LiveViewOptions, SetErrorKind};
 use sonyctl_service::{Event, ServiceHandle};
 
 use super::parse_duration;
-use crate::advice::{chain_text, with_advice};
+use crate::advice::{chain_text, describe, with_advice};
 use crate::open::{CtrlC, Globals, with_service};
 use crate::text::{rfc3339, sanitize};
 
@@ -149,10 +149,16 @@ pub fn run(g: &Globals, args: &LiveViewArgs) -> Result<()> {
         eprintln!("sonyctl: {}", tally.summary());
         match streamed {
             // The reader went away (`| head -c`, a closed player): the end, not a failure.
-            Err(e) if crate::is_broken_pipe(&e) => {}
-            other => other?,
+            Err(e) if crate::is_broken_pipe(&e) => restored,
+            Err(e) => {
+                // The stream's error is the one reported; a setting left changed is said too.
+                if let Err(r) = restored {
+                    eprintln!("sonyctl: {}", sanitize(&describe(r.as_ref())));
+                }
+                Err(e)
+            }
+            Ok(()) => restored,
         }
-        restored
     })
 }
 
