@@ -1,10 +1,27 @@
 //! The live-view stream: GetObject(0xFFFFC002) paced to the camera's own frame rate.
 //!
-//! Only GetObject is sent, never GetObjectInfo first: the ObjectInfo of 0xFFFFC002 says
-//! nothing a host needs (the dataset's header gives the JPEG's place and size), and libgphoto2,
-//! which sends both and retries AccessDenied every 20 ms, costs a camera about 3.9 requests per
-//! frame. One request is in flight at a time, sent through the facade's transaction path but
-//! without its DeviceBusy retries: the stream has its own back-off for each refusal.
+//! - **One request, GetObject only.** One request is in flight at a time, and it is
+//!   GetObject(0xFFFFC002) alone, never GetObjectInfo first: the ObjectInfo of 0xFFFFC002 says
+//!   nothing a host needs (the dataset's header gives the JPEG's place and size). libgphoto2
+//!   sends both for every frame and retries AccessDenied every 20 ms, which costs a camera
+//!   about 3.9 requests per frame. Requests go through the facade's transaction path, without
+//!   its DeviceBusy retries (the stream has its own back-off for each refusal), and a frame may
+//!   be at most 4 MiB.
+//! - **Pacing.** The next request is timed to the camera's frame interval, learnt from when
+//!   frames arrive and when the camera says "not yet" (AccessDenied), and aimed just after the
+//!   next frame exists: about one request per frame at 24, 30 or 60 fps, with jitter in the
+//!   answer times (the rule is in `live_view/pacer.rs`). [`LiveViewOptions::max_fps`] lowers
+//!   the request rate.
+//! - **Back-off.** AccessDenied: retried after an eighth of the interval, less and less often
+//!   (up to every 250 ms) while it lasts (an exposure, a full buffer). InvalidObjectHandle
+//!   (some bodies answer it for up to a second after connecting): retried every
+//!   [`NOT_READY_RETRY`], reported after [`NOT_READY_TRIES`] in a row. DeviceBusy: 10 ms,
+//!   doubling up to 500 ms. None of these ends the stream.
+//! - **Frames** are decoded by `sonyctl_sony::LiveViewFrame` (header, focal-frame info, the
+//!   JPEG found by walking its markers); the focal frames come in the 640×480 live-view space
+//!   ([`FrameGroup::rect`](sonyctl_sony::live_view::FrameGroup::rect)), the focus state from
+//!   0xD213 as the facade's property cache holds it (no request per frame). A frame that does
+//!   not decode is counted and skipped.
 
 use std::time::Duration;
 
@@ -16,8 +33,21 @@ use sonyctl_sony::values::FocusIndication;
 
 use crate::{Camera, CameraError};
 
+mod pacer;
+
+use pacer::Pacer;
+
 /// The largest live-view dataset accepted (real frames are tens of kilobytes).
 const MAX_FRAME: u64 = 4 << 20;
+/// Retry spacing while the camera answers InvalidObjectHandle (live view not ready: some bodies
+/// answer so for up to a second after connecting; libgphoto2 also retries every 50 ms).
+pub const NOT_READY_RETRY: Duration = Duration::from_millis(50);
+/// InvalidObjectHandle answers in a row before the stream reports it (3 s at 50 ms).
+pub const NOT_READY_TRIES: u32 = 60;
+/// First pause after DeviceBusy; it doubles up to [`BUSY_MAX`].
+const BUSY_FIRST: Duration = Duration::from_millis(10);
+/// Longest pause after DeviceBusy.
+const BUSY_MAX: Duration = Duration::from_millis(500);
 
 /// One live-view frame as the stream delivers it.
 #[derive(Clone, Debug, PartialEq)]
@@ -73,40 +103,47 @@ pub struct LiveViewCounters {
     pub bad_frames: u64,
 }
 
-/// The pacing state of one live-view stream.
+/// The pacing state of one live-view stream: when to ask next (see the module's pacing rule),
+/// the back-off after each refusal, and what the stream has done.
 #[derive(Debug)]
 pub struct LiveView {
-    options: LiveViewOptions,
+    pacer: Pacer,
     counters: LiveViewCounters,
+    /// Frames returned so far (the last sequence number).
     sequence: u64,
-    due: Duration,
-    /// When the last new frame's request was sent, on the link's clock.
-    last_frame_sent: Option<Duration>,
-    /// The camera's frame interval as learnt so far.
-    interval: Option<Duration>,
+    /// InvalidObjectHandle answers in a row, while live view is not ready.
+    not_ready: u32,
+    /// DeviceBusy answers in a row.
+    busy: u32,
 }
 
 impl LiveView {
     /// A stream that has not asked for anything yet.
     pub fn new(options: LiveViewOptions) -> LiveView {
+        let mut pacer = Pacer::default();
+        pacer.set_max_fps(options.max_fps);
         LiveView {
-            options,
+            pacer,
             counters: LiveViewCounters::default(),
             sequence: 0,
-            due: Duration::ZERO,
-            last_frame_sent: None,
-            interval: None,
+            not_ready: 0,
+            busy: 0,
         }
     }
 
-    /// Changes the request cap.
+    /// Changes the request cap (`None`: as fast as the camera makes frames).
     pub fn set_max_fps(&mut self, max: Option<f64>) {
-        self.options.max_fps = max;
+        self.pacer.set_max_fps(max);
     }
 
     /// Link-clock time at which the next request should be sent.
     pub fn due(&self) -> Duration {
-        self.due
+        self.pacer.due()
+    }
+
+    /// The camera's frame interval as learnt so far.
+    pub fn interval(&self) -> Option<Duration> {
+        self.pacer.interval()
     }
 
     /// What the stream has done so far.
@@ -114,17 +151,21 @@ impl LiveView {
         self.counters
     }
 
-    /// Forgets the learnt timing after a pause (a capture, a reconnection); the next request
-    /// is due at once.
+    /// Forgets the learnt timing after a pause (a capture, a reconnection): the next request
+    /// is due at once, and the InvalidObjectHandle grace starts again. Counters and sequence
+    /// numbers go on.
     pub fn restart(&mut self) {
-        self.due = Duration::ZERO;
-        self.last_frame_sent = None;
-        self.interval = None;
+        self.pacer.restart();
+        self.not_ready = 0;
+        self.busy = 0;
     }
 
-    /// Sends one GetObject(0xFFFFC002) now and interprets the answer: `Ok(Some(frame))` for a
-    /// new frame, `Ok(None)` after AccessDenied, InvalidObjectHandle or DeviceBusy (the back-off
-    /// is folded into [`LiveView::due`]), `Err` for connection failures and anything else.
+    /// Sends one GetObject(0xFFFFC002) (no GetObjectInfo) now and interprets the answer:
+    /// `Ok(Some(frame))` for a new frame, `Ok(None)` after AccessDenied, InvalidObjectHandle or
+    /// DeviceBusy (the back-off is folded into [`LiveView::due`]) and for a frame that does not
+    /// decode (counted in [`LiveViewCounters::bad_frames`] and skipped), `Err` for connection
+    /// failures and anything else, including live view still not ready after
+    /// [`NOT_READY_TRIES`] tries.
     pub async fn poll(&mut self, cam: &mut Camera) -> Result<Option<LiveFrame>, CameraError> {
         let sent = cam.link().now();
         self.counters.requests += 1;
@@ -132,25 +173,40 @@ impl LiveView {
             .conn
             .call_once(OperationCode::GET_OBJECT, &[handle::LIVE_VIEW], MAX_FRAME)
             .await?;
-        let now = cam.link().now();
+        let answered = cam.link().now();
+        if code != ResponseCode::DEVICE_BUSY {
+            self.busy = 0;
+        }
+        if code != ResponseCode::INVALID_OBJECT_HANDLE {
+            self.not_ready = 0;
+        }
         match code {
             ResponseCode::OK => {}
             ResponseCode::ACCESS_DENIED => {
                 self.counters.access_denied += 1;
-                self.due = now + Duration::from_millis(5);
+                self.pacer.denied(sent, answered);
                 return Ok(None);
             }
-            ResponseCode::INVALID_OBJECT_HANDLE => {
+            ResponseCode::INVALID_OBJECT_HANDLE if self.not_ready + 1 < NOT_READY_TRIES => {
                 self.counters.invalid_handle += 1;
-                self.due = now + Duration::from_millis(50);
+                self.not_ready += 1;
+                self.pacer.hold(answered.max(sent + NOT_READY_RETRY));
                 return Ok(None);
             }
             ResponseCode::DEVICE_BUSY => {
                 self.counters.busy += 1;
-                self.due = now + Duration::from_millis(20);
+                let pause = BUSY_FIRST
+                    .saturating_mul(1 << self.busy.min(8))
+                    .min(BUSY_MAX);
+                self.busy += 1;
+                self.pacer.hold(answered.max(sent + pause));
                 return Ok(None);
             }
             code => {
+                if code == ResponseCode::INVALID_OBJECT_HANDLE {
+                    self.counters.invalid_handle += 1;
+                    self.not_ready = 0;
+                }
                 return Err(CameraError::Response {
                     operation: OperationCode::GET_OBJECT,
                     code,
@@ -158,13 +214,9 @@ impl LiveView {
             }
         }
         self.counters.frames += 1;
-        if let Some(prev) = self.last_frame_sent {
-            self.interval = Some(sent.saturating_sub(prev));
-        }
-        self.last_frame_sent = Some(sent);
-        self.due = sent + self.interval.unwrap_or(Duration::ZERO);
+        self.pacer.frame(sent, answered);
         let bytes = data.unwrap_or_default();
-        match decode(&bytes, now, cam) {
+        match decode(&bytes, answered, cam) {
             Ok(mut frame) => {
                 self.sequence += 1;
                 frame.sequence = self.sequence;
@@ -179,9 +231,11 @@ impl LiveView {
     }
 
     /// Waits until [`LiveView::due`] on the link's clock and polls until a new frame arrives.
+    /// A camera that refuses for a long time (an exposure on the body) is asked less and less
+    /// often, up to every quarter of a second, and waited for.
     pub async fn next(&mut self, cam: &mut Camera) -> Result<LiveFrame, CameraError> {
         loop {
-            cam.link_mut().sleep_until(self.due).await;
+            cam.link_mut().sleep_until(self.due()).await;
             if let Some(frame) = self.poll(cam).await? {
                 return Ok(frame);
             }

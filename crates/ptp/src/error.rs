@@ -124,4 +124,14 @@ pub enum EncodeError {
     /// More parameters than the container allows.
     #[error("{0} parameters, at most {1} allowed")]
     TooManyParams(usize, usize),
+    /// A part is larger than the room its layout gives it, or parts overlap.
+    #[error("{what}: {len} bytes do not fit the {room} bytes the layout gives it")]
+    DoesNotFit {
+        /// The part, e.g. `focal-frame info`.
+        what: &'static str,
+        /// Its length.
+        len: usize,
+        /// The room it has.
+        room: usize,
+    },
 }

@@ -23,7 +23,7 @@ use sonyctl_sony::values::{DriveMode, ExposureProgram, is_button};
 use sonyctl_sony::{AllPropInfo, Enabled, ExtDeviceInfo, SdioRequest, SdioVersion, SonyForm};
 
 use crate::capture::CaptureState;
-use crate::live_view::LiveViewState;
+use crate::live_view::{HostLiveView, LiveViewState, LiveViewStats, is_live_view_request};
 use crate::profile::Profile;
 use crate::script::{Fault, OwnerAction, Rng, ScheduledAction, WireFault};
 use crate::v200;
@@ -113,6 +113,8 @@ pub struct Stats {
     /// Large data phases as the transport timed them: bytes, and from the first byte sent to
     /// the host's next request (the host had all of it by then).
     pub transfers: Vec<(u64, Duration)>,
+    /// Live view (0xFFFFC002).
+    pub live_view: LiveViewStats,
 }
 
 impl Stats {
@@ -131,8 +133,11 @@ struct Connection {
     version: Option<SdioVersion>,
     /// Change sequence number up to which this host has read 0x9209.
     seen_seq: u64,
+    /// When the current session opened (camera time).
+    session_opened: Option<Duration>,
     events: VecDeque<Event>,
     stats: Stats,
+    live_view: HostLiveView,
 }
 
 /// A property change waiting for its apply time.
@@ -246,7 +251,9 @@ impl SimulatedCamera {
     pub fn connect(&mut self) -> ConnectionId {
         let id = ConnectionId(self.next_connection);
         self.next_connection = self.next_connection.wrapping_add(1);
-        self.connections.insert(id, Connection::default());
+        let mut c = Connection::default();
+        c.stats.live_view.frame_interval = self.live_view_interval();
+        self.connections.insert(id, c);
         id
     }
 
@@ -271,6 +278,21 @@ impl SimulatedCamera {
         if let Some(c) = self.connections.get_mut(&id) {
             c.stats.transfers.push((bytes, took));
         }
+    }
+
+    /// When host `id`'s session opened, if it has one.
+    pub(crate) fn session_opened(&self, id: ConnectionId) -> Option<Duration> {
+        self.connections.get(&id).and_then(|c| c.session_opened)
+    }
+
+    pub(crate) fn host_live_view(&mut self, id: ConnectionId) -> Option<&mut HostLiveView> {
+        self.connections.get_mut(&id).map(|c| &mut c.live_view)
+    }
+
+    pub(crate) fn live_view_stats(&mut self, id: ConnectionId) -> Option<&mut LiveViewStats> {
+        self.connections
+            .get_mut(&id)
+            .map(|c| &mut c.stats.live_view)
     }
 
     /// Counters for one host still connected.
@@ -614,6 +636,10 @@ impl SimulatedCamera {
         data: Option<&[u8]>,
     ) -> Reply {
         self.advance(now);
+        // A frame whose transport never reported its last byte gets no age.
+        if let Some(h) = self.host_live_view(id) {
+            h.in_flight = None;
+        }
         // The host's next request means it received the last image whole.
         if self.capture.handed_over == Some(id) {
             self.capture.handed_over = None;
@@ -632,6 +658,9 @@ impl SimulatedCamera {
         };
         if self.has_fault(Fault::Slow) {
             reply.delay = Duration::from_millis(50 + self.rng.next() % 200);
+        }
+        if is_live_view_request(op) {
+            self.count_live_view_request(id, op, reply.code);
         }
         if op.code == op::SDIO_GET_ALL_EXT_DEVICE_PROP_INFO
             && reply.code == ResponseCode::OK
@@ -700,10 +729,10 @@ impl SimulatedCamera {
             // Touching the shot handle with nothing ready is refused instead of crashing like
             // real firmware.
             OperationCode::GET_OBJECT_INFO if operation.params.get(0) == Some(LIVE_VIEW) => {
-                self.live_view_info()
+                self.live_view_info(id)
             }
             OperationCode::GET_OBJECT if operation.params.get(0) == Some(LIVE_VIEW) => {
-                self.live_view_frame()
+                self.live_view_frame(id)
             }
             OperationCode::GET_OBJECT_INFO => {
                 self.object_info(operation.params.get(0).unwrap_or(0))
@@ -730,6 +759,7 @@ impl SimulatedCamera {
             Some(_) if c.session.is_some() => Reply::code(ResponseCode::SESSION_ALREADY_OPEN),
             Some(s) => {
                 c.session = Some(s);
+                c.session_opened = Some(self.now);
                 c.sdio_phase = 0;
                 Reply::ok()
             }

@@ -126,7 +126,7 @@ impl SimulatedCamera {
             .and_then(Value::as_u64)
     }
 
-    fn manual_focus(&self) -> bool {
+    pub(crate) fn manual_focus(&self) -> bool {
         self.value(prop::FOCUS_MODE).and_then(Value::as_u64) == Some(1)
     }
 

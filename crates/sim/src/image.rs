@@ -194,7 +194,21 @@ pub fn render(width: u32, height: u32, seed: u32, text: &str) -> Vec<u8> {
             }
         }
     }
-    let mut cx = 8usize;
+    draw_text(&mut px, w, h, (8, band_top + 2 * scale), scale, text);
+    px
+}
+
+/// Draws `text` in white into RGB pixels `w` wide and `h` high, its top-left corner at `at`,
+/// each font pixel `scale` pixels square; what falls outside is cut off.
+pub(crate) fn draw_text(
+    px: &mut [u8],
+    w: usize,
+    h: usize,
+    at: (usize, usize),
+    scale: usize,
+    text: &str,
+) {
+    let mut cx = at.0;
     for ch in text.chars() {
         let glyph = glyph(ch.to_ascii_uppercase());
         for (row, bits) in glyph.iter().enumerate() {
@@ -205,7 +219,7 @@ pub fn render(width: u32, height: u32, seed: u32, text: &str) -> Vec<u8> {
                 for dy in 0..scale {
                     for dx in 0..scale {
                         let x = cx + col * scale + dx;
-                        let y = band_top + 2 * scale + row * scale + dy;
+                        let y = at.1 + row * scale + dy;
                         if x < w && y < h {
                             if let Some(p) = px.get_mut((y * w + x) * 3..(y * w + x) * 3 + 3) {
                                 p.copy_from_slice(&[255, 255, 255]);
@@ -217,7 +231,6 @@ pub fn render(width: u32, height: u32, seed: u32, text: &str) -> Vec<u8> {
         }
         cx += 6 * scale;
     }
-    px
 }
 
 fn hsv(h: f32, s: f32, v: f32) -> (u8, u8, u8) {

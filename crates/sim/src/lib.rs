@@ -9,13 +9,14 @@
 pub mod camera;
 mod capture;
 pub mod image;
-mod live_view;
+pub mod live_view;
 pub mod profile;
 pub mod script;
 mod v200;
 
 pub use camera::{ConnectionId, Reply, SimOptions, SimulatedCamera, Stats, has_data_out};
 pub use capture::Produced;
+pub use live_view::{LiveViewDrawing, LiveViewStats};
 pub use profile::{Profile, ProfileError};
 pub use script::{Fault, OwnerAction, ScheduledAction, WireFault};
 pub use sonyctl_sony::parse_duration;

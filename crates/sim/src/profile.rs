@@ -57,6 +57,9 @@ pub struct Profile {
     pub buffer_depth: usize,
     /// Sensor size in pixels (sets the RAW's size).
     pub sensor: (u32, u32),
+    /// Live-view frames a second. No source gives a figure for any body (fact sheet §8.1), so
+    /// the built-in profiles say 30 and mark it unverified; a profile that omits it gets 30.
+    pub live_view_fps: u32,
     /// The GetDeviceInfo reply.
     pub device_info: DeviceInfo,
     /// The second list of the 0x9202 reply (control codes), in the camera's order.
@@ -82,6 +85,8 @@ struct RawProfile {
     sdio_version: u16,
     buffer_depth: usize,
     sensor: [u32; 2],
+    #[serde(default = "default_live_view_fps")]
+    live_view_fps: u32,
     device_info: RawDeviceInfo,
     controls: Vec<u16>,
     #[serde(default)]
@@ -132,6 +137,13 @@ struct RawProperty {
     settable: Option<Vec<RawValue>>,
     all: Option<Vec<RawValue>>,
     steps: Option<Vec<RawValue>>,
+}
+
+/// The live-view rate of a profile that gives none.
+pub const DEFAULT_LIVE_VIEW_FPS: u32 = 30;
+
+fn default_live_view_fps() -> u32 {
+    DEFAULT_LIVE_VIEW_FPS
 }
 
 fn data_type_by_name(name: &str) -> Option<DataType> {
@@ -228,6 +240,12 @@ impl Profile {
                 "buffer_depth must be at least 1".into(),
             ));
         }
+        if !(1..=240).contains(&raw.live_view_fps) {
+            return Err(ProfileError::Invalid(format!(
+                "live_view_fps must be 1..=240, not {}",
+                raw.live_view_fps
+            )));
+        }
         let d = raw.device_info;
         for s in [
             &d.vendor_extension_desc,
@@ -249,6 +267,7 @@ impl Profile {
             sdio_version: SdioVersion(raw.sdio_version),
             buffer_depth: raw.buffer_depth,
             sensor: (raw.sensor[0], raw.sensor[1]),
+            live_view_fps: raw.live_view_fps,
             device_info: DeviceInfo {
                 standard_version: d.standard_version,
                 vendor_extension_id: d.vendor_extension_id,
@@ -334,6 +353,7 @@ impl Profile {
         let _ = writeln!(s, "sdio_version = {}", self.sdio_version.0);
         let _ = writeln!(s, "buffer_depth = {}", self.buffer_depth);
         let _ = writeln!(s, "sensor = [{}, {}]", self.sensor.0, self.sensor.1);
+        let _ = writeln!(s, "live_view_fps = {}", self.live_view_fps);
         let d = &self.device_info;
         let _ = writeln!(
             s,

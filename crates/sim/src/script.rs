@@ -29,11 +29,14 @@ pub enum Fault {
     /// With nothing waiting, 0xD215 reads 0xFFFB and ObjectInfo is empty, as an ILCE-6400 was
     /// seen to do (libgphoto2 issue 1058).
     PhantomPending,
+    /// Live view (0xFFFFC002) answers InvalidObjectHandle during the first second after a
+    /// host's session opens, as libgphoto2 reports of the ZV-1.
+    LiveViewNotReady,
 }
 
 impl Fault {
     /// Every fault, with its name.
-    pub const ALL: [(Fault, &'static str); 9] = [
+    pub const ALL: [(Fault, &'static str); 10] = [
         (Fault::Busy, "busy"),
         (Fault::Slow, "slow"),
         (Fault::SlowStart, "slow-start"),
@@ -43,6 +46,7 @@ impl Fault {
         (Fault::HostileFilename, "hostile-filename"),
         (Fault::DisconnectAfterData, "disconnect-after-data"),
         (Fault::PhantomPending, "phantom-pending"),
+        (Fault::LiveViewNotReady, "lv-not-ready"),
     ];
 }
 

@@ -6,8 +6,14 @@
 //! ```
 //! The declared image size is rounded up (to 128 bytes on the bodies seen), with junk after the
 //! JPEG's end marker, so the JPEG's end is found by walking its markers to EOI.
+//!
+//! This module is the one home of the layout both ways: hosts decode with
+//! [`LiveViewFrame::decode`], the simulated camera writes with [`encode_dataset`] and
+//! [`FocalFrameInfo::encode`].
 
-use sonyctl_ptp::{DecodeError, DecodeErrorKind, Reader};
+use sonyctl_ptp::{DecodeError, DecodeErrorKind, EncodeError, Reader, Writer};
+
+use crate::values::AfPoint;
 
 /// Size of the fixed header.
 pub const HEADER_LEN: usize = 16;
@@ -15,6 +21,8 @@ pub const HEADER_LEN: usize = 16;
 const FOCAL_GROUPS_START: usize = 56;
 /// Size of one frame rectangle.
 const FRAME_LEN: usize = 24;
+/// Frame coordinates are in 1/1024 of a pixel of the 640×480 live-view space (fact sheet §8.2).
+pub const UNITS_PER_PIXEL: u32 = 1024;
 /// Size of a frame group's header.
 const GROUP_HEADER_LEN: usize = 16;
 /// Frame groups defined so far (focus, face, tracking, framing).
@@ -180,6 +188,143 @@ impl FocalFrameInfo {
             Ok(FocalFrameInfo { version, groups })
         })
     }
+}
+
+impl FocalFrameInfo {
+    /// Decodes focal-frame info on its own (the bytes at the header's offset, as long as its
+    /// declared size): up to four groups, anything after them is padding.
+    pub fn decode_bytes(bytes: &[u8]) -> Result<FocalFrameInfo, DecodeError> {
+        FocalFrameInfo::decode(&mut Reader::new(bytes))
+    }
+
+    /// The length of [`FocalFrameInfo::encode`]'s output.
+    pub fn encoded_len(&self) -> usize {
+        FOCAL_GROUPS_START
+            + self
+                .groups
+                .iter()
+                .map(|g| GROUP_HEADER_LEN + FRAME_LEN * g.frames.len())
+                .sum::<usize>()
+    }
+
+    /// The wire form: version, reserved bytes (zero), then each group's header and frames.
+    /// At most four groups (focus, face, tracking, framing) and 65535 frames a group.
+    pub fn encode(&self) -> Result<Vec<u8>, EncodeError> {
+        if self.groups.len() > MAX_GROUPS {
+            return Err(EncodeError::TooManyItems(self.groups.len()));
+        }
+        let mut out = Vec::with_capacity(self.encoded_len());
+        out.put_u16(self.version);
+        out.resize(FOCAL_GROUPS_START, 0);
+        for g in &self.groups {
+            let count = u16::try_from(g.frames.len())
+                .map_err(|_| EncodeError::TooManyItems(g.frames.len()))?;
+            out.put_u32(g.x_denominator);
+            out.put_u32(g.y_denominator);
+            out.put_u16(count);
+            out.extend_from_slice(&[0; 6]);
+            for f in &g.frames {
+                out.put_u16(f.frame_type);
+                out.put_u16(f.state);
+                out.put_u8(f.priority);
+                out.extend_from_slice(&[0; 3]);
+                out.put_u32(f.x);
+                out.put_u32(f.y);
+                out.put_u32(f.height);
+                out.put_u32(f.width);
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl FrameGroup {
+    /// A group in the 640×480 space with the denominators the bodies seen use (640 × 1024 and
+    /// 480 × 1024).
+    pub fn new(frames: Vec<Frame>) -> FrameGroup {
+        FrameGroup {
+            x_denominator: u32::from(AfPoint::WIDTH) * UNITS_PER_PIXEL,
+            y_denominator: u32::from(AfPoint::HEIGHT) * UNITS_PER_PIXEL,
+            frames,
+        }
+    }
+}
+
+/// Where the parts of a dataset go.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct DatasetLayout {
+    /// Offset of the focal-frame info.
+    pub focal_frame_offset: u32,
+    /// Its declared size (the info is zero-filled up to it).
+    pub focal_frame_size: u32,
+    /// Offset of the JPEG.
+    pub image_offset: u32,
+}
+
+impl DatasetLayout {
+    /// The USB layout (fact sheet §8.2, from CrCmd.tab5's sample): focal-frame info at 0x1F4
+    /// declared 0x200 bytes long, the JPEG at 0x3F4.
+    pub const USB: DatasetLayout = DatasetLayout {
+        focal_frame_offset: 0x1F4,
+        focal_frame_size: 0x200,
+        image_offset: 0x3F4,
+    };
+}
+
+/// Writes a live-view dataset: the header, the focal-frame info at its offset zero-filled to its
+/// declared size (offset and size 0 in the header without one), the JPEG at its offset, then
+/// `padding`. The declared image size covers the JPEG and the padding, as real bodies round it
+/// up with junk after the end marker.
+pub fn encode_dataset(
+    layout: &DatasetLayout,
+    focal_frames: Option<&FocalFrameInfo>,
+    jpeg: &[u8],
+    padding: &[u8],
+) -> Result<Vec<u8>, EncodeError> {
+    let ffi_start = layout.focal_frame_offset as usize;
+    let ffi_room = layout.focal_frame_size as usize;
+    let image_start = layout.image_offset as usize;
+    if image_start < HEADER_LEN {
+        return Err(EncodeError::DoesNotFit {
+            what: "header",
+            len: HEADER_LEN,
+            room: image_start,
+        });
+    }
+    let image_size = jpeg.len() + padding.len();
+    let declared = u32::try_from(image_size).map_err(|_| EncodeError::TooLarge(image_size))?;
+    let mut out = Vec::with_capacity(image_start + image_size);
+    let (ffi_offset, ffi_size) = match focal_frames {
+        Some(_) => (layout.focal_frame_offset, layout.focal_frame_size),
+        None => (0, 0),
+    };
+    for v in [layout.image_offset, declared, ffi_offset, ffi_size] {
+        out.put_u32(v);
+    }
+    if let Some(ffi) = focal_frames {
+        let room_before_image = image_start.saturating_sub(ffi_start);
+        if ffi_start < HEADER_LEN || ffi_room > room_before_image {
+            return Err(EncodeError::DoesNotFit {
+                what: "focal-frame info region",
+                len: ffi_room,
+                room: room_before_image,
+            });
+        }
+        let bytes = ffi.encode()?;
+        if bytes.len() > ffi_room {
+            return Err(EncodeError::DoesNotFit {
+                what: "focal-frame info",
+                len: bytes.len(),
+                room: ffi_room,
+            });
+        }
+        out.resize(ffi_start, 0);
+        out.extend_from_slice(&bytes);
+    }
+    out.resize(image_start, 0);
+    out.extend_from_slice(jpeg);
+    out.extend_from_slice(padding);
+    Ok(out)
 }
 
 /// Length of the JPEG at the start of `data` up to and including its EOI marker, found by walking

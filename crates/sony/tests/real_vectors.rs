@@ -384,6 +384,15 @@ fn live_view_frames_end_at_eoi() {
         let junk = lv.image_size as usize - jpeg.len();
         assert!((15..=127).contains(&junk), "{name}: {junk} bytes after EOI");
         let ffi = lv.focal_frames.unwrap();
+        // The encoder writes the groups as the camera did (the reserved bytes it zeroes).
+        let real = &bytes[lv.focal_frame_offset as usize..][..lv.focal_frame_size as usize];
+        let again = ffi.encode().unwrap();
+        assert_eq!(again.len(), real.len(), "{name}");
+        assert_eq!(
+            (&again[..2], &again[56..]),
+            (&real[..2], &real[56..]),
+            "{name}"
+        );
         assert!(matches!(ffi.version, 100 | 101), "{name}");
         assert_eq!(ffi.groups.len(), 4, "{name}");
         assert!(

@@ -408,3 +408,162 @@ fn every_known_code_round_trips() {
         );
     }
 }
+
+mod live_view {
+    //! The live-view dataset: what the simulated camera writes with the encoder, hosts decode.
+
+    use proptest::prelude::*;
+    use sonyctl_ptp::EncodeError;
+    use sonyctl_sony::live_view::{
+        DatasetLayout, FocalFrameInfo, Frame, FrameGroup, LiveViewFrame, encode_dataset,
+    };
+
+    fn frame() -> impl Strategy<Value = Frame> {
+        (
+            any::<u16>(),
+            any::<u16>(),
+            any::<u8>(),
+            any::<u32>(),
+            any::<u32>(),
+            any::<u32>(),
+            any::<u32>(),
+        )
+            .prop_map(|(frame_type, state, priority, x, y, height, width)| Frame {
+                frame_type,
+                state,
+                priority,
+                x,
+                y,
+                height,
+                width,
+            })
+    }
+
+    fn group(max_frames: usize) -> impl Strategy<Value = FrameGroup> {
+        (
+            any::<u32>(),
+            any::<u32>(),
+            prop::collection::vec(frame(), 0..=max_frames),
+        )
+            .prop_map(|(x_denominator, y_denominator, frames)| FrameGroup {
+                x_denominator,
+                y_denominator,
+                frames,
+            })
+    }
+
+    fn focal_frames(
+        groups: std::ops::RangeInclusive<usize>,
+    ) -> impl Strategy<Value = FocalFrameInfo> {
+        (any::<u16>(), prop::collection::vec(group(4), groups))
+            .prop_map(|(version, groups)| FocalFrameInfo { version, groups })
+    }
+
+    /// A JPEG the marker walk accepts: SOI, an APP segment, a scan with stuffed data, EOI.
+    fn jpeg() -> impl Strategy<Value = Vec<u8>> {
+        (
+            prop::collection::vec(any::<u8>(), 0..64),
+            prop::collection::vec(any::<u8>(), 0..256),
+        )
+            .prop_map(|(app, scan)| {
+                let mut j = vec![0xFF, 0xD8, 0xFF, 0xE1];
+                j.extend_from_slice(&((app.len() + 2) as u16).to_be_bytes());
+                j.extend_from_slice(&app);
+                j.extend_from_slice(&[0xFF, 0xDA, 0x00, 0x02]);
+                for b in scan {
+                    j.push(b);
+                    if b == 0xFF {
+                        j.push(0x00);
+                    }
+                }
+                j.extend_from_slice(&[0xFF, 0xD9]);
+                j
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn focal_frame_info_round_trips(ffi in focal_frames(0..=4)) {
+            let bytes = ffi.encode().unwrap();
+            prop_assert_eq!(bytes.len(), ffi.encoded_len());
+            prop_assert_eq!(FocalFrameInfo::decode_bytes(&bytes).unwrap(), ffi);
+        }
+
+        /// The USB layout, with padding that may hold FF D9: the decoder finds the JPEG the
+        /// encoder wrote, and the focal-frame info (four groups fill the declared 0x200 bytes
+        /// with zeros after them, which the decoder reads as padding).
+        #[test]
+        fn usb_dataset_round_trips(
+            ffi in focal_frames(4..=4),
+            jpeg in jpeg(),
+            padding in prop::collection::vec(any::<u8>(), 0..200),
+        ) {
+            let bytes = encode_dataset(&DatasetLayout::USB, Some(&ffi), &jpeg, &padding).unwrap();
+            let lv = LiveViewFrame::decode(&bytes).unwrap();
+            prop_assert_eq!(
+                (lv.image_offset, lv.focal_frame_offset, lv.focal_frame_size),
+                (0x3F4, 0x1F4, 0x200)
+            );
+            prop_assert_eq!(lv.image_size as usize, jpeg.len() + padding.len());
+            prop_assert_eq!(lv.jpeg(&bytes), &jpeg[..]);
+            prop_assert_eq!(lv.focal_frames, Some(ffi));
+            prop_assert_eq!(bytes.len(), 0x3F4 + jpeg.len() + padding.len());
+        }
+    }
+
+    #[test]
+    fn a_dataset_without_focal_frame_info_says_so_in_its_header() {
+        let jpeg = [0xFF, 0xD8, 0xFF, 0xD9];
+        let bytes = encode_dataset(&DatasetLayout::USB, None, &jpeg, &[0xFF, 0xD9]).unwrap();
+        assert_eq!(&bytes[8..16], &[0; 8]);
+        let lv = LiveViewFrame::decode(&bytes).unwrap();
+        assert_eq!((&lv.focal_frames, lv.jpeg(&bytes)), (&None, &jpeg[..]));
+    }
+
+    #[test]
+    fn what_does_not_fit_is_refused() {
+        let jpeg = [0xFF, 0xD8, 0xFF, 0xD9];
+        let five = FocalFrameInfo {
+            version: 104,
+            groups: vec![FrameGroup::new(Vec::new()); 5],
+        };
+        assert_eq!(five.encode(), Err(EncodeError::TooManyItems(5)));
+        let frame = Frame {
+            frame_type: 1,
+            state: 2,
+            priority: 1,
+            x: 0,
+            y: 0,
+            height: 1,
+            width: 1,
+        };
+        // 56 + 16 + 24·19 = 528 bytes: more than the 0x200 the USB layout declares.
+        let crowded = FocalFrameInfo {
+            version: 104,
+            groups: vec![FrameGroup::new(vec![frame; 19])],
+        };
+        assert!(matches!(
+            encode_dataset(&DatasetLayout::USB, Some(&crowded), &jpeg, &[]),
+            Err(EncodeError::DoesNotFit {
+                len: 528,
+                room: 0x200,
+                ..
+            })
+        ));
+        let overlapping = DatasetLayout {
+            focal_frame_offset: 0x10,
+            focal_frame_size: 0x200,
+            image_offset: 0x100,
+        };
+        let small = FocalFrameInfo {
+            version: 104,
+            groups: Vec::new(),
+        };
+        assert!(encode_dataset(&overlapping, Some(&small), &jpeg, &[]).is_err());
+        let no_header = DatasetLayout {
+            image_offset: 8,
+            ..DatasetLayout::USB
+        };
+        assert!(encode_dataset(&no_header, None, &jpeg, &[]).is_err());
+    }
+}

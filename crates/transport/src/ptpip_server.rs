@@ -380,6 +380,9 @@ async fn command_loop(
                             "fault disconnect-mid-data: connection dropped in a data phase".into(),
                         ));
                     }
+                    // The whole data phase is written (a live-view frame's age is taken now).
+                    let now = shared.now();
+                    shared.camera().data_phase_sent(id, now);
                 }
                 write_packet(
                     w,

@@ -225,7 +225,11 @@ impl Transport for SimLink {
             if !wait.is_zero() {
                 tokio::time::sleep(wait).await;
             }
-            self.deliver(op, reply, id, max_data, on_size, sink)
+            let response = self.deliver(op, reply, id, max_data, on_size, sink)?;
+            // Every byte is in the host's hands when the sink has taken it.
+            let now = self.clock.now();
+            self.camera.data_phase_sent(id, now);
+            Ok(response)
         })
     }
 
@@ -296,5 +300,50 @@ impl Transport for SimLink {
         let now = self.clock.now();
         self.camera.advance(now);
         Some(&mut self.camera)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use sonyctl_ptp::{OperationCode, Params, ResponseCode};
+    use sonyctl_sim::{Profile, SimOptions};
+
+    fn op(code: u16, tid: u32, params: &[u32]) -> Operation {
+        Operation {
+            code: OperationCode(code),
+            transaction_id: tid,
+            params: Params::new(params).unwrap(),
+        }
+    }
+
+    /// In process, the frame is in the host's hands when the link answers: its age is taken
+    /// on the virtual clock then.
+    #[tokio::test]
+    async fn a_live_view_frame_is_aged_when_answered() {
+        let cam = SimulatedCamera::new(
+            Profile::builtin("ilce-7sm3").unwrap(),
+            SimOptions::default(),
+        );
+        let mut link = SimLink::new(cam, SimClock::Virtual(Duration::ZERO));
+        let (r, _) = link
+            .transact(&op(0x1002, 0, &[1]), None, 1 << 20)
+            .await
+            .unwrap();
+        assert_eq!(r.code, ResponseCode::OK);
+        link.sleep(Duration::from_millis(50)).await;
+        let (r, data) = link
+            .transact(&op(0x1009, 1, &[0xFFFF_C002]), None, 1 << 20)
+            .await
+            .unwrap();
+        assert_eq!(r.code, ResponseCode::OK);
+        assert!(data.is_some());
+        let cam = link.simulated().unwrap();
+        let produced = cam.last_live_view().unwrap().produced_at;
+        assert_eq!(produced, cam.live_view_interval());
+        let id = link.connection.unwrap();
+        let lv = &cam.stats(id).unwrap().live_view;
+        assert_eq!(lv.frame_ages, [Duration::from_millis(50) - produced]);
     }
 }

@@ -53,6 +53,8 @@ pub(crate) struct InTransfer {
     at: usize,
     /// Ready to go at this instant (the `slow` fault delays replies).
     ready: Instant,
+    /// A data-phase container: the camera hears when its last byte went out.
+    data_phase: bool,
 }
 
 /// The USB side of the simulated camera for one attached host (sans-IO apart from the clock).
@@ -78,6 +80,8 @@ pub(crate) struct Gadget {
     held_int: VecDeque<Held>,
     /// Bulk OUT requests waiting for the camera to finish what came before.
     held_out: VecDeque<(u32, Vec<u8>)>,
+    /// The last byte of a data phase went out and the camera has not been told yet.
+    data_phase_done: bool,
 }
 
 /// A container as bytes; `kind` is raw so that a fault can send a type that does not exist.
@@ -116,6 +120,7 @@ impl Gadget {
             held_in: VecDeque::new(),
             held_int: VecDeque::new(),
             held_out: VecDeque::new(),
+            data_phase_done: false,
         }
     }
 
@@ -230,6 +235,10 @@ impl Gadget {
                     let n = bytes.len();
                     out.push(done(seqnum, 0, bytes, n));
                     self.held_in.pop_front();
+                    if std::mem::take(&mut self.data_phase_done) {
+                        // A live-view frame's age is taken when its last byte leaves.
+                        cam.data_phase_sent(self.id, now);
+                    }
                 }
                 Some(Err(status)) => {
                     out.push(done(seqnum, status, Vec::new(), 0));
@@ -426,11 +435,12 @@ impl Gadget {
         }
         let ready = at + reply.delay.div_f64(scale.max(1e-6));
         let tid = op.transaction_id;
-        let push = |bytes: Vec<u8>, q: &mut VecDeque<InTransfer>| {
+        let push = |bytes: Vec<u8>, q: &mut VecDeque<InTransfer>, data_phase: bool| {
             q.push_back(InTransfer {
                 bytes,
                 at: 0,
                 ready,
+                data_phase,
             });
         };
         match reply.wire {
@@ -439,6 +449,7 @@ impl Gadget {
                 push(
                     container(0x7F7F, 0xFFFF, tid, &[0xAA; 8]),
                     &mut self.bulk_in,
+                    false,
                 );
             }
             Some(WireFault::CutDataAfter(n)) => {
@@ -453,11 +464,12 @@ impl Gadget {
                 if c.len() % BULK_PACKET == 0 {
                     c.pop();
                 }
-                push(c, &mut self.bulk_in);
+                push(c, &mut self.bulk_in, false);
                 self.bulk_in.push_back(InTransfer {
                     bytes: Vec::new(),
                     at: usize::MAX,
                     ready,
+                    data_phase: false,
                 });
                 return;
             }
@@ -470,6 +482,7 @@ impl Gadget {
             push(
                 container(ContainerKind::Data.code(), op.code.0, tid, d),
                 &mut self.bulk_in,
+                true,
             );
         }
         let mut params = Vec::new();
@@ -479,6 +492,7 @@ impl Gadget {
         push(
             container(ContainerKind::Response.code(), reply.code.0, tid, &params),
             &mut self.bulk_in,
+            false,
         );
         if reply.code != ResponseCode::OK {
             tracing::debug!("usb: {:?} answered {:?}", op.code, reply.code);
@@ -524,6 +538,7 @@ impl Gadget {
         let piece = t.bytes.get(t.at..t.at + n).unwrap_or(&[]).to_vec();
         t.at += n;
         if t.at >= t.bytes.len() {
+            self.data_phase_done |= t.data_phase;
             // The transfer is done. A real device ends it with a short packet; if the last
             // packet was full and the request is full too, a zero-length packet follows.
             if n == max && t.bytes.len() % BULK_PACKET == 0 {
@@ -669,6 +684,7 @@ mod tests {
             bytes: vec![7; 1024],
             at: 0,
             ready: Instant::now(),
+            data_phase: false,
         });
         assert_eq!(
             g.bulk_in(1024, Instant::now()).unwrap().unwrap().len(),
@@ -681,6 +697,7 @@ mod tests {
             bytes: vec![7; 1024],
             at: 0,
             ready: Instant::now(),
+            data_phase: false,
         });
         assert_eq!(
             g.bulk_in(4096, Instant::now()).unwrap().unwrap().len(),
@@ -696,6 +713,7 @@ mod tests {
             bytes: vec![7; 2000],
             at: 0,
             ready: Instant::now(),
+            data_phase: false,
         });
         assert_eq!(g.bulk_in(100, Instant::now()), Some(Err(EOVERFLOW)));
         // Whole packets are fine, and so is a short request that takes the rest.
@@ -764,6 +782,69 @@ mod tests {
             interval: 0,
             setup,
         }
+    }
+
+    /// A live-view frame's age is taken when the last packet of its data container goes out,
+    /// on the camera time of that step.
+    #[test]
+    fn a_live_view_frame_is_aged_when_its_last_packet_leaves() {
+        let (mut cam, mut g) = gadget();
+        let t0 = Instant::now();
+        let out = |seqnum: u32, bytes: Vec<u8>| {
+            let n = bytes.len() as u32;
+            Some((submit(seqnum, EP_BULK_OUT, false, n, [0; 8]), bytes))
+        };
+        let input = |seqnum: u32| Some((submit(seqnum, EP_BULK_IN, true, 4096, [0; 8]), vec![]));
+        let at = |ms: u64| Duration::from_millis(ms);
+        g.step(
+            &mut cam,
+            out(1, command(0x1002, 0, &[1])),
+            at(0),
+            1.0,
+            t0,
+            false,
+        );
+        assert_eq!(g.step(&mut cam, input(2), at(0), 1.0, t0, false).len(), 1);
+        // Frame 1 (produced at 33.3 ms), asked for at 40 ms.
+        g.step(
+            &mut cam,
+            out(3, command(0x1009, 1, &[0xFFFF_C002])),
+            at(40),
+            1.0,
+            t0,
+            false,
+        );
+        let mut seqnum = 4;
+        let mut got = 0;
+        while cam
+            .stats(g.connection())
+            .unwrap()
+            .live_view
+            .frame_ages
+            .is_empty()
+        {
+            assert!(got < 1 << 20, "the frame never finished");
+            let r = g.step(
+                &mut cam,
+                input(seqnum),
+                at(40 + u64::from(seqnum)),
+                1.0,
+                t0,
+                false,
+            );
+            for ret in r {
+                if let Ret::Submit { actual_length, .. } = ret {
+                    got += actual_length as usize;
+                }
+            }
+            seqnum += 1;
+        }
+        let s = &cam.stats(g.connection()).unwrap().live_view;
+        let frame = cam.last_live_view().unwrap();
+        assert_eq!(got, 12 + 0x3F4 + frame.jpeg_len + frame.padding_len);
+        let last_step = at(40 + u64::from(seqnum - 1));
+        assert_eq!(s.frame_ages, [last_step - frame.produced_at]);
+        assert_eq!(s.frames_sent, 1);
     }
 
     /// The whole device in memory: requests held until there is something to send, answered
@@ -879,6 +960,7 @@ mod tests {
             bytes: vec![7; 100],
             at: 0,
             ready: t0 + Duration::from_secs(2),
+            data_phase: false,
         });
         assert!(g.bulk_in(512, t0 + Duration::from_secs(1)).is_none());
         assert_eq!(

@@ -300,3 +300,46 @@ async fn probe_is_answered() {
     s.read_exact(&mut resp).await.unwrap();
     assert_eq!(Packet::decode_exact(&resp).unwrap(), Packet::ProbeResponse);
 }
+
+/// Live view over PTP/IP: every frame sent has its age, taken when the server had written its
+/// whole data phase.
+#[tokio::test]
+async fn live_view_frames_are_aged_when_written() {
+    let camera = SimulatedCamera::new(
+        Profile::builtin("ilce-7sm3").unwrap(),
+        SimOptions::default(),
+    );
+    let server = PtpIpServer::bind(
+        "127.0.0.1:0".parse().unwrap(),
+        camera,
+        ServerOptions::default(),
+    )
+    .await
+    .unwrap();
+    let addr = server.local_addr().unwrap();
+    let handle = server.camera();
+    tokio::spawn(server.run());
+    let mut h = Host::connect(addr).await;
+    h.handshake().await;
+    let mut frames = 0;
+    for _ in 0..20 {
+        let (code, data) = h.op(0x1009, &[0xFFFF_C002], None).await.unwrap();
+        if code == ResponseCode::OK {
+            let data = data.unwrap();
+            sonyctl_sony::LiveViewFrame::decode(&data).unwrap();
+            frames += 1;
+        } else {
+            assert_eq!(code, ResponseCode::ACCESS_DENIED);
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // The last answer is in: ask something else so its note has surely been taken.
+    h.ok(0x1001, &[]).await;
+    let stats = handle.with(|c| c.all_stats());
+    let lv = &stats.last().unwrap().1.live_view;
+    assert_eq!(lv.frames_sent, frames);
+    assert_eq!(lv.get_object, 20);
+    assert_eq!(lv.frame_ages.len() as u64, frames);
+    // Polls at least 20 ms apart and frames 33 ms apart: a new frame every other poll at least.
+    assert!(frames >= 10, "{frames} frames in 20 polls");
+}

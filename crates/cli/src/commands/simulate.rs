@@ -26,7 +26,7 @@ pub struct SimulateArgs {
     #[arg(long, default_value_t = 1.0)]
     time_scale: f64,
     /// Show a fault (repeatable): busy, slow, slow-start, disconnect-mid-data, garbage,
-    /// drop-events, hostile-filename, disconnect-after-data, phantom-pending.
+    /// drop-events, hostile-filename, disconnect-after-data, phantom-pending, lv-not-ready.
     #[arg(long = "fault", value_name = "NAME", value_parser = parse_fault)]
     faults: Vec<Fault>,
     /// The owner's action at a time after the first host's SDIO handshake (repeatable):
@@ -40,7 +40,8 @@ pub struct SimulateArgs {
     /// Seed for everything random (faults).
     #[arg(long, default_value_t = 0x5EED)]
     seed: u64,
-    /// Write what each host did (operations, bytes, camera time) to FILE as JSON on exit.
+    /// Write what each host did (operations, bytes, live view, camera time) to FILE as JSON on
+    /// exit.
     #[arg(long, value_name = "FILE")]
     stats: Option<std::path::PathBuf>,
 }
@@ -107,6 +108,7 @@ fn stats_json(cam: &SimulatedCamera) -> serde_json::Value {
                     "transfers": s.transfers.iter().map(|(b, d)| serde_json::json!({
                         "bytes": b, "seconds": d.as_secs_f64(),
                     })).collect::<Vec<_>>(),
+                    "live_view": live_view_json(&s.live_view),
                 })
             })
             .collect();
@@ -136,6 +138,24 @@ fn stats_json(cam: &SimulatedCamera) -> serde_json::Value {
             "hosts": hosts,
         })
     }
+}
+
+/// One host's live view: requests for 0xFFFFC002 and their answers, frames, and each frame's
+/// age (camera time from when it was produced to when its last byte left).
+fn live_view_json(lv: &sonyctl_sim::LiveViewStats) -> serde_json::Value {
+    let ms = |d: &std::time::Duration| d.as_secs_f64() * 1000.0;
+    serde_json::json!({
+        "frames_produced": lv.frames_produced,
+        "frames_sent": lv.frames_sent,
+        "get_object": lv.get_object,
+        "get_object_info": lv.get_object_info,
+        "requests": lv.requests(),
+        "access_denied": lv.access_denied,
+        "invalid_handle": lv.invalid_handle,
+        "flooding": lv.flooding,
+        "frame_ages_ms": lv.frame_ages.iter().map(ms).collect::<Vec<_>>(),
+        "frame_interval_ms": ms(&lv.frame_interval),
+    })
 }
 
 /// SHA-256 of a simulated file, read in pieces.
