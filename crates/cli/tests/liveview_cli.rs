@@ -420,29 +420,22 @@ fn quality_is_set_for_the_run_and_put_back() {
     let spec = sim.spec();
     let get = || ok(&["--camera", &spec, "get", "live-view-quality"]);
     assert_eq!(get(), "High\n");
-    succeed(&[
-        "--camera",
-        &spec,
-        "liveview",
-        "--quality",
-        "low",
-        "--count",
-        "3",
-        "--json",
-    ]);
+    let sizes = |quality: &str| -> Vec<u64> {
+        let run = ["liveview", "--quality", quality, "--count", "5", "--json"];
+        let out = succeed(&[&["--camera", spec.as_str()][..], &run[..]].concat());
+        json_lines(&out.stdout)
+            .iter()
+            .map(|l| l["size"].as_u64().unwrap())
+            .collect()
+    };
+    let low = sizes("low");
     assert_eq!(get(), "High\n", "put back after the run");
     // Already high: nothing to set, nothing to put back.
-    succeed(&[
-        "--camera",
-        &spec,
-        "liveview",
-        "--quality",
-        "high",
-        "--count",
-        "3",
-        "--json",
-    ]);
+    let high = sizes("high");
     assert_eq!(get(), "High\n");
+    // The camera encodes at the quality asked for: low-quality frames are smaller.
+    let mean = |v: &[u64]| v.iter().sum::<u64>() / v.len() as u64;
+    assert!(mean(&low) < mean(&high), "low {low:?}, high {high:?}");
     sim.stop();
     // Protocol 300 sets absolutely (0x9205): once to low and once back, by the first run only.
     let stats: Json = serde_json::from_str(&std::fs::read_to_string(&stats).unwrap()).unwrap();
