@@ -122,6 +122,8 @@ pub(crate) struct Pacer {
     relearned: u64,
     /// Send times of the last [`MOST_PER_INTERVAL`] requests.
     recent: VecDeque<f64>,
+    /// How late the last requests went out after they were due (timers, a busy task).
+    lateness: VecDeque<f64>,
     /// When the first AccessDenied since the last frame was sent.
     denied_since: Option<f64>,
     /// Answer times of requests without data (AccessDenied), for the jitter.
@@ -209,10 +211,24 @@ impl Pacer {
     }
 
     fn note_sent(&mut self, sent: f64) {
+        // Lateness is a timer's or a busy task's; the first request had no due time, and one
+        // much later than due waited for something else (a command).
+        let late = sent - self.due;
+        if !self.recent.is_empty() && late < secs(BOOTSTRAP_SIGHTING) / 2.0 {
+            if self.lateness.len() == RTTS {
+                self.lateness.pop_front();
+            }
+            self.lateness.push_back(late.max(0.0));
+        }
         if self.recent.len() == MOST_PER_INTERVAL {
             self.recent.pop_front();
         }
         self.recent.push_back(sent);
+    }
+
+    /// How late requests go out after they are due, at most, recently.
+    fn late(&self) -> f64 {
+        self.lateness.iter().copied().fold(0.0, f64::max)
     }
 
     /// `due`, or later if it would be one request too many within one frame interval (the
@@ -261,13 +277,13 @@ impl Pacer {
 
     /// Poll spacing while the interval is unknown: three polls span [`SLOWEST`] plus the
     /// jitter, so a 24 fps body never sees a fourth request within one frame; but when that
-    /// would let two boundaries of a 60 fps body fit between two polls (more than about
-    /// 1.5 ms of jitter), closer, so that learning still works, at the cost of an extra
-    /// request within a slow body's first few frames.
+    /// would let two boundaries of a 60 fps body fit between two polls as they really go out
+    /// (more than about 1.5 ms of jitter and lateness together), closer, so that learning
+    /// still works, at the cost of an extra request within a slow body's first few frames.
     fn bootstrap_poll(&self) -> f64 {
         let jitter = self.jitter();
         let spread = (secs(SLOWEST) + jitter) / MOST_PER_INTERVAL as f64;
-        let fits = (secs(BOOTSTRAP_SIGHTING) - jitter) * 0.95;
+        let fits = (secs(BOOTSTRAP_SIGHTING) - jitter) * 0.95 - self.late();
         spread.min(fits).max(0.005)
     }
 
