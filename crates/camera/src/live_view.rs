@@ -190,7 +190,7 @@ impl LiveView {
             ResponseCode::INVALID_OBJECT_HANDLE if self.not_ready + 1 < NOT_READY_TRIES => {
                 self.counters.invalid_handle += 1;
                 self.not_ready += 1;
-                self.pacer.hold(answered.max(sent + NOT_READY_RETRY));
+                self.pacer.hold(sent, answered.max(sent + NOT_READY_RETRY));
                 return Ok(None);
             }
             ResponseCode::DEVICE_BUSY => {
@@ -199,7 +199,7 @@ impl LiveView {
                     .saturating_mul(1 << self.busy.min(8))
                     .min(BUSY_MAX);
                 self.busy += 1;
-                self.pacer.hold(answered.max(sent + pause));
+                self.pacer.hold(sent, answered.max(sent + pause));
                 return Ok(None);
             }
             code => {

@@ -177,6 +177,8 @@ pub(crate) struct LiveFeed {
     running: bool,
     /// No request before this link-clock time (after a failure the stream cannot explain).
     hold_until: Duration,
+    /// Such failures in a row.
+    failures: u32,
 }
 
 impl LiveFeed {
@@ -187,6 +189,7 @@ impl LiveFeed {
             stream: LiveView::new(LiveViewOptions::default()),
             running: false,
             hold_until: Duration::ZERO,
+            failures: 0,
         }
     }
 
@@ -298,6 +301,7 @@ impl Actor {
     async fn live_frame(&mut self) {
         match self.live.stream.poll(&mut self.cam).await {
             Ok(Some(frame)) => {
+                self.live.failures = 0;
                 self.live.frames.send_replace(Some(Arc::new(frame)));
                 // Consumers waiting for this frame run before the next request is prepared
                 // (on a virtual clock the next one is due at once).
@@ -310,8 +314,13 @@ impl Actor {
                 self.refresh().await;
             }
             Err(e) => {
-                tracing::warn!("live view: {e}; trying again in {LIVE_VIEW_HOLD:?}");
-                self.live.hold_until = self.cam.link().now() + LIVE_VIEW_HOLD;
+                // A camera without live view is asked less and less often.
+                let hold = LIVE_VIEW_HOLD
+                    .saturating_mul(1 << self.live.failures.min(5))
+                    .min(LIVE_VIEW_HOLD_MAX);
+                self.live.failures += 1;
+                tracing::warn!("live view: {e}; trying again in {hold:?}");
+                self.live.hold_until = self.cam.link().now() + hold;
                 self.live.stream.restart();
             }
         }
@@ -566,8 +575,11 @@ impl Actor {
 }
 
 /// How long live view waits after a failure that is not a lost connection (a refusal the
-/// stream has no back-off for) before it tries again.
+/// stream has no back-off for, live view that never got ready) before it tries again; it
+/// doubles with each such failure in a row, up to [`LIVE_VIEW_HOLD_MAX`].
 const LIVE_VIEW_HOLD: Duration = Duration::from_secs(1);
+/// The longest wait after failures in a row.
+const LIVE_VIEW_HOLD_MAX: Duration = Duration::from_secs(30);
 
 /// How long the service's own reconnection attempt before the watch runs may take (the watch's
 /// attempts take about as long).

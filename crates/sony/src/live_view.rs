@@ -377,10 +377,11 @@ pub fn jpeg_end(data: &[u8]) -> Result<usize, (usize, &'static str)> {
     }
 }
 
-/// Width of the live-view space that focal-frame coordinates and the AF point (0xD2DC) refer to.
-pub const LIVE_VIEW_WIDTH: u32 = 640;
+/// Width of the live-view space that focal-frame coordinates and the AF point (0xD2DC) refer to
+/// (the space is [`AfPoint`]'s).
+pub const LIVE_VIEW_WIDTH: u32 = AfPoint::WIDTH as u32;
 /// Height of the live-view space.
-pub const LIVE_VIEW_HEIGHT: u32 = 480;
+pub const LIVE_VIEW_HEIGHT: u32 = AfPoint::HEIGHT as u32;
 
 /// A rectangle in the 640×480 live-view space (pixels, fractional).
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]

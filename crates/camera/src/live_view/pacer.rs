@@ -10,9 +10,8 @@
 //!   after the previous request (an AccessDenied, or the frame before) shows exactly one
 //!   boundary between the two: a *sighting*, an interval `(lo, hi]` as narrow as the requests
 //!   were close, widened by the jitter of the time the camera looks (estimated from the spread
-//!   of the AccessDenied round trips). The first come from polling every [`BOOTSTRAP_POLL`]
-//!   (shorter than one frame of a 60 fps body, and at most three requests in one frame of a
-//!   24 fps body).
+//!   of the AccessDenied round trips). The first come from polling every third of a 24 fps
+//!   frame (shorter than one frame of a 60 fps body; see `bootstrap_poll`).
 //! - **The interval** is bounded by every pair of sightings: `n` boundaries apart, it lies
 //!   between `(b.lo − a.hi)/n` and `(b.hi − a.lo)/n`. `n` is counted exactly along a chain of
 //!   sightings joined by requests that could not have missed a frame; otherwise it is the one
@@ -37,9 +36,10 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
-/// Poll spacing while the interval is unknown: shorter than one frame of a 60 fps body, and
-/// long enough that a 24 fps body sees at most three requests in one frame interval.
-pub(crate) const BOOTSTRAP_POLL: Duration = Duration::from_millis(14);
+/// The frame interval of the slowest body the learning plans for (24 fps): while the interval
+/// is unknown, three polls span at least this, so no such body sees a fourth request within
+/// one of its frames.
+const SLOWEST: Duration = Duration::from_nanos(41_666_667);
 /// Longest pause between AccessDenied retries once a refusal lasts (an exposure, a full
 /// buffer).
 pub(crate) const DENIED_MAX: Duration = Duration::from_millis(250);
@@ -53,7 +53,10 @@ const MAX_FRAMES_UNSEEN: f64 = 600.0;
 /// Frames between two probes for a body that became faster (see [`Pacer`]).
 const PROBE_EVERY: u64 = 128;
 /// The least jitter assumed, for a link whose answer times have not varied yet.
-const JITTER_FLOOR: Duration = Duration::from_micros(250);
+const JITTER_FLOOR: Duration = Duration::from_millis(1);
+/// The most requests within one frame interval: a fourth is flooding (the simulated camera
+/// counts it so; request floods have locked real bodies until a power cycle).
+const MOST_PER_INTERVAL: usize = 3;
 /// Answer times kept for the jitter estimate.
 const RTTS: usize = 16;
 
@@ -68,6 +71,14 @@ struct Sighting {
     /// Sightings of one chain were joined by requests closer than any frame interval, so no
     /// frame was missed between them and the frames received count the boundaries.
     chain: u64,
+}
+
+/// Where the boundary aimed at may be (seconds on the link's clock).
+#[derive(Clone, Copy, Debug)]
+struct Aim {
+    start: f64,
+    end: f64,
+    safe_until: f64,
 }
 
 /// Bounds on the camera's frame interval, seconds.
@@ -100,16 +111,19 @@ pub(crate) struct Pacer {
     unbroken: bool,
     /// Retry spacing while looking for a boundary.
     step: Option<f64>,
-    /// A frame asked for no later than this is the one aimed at: the next boundary cannot
-    /// have come yet when the camera looks.
-    safe_until: Option<f64>,
-    /// While looking for a boundary: the earliest it may be.
-    looking_from: Option<f64>,
+    /// The boundary aimed at: the earliest and the latest it may be, and the latest request
+    /// that still reaches the camera before the next boundary may come (a frame asked for by
+    /// then is this boundary's).
+    aim: Option<Aim>,
     /// Frames since the last probe, and where to go on when the probe is refused.
     since_probe: u64,
     probe_resume: Option<f64>,
     /// Times the sightings contradicted each other and the learning started over.
     relearned: u64,
+    /// Send times of the last [`MOST_PER_INTERVAL`] requests.
+    recent: VecDeque<f64>,
+    /// How late the last requests went out after they were due (timers, a busy task).
+    lateness: VecDeque<f64>,
     /// When the first AccessDenied since the last frame was sent.
     denied_since: Option<f64>,
     /// Answer times of requests without data (AccessDenied), for the jitter.
@@ -182,16 +196,64 @@ impl Pacer {
         self.cap = cap;
     }
 
-    /// No request before `at` (DeviceBusy, live view not ready yet); the camera did not look
-    /// for a frame, so the last request tells nothing about boundaries.
-    pub(crate) fn hold(&mut self, at: Duration) {
+    /// The request sent at `sent` was refused without looking for a frame (DeviceBusy, live
+    /// view not ready yet): no request before `at`, and the last request tells nothing about
+    /// boundaries.
+    pub(crate) fn hold(&mut self, sent: Duration, at: Duration) {
+        self.note_sent(secs(sent));
         self.last_request = None;
         self.unbroken = false;
         if self.interval.is_none() {
             // Learning needs frames counted between sightings, which a pause may skip.
             self.sightings.clear();
         }
-        self.due = secs(at);
+        self.due = self.spaced(secs(at));
+    }
+
+    fn note_sent(&mut self, sent: f64) {
+        // Lateness is a timer's or a busy task's; the first request had no due time, and one
+        // much later than due waited for something else (a command).
+        let late = sent - self.due;
+        if !self.recent.is_empty() && late < secs(BOOTSTRAP_SIGHTING) / 2.0 {
+            if self.lateness.len() == RTTS {
+                self.lateness.pop_front();
+            }
+            self.lateness.push_back(late.max(0.0));
+        }
+        if self.recent.len() == MOST_PER_INTERVAL {
+            self.recent.pop_front();
+        }
+        self.recent.push_back(sent);
+    }
+
+    /// How late requests go out after they are due, at most, recently.
+    fn late(&self) -> f64 {
+        self.lateness.iter().copied().fold(0.0, f64::max)
+    }
+
+    /// `due`, or later if it would be one request too many within one frame interval (the
+    /// longest it may be, or before the interval is known the span of three bootstrap polls).
+    fn spaced(&self, due: f64) -> f64 {
+        if self.recent.len() < MOST_PER_INTERVAL {
+            return due;
+        }
+        // The camera may look at the oldest late and at the next early, by the jitter. While
+        // learning, the polls keep their own spacing (three of them span the interval of a
+        // 24 fps body when the answer times do not vary; a wider margin would cost the
+        // sightings learning needs).
+        let span = self
+            .model()
+            .map_or(self.bootstrap_poll() * MOST_PER_INTERVAL as f64, |i| {
+                i.hi + self.jitter()
+            });
+        let oldest = self.recent.front().copied().unwrap_or(f64::MIN);
+        due.max(oldest + span)
+    }
+
+    /// The interval's bounds once they are narrow enough to aim by (within about a quarter of
+    /// it); until then the stream polls densely, which keeps counting frames exactly.
+    fn model(&self) -> Option<Interval> {
+        self.interval.filter(|i| i.hi - i.lo <= i.lo / 4.0)
     }
 
     /// The smallest interval the camera may have: the learnt lower bound, and no less than one
@@ -213,11 +275,16 @@ impl Pacer {
         ((max - min) * 0.75).max(secs(JITTER_FLOOR))
     }
 
-    /// Poll spacing while the interval is unknown: [`BOOTSTRAP_POLL`], closer when the jitter
-    /// would let two boundaries of a 60 fps body fit between two requests.
+    /// Poll spacing while the interval is unknown: three polls span [`SLOWEST`] plus the
+    /// jitter, so a 24 fps body never sees a fourth request within one frame; but when that
+    /// would let two boundaries of a 60 fps body fit between two polls as they really go out
+    /// (more than about 1.5 ms of jitter and lateness together), closer, so that learning
+    /// still works, at the cost of an extra request within a slow body's first few frames.
     fn bootstrap_poll(&self) -> f64 {
-        let fits = (secs(BOOTSTRAP_SIGHTING) - self.jitter()) * 0.9;
-        fits.clamp(0.005, secs(BOOTSTRAP_POLL))
+        let jitter = self.jitter();
+        let spread = (secs(SLOWEST) + jitter) / MOST_PER_INTERVAL as f64;
+        let fits = (secs(BOOTSTRAP_SIGHTING) - jitter) * 0.95 - self.late();
+        spread.min(fits).max(0.005)
     }
 
     /// The camera answered AccessDenied to a request sent at `sent`, answered at `answered`.
@@ -227,15 +294,15 @@ impl Pacer {
             self.rtts.pop_front();
         }
         self.rtts.push_back((answered - sent).max(0.0));
+        self.note_sent(sent);
         if let Some(resume) = self.probe_resume.take() {
             // The probe found nothing new, as it should: on to the frame it went before. (The
             // boundary it would pin lies within half an interval, looser than the model's.)
             self.last_request = None;
-            self.due = answered.max(resume);
+            self.due = self.spaced(answered.max(resume));
             return;
         }
         self.last_request = Some(sent);
-        self.looking_from = None;
         let since = *self.denied_since.get_or_insert(sent);
         let step = self.step.unwrap_or_else(|| self.bootstrap_poll());
         // Refused for longer than a few frames: the camera has no live view now (an exposure,
@@ -246,12 +313,13 @@ impl Pacer {
         } else {
             step
         };
-        self.due = answered.max(sent + pause);
+        self.due = self.spaced(answered.max(sent + pause));
     }
 
     /// A new frame arrived for a request sent at `sent`, answered at `answered`.
     pub(crate) fn frame(&mut self, sent: Duration, answered: Duration) {
         let (sent, answered) = (secs(sent), secs(answered));
+        self.note_sent(sent);
         self.frames += 1;
         self.taken += 1;
         self.since_probe += 1;
@@ -262,22 +330,26 @@ impl Pacer {
         // none, or took that frame); when it was closer than the shortest interval there is
         // one, a sighting. A frame asked for before the next boundary could come is the one
         // aimed at. Otherwise a frame may have been missed: the chain breaks.
-        let aimed = self.safe_until.take().is_some_and(|u| sent <= u);
-        let looking_from = self.looking_from.take();
-        match previous {
-            Some(r) if sent - r + self.jitter() < self.shortest() => self.sight(r, sent),
-            // The first request of a look found the frame: the boundary lies between the
-            // earliest it could be and this request.
-            _ if aimed && looking_from.is_some_and(|lo| lo < sent) => {
-                self.sight(looking_from.unwrap_or(sent), sent);
+        let jitter = self.jitter();
+        let aimed = self.aim.take().filter(|a| sent <= a.safe_until);
+        match (previous, aimed) {
+            (Some(r), _) if sent - r + jitter < self.shortest() => self.sight(r, sent),
+            // The boundary aimed at lies after the previous request (which found none) and
+            // the earliest it could be; a sighting when that narrows the window.
+            (_, Some(a)) => {
+                let lo = previous.map_or(a.start, |r| r.max(a.start));
+                if sent + jitter - lo < a.end - a.start {
+                    self.sight(lo, sent);
+                }
             }
-            _ => self.unbroken &= aimed,
+            _ => self.unbroken = false,
         }
         let next = answered.max(self.next_frame_due(sent));
+        let next = self.spaced(next);
         // Now and then, ask again after half the shortest interval: a body that became faster
         // answers with a frame, which contradicts the model (a slower one shows by itself, in
         // AccessDenied answers).
-        let probe = sent + self.shortest() / 2.0;
+        let probe = self.spaced(sent + self.shortest() / 2.0);
         if self.since_probe >= PROBE_EVERY
             && self.step.is_none()
             && probe > answered
@@ -364,10 +436,9 @@ impl Pacer {
             self.cap_last = Some(next);
             next
         });
-        let (Some(i), Some(last)) = (self.interval, self.sightings.back().copied()) else {
+        let (Some(i), Some(last)) = (self.model(), self.sightings.back().copied()) else {
             // Still learning: poll densely for the next boundary (the cap still applies).
-            self.safe_until = None;
-            self.looking_from = None;
+            self.aim = None;
             let poll = sent + self.bootstrap_poll();
             return capped.map_or(poll, |c| c.max(poll));
         };
@@ -375,8 +446,7 @@ impl Pacer {
         if let Some(at) = capped {
             // Requests further apart than a frame always find a new one: no need to aim.
             if at - sent >= i.hi + jitter {
-                self.safe_until = None;
-                self.looking_from = None;
+                self.aim = None;
                 return at;
             }
         }
@@ -392,7 +462,11 @@ impl Pacer {
         }
         self.taken = (k - 1.0) as u64;
         let (start, end) = window(k);
-        self.safe_until = Some(window(k + 1.0).0 - jitter);
+        self.aim = Some(Aim {
+            start,
+            end,
+            safe_until: window(k + 1.0).0 - jitter,
+        });
         let t = i.t();
         // Aimed just after the latest the boundary may be, the request still reaches the camera
         // before the earliest the next boundary may be, with an eighth of an interval to spare.
@@ -400,7 +474,6 @@ impl Pacer {
         let aim = if fits && k < MAX_FRAMES_UNSEEN {
             // Just after the latest the boundary may be.
             self.step = None;
-            self.looking_from = None;
             end + t / 32.0
         } else {
             // Too uncertain: look. Ask in the middle of the window: a frame there puts the
@@ -408,7 +481,6 @@ impl Pacer {
             // every eighth of an interval until the frame comes (the new sighting is that
             // precise).
             self.step = Some((t / 8.0).max(0.001));
-            self.looking_from = Some(start);
             // Never so late that the next boundary may have come too.
             let latest = window(k + 1.0).0 - jitter - t / 32.0;
             ((start + end) / 2.0).min(latest).max(start)
@@ -463,6 +535,9 @@ mod tests {
 
     /// What a run did.
     struct Run {
+        /// Requests the camera would count as flooding.
+        flooding: u32,
+        requests: u32,
         /// Frames received over frames the camera made from the first one received.
         share: f64,
         requests_per_frame: f64,
@@ -472,7 +547,9 @@ mod tests {
     /// Runs the pacer against `cam` for `seconds`, each way of a request taking up to `jitter`
     /// and a frame `transfer` more.
     fn run(cam: &mut Model, p: &mut Pacer, jitter: f64, transfer: f64, seconds: f64) -> Run {
-        let (mut now, mut frames, mut requests) = (secs(p.due()), 0_u64, 0_u64);
+        let (mut now, mut frames, mut requests) = (secs(p.due()), 0_u64, 0_u32);
+        let mut served_at: VecDeque<f64> = VecDeque::new();
+        let mut flooding = 0;
         let mut first = None;
         let end = now + seconds;
         while now < end {
@@ -480,6 +557,12 @@ mod tests {
             let sent = now;
             let served = sent + jitter * cam.rand();
             requests += 1;
+            // A fourth request within one frame interval is flooding.
+            served_at.push_back(served);
+            if served_at.len() > MOST_PER_INTERVAL {
+                let fourth_back = served_at.pop_front().unwrap();
+                flooding += u32::from(served - fourth_back < cam.t);
+            }
             if cam.serve(served) {
                 frames += 1;
                 first.get_or_insert(served);
@@ -492,6 +575,8 @@ mod tests {
         }
         let made = (end - first.unwrap()) / cam.t;
         Run {
+            flooding,
+            requests,
             share: frames as f64 / made.floor(),
             requests_per_frame: requests as f64 / frames as f64,
             interval: p.interval(),
@@ -500,7 +585,7 @@ mod tests {
 
     /// 24 to 60 fps, no jitter to 3 ms each way, 20 phases each: every frame the camera makes
     /// from the first one received, with at most 1.1 requests a frame, the interval learnt to
-    /// 0.5 %, and never a contradiction without jitter.
+    /// 0.5 %, no flooding, and never a contradiction without jitter.
     #[test]
     fn follows_24_to_60_fps_with_about_one_request_per_frame() {
         for fps in [24.0, 25.0, 29.97, 30.0, 50.0, 59.94, 60.0] {
@@ -523,6 +608,15 @@ mod tests {
                     if jitter == 0.0 {
                         assert_eq!(p.relearned, 0, "{what}");
                     }
+                    // No fourth request within one frame interval, unless the camera may look at
+                    // requests over a millisecond late: then while the interval is being
+                    // learnt (the first frames, or again after a contradiction).
+                    let most = match jitter {
+                        j if j <= 0.0005 => 0,
+                        j if j <= 0.001 => 1,
+                        _ => r.requests / 20,
+                    };
+                    assert!(r.flooding <= most, "{what}: {} flooding", r.flooding);
                 }
             }
         }
