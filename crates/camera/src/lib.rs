@@ -11,6 +11,7 @@
 
 pub mod capture;
 mod link;
+pub mod live_view;
 pub mod save;
 mod set;
 mod typed;
@@ -29,6 +30,7 @@ pub use capture::{ExposureState, ExposureStatus};
 pub use link::Link;
 #[cfg(feature = "sim")]
 pub use link::SimClock;
+pub use live_view::{AfFrame, LiveFrame, LiveView, LiveViewCounters, LiveViewOptions};
 pub use set::{SetError, SetErrorKind, SetOutcome};
 pub use sonyctl_transport::{Transport, TransportError, UsbErrorKind};
 pub use typed::{ExposureCompensation, FNumber, Iso, Setting, ShutterSpeed, blocking};
@@ -305,6 +307,25 @@ impl Connection {
         }
     }
 
+    /// One operation sent once, whatever the answer: the camera's response code and its data
+    /// (at most `max_data` bytes), for callers with their own policy for DeviceBusy and the
+    /// other refusals (the live-view stream paces itself).
+    async fn call_once(
+        &mut self,
+        code: OperationCode,
+        params: &[u32],
+        max_data: u64,
+    ) -> Result<(ResponseCode, Option<Vec<u8>>), CameraError> {
+        let params = Params::new(params).map_err(|_| CameraError::NoData(code))?;
+        let op = Operation {
+            code,
+            transaction_id: self.tid(code),
+            params,
+        };
+        let (resp, data) = self.link.transact(&op, None, max_data).await?;
+        Ok((resp.code, data))
+    }
+
     async fn data(
         &mut self,
         code: OperationCode,
@@ -442,6 +463,13 @@ impl Camera {
             .ok_or(CameraError::NoData(
                 sonyctl_sony::codes::op::SDIO_GET_ALL_EXT_DEVICE_PROP_INFO,
             ))
+    }
+
+    /// The properties as last read, without reading anything or taking the camera's events
+    /// (`None` when an event made them stale, or before the first read). What a caller that must
+    /// not cost a request gets: the live-view stream's focus state.
+    pub fn last_properties(&self) -> Option<&AllPropInfo> {
+        self.cache.as_ref().map(|(p, _)| p)
     }
 
     /// Forgets the cached properties (the next `cached_properties` reads them).

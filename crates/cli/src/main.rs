@@ -2,7 +2,7 @@
 //!
 //! This binary owns argument parsing and output; the protocol work is in `sonyctl-ptp` and
 //! `sonyctl-sony`. Exit codes: 0 success, 1 an error (one line on standard error), 2 a usage
-//! error (from clap).
+//! error (from clap, or found by a command before it opens the camera).
 
 mod advice;
 mod commands;
@@ -17,8 +17,8 @@ use clap::{Parser, Subcommand};
 #[cfg(feature = "sim")]
 use commands::simulate;
 use commands::{
-    af, capture, decode, focus, focus_point, get, info, list, movie, props as props_cmd, release,
-    set, tether, watch,
+    af, capture, decode, focus, focus_point, get, info, list, liveview, movie, props as props_cmd,
+    release, set, tether, watch,
 };
 
 /// Remote-control Sony Alpha cameras over PTP (USB, PTP/IP).
@@ -69,6 +69,8 @@ enum Command {
     Capture(capture::CaptureArgs),
     /// Studio tethering: save every image shot with the camera's own button, as it appears.
     Tether(tether::TetherArgs),
+    /// Live view as motion JPEG (-o FILE|-), numbered JPEGs (--frames DIR) or JSON lines (--json).
+    Liveview(liveview::LiveViewArgs),
     /// Half-press autofocus only; prints `focused` or `not focused` (exit 1).
     Af,
     /// Drive the lens in manual focus: `sonyctl focus near 3 --steps 5`.
@@ -108,6 +110,7 @@ fn main() -> ExitCode {
         Command::Watch(args) => watch::run(&g, &args),
         Command::Capture(args) => capture::run(&g, &args),
         Command::Tether(args) => tether::run(&g, &args),
+        Command::Liveview(args) => liveview::run(&g, &args),
         Command::Af => af::run(&g),
         Command::Focus(args) => focus::run(&g, &args),
         Command::FocusPoint(args) => focus_point::run(&g, &args),
@@ -120,11 +123,18 @@ fn main() -> ExitCode {
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         // Already said on standard output (`af`: not focused).
         Err(e) if e.downcast_ref::<commands::Reported>().is_some() => ExitCode::FAILURE,
-        Err(e) => {
-            // One line, so scripts can log it.
-            eprintln!("sonyctl: {}", text::sanitize(&advice::describe(e.as_ref())));
-            ExitCode::FAILURE
-        }
+        Err(e) => match e.downcast::<clap::Error>() {
+            // A usage error found after parsing (`liveview --json -o -`): as clap reports its own.
+            Ok(usage) => {
+                let _ = usage.print();
+                ExitCode::from(2)
+            }
+            Err(e) => {
+                // One line, so scripts can log it.
+                eprintln!("sonyctl: {}", text::sanitize(&advice::describe(e.as_ref())));
+                ExitCode::FAILURE
+            }
+        },
     }
 }
 

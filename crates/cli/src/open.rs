@@ -11,6 +11,7 @@ use sonyctl_camera::SimClock;
 use sonyctl_camera::{
     Camera, CameraError, CameraOptions, Cancel, CaptureError, Link, SetError, TransportError,
 };
+use sonyctl_service::{CameraService, ServiceHandle, ServiceOptions};
 #[cfg(feature = "sim")]
 use sonyctl_sim::{SimOptions, SimulatedCamera};
 use sonyctl_transport::{ConnectOptions, PtpIpClient};
@@ -314,6 +315,40 @@ pub fn with_camera<T>(
                 Err(e)
             }
         }
+    })
+}
+
+/// How long the service may take to end (release the buttons) once the command is done.
+const SERVICE_END: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Opens the camera `g` names, hands it to the camera service, and runs `body` with a handle on
+/// it: for commands that use the service rather than the camera itself (`liveview`).
+///
+/// When `body` returns, its handles are gone and the service ends: it releases every button,
+/// within 5 s. The service owns the camera to the end, so the session is not closed with
+/// CloseSession; the connection closes with the process (a body on USB that still has the
+/// session open answers the next OpenSession with SessionAlreadyOpen, which opening handles).
+pub fn with_service<T>(
+    g: &Globals,
+    ctrl_c: CtrlC,
+    body: impl AsyncFnOnce(&ServiceHandle, &Cancel) -> Result<T>,
+) -> Result<T> {
+    runtime()?.block_on(async {
+        let cancel = match ctrl_c {
+            CtrlC::Exits => Cancel::new(),
+            CtrlC::Cancels(notice) => cancel_on_ctrl_c(notice),
+        };
+        let cam = open(g).await?;
+        let service = CameraService::spawn(cam, ServiceOptions::default());
+        let mut ended = service.status_changes();
+        let result = body(&service, &cancel).await;
+        drop(service);
+        // The status sender goes with the service task: `changed` fails once the task is over.
+        let _ = tokio::time::timeout(SERVICE_END, async {
+            while ended.changed().await.is_ok() {}
+        })
+        .await;
+        result
     })
 }
 

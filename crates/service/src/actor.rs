@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 
 use sonyctl_camera::save::Saver;
 use sonyctl_camera::{
-    Camera, Cancel, CaptureOptions, CaptureSession, Downloaded, FocusState, Observer, SetOutcome,
-    SharedError, ShotKind, Watch, WatchEvent,
+    Camera, Cancel, CaptureOptions, CaptureSession, Downloaded, FocusState, LiveView,
+    LiveViewOptions, Observer, SetOutcome, SharedError, ShotKind, Watch, WatchEvent,
 };
 use sonyctl_ptp::PropertyCode;
 use sonyctl_sony::codes::prop;
@@ -15,6 +15,7 @@ use sonyctl_sony::values::PendingImages;
 use sonyctl_sony::{AllPropInfo, format_value};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
+use crate::live_view::{Demand, Newest};
 use crate::{
     CaptureReport, Event, ExposureState, ExposureStatus, Properties, Property, ServiceError,
     ServiceOptions, ShotOptions, Status,
@@ -167,6 +168,50 @@ fn ready_count(p: &AllPropInfo) -> u16 {
         .map_or(0, u16::from)
 }
 
+/// The camera's one live-view stream and the subscriptions' demand for it.
+pub(crate) struct LiveFeed {
+    demand: watch::Receiver<Demand>,
+    frames: watch::Sender<Newest>,
+    stream: LiveView,
+    /// True while the stream runs (somebody watches).
+    running: bool,
+    /// No request before this link-clock time (after a failure the stream cannot explain).
+    hold_until: Duration,
+    /// Such failures in a row.
+    failures: u32,
+}
+
+impl LiveFeed {
+    pub(crate) fn new(demand: watch::Receiver<Demand>, frames: watch::Sender<Newest>) -> Self {
+        LiveFeed {
+            demand,
+            frames,
+            stream: LiveView::new(LiveViewOptions::default()),
+            running: false,
+            hold_until: Duration::ZERO,
+            failures: 0,
+        }
+    }
+
+    /// Starts or stops the stream as the subscriptions ask, and takes their cap.
+    fn follow_demand(&mut self) {
+        let (wanted, cap) = {
+            let d = self.demand.borrow_and_update();
+            (d.wanted(), d.max_fps())
+        };
+        if wanted && !self.running {
+            self.stream.restart();
+        }
+        self.running = wanted;
+        self.stream.set_max_fps(cap);
+    }
+
+    /// When the next request is due, if the stream runs.
+    fn due(&self) -> Option<Duration> {
+        self.running.then(|| self.stream.due().max(self.hold_until))
+    }
+}
+
 /// The task's state.
 pub(crate) struct Actor {
     cam: Camera,
@@ -177,6 +222,9 @@ pub(crate) struct Actor {
     watch: Option<Watch>,
     /// What lost the connection, while it is lost.
     lost: Option<SharedError>,
+    live: LiveFeed,
+    /// When the watch reads the camera next while live view runs, on the link's clock.
+    next_poll: Duration,
 }
 
 /// What woke the task.
@@ -184,6 +232,10 @@ enum Wake {
     Command(Command),
     Closed,
     Tick,
+    /// The subscriptions changed.
+    Demand,
+    /// A live-view request is due.
+    Frame,
 }
 
 impl Actor {
@@ -193,6 +245,7 @@ impl Actor {
         events: broadcast::Sender<Event>,
         status: watch::Sender<Status>,
         options: ServiceOptions,
+        live: LiveFeed,
     ) -> Actor {
         Actor {
             cam,
@@ -202,31 +255,74 @@ impl Actor {
             options,
             watch: None,
             lost: None,
+            live,
+            next_poll: Duration::ZERO,
         }
     }
 
     pub(crate) async fn run(mut self) {
         self.refresh().await;
         loop {
+            self.live.follow_demand();
             let wake = {
                 let connected = self.status.borrow().connected;
                 let poll = self.options.poll;
-                let (rx, cam) = (&mut self.rx, &mut self.cam);
+                // Live view runs between commands while connected and watched.
+                let live = self
+                    .live
+                    .due()
+                    .filter(|_| self.lost.is_none() && self.watch.is_some())
+                    .map(|due| (due, self.next_poll));
+                let (rx, cam, demand) = (&mut self.rx, &mut self.cam, &mut self.live.demand);
                 tokio::select! {
                     biased;
                     c = rx.recv() => c.map_or(Wake::Closed, Wake::Command),
-                    () = idle(cam, poll, connected) => Wake::Tick,
+                    // Every handle holds the sender, so an error here means the queue has
+                    // closed too, which the first branch reports.
+                    Ok(()) = demand.changed() => Wake::Demand,
+                    w = wait(cam, poll, connected, live) => w,
                 }
             };
             match wake {
                 Wake::Command(c) => self.command(c).await,
                 Wake::Tick => self.refresh().await,
+                Wake::Demand => {}
+                Wake::Frame => self.live_frame().await,
                 Wake::Closed => break,
             }
         }
         // Nobody is left to release anything: leave the camera as a person would find it.
         if let Err(e) = self.cam.release_all().await {
             tracing::warn!("releasing the buttons as the service ends: {e}");
+        }
+    }
+
+    /// One live-view request, its frame published to every subscription.
+    async fn live_frame(&mut self) {
+        match self.live.stream.poll(&mut self.cam).await {
+            Ok(Some(frame)) => {
+                self.live.failures = 0;
+                self.live.frames.send_replace(Some(Arc::new(frame)));
+                // Consumers waiting for this frame run before the next request is prepared
+                // (on a virtual clock the next one is due at once).
+                tokio::task::yield_now().await;
+            }
+            Ok(None) => {}
+            Err(e) if e.is_connection_lost() => {
+                tracing::warn!("live view: {e}");
+                // The watch notices the loss and restores the connection; the stream waits.
+                self.refresh().await;
+            }
+            Err(e) => {
+                // A camera without live view is asked less and less often.
+                let hold = LIVE_VIEW_HOLD
+                    .saturating_mul(1 << self.live.failures.min(5))
+                    .min(LIVE_VIEW_HOLD_MAX);
+                self.live.failures += 1;
+                tracing::warn!("live view: {e}; trying again in {hold:?}");
+                self.live.hold_until = self.cam.link().now() + hold;
+                self.live.stream.restart();
+            }
         }
     }
 
@@ -257,7 +353,11 @@ impl Actor {
                 let r = self.cam.set_text(&name, &text).await;
                 answer(reply, r.map_err(Into::into));
             }
-            Command::Capture(job) => self.capture(*job).await,
+            Command::Capture(job) => {
+                self.capture(*job).await;
+                // The stream paused for the capture: its timing starts over.
+                self.live.stream.restart();
+            }
             Command::Autofocus(reply) => {
                 let r = self.cam.autofocus(self.options.focus_timeout).await;
                 answer(reply, r.map_err(Into::into));
@@ -281,6 +381,7 @@ impl Actor {
             Command::Download { saver, reply } => {
                 let r = self.download(&saver).await;
                 answer(reply, r);
+                self.live.stream.restart();
             }
             Command::WithCamera(f) => f(&mut self.cam),
         }
@@ -382,6 +483,7 @@ impl Actor {
     /// One step of the watch: reads the camera and reports what changed since the last read,
     /// or, while the connection is lost, one reconnection attempt (the watch's).
     async fn refresh(&mut self) {
+        self.next_poll = self.cam.link().now() + self.options.poll;
         let changes = match self.watch.as_mut() {
             Some(w) => w.next(&mut self.cam, Duration::ZERO).await,
             None => self.start_watch().await.map(|()| Vec::new()),
@@ -418,6 +520,8 @@ impl Actor {
                 }
                 WatchEvent::ConnectionRestored => {
                     self.lost = None;
+                    // Live view resumes on the new connection with its timing learnt afresh.
+                    self.live.stream.restart();
                     self.status.send_modify(|s| s.connected = true);
                     Event::ConnectionRestored
                 }
@@ -470,6 +574,13 @@ impl Actor {
     }
 }
 
+/// How long live view waits after a failure that is not a lost connection (a refusal the
+/// stream has no back-off for, live view that never got ready) before it tries again; it
+/// doubles with each such failure in a row, up to [`LIVE_VIEW_HOLD_MAX`].
+const LIVE_VIEW_HOLD: Duration = Duration::from_secs(1);
+/// The longest wait after failures in a row.
+const LIVE_VIEW_HOLD_MAX: Duration = Duration::from_secs(30);
+
 /// How long the service's own reconnection attempt before the watch runs may take (the watch's
 /// attempts take about as long).
 const RECONNECT_ATTEMPT: Duration = Duration::from_secs(2);
@@ -488,6 +599,31 @@ async fn idle(cam: &mut Camera, poll: Duration, connected: bool) {
         if let Some(rest) = poll.checked_sub(start.elapsed()) {
             tokio::time::sleep(rest).await;
         }
+    }
+}
+
+/// Waits for what comes first: the next idle poll, or, while live view runs (`live`: when its
+/// next request is due and when the watch reads the camera next, on the link's clock), the
+/// next live-view request. Events from the camera end the wait for the watch. Cancelled when
+/// a command arrives.
+async fn wait(
+    cam: &mut Camera,
+    poll: Duration,
+    connected: bool,
+    live: Option<(Duration, Duration)>,
+) -> Wake {
+    let Some((due, next_poll)) = live else {
+        idle(cam, poll, connected).await;
+        return Wake::Tick;
+    };
+    let until = due.min(next_poll);
+    let events = cam
+        .wait_events(until.saturating_sub(cam.link().now()))
+        .await;
+    if !events.is_empty() || cam.link().now() >= next_poll {
+        Wake::Tick
+    } else {
+        Wake::Frame
     }
 }
 

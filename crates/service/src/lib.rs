@@ -26,6 +26,7 @@
 
 mod actor;
 mod events;
+mod live_view;
 mod status;
 
 use std::sync::Arc;
@@ -41,7 +42,9 @@ use sonyctl_sony::{AllPropInfo, SonyDevicePropDesc};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
 pub use events::{Event, EventStream};
+pub use live_view::LiveViewSubscription;
 pub use sonyctl_camera::capture::{ExposureState, ExposureStatus};
+pub use sonyctl_camera::{AfFrame, LiveFrame, LiveViewOptions};
 pub use status::Status;
 
 use actor::{Actor, CaptureJob, Command};
@@ -55,6 +58,7 @@ const _: () = {
         assert_sync::<ServiceHandle>();
         assert_send::<CaptureHandle>();
         assert_send::<EventStream>();
+        assert_send::<LiveViewSubscription>();
     }
     let _ = checks;
 };
@@ -222,12 +226,25 @@ impl CameraService {
             pending_images: 0,
             battery: None,
         });
-        let actor = Actor::new(camera, rx, events.clone(), status_tx, options);
+        let (demand, demand_rx) = watch::channel(live_view::Demand::default());
+        let (frames, frames_rx) = watch::channel(None);
+        let actor = Actor::new(
+            camera,
+            rx,
+            events.clone(),
+            status_tx,
+            options,
+            actor::LiveFeed::new(demand_rx, frames),
+        );
         tokio::spawn(actor.run());
         ServiceHandle {
             tx,
             events,
             status: status_rx,
+            live: live_view::Hub {
+                demand: Arc::new(demand),
+                frames: frames_rx,
+            },
         }
     }
 }
@@ -239,6 +256,7 @@ pub struct ServiceHandle {
     tx: mpsc::Sender<Command>,
     events: broadcast::Sender<Event>,
     status: watch::Receiver<Status>,
+    live: live_view::Hub,
 }
 
 type Answer<T> = oneshot::Receiver<Result<T, ServiceError>>;
@@ -269,6 +287,13 @@ impl ServiceHandle {
     /// A new consumer of the events from now on.
     pub fn events(&self) -> EventStream {
         EventStream::new(self.events.subscribe(), self.status.clone())
+    }
+
+    /// Joins the camera's one live-view stream. Cheap and synchronous; the stream starts with
+    /// the first subscription and stops after the last is dropped. Its request cap is the
+    /// highest `max_fps` of the subscriptions (none if any has none).
+    pub fn live_view(&self, options: LiveViewOptions) -> LiveViewSubscription {
+        self.live.join(options)
     }
 
     /// Every property. Queued like any command: during a capture it answers when the capture

@@ -377,6 +377,72 @@ pub fn jpeg_end(data: &[u8]) -> Result<usize, (usize, &'static str)> {
     }
 }
 
+/// Width of the live-view space that focal-frame coordinates and the AF point (0xD2DC) refer to
+/// (the space is [`AfPoint`]'s).
+pub const LIVE_VIEW_WIDTH: u32 = AfPoint::WIDTH as u32;
+/// Height of the live-view space.
+pub const LIVE_VIEW_HEIGHT: u32 = AfPoint::HEIGHT as u32;
+
+/// A rectangle in the 640×480 live-view space (pixels, fractional).
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
+pub struct Rect {
+    /// Left edge.
+    pub x: f32,
+    /// Top edge.
+    pub y: f32,
+    /// Width.
+    pub w: f32,
+    /// Height.
+    pub h: f32,
+}
+
+/// What a frame group holds, by its place in the focal-frame info (fact sheet §8.2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FrameGroupKind {
+    /// Group 0: focus (AF) frames.
+    Focus,
+    /// Group 1: face frames (version 1.01 and later).
+    Face,
+    /// Group 2: tracking frames (version 1.01 and later).
+    Tracking,
+    /// Group 3: framing frames (version 1.03 and later).
+    Framing,
+}
+
+impl FrameGroupKind {
+    /// The kind of the group at `index` in [`FocalFrameInfo::groups`]; `None` past the four known.
+    pub fn from_index(index: usize) -> Option<FrameGroupKind> {
+        [
+            FrameGroupKind::Focus,
+            FrameGroupKind::Face,
+            FrameGroupKind::Tracking,
+            FrameGroupKind::Framing,
+        ]
+        .get(index)
+        .copied()
+    }
+}
+
+impl FrameGroup {
+    /// `f`, one of this group's frames, in the 640×480 live-view space: each coordinate is its
+    /// numerator over the group's denominator for its axis, times the space's size on that axis.
+    /// `None` when a denominator is 0 (the group says nothing usable).
+    pub fn rect(&self, f: &Frame) -> Option<Rect> {
+        if self.x_denominator == 0 || self.y_denominator == 0 {
+            return None;
+        }
+        let sx = f64::from(LIVE_VIEW_WIDTH) / f64::from(self.x_denominator);
+        let sy = f64::from(LIVE_VIEW_HEIGHT) / f64::from(self.y_denominator);
+        Some(Rect {
+            x: (f64::from(f.x) * sx) as f32,
+            y: (f64::from(f.y) * sy) as f32,
+            w: (f64::from(f.width) * sx) as f32,
+            h: (f64::from(f.height) * sy) as f32,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,6 +9,7 @@ pub mod focus_point;
 pub mod get;
 pub mod info;
 pub mod list;
+pub mod liveview;
 pub mod movie;
 pub mod props;
 pub mod release;

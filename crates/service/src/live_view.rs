@@ -1,0 +1,124 @@
+//! Live view for any number of consumers: one camera stream, the newest frame for each.
+//!
+//! The task runs one [`LiveView`](sonyctl_camera::LiveView) stream while at least one
+//! [`LiveViewSubscription`] exists. Frames go out through a `tokio::sync::watch` holding only
+//! the newest frame: the task replaces it and never waits for anyone, so a slow consumer skips
+//! frames (and counts them in [`LiveViewSubscription::skipped`]) without slowing the camera or
+//! the other consumers.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use sonyctl_camera::{LiveFrame, LiveViewOptions};
+use tokio::sync::watch;
+
+use crate::ServiceError;
+
+/// Who wants live view, and how fast: what the subscriptions ask of the task.
+#[derive(Debug, Default)]
+pub(crate) struct Demand {
+    /// Each subscription's cap, by its id.
+    members: BTreeMap<u64, Option<f64>>,
+    next_id: u64,
+}
+
+impl Demand {
+    /// True while anybody watches.
+    pub(crate) fn wanted(&self) -> bool {
+        !self.members.is_empty()
+    }
+
+    /// The stream's request cap: the highest of the subscriptions' caps, none if any has none.
+    pub(crate) fn max_fps(&self) -> Option<f64> {
+        self.members
+            .values()
+            .try_fold(0.0_f64, |hi, cap| cap.map(|c| hi.max(c)))
+    }
+}
+
+/// The newest frame the stream produced (`None` before the first).
+pub(crate) type Newest = Option<Arc<LiveFrame>>;
+
+/// What the service's handles share to join the stream.
+#[derive(Debug, Clone)]
+pub(crate) struct Hub {
+    pub(crate) demand: Arc<watch::Sender<Demand>>,
+    pub(crate) frames: watch::Receiver<Newest>,
+}
+
+impl Hub {
+    pub(crate) fn join(&self, options: LiveViewOptions) -> LiveViewSubscription {
+        let mut id = 0;
+        self.demand.send_modify(|d| {
+            id = d.next_id;
+            d.next_id += 1;
+            d.members.insert(id, options.max_fps);
+        });
+        let mut frames = self.frames.clone();
+        // Frames produced before joining are neither returned nor counted as skipped.
+        let last = frames
+            .borrow_and_update()
+            .as_ref()
+            .map_or(0, |f| f.sequence);
+        LiveViewSubscription {
+            frames,
+            last,
+            skipped: 0,
+            demand: self.demand.clone(),
+            id,
+        }
+    }
+}
+
+/// One consumer of the camera's live view. Dropping it leaves; the camera's stream stops after
+/// the last subscription is dropped.
+#[derive(Debug)]
+pub struct LiveViewSubscription {
+    frames: watch::Receiver<Newest>,
+    /// Sequence number of the last frame returned (or the newest when joining).
+    last: u64,
+    skipped: u64,
+    demand: Arc<watch::Sender<Demand>>,
+    id: u64,
+}
+
+impl LiveViewSubscription {
+    /// The newest frame newer than the last one this subscription returned (a slow consumer
+    /// skips frames). `Err(ServiceError::Ended)` when the service ends.
+    pub async fn next(&mut self) -> Result<Arc<LiveFrame>, ServiceError> {
+        loop {
+            let newest = self.frames.borrow_and_update().clone();
+            if let Some(f) = newest {
+                if f.sequence > self.last {
+                    self.skipped += f.sequence - self.last - 1;
+                    self.last = f.sequence;
+                    return Ok(f);
+                }
+            }
+            self.frames
+                .changed()
+                .await
+                .map_err(|_| ServiceError::Ended)?;
+        }
+    }
+
+    /// Frames the stream produced that this subscription never returned.
+    pub fn skipped(&self) -> u64 {
+        let newest = self
+            .frames
+            .borrow()
+            .as_ref()
+            .map_or(self.last, |f| f.sequence);
+        // The newest frame may still be returned; those between it and the last are lost.
+        self.skipped + newest.saturating_sub(self.last).saturating_sub(1)
+    }
+}
+
+impl Drop for LiveViewSubscription {
+    fn drop(&mut self) {
+        let id = self.id;
+        self.demand.send_modify(|d| {
+            d.members.remove(&id);
+        });
+    }
+}
