@@ -145,6 +145,13 @@ fn decode_everything(data: &[u8]) {
         }
         if let Ok(lv) = LiveViewFrame::decode(input) {
             assert!(lv.jpeg(input).ends_with(&[0xFF, 0xD9]));
+            if let Some(ffi) = lv.focal_frames {
+                let bytes = ffi.encode().unwrap();
+                assert_eq!(
+                    sonyctl_sony::live_view::FocalFrameInfo::decode_bytes(&bytes).unwrap(),
+                    ffi
+                );
+            }
         }
     }
 }
