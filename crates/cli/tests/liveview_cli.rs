@@ -446,6 +446,14 @@ fn quality_is_set_for_the_run_and_put_back() {
         .map(|h| h["operations"]["0x9205"].as_u64().unwrap_or(0))
         .collect();
     assert_eq!(sets.iter().sum::<u64>(), 2, "{sets:?}");
+    // Every host ended its session, the live-view runs (through the service) as well as `get`:
+    // none was found left open (which would show as a second OpenSession or a CloseSession
+    // before it).
+    for host in stats["hosts"].as_array().unwrap() {
+        let ops = &host["operations"];
+        let count = |code: &str| ops[code].as_u64().unwrap_or(0);
+        assert_eq!((count("0x1002"), count("0x1003")), (1, 1), "{host}");
+    }
 }
 
 #[test]

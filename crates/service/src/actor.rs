@@ -291,9 +291,16 @@ impl Actor {
                 Wake::Closed => break,
             }
         }
-        // Nobody is left to release anything: leave the camera as a person would find it.
+        // Nobody is left to release anything: leave the camera as a person would find it, and
+        // end the session so that the next host finds it closed (unless the link is gone).
+        if self.lost.is_some() {
+            return;
+        }
         if let Err(e) = self.cam.release_all().await {
             tracing::warn!("releasing the buttons as the service ends: {e}");
+        }
+        if let Err(e) = self.cam.close().await {
+            tracing::warn!("closing the session as the service ends: {e}");
         }
     }
 

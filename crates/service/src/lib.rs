@@ -250,7 +250,8 @@ impl CameraService {
 }
 
 /// A front end's handle on the camera service. Clone it freely; the service ends when the last
-/// clone is dropped.
+/// clone is dropped: it finishes the command it is running, releases the buttons and closes the
+/// camera's session (unless the connection is gone).
 #[derive(Clone, Debug)]
 pub struct ServiceHandle {
     tx: mpsc::Sender<Command>,
