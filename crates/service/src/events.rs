@@ -7,10 +7,12 @@
 //!
 //! ## Live view
 //!
-//! Live-view frames (`sonyctl_sony::LiveViewFrame`, tens of kilobytes each, many a second) will
-//! not travel on this ring: a burst of frames would push property changes and exposure updates
-//! out of every slow consumer's reach. They will get their own broadcast, fed by the service
-//! task between commands, with a consumer that lags simply skipping to the newest frame.
+//! Live-view frames (tens of kilobytes each, many a second) do not travel on this ring: a burst
+//! of frames would push property changes and exposure updates out of every slow consumer's
+//! reach. They have their own channel ([`ServiceHandle::live_view`](crate::ServiceHandle::live_view),
+//! a `tokio::sync::watch` holding only the newest frame), fed by the service task between
+//! commands; a consumer that lags skips to the newest frame and counts what it missed
+//! ([`LiveViewSubscription::skipped`](crate::LiveViewSubscription::skipped)).
 
 use sonyctl_camera::Downloaded;
 use sonyctl_ptp::{PropertyCode, Value};
