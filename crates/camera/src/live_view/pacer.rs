@@ -11,7 +11,8 @@
 //!   boundary between the two: a *sighting*, an interval `(lo, hi]` as narrow as the requests
 //!   were close, widened by the jitter of the time the camera looks (estimated from the spread
 //!   of the AccessDenied round trips). The first come from polling every third of a 24 fps
-//!   frame (shorter than one frame of a 60 fps body; see `bootstrap_poll`).
+//!   frame (shorter than one frame of a 60 fps body; see `bootstrap_poll`). One wider than the
+//!   window the request aimed at is not kept (a request on time just after a late one).
 //! - **The interval** is bounded by every pair of sightings: `n` boundaries apart, it lies
 //!   between `(b.lo − a.hi)/n` and `(b.hi − a.lo)/n`. `n` is counted exactly along a chain of
 //!   sightings joined by requests that could not have missed a frame; otherwise it is the one
@@ -333,7 +334,16 @@ impl Pacer {
         let jitter = self.jitter();
         let aimed = self.aim.take().filter(|a| sent <= a.safe_until);
         match (previous, aimed) {
-            (Some(r), _) if sent - r + jitter < self.shortest() => self.sight(r, sent),
+            // Not when the window aimed at is narrower: after a request that went out late
+            // (a timer, a busy task), the next one, on time, may come just under the shortest
+            // interval after it, and a sighting nearly a frame wide would become the newest
+            // one the next window is drawn from (and the stream would look again at once).
+            (Some(r), a)
+                if sent - r + jitter < self.shortest()
+                    && a.is_none_or(|a| sent + jitter - r < a.end - a.start) =>
+            {
+                self.sight(r, sent)
+            }
             // The boundary aimed at lies after the previous request (which found none) and
             // the earliest it could be; a sighting when that narrows the window.
             (_, Some(a)) => {
@@ -503,6 +513,8 @@ mod tests {
         phase: f64,
         last: Option<i64>,
         seed: u64,
+        /// Requests go out up to this late after they are due (a timer, a busy task).
+        late: f64,
     }
 
     impl Model {
@@ -512,6 +524,7 @@ mod tests {
                 phase: 0.0123,
                 last: None,
                 seed: 0x2545_F491_4F6C_DD1D,
+                late: 0.0,
             }
         }
 
@@ -554,6 +567,9 @@ mod tests {
         let end = now + seconds;
         while now < end {
             now = now.max(secs(p.due()));
+            if cam.late > 0.0 {
+                now += cam.late * cam.rand();
+            }
             let sent = now;
             let served = sent + jitter * cam.rand();
             requests += 1;
@@ -622,6 +638,34 @@ mod tests {
         }
     }
 
+    /// Requests that go out up to 4 ms after they are due (a timer's granularity, a busy
+    /// machine) cost no more: a frame asked for on time just after a late request pins its
+    /// boundary less closely than the window aimed at, and is not taken for the newest
+    /// sighting (which would widen the next window and make the stream look again at once).
+    #[test]
+    fn requests_that_go_out_late_cost_about_one_request_per_frame() {
+        for fps in [24.0, 30.0, 60.0] {
+            for late in [0.001, 0.002, 0.004] {
+                for n in 0..20_u64 {
+                    let mut cam = Model::new(fps);
+                    cam.phase = 0.0017 * n as f64;
+                    cam.seed ^= n * 7919;
+                    cam.late = late;
+                    let mut p = Pacer::default();
+                    // The camera's own time to answer with a frame: drawing it takes a few ms.
+                    let r = run(&mut cam, &mut p, 0.0005, 0.005, 10.0);
+                    let what = format!("{fps} fps, up to {late} s late, phase {n}");
+                    assert!(r.share >= 0.99, "{what}: {}", r.share);
+                    assert!(
+                        r.requests_per_frame <= 1.1,
+                        "{what}: {}",
+                        r.requests_per_frame
+                    );
+                }
+            }
+        }
+    }
+
     #[test]
     fn a_slow_link_gets_what_it_can() {
         // Frames take longer to arrive than the camera takes to make them: every request
@@ -649,6 +693,7 @@ mod tests {
                 phase,
                 last,
                 seed,
+                late: 0.0,
             };
             // Within 10 s of the change (probes run every 128 frames).
             run(&mut cam, &mut p, 0.001, 0.002, 10.0);
