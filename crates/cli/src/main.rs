@@ -3,6 +3,20 @@
 //! This binary owns argument parsing and output; the protocol work is in `sonyctl-ptp` and
 //! `sonyctl-sony`. Exit codes: 0 success, 1 an error (one line on standard error), 2 a usage
 //! error (from clap, or found by a command before it opens the camera).
+//!
+//! Messages to standard error go through `stderr_line!`, never `eprintln!`: standard error
+//! may be a pipe whose reader has gone (`sonyctl … 2>&1 | head -1`), and a message that cannot
+//! be written is dropped rather than a panic.
+
+#![deny(clippy::print_stderr)]
+
+/// `eprintln!` that never panics: one line to standard error, dropped if it cannot be written
+/// (standard error closed, or a pipe whose reader has gone).
+macro_rules! stderr_line {
+    ($($arg:tt)*) => {
+        $crate::text::write_stderr_line(format_args!($($arg)*))
+    };
+}
 
 mod advice;
 mod commands;
@@ -92,6 +106,9 @@ fn main() -> ExitCode {
     };
     let _ = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        // Otherwise a log line standard error cannot take is reported with `eprintln!`, which
+        // panics on the same closed pipe.
+        .log_internal_errors(false)
         .with_max_level(level)
         .try_init();
     let g = open::Globals {
@@ -131,7 +148,7 @@ fn main() -> ExitCode {
             }
             Err(e) => {
                 // One line, so scripts can log it.
-                eprintln!("sonyctl: {}", text::sanitize(&advice::describe(e.as_ref())));
+                stderr_line!("sonyctl: {}", text::sanitize(&advice::describe(e.as_ref())));
                 ExitCode::FAILURE
             }
         },

@@ -190,7 +190,7 @@ async fn open(g: &Globals) -> Result<Camera> {
                 trace,
                 ..ConnectOptions::default()
             };
-            eprintln!(
+            stderr_line!(
                 "sonyctl: connecting to {addr}; if the camera asks, confirm the connection on it"
             );
             let client = PtpIpClient::connect(addr, &options)
@@ -358,7 +358,7 @@ fn cancel_on_ctrl_c(notice: &'static str) -> Cancel {
     let c = cancel.clone();
     tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!("sonyctl: {notice}");
+            stderr_line!("sonyctl: {notice}");
             c.cancel();
             if tokio::signal::ctrl_c().await.is_ok() {
                 std::process::exit(130);

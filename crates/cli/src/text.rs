@@ -14,6 +14,13 @@ pub fn sanitize(s: &str) -> String {
     out
 }
 
+/// Writes `message` and a newline to standard error, ignoring a failure: what `stderr_line!`
+/// expands to. A message nobody can read is not worth a panic or an error of its own.
+pub fn write_stderr_line(message: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "{message}");
+}
+
 /// A simple left-aligned table: every column as wide as its widest cell.
 pub struct Table {
     rows: Vec<Vec<String>>,

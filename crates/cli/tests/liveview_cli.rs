@@ -304,6 +304,56 @@ fn a_closed_pipe_ends_quietly() {
     assert_eq!(&head[..2], [0xFF, 0xD8]);
 }
 
+/// `sonyctl args 2>&1 | head HEAD_ARGS`: both of sonyctl's outputs on the one pipe `head` reads
+/// and closes early. What head printed and sonyctl's exit status.
+#[cfg(unix)]
+fn both_outputs_into_head(
+    args: &[&str],
+    head_args: &[&str],
+) -> (Vec<u8>, std::process::ExitStatus) {
+    use std::os::fd::OwnedFd;
+    let mut head = Command::new("head")
+        .args(head_args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pipe = OwnedFd::from(head.stdin.take().unwrap());
+    let mut child = command(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(pipe.try_clone().unwrap()))
+        .stderr(Stdio::from(pipe))
+        .spawn()
+        .unwrap();
+    // The test's own copies of the write end are gone (moved into `child`'s Command, dropped with
+    // it after the spawn): once head exits, sonyctl is the pipe's only writer and has no reader.
+    let mut shown = Vec::new();
+    head.stdout.take().unwrap().read_to_end(&mut shown).unwrap();
+    head.wait().unwrap();
+    let status = wait_or_kill(&mut child, args);
+    (shown, status)
+}
+
+#[cfg(unix)]
+#[test]
+fn standard_error_on_a_closed_pipe_is_no_panic() {
+    // sonyctl … --json 2>&1 | head -1: the first JSON line, then nothing can be written to
+    // either output; the closing line has nowhere to go and is dropped.
+    let (shown, status) =
+        both_outputs_into_head(&["--camera", "sim", "liveview", "--json"], &["-n", "1"]);
+    let shown = text(&shown);
+    assert_eq!(status.code(), Some(0), "{shown}");
+    let line: Json =
+        serde_json::from_str(shown.trim_end()).unwrap_or_else(|e| panic!("{e}: {shown}"));
+    assert_eq!(line["frame"], 1);
+    // The same with motion JPEG on standard output: head takes 100 bytes of the first frame.
+    let (shown, status) =
+        both_outputs_into_head(&["--camera", "sim", "liveview", "-o", "-"], &["-c", "100"]);
+    assert_eq!(status.code(), Some(0));
+    assert_eq!(shown.len(), 100);
+    assert_eq!(&shown[..2], [0xFF, 0xD8]);
+}
+
 #[test]
 fn usage_errors_are_refused_before_the_camera() {
     // No camera is given: these fail on the command line alone.

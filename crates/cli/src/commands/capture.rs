@@ -108,8 +108,8 @@ impl Observer for Cli {
     fn notice(&mut self, message: &str) {
         let line = format!("sonyctl: {}", sanitize(message));
         match &self.wait {
-            Some(bar) => bar.suspend(|| eprintln!("{line}")),
-            None => eprintln!("{line}"),
+            Some(bar) => bar.suspend(|| stderr_line!("{line}")),
+            None => stderr_line!("{line}"),
         }
     }
 
@@ -272,13 +272,13 @@ pub fn run(g: &Globals, args: &CaptureArgs) -> Result<()> {
                 &mut ui,
                 &mut |n, r| match r {
                     Ok(files) if files.is_empty() => {
-                        eprintln!("sonyctl: shot {n}: the camera delivered no image");
+                        stderr_line!("sonyctl: shot {n}: the camera delivered no image");
                         failures += 1;
                         true
                     }
                     Ok(_) => true,
                     Err(e) if several && series_goes_on(e) => {
-                        eprintln!("sonyctl: shot {n}: {}", sanitize(&describe(e)));
+                        stderr_line!("sonyctl: shot {n}: {}", sanitize(&describe(e)));
                         failures += 1;
                         true
                     }

@@ -45,13 +45,7 @@ pub fn run(args: &ListArgs) -> Result<()> {
                     Ok((model, false)) => ("MTP", model, Some(crate::advice::SET_PC_REMOTE)),
                     Err(e) => {
                         let reason = crate::advice::describe(e.as_ref());
-                        writeln!(
-                            std::io::stderr(),
-                            "sonyctl: {}:{}: {}",
-                            d.bus,
-                            d.address,
-                            sanitize(&reason)
-                        )?;
+                        stderr_line!("sonyctl: {}:{}: {}", d.bus, d.address, sanitize(&reason));
                         (
                             "unknown (cannot open)",
                             d.product.clone().unwrap_or_default(),

@@ -146,14 +146,14 @@ pub fn run(g: &Globals, args: &LiveViewArgs) -> Result<()> {
                 }),
             None => Ok(()),
         };
-        eprintln!("sonyctl: {}", tally.summary());
+        stderr_line!("sonyctl: {}", tally.summary());
         match streamed {
             // The reader went away (`| head -c`, a closed player): the end, not a failure.
             Err(e) if crate::is_broken_pipe(&e) => restored,
             Err(e) => {
                 // The stream's error is the one reported; a setting left changed is said too.
                 if let Err(r) = restored {
-                    eprintln!("sonyctl: {}", sanitize(&describe(r.as_ref())));
+                    stderr_line!("sonyctl: {}", sanitize(&describe(r.as_ref())));
                 }
                 Err(e)
             }
@@ -263,7 +263,7 @@ async fn stream(
             }
             () = &mut no_frame, if clock.is_none() && !noticed => {
                 noticed = true;
-                eprintln!(
+                stderr_line!(
                     "sonyctl: no live-view frame after {} s; still waiting (is the camera showing \
                      live view?)",
                     NO_FRAME_NOTICE.as_secs()
@@ -326,7 +326,7 @@ async fn until(deadline: Option<tokio::time::Instant>) {
 /// What the service's events mean for someone watching the live view.
 fn notice(ev: &Event) {
     match ev {
-        Event::ConnectionLost(e) => eprintln!(
+        Event::ConnectionLost(e) => stderr_line!(
             "sonyctl: {}",
             sanitize(&with_advice(
                 e,
@@ -336,7 +336,7 @@ fn notice(ev: &Event) {
                 )
             ))
         ),
-        Event::ConnectionRestored => eprintln!("sonyctl: connection restored"),
+        Event::ConnectionRestored => stderr_line!("sonyctl: connection restored"),
         _ => {}
     }
 }

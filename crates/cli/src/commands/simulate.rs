@@ -218,7 +218,7 @@ pub fn run(args: &SimulateArgs, verbose: bool) -> Result<()> {
             .with_context(|| format!("cannot listen on {addr}"))?;
             let bound = server.local_addr()?;
             println!("simulated {model} on usbip {bound} busid {BUS_ID}");
-            eprintln!(
+            stderr_line!(
                 "sonyctl: simulated {model} exported over USB/IP on {bound}; Ctrl-C stops it. On \
                  Linux: sudo modprobe vhci-hcd && sudo usbip --tcp-port {} attach -r {} -b {BUS_ID}",
                 bound.port(),
@@ -248,7 +248,7 @@ pub fn run(args: &SimulateArgs, verbose: bool) -> Result<()> {
         .with_context(|| format!("cannot listen on {addr}"))?;
         let bound = server.local_addr()?;
         println!("simulated {model} on ptpip {bound}");
-        eprintln!(
+        stderr_line!(
             "sonyctl: simulated {model} listening on {bound} (PTP/IP); Ctrl-C stops it. gphoto2: --port ptpip:{}:{}:{}",
             bound.ip(),
             bound.port(),

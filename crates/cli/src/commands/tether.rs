@@ -35,7 +35,7 @@ pub fn run(g: &Globals, args: &TetherArgs) -> Result<()> {
         let mut ui = Cli::new(args.save.json);
         let (mut session, _) =
             CaptureSession::begin(cam, &saver, options, cancel.clone(), &mut ui).await?;
-        eprintln!(
+        stderr_line!(
             "sonyctl: tethered to {}: images shot on the camera are saved to {}{}",
             sanitize(&session.camera().device_info().model),
             saver.dir().display(),
