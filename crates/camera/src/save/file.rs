@@ -36,6 +36,44 @@ pub(super) fn create_temp(folder: &Path) -> Result<(PathBuf, File), SaveError> {
     }
 }
 
+/// Gives the complete file `temp` the name `target` (in the same folder), never replacing
+/// anything already there: a hard link to `target`, which fails if the name is taken, then
+/// `temp` removed. Where the file system has no hard links (FAT, some network shares), `temp`
+/// is renamed after checking that the name is free (a file appearing between the check and the
+/// rename is the one case left). An error of kind [`ErrorKind::AlreadyExists`] when `target`
+/// is taken (a dangling symbolic link included); `temp` is then left as it was.
+pub fn place_without_overwriting(temp: &Path, target: &Path) -> io::Result<()> {
+    place_new(temp, target, &mut true)
+}
+
+/// [`place_without_overwriting`]; `links` turns false once the file system refused a hard
+/// link, so a caller trying several names does not try one for each.
+fn place_new(temp: &Path, target: &Path, links: &mut bool) -> io::Result<()> {
+    if *links {
+        match fs::hard_link(temp, target) {
+            Ok(()) => {
+                if let Err(e) = fs::remove_file(temp) {
+                    tracing::warn!("cannot remove {}: {e}", temp.display());
+                }
+                return Ok(());
+            }
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => return Err(e),
+            Err(e) => {
+                tracing::debug!("hard link failed ({e}); renaming instead");
+                *links = false;
+            }
+        }
+    }
+    // `symlink_metadata` also sees dangling symbolic links.
+    if fs::symlink_metadata(target).is_ok() {
+        return Err(io::Error::new(
+            ErrorKind::AlreadyExists,
+            format!("{} exists", target.display()),
+        ));
+    }
+    fs::rename(temp, target)
+}
+
 /// A file being written; dropped without [`finish`](PartialFile::finish) it removes its
 /// temporary file.
 pub struct PartialFile {
@@ -244,32 +282,15 @@ impl PartialFile {
         let mut links = true;
         for n in 0..MAX_SUFFIXES {
             let candidate = self.folder.join(name(n));
-            if links {
-                match fs::hard_link(&self.temp, &candidate) {
-                    Ok(()) => {
-                        self.done = true;
-                        if let Err(e) = fs::remove_file(&self.temp) {
-                            tracing::warn!("cannot remove {}: {e}", self.temp.display());
-                        }
-                        self.sync_folder();
-                        return Ok(candidate);
-                    }
-                    Err(e) if e.kind() == ErrorKind::AlreadyExists => continue,
-                    // No hard links here (FAT, some network shares): rename if free.
-                    Err(e) => {
-                        tracing::debug!("hard link failed ({e}); renaming instead");
-                        links = false;
-                    }
+            match place_new(&self.temp, &candidate, &mut links) {
+                Ok(()) => {
+                    self.done = true;
+                    self.sync_folder();
+                    return Ok(candidate);
                 }
+                Err(e) if e.kind() == ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(io_error(&candidate, e)),
             }
-            // `symlink_metadata` also sees dangling symbolic links.
-            if fs::symlink_metadata(&candidate).is_ok() {
-                continue;
-            }
-            fs::rename(&self.temp, &candidate).map_err(|e| io_error(&candidate, e))?;
-            self.done = true;
-            self.sync_folder();
-            return Ok(candidate);
         }
         Err(io_error(
             &self.folder.join(name(0)),

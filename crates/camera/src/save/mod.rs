@@ -21,8 +21,8 @@ use std::io::{self, ErrorKind};
 use std::path::{Component, Path, PathBuf};
 
 use date::{host_utc_now, parse_ptp_date};
-pub use file::PartialFile;
 pub(crate) use file::from_io;
+pub use file::{PartialFile, place_without_overwriting};
 use file::{Worker, create_temp, reserve_room};
 pub use sanitize::sanitize_file_name;
 use sanitize::{
@@ -400,6 +400,32 @@ mod tests {
         let s = save(&saver, &m, 9, b"camera");
         assert_eq!(s.path, dir.path().join("DSC00009-1.ARW"));
         assert_eq!(fs::read(dir.path().join("DSC00009.ARW")).unwrap(), b"mine");
+    }
+
+    #[test]
+    fn a_file_is_placed_only_under_a_free_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let temp = dir.path().join(".new.part");
+        let taken = dir.path().join("taken.jpg");
+        fs::write(&temp, b"new").unwrap();
+        fs::write(&taken, b"theirs").unwrap();
+        let e = place_without_overwriting(&temp, &taken).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::AlreadyExists);
+        assert_eq!(fs::read(&taken).unwrap(), b"theirs");
+        assert_eq!(fs::read(&temp).unwrap(), b"new");
+        // A dangling symbolic link takes the name too (nothing is written through it).
+        #[cfg(unix)]
+        {
+            let link = dir.path().join("link.jpg");
+            std::os::unix::fs::symlink(dir.path().join("nowhere"), &link).unwrap();
+            let e = place_without_overwriting(&temp, &link).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::AlreadyExists);
+            assert!(!dir.path().join("nowhere").exists());
+        }
+        let free = dir.path().join("free.jpg");
+        place_without_overwriting(&temp, &free).unwrap();
+        assert_eq!(fs::read(&free).unwrap(), b"new");
+        assert!(!temp.exists());
     }
 
     #[test]

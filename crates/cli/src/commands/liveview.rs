@@ -13,6 +13,7 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{ArgGroup, Args, ValueEnum};
+use sonyctl_camera::save::place_without_overwriting;
 use sonyctl_camera::{LiveFrame, LiveViewOptions, SetErrorKind};
 use sonyctl_service::{Event, ServiceHandle};
 
@@ -536,7 +537,7 @@ impl Mjpeg {
 }
 
 /// `--frames DIR`: `000001.jpg`, `000002.jpg`, … each written whole under a hidden name and
-/// renamed into place.
+/// put into place without overwriting (as the camera facade saves images).
 #[derive(Debug)]
 struct FrameDir {
     dir: PathBuf,
@@ -575,15 +576,19 @@ impl FrameDir {
             let _ = std::fs::remove_file(&part);
             return Err(e).with_context(|| format!("cannot write {}", shown(&part)));
         }
-        if std::fs::symlink_metadata(&path).is_ok() {
-            let _ = std::fs::remove_file(&part);
-            bail!(
-                "{} appeared while sonyctl was writing it; it was not overwritten",
-                shown(&path)
-            );
+        match place_without_overwriting(&part, &path) {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                let _ = std::fs::remove_file(&part);
+                if e.kind() == io::ErrorKind::AlreadyExists {
+                    bail!(
+                        "{} appeared while sonyctl was writing it; it was not overwritten",
+                        shown(&path)
+                    );
+                }
+                Err(e).with_context(|| format!("cannot move {} to {}", shown(&part), shown(&path)))
+            }
         }
-        std::fs::rename(&part, &path)
-            .with_context(|| format!("cannot rename {} to {}", shown(&part), shown(&path)))
     }
 }
 
