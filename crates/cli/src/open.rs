@@ -318,16 +318,18 @@ pub fn with_camera<T>(
     })
 }
 
-/// How long the service may take to end (release the buttons) once the command is done.
+/// How long the service may take to end (release the buttons, close the session) once the
+/// command is done.
 const SERVICE_END: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Opens the camera `g` names, hands it to the camera service, and runs `body` with a handle on
 /// it: for commands that use the service rather than the camera itself (`liveview`).
 ///
-/// When `body` returns, its handles are gone and the service ends: it releases every button,
-/// within 5 s. The service owns the camera to the end, so the session is not closed with
-/// CloseSession; the connection closes with the process (a body on USB that still has the
-/// session open answers the next OpenSession with SessionAlreadyOpen, which opening handles).
+/// When `body` returns, its handles are gone and the service ends, waited for up to 5 s: it
+/// releases every button and closes the session (CloseSession), as the other commands leave
+/// the camera, unless the connection is already lost. Should it not finish in time, a body on
+/// USB that still has the session open answers the next OpenSession with SessionAlreadyOpen,
+/// which opening handles.
 pub fn with_service<T>(
     g: &Globals,
     ctrl_c: CtrlC,
