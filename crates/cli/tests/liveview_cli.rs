@@ -360,7 +360,9 @@ fn usage_errors_are_refused_before_the_camera() {
     for (args, says) in [
         (&["liveview", "--json", "-o", "-"][..], "--json and -o -"),
         (&["liveview"][..], "required"),
-        (&["liveview", "--json", "--fps", "0"][..], "above zero"),
+        (&["liveview", "--json", "--fps", "0"][..], "from 0.01"),
+        (&["liveview", "--json", "--fps", "1e-310"][..], "from 0.01"),
+        (&["liveview", "--json", "--fps", "NaN"][..], "from 0.01"),
         (&["liveview", "--json", "--count", "0"][..], "0"),
         (&["liveview", "--json", "--for", "0s"][..], "above zero"),
     ] {

@@ -13,9 +13,9 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{ArgGroup, Args, ValueEnum};
+use sonyctl_camera::SetErrorKind;
 use sonyctl_camera::save::place_without_overwriting;
-use sonyctl_camera::{LiveFrame, LiveViewOptions, SetErrorKind};
-use sonyctl_service::{Event, ServiceHandle};
+use sonyctl_service::{Event, LiveFrame, LiveViewOptions, ServiceHandle};
 
 use super::parse_duration;
 use crate::advice::{chain_text, describe, with_advice};
@@ -49,8 +49,8 @@ pub struct LiveViewArgs {
     /// Stop after this many frames.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     count: Option<u64>,
-    /// At most this many frames a second: the camera is asked less often, and a frame that
-    /// still comes too soon is skipped.
+    /// At most this many frames a second (0.01 or more): the camera is asked less often, and a
+    /// frame that still comes too soon is skipped.
     #[arg(long, value_name = "MAX", value_parser = parse_fps)]
     fps: Option<f64>,
     /// Live-view image quality while this runs (0xD26A); the camera's own setting is put back
@@ -87,15 +87,21 @@ const STOPPING: &str = "stopping (Ctrl-C again quits at once)";
 /// After this long without a first frame, say that sonyctl is still waiting.
 const NO_FRAME_NOTICE: Duration = Duration::from_secs(5);
 
+/// The lowest `--fps`: a frame every 100 s. Below it a run would wait for ever (1e-310 is a
+/// frame every 10^302 s), which is a mistake rather than a wish.
+const MIN_FPS: f64 = 0.01;
+
 fn parse_fps(text: &str) -> Result<f64, String> {
     let fps: f64 = text
         .trim()
         .parse()
         .map_err(|_| format!("{text:?} is not a number of frames a second"))?;
-    if fps.is_finite() && fps > 0.0 {
+    if fps.is_finite() && fps >= MIN_FPS {
         Ok(fps)
     } else {
-        Err("the frame rate must be above zero".into())
+        Err(format!(
+            "the frame rate must be a number from {MIN_FPS} (a frame every 100 s) up"
+        ))
     }
 }
 
@@ -651,7 +657,10 @@ mod tests {
     #[test]
     fn fps_arguments() {
         assert_eq!(parse_fps("12.5"), Ok(12.5));
-        for bad in ["0", "-1", "nan", "inf", "ten", ""] {
+        assert_eq!(parse_fps("0.01"), Ok(0.01));
+        for bad in [
+            "0", "-1", "nan", "inf", "-inf", "1e-310", "0.0099", "ten", "",
+        ] {
             assert!(parse_fps(bad).is_err(), "{bad}");
         }
         // A tiny rate does not overflow.
