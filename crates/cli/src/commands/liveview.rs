@@ -15,7 +15,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use clap::{ArgGroup, Args, ValueEnum};
 use sonyctl_camera::SetErrorKind;
 use sonyctl_camera::save::place_without_overwriting;
-use sonyctl_service::{Event, LiveFrame, LiveViewOptions, ServiceHandle};
+use sonyctl_service::{Event, LiveFrame, LiveViewOptions, LiveViewSubscription, ServiceHandle};
 
 use super::parse_duration;
 use crate::advice::{chain_text, describe, with_advice};
@@ -250,6 +250,9 @@ async fn stream(
     let no_frame = tokio::time::sleep(NO_FRAME_NOTICE);
     tokio::pin!(no_frame);
     let mut noticed = false;
+    // A frame was written and none taken since: frames the stream made meanwhile came while
+    // it was being written.
+    let mut just_wrote = false;
     // The outputs go to a blocking thread for each frame and come back: a slow reader or disk
     // never holds up this thread, which also runs the service's task.
     let mut outputs = Some(outputs);
@@ -283,6 +286,7 @@ async fn stream(
             },
         };
         let at = frame.received_at;
+        just_wrote = false;
         let wall = *clock.get_or_insert_with(|| {
             // `--for` counts from the first frame received.
             deadline = args.duration.map(|d| tokio::time::Instant::now() + d);
@@ -317,9 +321,24 @@ async fn stream(
         tally.written = n;
         tally.first.get_or_insert(at);
         tally.last = Some(at);
+        just_wrote = true;
     };
+    // `skipped()` leaves out the newest frame, which a later `next()` could still return; none
+    // follows, so a frame already waiting after the last write was missed as well.
     tally.missed = live.skipped();
+    if just_wrote && frame_waiting(&mut live).await {
+        tally.missed += 1;
+    }
     result
+}
+
+/// Whether `live` holds a frame newer than the last it returned, without waiting (it is taken).
+async fn frame_waiting(live: &mut LiveViewSubscription) -> bool {
+    // A future that is ready at once is ready even under a zero time-out.
+    matches!(
+        tokio::time::timeout(Duration::ZERO, live.next()).await,
+        Ok(Ok(_))
+    )
 }
 
 /// Waits until `deadline`, or for ever without one.
