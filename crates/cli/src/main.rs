@@ -4,17 +4,26 @@
 //! `sonyctl-sony`. Exit codes: 0 success, 1 an error (one line on standard error), 2 a usage
 //! error (from clap, or found by a command before it opens the camera).
 //!
-//! Messages to standard error go through `stderr_line!`, never `eprintln!`: standard error
-//! may be a pipe whose reader has gone (`sonyctl … 2>&1 | head -1`), and a message that cannot
-//! be written is dropped rather than a panic.
+//! Messages to standard error go through `stderr_line!`, never `eprintln!`, and one-line
+//! answers on standard output through `stdout_line!`, never `println!`: either may be a pipe
+//! whose reader has gone (`sonyctl … 2>&1 | head -1`), and a line that cannot be written is
+//! dropped rather than a panic.
 
-#![deny(clippy::print_stderr)]
+#![deny(clippy::print_stderr, clippy::print_stdout)]
 
 /// `eprintln!` that never panics: one line to standard error, dropped if it cannot be written
 /// (standard error closed, or a pipe whose reader has gone).
 macro_rules! stderr_line {
     ($($arg:tt)*) => {
         $crate::text::write_stderr_line(format_args!($($arg)*))
+    };
+}
+
+/// `println!` that never panics: one line to standard output (flushed), dropped if it cannot
+/// be written.
+macro_rules! stdout_line {
+    ($($arg:tt)*) => {
+        $crate::text::write_stdout_line(format_args!($($arg)*))
     };
 }
 

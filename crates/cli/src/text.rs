@@ -21,6 +21,14 @@ pub fn write_stderr_line(message: std::fmt::Arguments<'_>) {
     let _ = writeln!(std::io::stderr().lock(), "{message}");
 }
 
+/// One line to standard output, flushed at once (a script may wait for it, as for the port
+/// `simulate` prints); dropped if standard output is closed.
+pub fn write_stdout_line(message: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{message}").and_then(|()| out.flush());
+}
+
 /// A simple left-aligned table: every column as wide as its widest cell.
 pub struct Table {
     rows: Vec<Vec<String>>,

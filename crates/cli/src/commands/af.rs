@@ -14,12 +14,12 @@ pub fn run(g: &Globals) -> Result<()> {
         Ok(cam.autofocus(Duration::from_secs(5)).await?)
     })?;
     match state {
-        FocusState::Focused => println!("focused"),
+        FocusState::Focused => stdout_line!("focused"),
         FocusState::Manual => {
-            println!("manual focus (no autofocus to run)");
+            stdout_line!("manual focus (no autofocus to run)");
         }
         FocusState::Failed | FocusState::TimedOut => {
-            println!("not focused");
+            stdout_line!("not focused");
             return Err(Reported.into());
         }
     }

@@ -66,7 +66,7 @@ pub fn run(g: &Globals, args: &FocusArgs) -> Result<()> {
         cam.focus_step(size, args.steps).await?;
         Ok(())
     })?;
-    println!(
+    stdout_line!(
         "moved {} {} step(s) of {}",
         match args.direction {
             Direction::Near => "near",

@@ -21,6 +21,6 @@ pub fn run(g: &Globals, args: &FocusPointArgs) -> Result<()> {
     with_camera(g, Close::Lenient, CtrlC::Exits, async |cam, _| {
         Ok(cam.focus_point(args.x, args.y).await?)
     })?;
-    println!("focus point at {} {}", args.x, args.y);
+    stdout_line!("focus point at {} {}", args.x, args.y);
     Ok(())
 }

@@ -27,7 +27,7 @@ pub fn run(g: &Globals, args: &MovieArgs) -> Result<()> {
     let changed = with_camera(g, Close::Lenient, CtrlC::Exits, async |cam, _| {
         Ok(cam.movie(start).await?)
     })?;
-    println!(
+    stdout_line!(
         "{}",
         match (start, changed) {
             (true, true) => "recording",

@@ -9,6 +9,6 @@ pub fn run(g: &Globals) -> Result<()> {
     with_camera(g, Close::Lenient, CtrlC::Exits, async |cam, _| {
         Ok(cam.release_all().await?)
     })?;
-    println!("released");
+    stdout_line!("released");
     Ok(())
 }

@@ -217,7 +217,7 @@ pub fn run(args: &SimulateArgs, verbose: bool) -> Result<()> {
             .await
             .with_context(|| format!("cannot listen on {addr}"))?;
             let bound = server.local_addr()?;
-            println!("simulated {model} on usbip {bound} busid {BUS_ID}");
+            stdout_line!("simulated {model} on usbip {bound} busid {BUS_ID}");
             stderr_line!(
                 "sonyctl: simulated {model} exported over USB/IP on {bound}; Ctrl-C stops it. On \
                  Linux: sudo modprobe vhci-hcd && sudo usbip --tcp-port {} attach -r {} -b {BUS_ID}",
@@ -247,7 +247,7 @@ pub fn run(args: &SimulateArgs, verbose: bool) -> Result<()> {
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
         let bound = server.local_addr()?;
-        println!("simulated {model} on ptpip {bound}");
+        stdout_line!("simulated {model} on ptpip {bound}");
         stderr_line!(
             "sonyctl: simulated {model} listening on {bound} (PTP/IP); Ctrl-C stops it. gphoto2: --port ptpip:{}:{}:{}",
             bound.ip(),
