@@ -398,3 +398,182 @@ async fn frames_carry_the_watched_focus_state_and_the_end_is_heard() {
         }
     }
 }
+
+/// The simulated camera with a body whose owner changes the battery level every 10 ms (each a
+/// 0xC203 event) and whose GetAllExtDevicePropInfo (0x9209) takes 12 ms; the newest link time
+/// is shared so that a test can bound itself on the camera's clock without asking the service.
+struct Eventful {
+    inner: SimLink,
+    next_change: Duration,
+    level: u8,
+    /// 0x9209 requests, and the link's time in nanoseconds, as last seen.
+    reads: Arc<std::sync::atomic::AtomicU64>,
+    clock: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl Eventful {
+    const EVERY: Duration = Duration::from_millis(10);
+    const READ: Duration = Duration::from_millis(12);
+
+    /// Runs the owner's changes that are due.
+    fn act(&mut self) {
+        let now = self.inner.now();
+        self.clock.store(
+            u64::try_from(now.as_nanos()).unwrap(),
+            std::sync::atomic::Ordering::Relaxed,
+        );
+        if now < self.next_change {
+            return;
+        }
+        // A new level each time (1 to 100, round): every read sees a change.
+        self.level = self.level % 100 + 1;
+        let level = self.level;
+        if let Some(sim) = self.inner.simulated_mut() {
+            sim.owner(&OwnerAction::Battery(level)).unwrap();
+        }
+        while self.next_change <= now {
+            self.next_change += Self::EVERY;
+        }
+    }
+}
+
+impl Transport for Eventful {
+    fn name(&self) -> &'static str {
+        "simulated camera with busy owner"
+    }
+
+    fn transact_streaming<'a>(
+        &'a mut self,
+        op: &'a Operation,
+        data_out: Option<&'a [u8]>,
+        max_data: u64,
+        on_size: &'a mut SizeSink<'_>,
+        sink: &'a mut DataSink<'_>,
+    ) -> TransportFuture<'a, Result<Response, TransportError>> {
+        Box::pin(async move {
+            self.act();
+            if op.code == OperationCode(0x9209) {
+                self.reads
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                self.inner.sleep(Self::READ).await;
+            }
+            let r = self
+                .inner
+                .transact_streaming(op, data_out, max_data, on_size, sink)
+                .await;
+            self.act();
+            r
+        })
+    }
+
+    fn try_event(&mut self) -> Option<PtpEvent> {
+        self.act();
+        self.inner.try_event()
+    }
+
+    fn next_event(&mut self, limit: Duration) -> TransportFuture<'_, Option<PtpEvent>> {
+        Box::pin(async move {
+            let end = self.inner.now() + limit;
+            loop {
+                if let Some(e) = self.try_event() {
+                    return Some(e);
+                }
+                let now = self.inner.now();
+                if now >= end {
+                    return None;
+                }
+                let step = self.next_change.max(now).min(end) - now;
+                self.inner.sleep(step).await;
+            }
+        })
+    }
+
+    fn reconnect(&mut self) -> TransportFuture<'_, Result<(), TransportError>> {
+        self.inner.reconnect()
+    }
+
+    fn now(&self) -> Duration {
+        self.inner.now()
+    }
+
+    fn elapsed_since(&self, start: Instant) -> Duration {
+        self.inner.elapsed_since(start)
+    }
+
+    fn sleep(&mut self, d: Duration) -> TransportFuture<'_, ()> {
+        Box::pin(async move {
+            self.inner.sleep(d).await;
+            self.act();
+        })
+    }
+
+    fn simulated(&self) -> Option<&SimulatedCamera> {
+        self.inner.simulated()
+    }
+
+    fn simulated_mut(&mut self) -> Option<&mut SimulatedCamera> {
+        self.inner.simulated_mut()
+    }
+}
+
+/// A camera that sends an event every 10 ms, with a property read (0x9209) of 12 ms, still
+/// gives live view at its own rate: a due frame goes before the watch, and while live view
+/// runs an event means "read soon", not "read now". The changes still reach the event stream.
+#[tokio::test]
+async fn camera_events_do_not_starve_live_view() {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let sim = SimulatedCamera::new(Profile::builtin(BODY).unwrap(), SimOptions::default());
+    let (reads, clock) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+    let link = Link::new(Eventful {
+        inner: SimLink::new(sim, SimClock::Virtual(Duration::ZERO)),
+        next_change: Duration::ZERO,
+        level: 80,
+        reads: reads.clone(),
+        clock: clock.clone(),
+    });
+    let cam = Camera::open(link, CameraOptions::default()).await.unwrap();
+    let h = CameraService::spawn(cam, ServiceOptions::default());
+    let mut events = h.events();
+    let mut sub = h.live_view(LiveViewOptions::default());
+    let camera_now = || Duration::from_nanos(clock.load(Ordering::Relaxed));
+    let start = camera_now();
+    let reads_before = reads.load(Ordering::Relaxed);
+    // Bounded on the camera's clock: no frame within 4 s of it is a failure, not a hang.
+    let mut frames = Vec::new();
+    let deadline = start + Duration::from_secs(4);
+    while frames.len() < 91 {
+        tokio::select! {
+            f = sub.next() => frames.push(f.unwrap()),
+            () = async {
+                while camera_now() < deadline {
+                    tokio::task::yield_now().await;
+                }
+            } => break,
+        }
+    }
+    let span = camera_now() - start;
+    assert!(
+        frames.len() > 90,
+        "{} frames in {span:?} of camera time",
+        frames.len()
+    );
+    let first = frames.first().unwrap().received_at;
+    let last = frames.last().unwrap().received_at;
+    let rate = (frames.len() - 1) as f64 / (last - first).as_secs_f64();
+    assert!(rate > 28.5, "{rate} frames a second");
+    // The watch read the camera about every 100 ms, not after every event.
+    let reads = reads.load(Ordering::Relaxed) - reads_before;
+    let per_second = reads as f64 / span.as_secs_f64();
+    assert!(per_second <= 12.0, "{reads} reads in {span:?}");
+    let mut battery = 0;
+    while let Some(e) = events.try_next() {
+        if let Event::PropertyChanged { name, .. } = e {
+            battery += usize::from(name.to_lowercase().contains("battery"));
+        }
+    }
+    // A change the watch saw about every tenth of a second.
+    assert!(
+        battery as f64 >= 5.0 * span.as_secs_f64(),
+        "{battery} changes in {span:?}"
+    );
+}
