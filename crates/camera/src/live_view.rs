@@ -48,6 +48,12 @@ pub const NOT_READY_TRIES: u32 = 60;
 const BUSY_FIRST: Duration = Duration::from_millis(10);
 /// Longest pause after DeviceBusy.
 const BUSY_MAX: Duration = Duration::from_millis(500);
+/// How long the stream waits after a failure [`LiveView::poll`] reports (a refusal the stream
+/// has no back-off for, live view that never got ready) before it asks again; it doubles with
+/// each such failure in a row, up to [`FAILURE_HOLD_MAX`].
+pub const FAILURE_HOLD: Duration = Duration::from_secs(1);
+/// The longest wait after failures in a row.
+pub const FAILURE_HOLD_MAX: Duration = Duration::from_secs(30);
 
 /// One live-view frame as the stream delivers it.
 #[derive(Clone, Debug, PartialEq)]
@@ -115,6 +121,10 @@ pub struct LiveView {
     not_ready: u32,
     /// DeviceBusy answers in a row.
     busy: u32,
+    /// Failures reported in a row (see [`LiveView::failed`]).
+    failures: u32,
+    /// No request before this link-clock time, after a failure.
+    held_until: Duration,
 }
 
 impl LiveView {
@@ -128,6 +138,8 @@ impl LiveView {
             sequence: 0,
             not_ready: 0,
             busy: 0,
+            failures: 0,
+            held_until: Duration::ZERO,
         }
     }
 
@@ -136,9 +148,37 @@ impl LiveView {
         self.pacer.set_max_fps(max);
     }
 
-    /// Link-clock time at which the next request should be sent.
+    /// Link-clock time at which the next request should be sent (never before the hold after
+    /// a failure).
     pub fn due(&self) -> Duration {
-        self.pacer.due()
+        self.pacer.due().max(self.held_until)
+    }
+
+    /// The caller saw [`LiveView::poll`] fail (not a lost connection) at `now`, link clock:
+    /// the stream starts over, and its next request waits [`FAILURE_HOLD`], doubling with each
+    /// failure in a row up to [`FAILURE_HOLD_MAX`] (a camera without live view is asked less
+    /// and less often). Returns the wait. A frame ends the run of failures.
+    pub fn failed(&mut self, now: Duration) -> Duration {
+        let hold = FAILURE_HOLD
+            .saturating_mul(1 << self.failures.min(5))
+            .min(FAILURE_HOLD_MAX);
+        self.failures = self.failures.saturating_add(1);
+        self.restart();
+        self.held_until = now.saturating_add(hold);
+        hold
+    }
+
+    /// Failures in a row so far (0 after a frame).
+    pub fn failures(&self) -> u32 {
+        self.failures
+    }
+
+    /// Starts afresh after the stream stopped (nobody watched): the learnt timing, the run of
+    /// failures and the hold after them are forgotten, and the next request is due at once.
+    pub fn reset(&mut self) {
+        self.restart();
+        self.failures = 0;
+        self.held_until = Duration::ZERO;
     }
 
     /// The camera's frame interval as learnt so far.
@@ -214,6 +254,7 @@ impl LiveView {
             }
         }
         self.counters.frames += 1;
+        self.failures = 0;
         self.pacer.frame(sent, answered);
         let bytes = data.unwrap_or_default();
         match decode(&bytes, answered, cam) {

@@ -465,3 +465,24 @@ async fn decoded_af_frames_are_what_the_camera_drew() {
         .round_trips();
     assert_eq!(ops_after - ops_before, stats(&cam).requests() - before);
 }
+
+/// A stream whose polls keep failing is asked less and less often: the hold after each failure
+/// doubles from 1 s up to 30 s; a reset (the stream stopped and started again) forgets it.
+#[test]
+fn a_failing_live_view_is_asked_less_and_less_often() {
+    let mut lv = LiveView::new(LiveViewOptions::default());
+    let mut now = Duration::from_secs(5);
+    let mut holds = Vec::new();
+    for _ in 0..8 {
+        let hold = lv.failed(now);
+        assert_eq!(lv.due(), now + hold);
+        holds.push(hold.as_secs());
+        now = lv.due();
+    }
+    assert_eq!(holds, [1, 2, 4, 8, 16, 30, 30, 30]);
+    assert_eq!(lv.failures(), 8);
+    lv.reset();
+    assert_eq!(lv.failures(), 0);
+    assert!(lv.due() <= now, "the hold outlived the reset");
+    assert_eq!(lv.failed(now).as_secs(), 1);
+}

@@ -175,10 +175,6 @@ pub(crate) struct LiveFeed {
     stream: LiveView,
     /// True while the stream runs (somebody watches).
     running: bool,
-    /// No request before this link-clock time (after a failure the stream cannot explain).
-    hold_until: Duration,
-    /// Such failures in a row.
-    failures: u32,
 }
 
 impl LiveFeed {
@@ -188,8 +184,6 @@ impl LiveFeed {
             frames,
             stream: LiveView::new(LiveViewOptions::default()),
             running: false,
-            hold_until: Duration::ZERO,
-            failures: 0,
         }
     }
 
@@ -200,7 +194,10 @@ impl LiveFeed {
             (d.wanted(), d.max_fps())
         };
         if wanted && !self.running {
-            self.stream.restart();
+            // Started again: the timing, the failures and their hold from before start over,
+            // and so does any trouble published then.
+            self.stream.reset();
+            self.frames.send_if_modified(|f| f.trouble.take().is_some());
         }
         self.running = wanted;
         self.stream.set_max_fps(cap);
@@ -217,7 +214,7 @@ impl LiveFeed {
 
     /// When the next request is due, if the stream runs.
     fn due(&self) -> Option<Duration> {
-        self.running.then(|| self.stream.due().max(self.hold_until))
+        self.running.then(|| self.stream.due())
     }
 }
 
@@ -329,27 +326,40 @@ impl Actor {
     async fn live_frame(&mut self) {
         match self.live.stream.poll(&mut self.cam).await {
             Ok(Some(frame)) => {
-                self.live.failures = 0;
-                self.live.frames.send_replace(Some(Arc::new(frame)));
+                let frame = Arc::new(frame);
+                self.live.frames.send_modify(|f| {
+                    f.frame = Some(frame);
+                    // The failure episode, if any, is over.
+                    f.trouble = None;
+                });
                 // Consumers waiting for this frame run before the next request is prepared
                 // (on a virtual clock the next one is due at once).
                 tokio::task::yield_now().await;
             }
             Ok(None) => {}
             Err(e) if e.is_connection_lost() => {
-                tracing::warn!("live view: {e}");
+                // The watch reports the loss (an event, the status); this is the stream's view.
+                tracing::debug!("live view: {e}");
                 // The watch notices the loss and restores the connection; the stream waits.
                 self.refresh().await;
             }
             Err(e) => {
-                // A camera without live view is asked less and less often.
-                let hold = LIVE_VIEW_HOLD
-                    .saturating_mul(1 << self.live.failures.min(5))
-                    .min(LIVE_VIEW_HOLD_MAX);
-                self.live.failures += 1;
+                // The stream's policy: a camera without live view is asked less and less often.
+                let hold = self.live.stream.failed(self.cam.link().now());
                 tracing::warn!("live view: {e}; trying again in {hold:?}");
-                self.live.hold_until = self.cam.link().now() + hold;
-                self.live.stream.restart();
+                // The subscriptions hear it once per run of failures (until a frame comes).
+                let error = SharedError(Arc::new(e));
+                self.live.frames.send_if_modified(|f| {
+                    if f.trouble.is_some() {
+                        return false;
+                    }
+                    f.episodes += 1;
+                    f.trouble = Some((f.episodes, error));
+                    true
+                });
+                // Those waiting hear it before the next request (on a virtual clock the hold ends
+                // at once).
+                tokio::task::yield_now().await;
             }
         }
     }
@@ -604,13 +614,6 @@ impl Actor {
         }
     }
 }
-
-/// How long live view waits after a failure that is not a lost connection (a refusal the
-/// stream has no back-off for, live view that never got ready) before it tries again; it
-/// doubles with each such failure in a row, up to [`LIVE_VIEW_HOLD_MAX`].
-const LIVE_VIEW_HOLD: Duration = Duration::from_secs(1);
-/// The longest wait after failures in a row.
-const LIVE_VIEW_HOLD_MAX: Duration = Duration::from_secs(30);
 
 /// While live view runs, the shortest time between two reads of the camera's properties
 /// (0x9209) for events that came in: each read delays the next frame request.
