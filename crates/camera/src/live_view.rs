@@ -21,7 +21,8 @@
 //!   JPEG found by walking its markers); the focal frames come in the 640×480 live-view space
 //!   ([`FrameGroup::rect`](sonyctl_sony::live_view::FrameGroup::rect)), the focus state from
 //!   0xD213 as the facade's property cache holds it (no request per frame). A frame that does
-//!   not decode is counted and skipped.
+//!   not decode is counted and skipped; one whose focal-frame info alone does not decode comes
+//!   without AF frames (counted in `bad_focal_frames`, warned about once).
 
 use std::time::Duration;
 
@@ -107,6 +108,8 @@ pub struct LiveViewCounters {
     pub busy: u64,
     /// Frames that did not decode and were skipped.
     pub bad_frames: u64,
+    /// Frames delivered without their focal frames, whose info did not decode (the JPEG did).
+    pub bad_focal_frames: u64,
 }
 
 /// The pacing state of one live-view stream: when to ask next (see the module's pacing rule),
@@ -258,7 +261,16 @@ impl LiveView {
         self.pacer.frame(sent, answered);
         let bytes = data.unwrap_or_default();
         match decode(&bytes, answered, cam) {
-            Ok(mut frame) => {
+            Ok((mut frame, focal_error)) => {
+                if let Some(e) = focal_error {
+                    if self.counters.bad_focal_frames == 0 {
+                        tracing::warn!(
+                            "live-view focal-frame info does not decode ({e}); frames come \
+                             without AF frames while it does not (warned once)"
+                        );
+                    }
+                    self.counters.bad_focal_frames += 1;
+                }
                 self.sequence += 1;
                 frame.sequence = self.sequence;
                 Ok(Some(frame))
@@ -284,8 +296,13 @@ impl LiveView {
     }
 }
 
-/// A frame from the dataset's bytes (sequence number left 0 for the stream to fill in).
-fn decode(bytes: &[u8], now: Duration, cam: &Camera) -> Result<LiveFrame, CameraError> {
+/// A frame from the dataset's bytes (sequence number left 0 for the stream to fill in), and why
+/// its focal-frame info did not decode, if it did not (the frame then has no AF frames).
+fn decode(
+    bytes: &[u8],
+    now: Duration,
+    cam: &Camera,
+) -> Result<(LiveFrame, Option<String>), CameraError> {
     let lv = LiveViewFrame::decode(bytes).map_err(|source| CameraError::Decode {
         what: "live-view frame",
         source,
@@ -311,11 +328,12 @@ fn decode(bytes: &[u8], now: Duration, cam: &Camera) -> Result<LiveFrame, Camera
         .and_then(|p| p.get(prop::FOCUS_INDICATION))
         .and_then(|d| d.current.as_u64())
         .and_then(FocusIndication::from_value);
-    Ok(LiveFrame {
+    let frame = LiveFrame {
         sequence: 0,
         received_at: now,
         jpeg: lv.jpeg(bytes).to_vec(),
         af_frames,
         focus,
-    })
+    };
+    Ok((frame, lv.focal_frame_error))
 }
