@@ -36,7 +36,11 @@ use crate::{Camera, CameraError};
 
 mod pacer;
 
+pub use pacer::MIN_FPS;
 use pacer::Pacer;
+
+/// The longest [`LiveView::next`] sleeps before asking again, whatever the stream's due time.
+const LONGEST_WAIT: Duration = Duration::from_secs(3600);
 
 /// The largest live-view dataset accepted (real frames are tens of kilobytes).
 const MAX_FRAME: u64 = 4 << 20;
@@ -89,7 +93,8 @@ pub struct AfFrame {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct LiveViewOptions {
     /// The most frames a second to ask for (`None`: as many as the camera makes). It lowers the
-    /// request rate, not just what is delivered.
+    /// request rate, not just what is delivered. A cap below [`MIN_FPS`] (a frame every 100 s),
+    /// zero, negative or not a number is [`MIN_FPS`]; an infinite one is no cap.
     pub max_fps: Option<f64>,
 }
 
@@ -288,7 +293,8 @@ impl LiveView {
     /// often, up to every quarter of a second, and waited for.
     pub async fn next(&mut self, cam: &mut Camera) -> Result<LiveFrame, CameraError> {
         loop {
-            cam.link_mut().sleep_until(self.due()).await;
+            let latest = cam.link().now().saturating_add(LONGEST_WAIT);
+            cam.link_mut().sleep_until(self.due().min(latest)).await;
             if let Some(frame) = self.poll(cam).await? {
                 return Ok(frame);
             }
