@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use sonyctl_camera::save::Saver;
-use sonyctl_camera::{Camera, CameraOptions, Link, ShotKind, SimClock};
+use sonyctl_camera::{Camera, CameraOptions, FocusState, Link, ShotKind, SimClock};
 use sonyctl_ptp::{Event as PtpEvent, Operation, OperationCode, Response};
 use sonyctl_service::{
     CameraService, Event, LiveFrame, LiveViewOptions, LiveViewSubscription, ServiceError,
@@ -24,6 +24,7 @@ use sonyctl_service::{
 };
 use sonyctl_sim::{LiveViewStats, OwnerAction, Profile, SimOptions, SimulatedCamera};
 use sonyctl_sony::codes::handle;
+use sonyctl_sony::values::FocusIndication;
 use sonyctl_transport::{DataSink, SimLink, SizeSink, Transport, TransportError, TransportFuture};
 
 const BODY: &str = "ilce-7sm3";
@@ -387,8 +388,28 @@ async fn frames_carry_the_watched_focus_state_and_the_end_is_heard() {
     let (h, _) = service().await;
     let mut sub = h.live_view(LiveViewOptions::default());
     let f = sub.next().await.unwrap();
-    assert!(f.focus.is_some());
+    assert_eq!(f.focus, Some(FocusIndication::NotFocused));
     assert!(!f.af_frames.is_empty());
+    // Autofocus focuses, and releases the half press (the body shows "not focused" again);
+    // a focus the body keeps (the owner's half press, here 0xD213 set on the body) shows in
+    // later frames once the watch has read it.
+    assert_eq!(h.autofocus().await.unwrap(), FocusState::Focused);
+    h.with_camera(|cam| {
+        let sim = cam.link_mut().simulated_mut().unwrap();
+        sim.owner(&OwnerAction::Set("0xD213".into(), "2".into()))
+            .unwrap();
+    })
+    .await
+    .unwrap();
+    let mut later = sub.next().await.unwrap();
+    for _ in 0..30 {
+        if later.focus == Some(FocusIndication::Focused) {
+            break;
+        }
+        later = sub.next().await.unwrap();
+    }
+    assert_eq!(later.focus, Some(FocusIndication::Focused));
+    assert!(later.sequence > f.sequence);
     drop(h);
     loop {
         match sub.next().await {
