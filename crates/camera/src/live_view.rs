@@ -21,7 +21,8 @@
 //!   JPEG found by walking its markers); the focal frames come in the 640×480 live-view space
 //!   ([`FrameGroup::rect`](sonyctl_sony::live_view::FrameGroup::rect)), the focus state from
 //!   0xD213 as the facade's property cache holds it (no request per frame). A frame that does
-//!   not decode is counted and skipped.
+//!   not decode is counted and skipped; one whose focal-frame info alone does not decode comes
+//!   without AF frames (counted in `bad_focal_frames`, warned about once).
 
 use std::time::Duration;
 
@@ -35,7 +36,11 @@ use crate::{Camera, CameraError};
 
 mod pacer;
 
+pub use pacer::MIN_FPS;
 use pacer::Pacer;
+
+/// The longest [`LiveView::next`] sleeps before asking again, whatever the stream's due time.
+const LONGEST_WAIT: Duration = Duration::from_secs(3600);
 
 /// The largest live-view dataset accepted (real frames are tens of kilobytes).
 const MAX_FRAME: u64 = 4 << 20;
@@ -48,6 +53,12 @@ pub const NOT_READY_TRIES: u32 = 60;
 const BUSY_FIRST: Duration = Duration::from_millis(10);
 /// Longest pause after DeviceBusy.
 const BUSY_MAX: Duration = Duration::from_millis(500);
+/// How long the stream waits after a failure [`LiveView::poll`] reports (a refusal the stream
+/// has no back-off for, live view that never got ready) before it asks again; it doubles with
+/// each such failure in a row, up to [`FAILURE_HOLD_MAX`].
+pub const FAILURE_HOLD: Duration = Duration::from_secs(1);
+/// The longest wait after failures in a row.
+pub const FAILURE_HOLD_MAX: Duration = Duration::from_secs(30);
 
 /// One live-view frame as the stream delivers it.
 #[derive(Clone, Debug, PartialEq)]
@@ -82,7 +93,8 @@ pub struct AfFrame {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct LiveViewOptions {
     /// The most frames a second to ask for (`None`: as many as the camera makes). It lowers the
-    /// request rate, not just what is delivered.
+    /// request rate, not just what is delivered. A cap below [`MIN_FPS`] (a frame every 100 s),
+    /// zero, negative or not a number is [`MIN_FPS`]; an infinite one is no cap.
     pub max_fps: Option<f64>,
 }
 
@@ -101,6 +113,8 @@ pub struct LiveViewCounters {
     pub busy: u64,
     /// Frames that did not decode and were skipped.
     pub bad_frames: u64,
+    /// Frames delivered without their focal frames, whose info did not decode (the JPEG did).
+    pub bad_focal_frames: u64,
 }
 
 /// The pacing state of one live-view stream: when to ask next (see the module's pacing rule),
@@ -115,6 +129,10 @@ pub struct LiveView {
     not_ready: u32,
     /// DeviceBusy answers in a row.
     busy: u32,
+    /// Failures reported in a row (see [`LiveView::failed`]).
+    failures: u32,
+    /// No request before this link-clock time, after a failure.
+    held_until: Duration,
 }
 
 impl LiveView {
@@ -128,6 +146,8 @@ impl LiveView {
             sequence: 0,
             not_ready: 0,
             busy: 0,
+            failures: 0,
+            held_until: Duration::ZERO,
         }
     }
 
@@ -136,9 +156,37 @@ impl LiveView {
         self.pacer.set_max_fps(max);
     }
 
-    /// Link-clock time at which the next request should be sent.
+    /// Link-clock time at which the next request should be sent (never before the hold after
+    /// a failure).
     pub fn due(&self) -> Duration {
-        self.pacer.due()
+        self.pacer.due().max(self.held_until)
+    }
+
+    /// The caller saw [`LiveView::poll`] fail (not a lost connection) at `now`, link clock:
+    /// the stream starts over, and its next request waits [`FAILURE_HOLD`], doubling with each
+    /// failure in a row up to [`FAILURE_HOLD_MAX`] (a camera without live view is asked less
+    /// and less often). Returns the wait. A frame ends the run of failures.
+    pub fn failed(&mut self, now: Duration) -> Duration {
+        let hold = FAILURE_HOLD
+            .saturating_mul(1 << self.failures.min(5))
+            .min(FAILURE_HOLD_MAX);
+        self.failures = self.failures.saturating_add(1);
+        self.restart();
+        self.held_until = now.saturating_add(hold);
+        hold
+    }
+
+    /// Failures in a row so far (0 after a frame).
+    pub fn failures(&self) -> u32 {
+        self.failures
+    }
+
+    /// Starts afresh after the stream stopped (nobody watched): the learnt timing, the run of
+    /// failures and the hold after them are forgotten, and the next request is due at once.
+    pub fn reset(&mut self) {
+        self.restart();
+        self.failures = 0;
+        self.held_until = Duration::ZERO;
     }
 
     /// The camera's frame interval as learnt so far.
@@ -214,10 +262,20 @@ impl LiveView {
             }
         }
         self.counters.frames += 1;
+        self.failures = 0;
         self.pacer.frame(sent, answered);
         let bytes = data.unwrap_or_default();
         match decode(&bytes, answered, cam) {
-            Ok(mut frame) => {
+            Ok((mut frame, focal_error)) => {
+                if let Some(e) = focal_error {
+                    if self.counters.bad_focal_frames == 0 {
+                        tracing::warn!(
+                            "live-view focal-frame info does not decode ({e}); frames come \
+                             without AF frames while it does not (warned once)"
+                        );
+                    }
+                    self.counters.bad_focal_frames += 1;
+                }
                 self.sequence += 1;
                 frame.sequence = self.sequence;
                 Ok(Some(frame))
@@ -235,7 +293,8 @@ impl LiveView {
     /// often, up to every quarter of a second, and waited for.
     pub async fn next(&mut self, cam: &mut Camera) -> Result<LiveFrame, CameraError> {
         loop {
-            cam.link_mut().sleep_until(self.due()).await;
+            let latest = cam.link().now().saturating_add(LONGEST_WAIT);
+            cam.link_mut().sleep_until(self.due().min(latest)).await;
             if let Some(frame) = self.poll(cam).await? {
                 return Ok(frame);
             }
@@ -243,8 +302,13 @@ impl LiveView {
     }
 }
 
-/// A frame from the dataset's bytes (sequence number left 0 for the stream to fill in).
-fn decode(bytes: &[u8], now: Duration, cam: &Camera) -> Result<LiveFrame, CameraError> {
+/// A frame from the dataset's bytes (sequence number left 0 for the stream to fill in), and why
+/// its focal-frame info did not decode, if it did not (the frame then has no AF frames).
+fn decode(
+    bytes: &[u8],
+    now: Duration,
+    cam: &Camera,
+) -> Result<(LiveFrame, Option<String>), CameraError> {
     let lv = LiveViewFrame::decode(bytes).map_err(|source| CameraError::Decode {
         what: "live-view frame",
         source,
@@ -270,11 +334,12 @@ fn decode(bytes: &[u8], now: Duration, cam: &Camera) -> Result<LiveFrame, Camera
         .and_then(|p| p.get(prop::FOCUS_INDICATION))
         .and_then(|d| d.current.as_u64())
         .and_then(FocusIndication::from_value);
-    Ok(LiveFrame {
+    let frame = LiveFrame {
         sequence: 0,
         received_at: now,
         jpeg: lv.jpeg(bytes).to_vec(),
         af_frames,
         focus,
-    })
+    };
+    Ok((frame, lv.focal_frame_error))
 }

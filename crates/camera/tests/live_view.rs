@@ -363,6 +363,37 @@ async fn device_busy_is_retried_after_a_pause() {
     assert!(share >= 0.8, "{share}, {frames} frames, {c:?}");
 }
 
+/// DeviceBusy in a row: the pause after each doubles from 10 ms up to 500 ms, and a frame ends
+/// the run (the next DeviceBusy waits 10 ms again).
+#[tokio::test]
+async fn device_busy_pauses_double_from_10_ms_to_500_ms() {
+    let (link, answer) = wired(sim_at(30, &[]), Duration::ZERO);
+    let mut cam = open(link).await;
+    let mut lv = LiveView::new(LiveViewOptions::default());
+    run(&mut cam, &mut lv, 1).await;
+    let busy = || Some(Answer::Code(ResponseCode::DEVICE_BUSY));
+    /// The pause after each of `n` refusals, in ms.
+    async fn pauses(lv: &mut LiveView, cam: &mut Camera, n: usize) -> Vec<u128> {
+        let mut out = Vec::new();
+        for _ in 0..n {
+            cam.link_mut().sleep_until(lv.due()).await;
+            let sent = cam.link().now();
+            assert!(lv.poll(cam).await.unwrap().is_none());
+            out.push((lv.due() - sent).as_millis());
+        }
+        out
+    }
+    *answer.lock().unwrap() = busy();
+    let seen = pauses(&mut lv, &mut cam, 9).await;
+    assert_eq!(seen, [10, 20, 40, 80, 160, 320, 500, 500, 500]);
+    *answer.lock().unwrap() = None;
+    lv.next(&mut cam).await.unwrap();
+    *answer.lock().unwrap() = busy();
+    // (The second may wait a little longer: no more than three requests within a frame.)
+    let again = pauses(&mut lv, &mut cam, 2).await;
+    assert!(again[0] == 10 && (20..40).contains(&again[1]), "{again:?}");
+}
+
 /// A frame that does not decode is counted and skipped; the stream goes on.
 #[tokio::test]
 async fn a_frame_that_does_not_decode_is_skipped() {
@@ -420,6 +451,11 @@ async fn decoded_af_frames_are_what_the_camera_drew() {
             .iter()
             .map(|a| (a.group, a.rect, a.state))
             .collect();
+        // The camera drew a focus frame (two empty lists would compare equal too).
+        assert!(
+            expected.iter().any(|(g, _, _)| *g == FrameGroupKind::Focus),
+            "AF point ({x}, {y}): no focus frame drawn"
+        );
         assert_eq!(got, expected, "AF point ({x}, {y})");
         let focus = got
             .iter()
@@ -464,4 +500,25 @@ async fn decoded_af_frames_are_what_the_camera_drew() {
         .1
         .round_trips();
     assert_eq!(ops_after - ops_before, stats(&cam).requests() - before);
+}
+
+/// A stream whose polls keep failing is asked less and less often: the hold after each failure
+/// doubles from 1 s up to 30 s; a reset (the stream stopped and started again) forgets it.
+#[test]
+fn a_failing_live_view_is_asked_less_and_less_often() {
+    let mut lv = LiveView::new(LiveViewOptions::default());
+    let mut now = Duration::from_secs(5);
+    let mut holds = Vec::new();
+    for _ in 0..8 {
+        let hold = lv.failed(now);
+        assert_eq!(lv.due(), now + hold);
+        holds.push(hold.as_secs());
+        now = lv.due();
+    }
+    assert_eq!(holds, [1, 2, 4, 8, 16, 30, 30, 30]);
+    assert_eq!(lv.failures(), 8);
+    lv.reset();
+    assert_eq!(lv.failures(), 0);
+    assert!(lv.due() <= now, "the hold outlived the reset");
+    assert_eq!(lv.failed(now).as_secs(), 1);
 }

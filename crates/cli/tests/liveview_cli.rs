@@ -600,3 +600,34 @@ fn ctrl_c_ends_with_whole_frames_the_closing_line_and_the_quality_put_back() {
         "High\n"
     );
 }
+
+/// A body whose live view never gets ready: the run does not wait for ever but ends with the
+/// camera's error, non-zero, and the quality it set put back.
+#[test]
+fn a_body_without_live_view_is_a_clear_error() {
+    let sim = Simulator::start("ilce-7sm3", &["--fault", "lv-off"]);
+    let spec = sim.spec();
+    let out = run(&[
+        "--camera",
+        &spec,
+        "liveview",
+        "--quality",
+        "low",
+        "--count",
+        "1",
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(out.stdout.is_empty());
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("no live view") && err.contains("InvalidObjectHandle"),
+        "{err}"
+    );
+    assert_eq!(
+        ok(&["--camera", &spec, "get", "live-view-quality"]),
+        "High\n",
+        "put back after the run"
+    );
+    sim.stop();
+}

@@ -175,10 +175,6 @@ pub(crate) struct LiveFeed {
     stream: LiveView,
     /// True while the stream runs (somebody watches).
     running: bool,
-    /// No request before this link-clock time (after a failure the stream cannot explain).
-    hold_until: Duration,
-    /// Such failures in a row.
-    failures: u32,
 }
 
 impl LiveFeed {
@@ -188,8 +184,6 @@ impl LiveFeed {
             frames,
             stream: LiveView::new(LiveViewOptions::default()),
             running: false,
-            hold_until: Duration::ZERO,
-            failures: 0,
         }
     }
 
@@ -200,15 +194,27 @@ impl LiveFeed {
             (d.wanted(), d.max_fps())
         };
         if wanted && !self.running {
-            self.stream.restart();
+            // Started again: the timing, the failures and their hold from before start over,
+            // and so does any trouble published then.
+            self.stream.reset();
+            self.frames.send_if_modified(|f| f.trouble.take().is_some());
         }
         self.running = wanted;
         self.stream.set_max_fps(cap);
     }
 
+    /// How soon after its last read the watch reads the camera again for events that came in
+    /// while live view runs: a frame interval, and no less than [`EVENT_READ_GAP`].
+    fn event_gap(&self) -> Duration {
+        self.stream
+            .interval()
+            .unwrap_or(EVENT_READ_GAP)
+            .max(EVENT_READ_GAP)
+    }
+
     /// When the next request is due, if the stream runs.
     fn due(&self) -> Option<Duration> {
-        self.running.then(|| self.stream.due().max(self.hold_until))
+        self.running.then(|| self.stream.due())
     }
 }
 
@@ -225,6 +231,11 @@ pub(crate) struct Actor {
     live: LiveFeed,
     /// When the watch reads the camera next while live view runs, on the link's clock.
     next_poll: Duration,
+    /// When the watch last read the camera, on the link's clock.
+    last_refresh: Duration,
+    /// The camera sent events the watch has not read yet (while live view runs, they are read
+    /// soon, not at once).
+    events_pending: bool,
 }
 
 /// What woke the task.
@@ -257,6 +268,8 @@ impl Actor {
             lost: None,
             live,
             next_poll: Duration::ZERO,
+            last_refresh: Duration::ZERO,
+            events_pending: false,
         }
     }
 
@@ -272,15 +285,20 @@ impl Actor {
                     .live
                     .due()
                     .filter(|_| self.lost.is_none() && self.watch.is_some())
-                    .map(|due| (due, self.next_poll));
+                    .map(|due| LiveWait {
+                        due,
+                        next_poll: self.next_poll,
+                        soon: self.last_refresh + self.live.event_gap(),
+                    });
                 let (rx, cam, demand) = (&mut self.rx, &mut self.cam, &mut self.live.demand);
+                let pending = &mut self.events_pending;
                 tokio::select! {
                     biased;
                     c = rx.recv() => c.map_or(Wake::Closed, Wake::Command),
                     // Every handle holds the sender, so an error here means the queue has
                     // closed too, which the first branch reports.
                     Ok(()) = demand.changed() => Wake::Demand,
-                    w = wait(cam, poll, connected, live) => w,
+                    w = wait(cam, poll, connected, live, pending) => w,
                 }
             };
             match wake {
@@ -308,27 +326,40 @@ impl Actor {
     async fn live_frame(&mut self) {
         match self.live.stream.poll(&mut self.cam).await {
             Ok(Some(frame)) => {
-                self.live.failures = 0;
-                self.live.frames.send_replace(Some(Arc::new(frame)));
+                let frame = Arc::new(frame);
+                self.live.frames.send_modify(|f| {
+                    f.frame = Some(frame);
+                    // The failure episode, if any, is over.
+                    f.trouble = None;
+                });
                 // Consumers waiting for this frame run before the next request is prepared
                 // (on a virtual clock the next one is due at once).
                 tokio::task::yield_now().await;
             }
             Ok(None) => {}
             Err(e) if e.is_connection_lost() => {
-                tracing::warn!("live view: {e}");
+                // The watch reports the loss (an event, the status); this is the stream's view.
+                tracing::debug!("live view: {e}");
                 // The watch notices the loss and restores the connection; the stream waits.
                 self.refresh().await;
             }
             Err(e) => {
-                // A camera without live view is asked less and less often.
-                let hold = LIVE_VIEW_HOLD
-                    .saturating_mul(1 << self.live.failures.min(5))
-                    .min(LIVE_VIEW_HOLD_MAX);
-                self.live.failures += 1;
+                // The stream's policy: a camera without live view is asked less and less often.
+                let hold = self.live.stream.failed(self.cam.link().now());
                 tracing::warn!("live view: {e}; trying again in {hold:?}");
-                self.live.hold_until = self.cam.link().now() + hold;
-                self.live.stream.restart();
+                // The subscriptions hear it once per run of failures (until a frame comes).
+                let error = SharedError(Arc::new(e));
+                self.live.frames.send_if_modified(|f| {
+                    if f.trouble.is_some() {
+                        return false;
+                    }
+                    f.episodes += 1;
+                    f.trouble = Some((f.episodes, error));
+                    true
+                });
+                // Those waiting hear it before the next request (on a virtual clock the hold ends
+                // at once).
+                tokio::task::yield_now().await;
             }
         }
     }
@@ -491,6 +522,8 @@ impl Actor {
     /// or, while the connection is lost, one reconnection attempt (the watch's).
     async fn refresh(&mut self) {
         self.next_poll = self.cam.link().now() + self.options.poll;
+        self.last_refresh = self.cam.link().now();
+        self.events_pending = false;
         let changes = match self.watch.as_mut() {
             Some(w) => w.next(&mut self.cam, Duration::ZERO).await,
             None => self.start_watch().await.map(|()| Vec::new()),
@@ -538,8 +571,9 @@ impl Actor {
         if self.lost.is_some() {
             return;
         }
-        // The watch has just read everything, so this is its copy.
-        if let Ok(p) = self.cam.cached_properties(Duration::MAX).await {
+        // The watch has just read everything, so this is its copy (events that came in since
+        // stay queued for the next read: taking them here would read everything again).
+        if let Some(p) = self.cam.last_properties() {
             let pending = ready_count(p);
             let battery = p
                 .get(prop::BATTERY_REMAINING)
@@ -581,12 +615,9 @@ impl Actor {
     }
 }
 
-/// How long live view waits after a failure that is not a lost connection (a refusal the
-/// stream has no back-off for, live view that never got ready) before it tries again; it
-/// doubles with each such failure in a row, up to [`LIVE_VIEW_HOLD_MAX`].
-const LIVE_VIEW_HOLD: Duration = Duration::from_secs(1);
-/// The longest wait after failures in a row.
-const LIVE_VIEW_HOLD_MAX: Duration = Duration::from_secs(30);
+/// While live view runs, the shortest time between two reads of the camera's properties
+/// (0x9209) for events that came in: each read delays the next frame request.
+const EVENT_READ_GAP: Duration = Duration::from_millis(100);
 
 /// How long the service's own reconnection attempt before the watch runs may take (the watch's
 /// attempts take about as long).
@@ -609,28 +640,52 @@ async fn idle(cam: &mut Camera, poll: Duration, connected: bool) {
     }
 }
 
-/// Waits for what comes first: the next idle poll, or, while live view runs (`live`: when its
-/// next request is due and when the watch reads the camera next, on the link's clock), the
-/// next live-view request. Events from the camera end the wait for the watch. Cancelled when
+/// When the live-view stream and the watch want the camera next, on the link's clock.
+struct LiveWait {
+    /// The next live-view request.
+    due: Duration,
+    /// The watch's next regular read.
+    next_poll: Duration,
+    /// The earliest the watch reads the camera for events that came in.
+    soon: Duration,
+}
+
+/// Waits for what comes first: the next idle poll, or, while live view runs (`live`), the next
+/// live-view request or the watch's next read. While live view runs, an event from the camera
+/// (noted in `pending`) brings the watch's read forward to [`LiveWait::soon`], not to now: each
+/// read is a whole 0x9209, and a camera that sends events all the time would otherwise get no
+/// frame requests at all. A due frame goes before a read that became due later. Cancelled when
 /// a command arrives.
 async fn wait(
     cam: &mut Camera,
     poll: Duration,
     connected: bool,
-    live: Option<(Duration, Duration)>,
+    live: Option<LiveWait>,
+    pending: &mut bool,
 ) -> Wake {
-    let Some((due, next_poll)) = live else {
+    let Some(live) = live else {
         idle(cam, poll, connected).await;
         return Wake::Tick;
     };
-    let until = due.min(next_poll);
-    let events = cam
-        .wait_events(until.saturating_sub(cam.link().now()))
-        .await;
-    if !events.is_empty() || cam.link().now() >= next_poll {
-        Wake::Tick
-    } else {
-        Wake::Frame
+    loop {
+        let read_at = if *pending {
+            live.next_poll.min(live.soon)
+        } else {
+            live.next_poll
+        };
+        let now = cam.link().now();
+        let frame_due = now >= live.due;
+        let read_due = now >= read_at;
+        if frame_due && (!read_due || live.due <= read_at) {
+            return Wake::Frame;
+        }
+        if read_due {
+            return Wake::Tick;
+        }
+        let until = live.due.min(read_at);
+        if !cam.wait_events(until.saturating_sub(now)).await.is_empty() {
+            *pending = true;
+        }
     }
 }
 

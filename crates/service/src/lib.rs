@@ -77,6 +77,10 @@ pub enum ServiceError {
          list, or a hex code"
     )]
     UnknownName(String),
+    /// The camera's live-view stream fails (live view refused or never ready); the service
+    /// keeps trying, less and less often. A subscription returns it once per run of failures.
+    #[error("live view fails: {0}")]
+    LiveView(SharedError),
     /// The connection is lost and the service is restoring it (see
     /// [`ServiceOptions::reconnect_for`]); the command did not reach the camera.
     #[error("the camera is not connected ({0}); reconnecting")]
@@ -227,7 +231,7 @@ impl CameraService {
             battery: None,
         });
         let (demand, demand_rx) = watch::channel(live_view::Demand::default());
-        let (frames, frames_rx) = watch::channel(None);
+        let (frames, frames_rx) = watch::channel(live_view::Newest::default());
         let actor = Actor::new(
             camera,
             rx,

@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use sonyctl_camera::{LiveFrame, LiveViewOptions};
+use sonyctl_camera::{LiveFrame, LiveViewOptions, SharedError};
 use tokio::sync::watch;
 
 use crate::ServiceError;
@@ -36,8 +36,17 @@ impl Demand {
     }
 }
 
-/// The newest frame the stream produced (`None` before the first).
-pub(crate) type Newest = Option<Arc<LiveFrame>>;
+/// What the stream publishes: the newest frame, and the trouble it is in.
+#[derive(Debug, Default)]
+pub(crate) struct Newest {
+    /// The newest frame the stream produced (`None` before the first).
+    pub(crate) frame: Option<Arc<LiveFrame>>,
+    /// The failure that began the current run of failures (numbered by `episodes`), until a
+    /// frame comes or the stream starts again.
+    pub(crate) trouble: Option<(u64, SharedError)>,
+    /// Runs of failures so far.
+    pub(crate) episodes: u64,
+}
 
 /// What the service's handles share to join the stream.
 #[derive(Debug, Clone)]
@@ -58,11 +67,14 @@ impl Hub {
         // Frames produced before joining are neither returned nor counted as skipped.
         let last = frames
             .borrow_and_update()
+            .frame
             .as_ref()
             .map_or(0, |f| f.sequence);
         LiveViewSubscription {
             frames,
             last,
+            // Trouble going on when joining is heard (the stream is failing now).
+            heard: 0,
             skipped: 0,
             demand: self.demand.clone(),
             id,
@@ -77,6 +89,8 @@ pub struct LiveViewSubscription {
     frames: watch::Receiver<Newest>,
     /// Sequence number of the last frame returned (or the newest when joining).
     last: u64,
+    /// The last run of failures returned.
+    heard: u64,
     skipped: u64,
     demand: Arc<watch::Sender<Demand>>,
     id: u64,
@@ -84,15 +98,26 @@ pub struct LiveViewSubscription {
 
 impl LiveViewSubscription {
     /// The newest frame newer than the last one this subscription returned (a slow consumer
-    /// skips frames). `Err(ServiceError::Ended)` when the service ends.
+    /// skips frames). `Err(ServiceError::LiveView)` once when the camera's stream starts failing
+    /// (live view refused, never ready: the stream keeps trying, less and less often), and the
+    /// next call waits for frames again; `Err(ServiceError::Ended)` when the service ends.
     pub async fn next(&mut self) -> Result<Arc<LiveFrame>, ServiceError> {
         loop {
-            let newest = self.frames.borrow_and_update().clone();
+            let (newest, trouble) = {
+                let n = self.frames.borrow_and_update();
+                (n.frame.clone(), n.trouble.clone())
+            };
             if let Some(f) = newest {
                 if f.sequence > self.last {
                     self.skipped += f.sequence - self.last - 1;
                     self.last = f.sequence;
                     return Ok(f);
+                }
+            }
+            if let Some((episode, error)) = trouble {
+                if episode > self.heard {
+                    self.heard = episode;
+                    return Err(ServiceError::LiveView(error));
                 }
             }
             self.frames
@@ -107,6 +132,7 @@ impl LiveViewSubscription {
         let newest = self
             .frames
             .borrow()
+            .frame
             .as_ref()
             .map_or(self.last, |f| f.sequence);
         // The newest frame may still be returned; those between it and the last are lost.

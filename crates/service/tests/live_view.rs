@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use sonyctl_camera::save::Saver;
-use sonyctl_camera::{Camera, CameraOptions, Link, ShotKind, SimClock};
+use sonyctl_camera::{Camera, CameraOptions, FocusState, Link, ShotKind, SimClock};
 use sonyctl_ptp::{Event as PtpEvent, Operation, OperationCode, Response};
 use sonyctl_service::{
     CameraService, Event, LiveFrame, LiveViewOptions, LiveViewSubscription, ServiceError,
@@ -24,6 +24,7 @@ use sonyctl_service::{
 };
 use sonyctl_sim::{LiveViewStats, OwnerAction, Profile, SimOptions, SimulatedCamera};
 use sonyctl_sony::codes::handle;
+use sonyctl_sony::values::FocusIndication;
 use sonyctl_transport::{DataSink, SimLink, SizeSink, Transport, TransportError, TransportFuture};
 
 const BODY: &str = "ilce-7sm3";
@@ -387,13 +388,341 @@ async fn frames_carry_the_watched_focus_state_and_the_end_is_heard() {
     let (h, _) = service().await;
     let mut sub = h.live_view(LiveViewOptions::default());
     let f = sub.next().await.unwrap();
-    assert!(f.focus.is_some());
+    assert_eq!(f.focus, Some(FocusIndication::NotFocused));
     assert!(!f.af_frames.is_empty());
+    // Autofocus focuses, and releases the half press (the body shows "not focused" again);
+    // a focus the body keeps (the owner's half press, here 0xD213 set on the body) shows in
+    // later frames once the watch has read it.
+    assert_eq!(h.autofocus().await.unwrap(), FocusState::Focused);
+    h.with_camera(|cam| {
+        let sim = cam.link_mut().simulated_mut().unwrap();
+        sim.owner(&OwnerAction::Set("0xD213".into(), "2".into()))
+            .unwrap();
+    })
+    .await
+    .unwrap();
+    let mut later = sub.next().await.unwrap();
+    for _ in 0..30 {
+        if later.focus == Some(FocusIndication::Focused) {
+            break;
+        }
+        later = sub.next().await.unwrap();
+    }
+    assert_eq!(later.focus, Some(FocusIndication::Focused));
+    assert!(later.sequence > f.sequence);
     drop(h);
     loop {
         match sub.next().await {
             Ok(_) => continue,
             Err(ServiceError::Ended) => break,
+            Err(e) => panic!("{e}"),
+        }
+    }
+}
+
+/// The simulated camera with a body whose owner changes the battery level every 10 ms (each a
+/// 0xC203 event) and whose GetAllExtDevicePropInfo (0x9209) takes 12 ms; the newest link time
+/// is shared so that a test can bound itself on the camera's clock without asking the service.
+struct Eventful {
+    inner: SimLink,
+    next_change: Duration,
+    level: u8,
+    /// 0x9209 requests, and the link's time in nanoseconds, as last seen.
+    reads: Arc<std::sync::atomic::AtomicU64>,
+    clock: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl Eventful {
+    const EVERY: Duration = Duration::from_millis(10);
+    const READ: Duration = Duration::from_millis(12);
+
+    /// Runs the owner's changes that are due.
+    fn act(&mut self) {
+        let now = self.inner.now();
+        self.clock.store(
+            u64::try_from(now.as_nanos()).unwrap(),
+            std::sync::atomic::Ordering::Relaxed,
+        );
+        if now < self.next_change {
+            return;
+        }
+        // A new level each time (1 to 100, round): every read sees a change.
+        self.level = self.level % 100 + 1;
+        let level = self.level;
+        if let Some(sim) = self.inner.simulated_mut() {
+            sim.owner(&OwnerAction::Battery(level)).unwrap();
+        }
+        while self.next_change <= now {
+            self.next_change += Self::EVERY;
+        }
+    }
+}
+
+impl Transport for Eventful {
+    fn name(&self) -> &'static str {
+        "simulated camera with busy owner"
+    }
+
+    fn transact_streaming<'a>(
+        &'a mut self,
+        op: &'a Operation,
+        data_out: Option<&'a [u8]>,
+        max_data: u64,
+        on_size: &'a mut SizeSink<'_>,
+        sink: &'a mut DataSink<'_>,
+    ) -> TransportFuture<'a, Result<Response, TransportError>> {
+        Box::pin(async move {
+            self.act();
+            if op.code == OperationCode(0x9209) {
+                self.reads
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                self.inner.sleep(Self::READ).await;
+            }
+            let r = self
+                .inner
+                .transact_streaming(op, data_out, max_data, on_size, sink)
+                .await;
+            self.act();
+            r
+        })
+    }
+
+    fn try_event(&mut self) -> Option<PtpEvent> {
+        self.act();
+        self.inner.try_event()
+    }
+
+    fn next_event(&mut self, limit: Duration) -> TransportFuture<'_, Option<PtpEvent>> {
+        Box::pin(async move {
+            let end = self.inner.now() + limit;
+            loop {
+                if let Some(e) = self.try_event() {
+                    return Some(e);
+                }
+                let now = self.inner.now();
+                if now >= end {
+                    return None;
+                }
+                let step = self.next_change.max(now).min(end) - now;
+                self.inner.sleep(step).await;
+            }
+        })
+    }
+
+    fn reconnect(&mut self) -> TransportFuture<'_, Result<(), TransportError>> {
+        self.inner.reconnect()
+    }
+
+    fn now(&self) -> Duration {
+        self.inner.now()
+    }
+
+    fn elapsed_since(&self, start: Instant) -> Duration {
+        self.inner.elapsed_since(start)
+    }
+
+    fn sleep(&mut self, d: Duration) -> TransportFuture<'_, ()> {
+        Box::pin(async move {
+            self.inner.sleep(d).await;
+            self.act();
+        })
+    }
+
+    fn simulated(&self) -> Option<&SimulatedCamera> {
+        self.inner.simulated()
+    }
+
+    fn simulated_mut(&mut self) -> Option<&mut SimulatedCamera> {
+        self.inner.simulated_mut()
+    }
+}
+
+/// A camera that sends an event every 10 ms, with a property read (0x9209) of 12 ms, still
+/// gives live view at its own rate: a due frame goes before the watch, and while live view
+/// runs an event means "read soon", not "read now". The changes still reach the event stream.
+#[tokio::test]
+async fn camera_events_do_not_starve_live_view() {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let sim = SimulatedCamera::new(Profile::builtin(BODY).unwrap(), SimOptions::default());
+    let (reads, clock) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+    let link = Link::new(Eventful {
+        inner: SimLink::new(sim, SimClock::Virtual(Duration::ZERO)),
+        next_change: Duration::ZERO,
+        level: 80,
+        reads: reads.clone(),
+        clock: clock.clone(),
+    });
+    let cam = Camera::open(link, CameraOptions::default()).await.unwrap();
+    let h = CameraService::spawn(cam, ServiceOptions::default());
+    let mut events = h.events();
+    let mut sub = h.live_view(LiveViewOptions::default());
+    let camera_now = || Duration::from_nanos(clock.load(Ordering::Relaxed));
+    let start = camera_now();
+    let reads_before = reads.load(Ordering::Relaxed);
+    // Bounded on the camera's clock: no frame within 4 s of it is a failure, not a hang.
+    let mut frames = Vec::new();
+    let deadline = start + Duration::from_secs(4);
+    while frames.len() < 91 {
+        tokio::select! {
+            f = sub.next() => frames.push(f.unwrap()),
+            () = async {
+                while camera_now() < deadline {
+                    tokio::task::yield_now().await;
+                }
+            } => break,
+        }
+    }
+    let span = camera_now() - start;
+    assert!(
+        frames.len() > 90,
+        "{} frames in {span:?} of camera time",
+        frames.len()
+    );
+    let first = frames.first().unwrap().received_at;
+    let last = frames.last().unwrap().received_at;
+    let rate = (frames.len() - 1) as f64 / (last - first).as_secs_f64();
+    assert!(rate > 28.5, "{rate} frames a second");
+    // The watch read the camera about every 100 ms, not after every event.
+    let reads = reads.load(Ordering::Relaxed) - reads_before;
+    let per_second = reads as f64 / span.as_secs_f64();
+    assert!(per_second <= 12.0, "{reads} reads in {span:?}");
+    let mut battery = 0;
+    while let Some(e) = events.try_next() {
+        if let Event::PropertyChanged { name, .. } = e {
+            battery += usize::from(name.to_lowercase().contains("battery"));
+        }
+    }
+    // A change the watch saw about every tenth of a second.
+    assert!(
+        battery as f64 >= 5.0 * span.as_secs_f64(),
+        "{battery} changes in {span:?}"
+    );
+}
+
+/// The simulated camera, answering live-view requests with GeneralError while `refuse` is set;
+/// the link's time of every live-view request is logged.
+struct Refusing {
+    inner: SimLink,
+    refuse: Arc<std::sync::atomic::AtomicBool>,
+    asked: Arc<Mutex<Vec<Duration>>>,
+}
+
+impl Transport for Refusing {
+    fn name(&self) -> &'static str {
+        "simulated camera refusing live view"
+    }
+
+    fn transact_streaming<'a>(
+        &'a mut self,
+        op: &'a Operation,
+        data_out: Option<&'a [u8]>,
+        max_data: u64,
+        on_size: &'a mut SizeSink<'_>,
+        sink: &'a mut DataSink<'_>,
+    ) -> TransportFuture<'a, Result<Response, TransportError>> {
+        if is_live_view(op.code, op.params.get(0)) {
+            self.asked.lock().unwrap().push(self.inner.now());
+            if self.refuse.load(std::sync::atomic::Ordering::Relaxed) {
+                let response = Response {
+                    code: sonyctl_ptp::ResponseCode::GENERAL_ERROR,
+                    transaction_id: op.transaction_id,
+                    params: sonyctl_ptp::Params::NONE,
+                };
+                return Box::pin(async move { Ok(response) });
+            }
+        }
+        self.inner
+            .transact_streaming(op, data_out, max_data, on_size, sink)
+    }
+
+    fn try_event(&mut self) -> Option<PtpEvent> {
+        self.inner.try_event()
+    }
+
+    fn next_event(&mut self, limit: Duration) -> TransportFuture<'_, Option<PtpEvent>> {
+        self.inner.next_event(limit)
+    }
+
+    fn reconnect(&mut self) -> TransportFuture<'_, Result<(), TransportError>> {
+        self.inner.reconnect()
+    }
+
+    fn now(&self) -> Duration {
+        self.inner.now()
+    }
+
+    fn elapsed_since(&self, start: Instant) -> Duration {
+        self.inner.elapsed_since(start)
+    }
+
+    fn sleep(&mut self, d: Duration) -> TransportFuture<'_, ()> {
+        self.inner.sleep(d)
+    }
+
+    fn simulated(&self) -> Option<&SimulatedCamera> {
+        self.inner.simulated()
+    }
+
+    fn simulated_mut(&mut self) -> Option<&mut SimulatedCamera> {
+        self.inner.simulated_mut()
+    }
+}
+
+/// A body whose live view fails: each subscription hears it once per run of failures
+/// (`ServiceError::LiveView`) and then waits for frames; the stream asks less and less often
+/// (1 s, doubling up to 30 s); frames come when the camera gives them, and a new run of
+/// failures is heard again.
+#[tokio::test]
+async fn a_failing_live_view_is_heard_once_and_asked_less_and_less_often() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let sim = SimulatedCamera::new(Profile::builtin(BODY).unwrap(), SimOptions::default());
+    let refuse = Arc::new(AtomicBool::new(true));
+    let asked = Arc::new(Mutex::new(Vec::new()));
+    let link = Link::new(Refusing {
+        inner: SimLink::new(sim, SimClock::Virtual(Duration::ZERO)),
+        refuse: refuse.clone(),
+        asked: asked.clone(),
+    });
+    let cam = Camera::open(link, CameraOptions::default()).await.unwrap();
+    let h = CameraService::spawn(cam, ServiceOptions::default());
+    let mut sub = h.live_view(LiveViewOptions::default());
+    match sub.next().await {
+        Err(ServiceError::LiveView(e)) => assert!(e.to_string().contains("GeneralError"), "{e}"),
+        other => panic!("{other:?}"),
+    }
+    // The next call waits for a frame, while the stream keeps asking, less and less often.
+    let count = || asked.lock().unwrap().len();
+    tokio::select! {
+        r = sub.next() => panic!("{r:?} while the camera refuses"),
+        () = async {
+            while count() < 9 {
+                tokio::task::yield_now().await;
+            }
+        } => {}
+    }
+    let times = asked.lock().unwrap().clone();
+    let gaps: Vec<u64> = times
+        .windows(2)
+        .map(|w| (w[1] - w[0]).as_millis() as u64)
+        .collect();
+    for (gap, want) in gaps
+        .iter()
+        .zip([1000, 2000, 4000, 8000, 16000, 30000, 30000, 30000])
+    {
+        assert!(
+            (want..want + 50).contains(gap),
+            "gaps {gaps:?} (ms), wanted {want}"
+        );
+    }
+    // Frames come once the camera gives them; a new run of failures is heard again.
+    refuse.store(false, Ordering::Relaxed);
+    let f = sub.next().await.unwrap();
+    assert!(f.sequence >= 1);
+    refuse.store(true, Ordering::Relaxed);
+    loop {
+        match sub.next().await {
+            Ok(_) => continue,
+            Err(ServiceError::LiveView(_)) => break,
             Err(e) => panic!("{e}"),
         }
     }

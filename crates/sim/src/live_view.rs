@@ -214,12 +214,14 @@ impl SimulatedCamera {
             .is_none_or(|v| v == 1)
     }
 
-    /// The `lv-not-ready` fault: this host's session opened less than a second ago.
+    /// The `lv-not-ready` fault: this host's session opened less than a second ago; the
+    /// `lv-off` fault: always.
     fn live_view_not_ready(&self, id: ConnectionId) -> bool {
-        self.has_fault(Fault::LiveViewNotReady)
-            && self
-                .session_opened(id)
-                .is_some_and(|t| self.now < t + NOT_READY_FOR)
+        self.has_fault(Fault::LiveViewOff)
+            || self.has_fault(Fault::LiveViewNotReady)
+                && self
+                    .session_opened(id)
+                    .is_some_and(|t| self.now < t + NOT_READY_FOR)
     }
 
     /// GetObjectInfo(0xFFFFC002): what libgphoto2 asks before every frame.
@@ -311,7 +313,7 @@ impl SimulatedCamera {
         let Some(s) = self.live_view_stats(id) else {
             return;
         };
-        s.frames_produced = n - first + 1;
+        s.frames_produced = n.saturating_sub(first).saturating_add(1);
         if op.code == OperationCode::GET_OBJECT {
             s.get_object += 1;
         } else {

@@ -32,11 +32,13 @@ pub enum Fault {
     /// Live view (0xFFFFC002) answers InvalidObjectHandle during the first second after a
     /// host's session opens, as libgphoto2 reports of the ZV-1.
     LiveViewNotReady,
+    /// Live view (0xFFFFC002) never gets ready: it always answers InvalidObjectHandle.
+    LiveViewOff,
 }
 
 impl Fault {
     /// Every fault, with its name.
-    pub const ALL: [(Fault, &'static str); 10] = [
+    pub const ALL: [(Fault, &'static str); 11] = [
         (Fault::Busy, "busy"),
         (Fault::Slow, "slow"),
         (Fault::SlowStart, "slow-start"),
@@ -47,6 +49,7 @@ impl Fault {
         (Fault::DisconnectAfterData, "disconnect-after-data"),
         (Fault::PhantomPending, "phantom-pending"),
         (Fault::LiveViewNotReady, "lv-not-ready"),
+        (Fault::LiveViewOff, "lv-off"),
     ];
 }
 

@@ -39,8 +39,10 @@ pub struct LiveViewFrame {
     pub focal_frame_offset: u32,
     /// Size of the focal-frame info (0 when absent).
     pub focal_frame_size: u32,
-    /// The focal-frame info, when present.
+    /// The focal-frame info, when present and decodable.
     pub focal_frames: Option<FocalFrameInfo>,
+    /// Why the focal-frame info the header declares did not decode (the JPEG is still good).
+    pub focal_frame_error: Option<String>,
     /// Where the JPEG really is: from SOI to the end of EOI.
     pub jpeg_start: usize,
     /// Length of the JPEG up to and including EOI.
@@ -111,15 +113,20 @@ impl LiveViewFrame {
                     )),
                 }
             };
-            let focal_frames = if focal_frame_size == 0 {
-                None
+            // Bad focal-frame info costs the frames drawn over the picture, not the picture.
+            let (focal_frames, focal_frame_error) = if focal_frame_size == 0 {
+                (None, None)
             } else {
-                let range = region(focal_frame_offset, focal_frame_size, "focal-frame info")?;
-                let start = range.start;
-                let slice = bytes.get(range).unwrap_or(&[]);
-                Some(FocalFrameInfo::decode(&mut Reader::with_base(
-                    slice, start,
-                ))?)
+                let info = region(focal_frame_offset, focal_frame_size, "focal-frame info")
+                    .and_then(|range| {
+                        let start = range.start;
+                        let slice = bytes.get(range).unwrap_or(&[]);
+                        FocalFrameInfo::decode(&mut Reader::with_base(slice, start))
+                    });
+                match info {
+                    Ok(info) => (Some(info), None),
+                    Err(e) => (None, Some(e.to_string())),
+                }
             };
             let range = region(image_offset, image_size, "image")?;
             let jpeg_start = range.start;
@@ -133,6 +140,7 @@ impl LiveViewFrame {
                 focal_frame_offset,
                 focal_frame_size,
                 focal_frames,
+                focal_frame_error,
                 jpeg_start,
                 jpeg_len,
             })
@@ -153,39 +161,65 @@ impl FocalFrameInfo {
             let version = r.u16()?;
             r.take(FOCAL_GROUPS_START - 2)?;
             // Focus, face, tracking and framing frames: at most four groups; what follows them
-            // inside the declared size is padding (the USB layout declares 0x200 bytes).
+            // inside the declared size is padding (the USB layout declares 0x200 bytes). The
+            // groups the version defines must decode; past them (and for versions no source
+            // describes) the groups end quietly at what does not.
+            let required = groups_for_version(version).unwrap_or(0);
             let mut groups = Vec::new();
             while groups.len() < MAX_GROUPS && r.remaining() >= GROUP_HEADER_LEN {
-                let x_denominator = r.u32()?;
-                let y_denominator = r.u32()?;
-                let at = r.offset();
-                let count = r.u16()?;
-                r.take(6)?;
-                let n = r.check_count(at, count.into(), FRAME_LEN)?;
-                let frames = (0..n)
-                    .map(|_| {
-                        let frame_type = r.u16()?;
-                        let state = r.u16()?;
-                        let priority = r.u8()?;
-                        r.take(3)?;
-                        Ok(Frame {
-                            frame_type,
-                            state,
-                            priority,
-                            x: r.u32()?,
-                            y: r.u32()?,
-                            height: r.u32()?,
-                            width: r.u32()?,
-                        })
-                    })
-                    .collect::<Result<Vec<_>, DecodeError>>()?;
-                groups.push(FrameGroup {
-                    x_denominator,
-                    y_denominator,
-                    frames,
-                });
+                match FrameGroup::decode(r) {
+                    Ok(g) => groups.push(g),
+                    Err(e) if groups.len() < required => return Err(e),
+                    Err(_) => break,
+                }
             }
             Ok(FocalFrameInfo { version, groups })
+        })
+    }
+}
+
+/// The frame groups focal-frame info of `version` defines (fact sheet §8.2): 101 and 102 have
+/// three (focus, face, tracking), 103 and 104 four (framing too); `None` for other versions.
+/// Bodies that send version 100 or 101 were seen to send a fourth group as well, which is
+/// decoded when it is there.
+pub fn groups_for_version(version: u16) -> Option<usize> {
+    match version {
+        101 | 102 => Some(3),
+        103 | 104 => Some(4),
+        _ => None,
+    }
+}
+
+impl FrameGroup {
+    /// One group: its header, then its frames.
+    fn decode(r: &mut Reader<'_>) -> Result<FrameGroup, DecodeError> {
+        let x_denominator = r.u32()?;
+        let y_denominator = r.u32()?;
+        let at = r.offset();
+        let count = r.u16()?;
+        r.take(6)?;
+        let n = r.check_count(at, count.into(), FRAME_LEN)?;
+        let frames = (0..n)
+            .map(|_| {
+                let frame_type = r.u16()?;
+                let state = r.u16()?;
+                let priority = r.u8()?;
+                r.take(3)?;
+                Ok(Frame {
+                    frame_type,
+                    state,
+                    priority,
+                    x: r.u32()?,
+                    y: r.u32()?,
+                    height: r.u32()?,
+                    width: r.u32()?,
+                })
+            })
+            .collect::<Result<Vec<_>, DecodeError>>()?;
+        Ok(FrameGroup {
+            x_denominator,
+            y_denominator,
+            frames,
         })
     }
 }

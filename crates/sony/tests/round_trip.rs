@@ -566,4 +566,60 @@ mod live_view {
         };
         assert!(encode_dataset(&no_header, None, &jpeg, &[]).is_err());
     }
+
+    /// Focal-frame info whose count claims more frames than the block holds, in its first group
+    /// or its `n`-th, with the frames' JPEG after it.
+    fn dataset_with_bad_group(version: u16, bad_group: usize) -> (Vec<u8>, Vec<u8>) {
+        let jpeg = vec![0xFF, 0xD8, 0xFF, 0xD9];
+        let ffi = FocalFrameInfo {
+            version,
+            groups: vec![FrameGroup::new(Vec::new()); 4],
+        };
+        let mut bytes = encode_dataset(&DatasetLayout::USB, Some(&ffi), &jpeg, &[]).unwrap();
+        // The count of group `bad_group` (after its two denominators): more than fit.
+        let at = 0x1F4 + 56 + 16 * bad_group + 8;
+        bytes[at..at + 2].copy_from_slice(&500_u16.to_le_bytes());
+        (bytes, jpeg)
+    }
+
+    /// Bad focal-frame info costs the AF frames, not the picture: the JPEG is found and the
+    /// error said.
+    #[test]
+    fn bad_focal_frame_info_keeps_the_jpeg() {
+        let (bytes, jpeg) = dataset_with_bad_group(104, 0);
+        let lv = LiveViewFrame::decode(&bytes).unwrap();
+        assert_eq!(lv.jpeg(&bytes), &jpeg[..]);
+        assert_eq!(lv.focal_frames, None);
+        let why = lv.focal_frame_error.unwrap();
+        assert!(why.contains("FocalFrameInfo"), "{why}");
+    }
+
+    /// The groups a version defines must decode (101, 102: three; 103, 104: four); past them,
+    /// and for versions no source describes, the groups end quietly at what does not decode.
+    #[test]
+    fn the_version_says_which_groups_must_decode() {
+        use sonyctl_sony::live_view::groups_for_version;
+        assert_eq!(
+            [100, 101, 102, 103, 104, 105].map(groups_for_version),
+            [None, Some(3), Some(3), Some(4), Some(4), None]
+        );
+        for (version, bad, groups) in [
+            (101, 2, None),
+            (101, 3, Some(3)),
+            (104, 3, None),
+            (100, 0, Some(0)),
+            (999, 2, Some(2)),
+        ] {
+            let (bytes, _) = dataset_with_bad_group(version, bad);
+            let lv = LiveViewFrame::decode(&bytes).unwrap();
+            let found = lv.focal_frames.as_ref().map(|f| f.groups.len());
+            assert_eq!(found, groups, "version {version}, group {bad} bad");
+            assert_eq!(lv.focal_frame_error.is_some(), groups.is_none());
+            if let Some(ffi) = lv.focal_frames {
+                // What was found encodes to something that decodes the same.
+                let again = FocalFrameInfo::decode_bytes(&ffi.encode().unwrap()).unwrap();
+                assert_eq!(again, ffi);
+            }
+        }
+    }
 }

@@ -58,6 +58,8 @@ const JITTER_FLOOR: Duration = Duration::from_millis(1);
 /// The most requests within one frame interval: a fourth is flooding (the simulated camera
 /// counts it so; request floods have locked real bodies until a power cycle).
 const MOST_PER_INTERVAL: usize = 3;
+/// The lowest request cap, frames a second: a lower, zero, negative or undefined cap is this.
+pub const MIN_FPS: f64 = 0.01;
 /// Answer times kept for the jitter estimate.
 const RTTS: usize = 16;
 
@@ -164,8 +166,13 @@ fn secs(d: Duration) -> f64 {
     d.as_secs_f64()
 }
 
+/// The latest link-clock time a due time may be (about 31 years): a time the pacer computed
+/// out of range never becomes a `Duration` no clock can wait for.
+const LATEST: f64 = 1e9;
+
 fn duration(s: f64) -> Duration {
-    Duration::try_from_secs_f64(s.max(0.0)).unwrap_or(Duration::MAX)
+    // NaN stays NaN through `clamp`, which `try_from_secs_f64` refuses: 0.
+    Duration::try_from_secs_f64(s.clamp(0.0, LATEST)).unwrap_or(Duration::ZERO)
 }
 
 impl Pacer {
@@ -179,11 +186,12 @@ impl Pacer {
         self.interval.map(|i| duration(i.t()))
     }
 
-    /// Sets the request cap (`None`, or a rate that is not a positive number: no cap).
+    /// Sets the request cap (`None` or an infinite rate: no cap). A rate below [`MIN_FPS`],
+    /// zero, negative or not a number is [`MIN_FPS`].
     pub(crate) fn set_max_fps(&mut self, max_fps: Option<f64>) {
         self.cap = max_fps
-            .filter(|f| f.is_finite() && *f > 0.0)
-            .map(|f| 1.0 / f);
+            .filter(|f| *f != f64::INFINITY)
+            .map(|f| 1.0 / if f >= MIN_FPS { f } else { MIN_FPS });
         if self.cap.is_none() {
             self.cap_last = None;
         }
@@ -715,6 +723,28 @@ mod tests {
         // 10 of the camera's 30 frames a second, one request each.
         assert!((r.share - 1.0 / 3.0).abs() < 0.01, "{}", r.share);
         assert!(r.requests_per_frame <= 1.01, "{}", r.requests_per_frame);
+    }
+
+    /// An absurd cap is the lowest one (a request every 100 s), and no due time leaves the
+    /// range a clock can wait for.
+    #[test]
+    fn absurd_caps_are_the_lowest_and_due_times_stay_sane() {
+        for cap in [1e-310, 0.0, -5.0, f64::NAN, f64::NEG_INFINITY] {
+            let mut p = Pacer::default();
+            p.set_max_fps(Some(cap));
+            p.frame(Duration::from_secs(10), Duration::from_secs(10));
+            p.frame(Duration::from_secs(110), Duration::from_secs(110));
+            let due = p.due();
+            assert!(
+                due <= Duration::from_secs(210) && due >= Duration::from_secs(200),
+                "cap {cap}: due {due:?}"
+            );
+        }
+        let mut p = Pacer::default();
+        p.set_max_fps(Some(f64::INFINITY));
+        assert_eq!(p.cap, None);
+        assert_eq!(duration(f64::INFINITY), duration(LATEST));
+        assert_eq!(duration(f64::NAN), Duration::ZERO);
     }
 
     #[test]

@@ -15,7 +15,9 @@ use anyhow::{Context, Result, anyhow, bail};
 use clap::{ArgGroup, Args, ValueEnum};
 use sonyctl_camera::SetErrorKind;
 use sonyctl_camera::save::place_without_overwriting;
-use sonyctl_service::{Event, LiveFrame, LiveViewOptions, LiveViewSubscription, ServiceHandle};
+use sonyctl_service::{
+    Event, LiveFrame, LiveViewOptions, LiveViewSubscription, ServiceError, ServiceHandle,
+};
 
 use super::parse_duration;
 use crate::advice::{chain_text, describe, with_advice};
@@ -282,6 +284,18 @@ async fn stream(
             }
             f = live.next() => match f {
                 Ok(f) => f,
+                // The camera's live view fails after frames came: the service keeps trying
+                // (less and less often), and so does this run.
+                Err(ServiceError::LiveView(e)) if clock.is_some() => {
+                    stderr_line!(
+                        "sonyctl: {}",
+                        sanitize(&format!("live view fails: {}; still trying", chain_text(&e)))
+                    );
+                    continue;
+                }
+                Err(ServiceError::LiveView(e)) => {
+                    break Err(anyhow!(e).context("the camera gives no live view"));
+                }
                 Err(e) => break Err(anyhow!(e).context("live view ended")),
             },
         };
