@@ -8,81 +8,20 @@
     clippy::panic
 )]
 
+mod common;
+
 use std::time::Duration;
 
-use sonyctl_ptp::{
-    Codec, ObjectInfo, Operation, OperationCode, Params, PropertyCode, ResponseCode, Value,
-};
-use sonyctl_sim::{ConnectionId, Profile, SimOptions, SimulatedCamera};
+use sonyctl_ptp::{Codec, ObjectInfo, PropertyCode, ResponseCode, Value};
 use sonyctl_sony::{SdioRequest, SonyEvent};
 
 const S1: PropertyCode = PropertyCode(0xD2C1);
 const S2: PropertyCode = PropertyCode(0xD2C2);
 const PENDING: PropertyCode = PropertyCode(0xD215);
 
-struct Host {
-    cam: SimulatedCamera,
-    id: ConnectionId,
-    tid: u32,
-    now: Duration,
-}
+use common::Host;
 
 impl Host {
-    fn new(model: &str) -> Host {
-        let mut cam = SimulatedCamera::new(Profile::builtin(model).unwrap(), SimOptions::default());
-        let id = cam.connect();
-        let mut h = Host {
-            cam,
-            id,
-            tid: 1,
-            now: Duration::ZERO,
-        };
-        h.op(0x1002, &[1]);
-        for phase in [1, 2] {
-            h.op(0x9201, &[phase, 0, 0]);
-        }
-        let v = if h.cam.profile().sdio_version.0 >= 300 {
-            300
-        } else {
-            200
-        };
-        h.op(0x9202, &[v]);
-        h.op(0x9201, &[3, 0, 0]);
-        h
-    }
-
-    fn op(&mut self, code: u16, params: &[u32]) -> sonyctl_sim::Reply {
-        let op = Operation {
-            code: OperationCode(code),
-            transaction_id: self.tid,
-            params: Params::new(params).unwrap(),
-        };
-        self.tid += 1;
-        self.cam.handle(self.id, self.now, &op, None)
-    }
-
-    fn sdio(&mut self, r: &SdioRequest) -> ResponseCode {
-        let op = r.operation(self.tid);
-        self.tid += 1;
-        self.cam.handle(self.id, self.now, &op, r.data()).code
-    }
-
-    fn button(&mut self, code: PropertyCode, pressed: bool) {
-        assert_eq!(
-            self.sdio(&SdioRequest::button(code, pressed)),
-            ResponseCode::OK
-        );
-    }
-
-    fn wait(&mut self, d: Duration) {
-        self.now += d;
-        self.cam.advance(self.now);
-    }
-
-    fn value(&self, code: u16) -> Value {
-        self.cam.value(PropertyCode(code)).unwrap().clone()
-    }
-
     /// 0xD215 as the host sees it on its next request (a file read to its end leaves the
     /// buffer when the host asks for anything else).
     fn pending(&mut self) -> u64 {
@@ -113,15 +52,6 @@ impl Host {
         self.wait(Duration::from_millis(250));
         self.button(S2, false);
         self.button(S1, false);
-    }
-
-    fn set(&mut self, code: u16, value: Value) {
-        assert_eq!(
-            self.sdio(&SdioRequest::set(PropertyCode(code), &value).unwrap()),
-            ResponseCode::OK
-        );
-        self.wait(Duration::from_secs(1));
-        assert_eq!(self.value(code), value, "{code:#06x} set");
     }
 }
 

@@ -10,11 +10,13 @@
     clippy::panic
 )]
 
+mod common;
+
 use std::time::Duration;
 
 use sonyctl_ptp::{Operation, OperationCode, Params, PropertyCode, ResponseCode, Value};
 use sonyctl_sim::live_view::{STRIP_WIDTH, STRIPS, TEXTURE_ROWS, strip_depth};
-use sonyctl_sim::{ConnectionId, Fault, Profile, Reply, SimOptions, SimulatedCamera};
+use sonyctl_sim::{Fault, Profile};
 use sonyctl_sony::live_view::{FocalFrameInfo, LiveViewFrame};
 use sonyctl_sony::{SdioRequest, values::AfPoint};
 
@@ -24,56 +26,9 @@ const LIVE_VIEW: u32 = 0xFFFF_C002;
 const GET_OBJECT_INFO: u16 = 0x1008;
 const GET_OBJECT: u16 = 0x1009;
 
-struct Host {
-    cam: SimulatedCamera,
-    id: ConnectionId,
-    tid: u32,
-    now: Duration,
-}
+use common::Host;
 
 impl Host {
-    fn new(model: &str) -> Host {
-        Host::with(Profile::builtin(model).unwrap(), &[])
-    }
-
-    /// A camera of `profile` with `faults`, and a host through the handshake at time 0.
-    fn with(profile: Profile, faults: &[Fault]) -> Host {
-        let options = SimOptions {
-            faults: faults.iter().copied().collect(),
-            ..SimOptions::default()
-        };
-        let mut cam = SimulatedCamera::new(profile, options);
-        let id = cam.connect();
-        let mut h = Host {
-            cam,
-            id,
-            tid: 1,
-            now: Duration::ZERO,
-        };
-        h.op(0x1002, &[1]);
-        for phase in [1, 2] {
-            h.op(0x9201, &[phase, 0, 0]);
-        }
-        let v = if h.cam.profile().sdio_version.0 >= 300 {
-            300
-        } else {
-            200
-        };
-        h.op(0x9202, &[v]);
-        h.op(0x9201, &[3, 0, 0]);
-        h
-    }
-
-    fn op(&mut self, code: u16, params: &[u32]) -> Reply {
-        let op = Operation {
-            code: OperationCode(code),
-            transaction_id: self.tid,
-            params: Params::new(params).unwrap(),
-        };
-        self.tid += 1;
-        self.cam.handle(self.id, self.now, &op, None)
-    }
-
     /// GetObject(0xFFFFC002), the way a host that trusts no header reads it; the transport's
     /// note that the data left follows at once.
     fn frame(&mut self) -> Result<Vec<u8>, ResponseCode> {
@@ -87,42 +42,11 @@ impl Host {
         }
     }
 
-    fn sdio(&mut self, r: &SdioRequest) -> ResponseCode {
-        let op = r.operation(self.tid);
-        self.tid += 1;
-        self.cam.handle(self.id, self.now, &op, r.data()).code
-    }
-
-    fn button(&mut self, code: PropertyCode, pressed: bool) {
-        assert_eq!(
-            self.sdio(&SdioRequest::button(code, pressed)),
-            ResponseCode::OK
-        );
-    }
-
     fn control(&mut self, code: u16, data: Vec<u8>) -> ResponseCode {
         self.sdio(&SdioRequest::ControlDevice {
             code: PropertyCode(code),
             data,
         })
-    }
-
-    fn wait(&mut self, d: Duration) {
-        self.now += d;
-        self.cam.advance(self.now);
-    }
-
-    fn value(&self, code: u16) -> Value {
-        self.cam.value(PropertyCode(code)).unwrap().clone()
-    }
-
-    fn set(&mut self, code: u16, value: Value) {
-        assert_eq!(
-            self.sdio(&SdioRequest::set(PropertyCode(code), &value).unwrap()),
-            ResponseCode::OK
-        );
-        self.wait(Duration::from_secs(1));
-        assert_eq!(self.value(code), value, "{code:#06x} set");
     }
 
     fn manual_focus(&mut self) {
