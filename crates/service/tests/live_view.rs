@@ -36,6 +36,8 @@ type Log = Arc<Mutex<Vec<(Duration, OperationCode, Option<u32>)>>>;
 struct Logged {
     inner: SimLink,
     log: Log,
+    /// While set, live-view requests are answered GeneralError (a body whose live view fails).
+    refuse: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Transport for Logged {
@@ -55,6 +57,16 @@ impl Transport for Logged {
             .lock()
             .unwrap()
             .push((self.inner.now(), op.code, op.params.get(0)));
+        if is_live_view(op.code, op.params.get(0))
+            && self.refuse.load(std::sync::atomic::Ordering::Relaxed)
+        {
+            let response = Response {
+                code: sonyctl_ptp::ResponseCode::GENERAL_ERROR,
+                transaction_id: op.transaction_id,
+                params: sonyctl_ptp::Params::NONE,
+            };
+            return Box::pin(async move { Ok(response) });
+        }
         self.inner
             .transact_streaming(op, data_out, max_data, on_size, sink)
     }
@@ -100,6 +112,7 @@ async fn service() -> (ServiceHandle, Log) {
     let link = Link::new(Logged {
         inner: SimLink::new(sim, SimClock::Virtual(Duration::ZERO)),
         log: log.clone(),
+        refuse: Arc::default(),
     });
     let cam = Camera::open(link, CameraOptions::default()).await.unwrap();
     let options = ServiceOptions {
@@ -599,75 +612,6 @@ async fn camera_events_do_not_starve_live_view() {
     );
 }
 
-/// The simulated camera, answering live-view requests with GeneralError while `refuse` is set;
-/// the link's time of every live-view request is logged.
-struct Refusing {
-    inner: SimLink,
-    refuse: Arc<std::sync::atomic::AtomicBool>,
-    asked: Arc<Mutex<Vec<Duration>>>,
-}
-
-impl Transport for Refusing {
-    fn name(&self) -> &'static str {
-        "simulated camera refusing live view"
-    }
-
-    fn transact_streaming<'a>(
-        &'a mut self,
-        op: &'a Operation,
-        data_out: Option<&'a [u8]>,
-        max_data: u64,
-        on_size: &'a mut SizeSink<'_>,
-        sink: &'a mut DataSink<'_>,
-    ) -> TransportFuture<'a, Result<Response, TransportError>> {
-        if is_live_view(op.code, op.params.get(0)) {
-            self.asked.lock().unwrap().push(self.inner.now());
-            if self.refuse.load(std::sync::atomic::Ordering::Relaxed) {
-                let response = Response {
-                    code: sonyctl_ptp::ResponseCode::GENERAL_ERROR,
-                    transaction_id: op.transaction_id,
-                    params: sonyctl_ptp::Params::NONE,
-                };
-                return Box::pin(async move { Ok(response) });
-            }
-        }
-        self.inner
-            .transact_streaming(op, data_out, max_data, on_size, sink)
-    }
-
-    fn try_event(&mut self) -> Option<PtpEvent> {
-        self.inner.try_event()
-    }
-
-    fn next_event(&mut self, limit: Duration) -> TransportFuture<'_, Option<PtpEvent>> {
-        self.inner.next_event(limit)
-    }
-
-    fn reconnect(&mut self) -> TransportFuture<'_, Result<(), TransportError>> {
-        self.inner.reconnect()
-    }
-
-    fn now(&self) -> Duration {
-        self.inner.now()
-    }
-
-    fn elapsed_since(&self, start: Instant) -> Duration {
-        self.inner.elapsed_since(start)
-    }
-
-    fn sleep(&mut self, d: Duration) -> TransportFuture<'_, ()> {
-        self.inner.sleep(d)
-    }
-
-    fn simulated(&self) -> Option<&SimulatedCamera> {
-        self.inner.simulated()
-    }
-
-    fn simulated_mut(&mut self) -> Option<&mut SimulatedCamera> {
-        self.inner.simulated_mut()
-    }
-}
-
 /// A body whose live view fails: each subscription hears it once per run of failures
 /// (`ServiceError::LiveView`) and then waits for frames; the stream asks less and less often
 /// (1 s, doubling up to 30 s); frames come when the camera gives them, and a new run of
@@ -677,12 +621,20 @@ async fn a_failing_live_view_is_heard_once_and_asked_less_and_less_often() {
     use std::sync::atomic::{AtomicBool, Ordering};
     let sim = SimulatedCamera::new(Profile::builtin(BODY).unwrap(), SimOptions::default());
     let refuse = Arc::new(AtomicBool::new(true));
-    let asked = Arc::new(Mutex::new(Vec::new()));
-    let link = Link::new(Refusing {
+    let log = Log::default();
+    let link = Link::new(Logged {
         inner: SimLink::new(sim, SimClock::Virtual(Duration::ZERO)),
+        log: log.clone(),
         refuse: refuse.clone(),
-        asked: asked.clone(),
     });
+    // The link's time of every live-view request.
+    let asked = || -> Vec<Duration> {
+        let log = log.lock().unwrap();
+        log.iter()
+            .filter(|(_, code, param)| is_live_view(*code, *param))
+            .map(|(at, _, _)| *at)
+            .collect()
+    };
     let cam = Camera::open(link, CameraOptions::default()).await.unwrap();
     let h = CameraService::spawn(cam, ServiceOptions::default());
     let mut sub = h.live_view(LiveViewOptions::default());
@@ -691,7 +643,7 @@ async fn a_failing_live_view_is_heard_once_and_asked_less_and_less_often() {
         other => panic!("{other:?}"),
     }
     // The next call waits for a frame, while the stream keeps asking, less and less often.
-    let count = || asked.lock().unwrap().len();
+    let count = || asked().len();
     tokio::select! {
         r = sub.next() => panic!("{r:?} while the camera refuses"),
         () = async {
@@ -700,7 +652,7 @@ async fn a_failing_live_view_is_heard_once_and_asked_less_and_less_often() {
             }
         } => {}
     }
-    let times = asked.lock().unwrap().clone();
+    let times = asked();
     let gaps: Vec<u64> = times
         .windows(2)
         .map(|w| (w[1] - w[0]).as_millis() as u64)
