@@ -237,6 +237,7 @@ fn every_layout_is_decoded_in_its_home_only() {
             "cli",
             "ptp",
             "service",
+            "server",
             "sim",
             "sony",
             "transport",

@@ -1,0 +1,1 @@
+//! TODO(skeleton): the token, Host and Origin checks.
