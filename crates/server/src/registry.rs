@@ -92,6 +92,14 @@ impl Registry {
         self.get(id).ok_or_else(|| ApiError::unknown_camera(id))
     }
 
+    /// Ends serving: stops every capture job (images taken are still saved) and waits for
+    /// them. The services end when the last handle is dropped.
+    pub async fn close(&self) {
+        for c in self.list() {
+            c.jobs.shutdown().await;
+        }
+    }
+
     /// True when a camera with this serial number is served already.
     pub fn has_serial(&self, serial: &str) -> bool {
         self.list().iter().any(|c| c.serial == serial)

@@ -48,6 +48,7 @@ pub struct BoundServer {
     router: Router,
     local_addr: SocketAddr,
     token: Option<String>,
+    stopping: tokio::sync::watch::Sender<bool>,
 }
 
 impl Server {
@@ -72,18 +73,21 @@ impl Server {
             source,
         })?;
         let token = config.token.clone();
+        let (stopping, shutdown) = tokio::sync::watch::channel(false);
         let state = AppState {
             registry,
             live_streams: Arc::new(Semaphore::new(config.limits.live_streams)),
             event_streams: Arc::new(Semaphore::new(config.limits.event_streams)),
             config: Arc::new(config),
             saver,
+            shutdown,
         };
         Ok(BoundServer {
             listener,
             router: router(state),
             local_addr,
             token,
+            stopping,
         })
     }
 }
@@ -128,8 +132,13 @@ impl BoundServer {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        let stopping = self.stopping;
         axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown)
+            .with_graceful_shutdown(async move {
+                shutdown.await;
+                // Open streams see it and end, so the shutdown does not wait for them.
+                let _ = stopping.send(true);
+            })
             .await
     }
 }

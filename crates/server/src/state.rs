@@ -19,4 +19,7 @@ pub(crate) struct AppState {
     pub(crate) live_streams: Arc<Semaphore>,
     /// One permit per open event stream.
     pub(crate) event_streams: Arc<Semaphore>,
+    /// Turns true when the server shuts down: open streams end, so that the shutdown does
+    /// not wait for them.
+    pub(crate) shutdown: tokio::sync::watch::Receiver<bool>,
 }
