@@ -73,7 +73,9 @@ struct Cli {
 enum Command {
     /// Decode PTP / PTP/IP / Sony SDIO bytes (hex dump or raw binary) into a table or JSON.
     Decode(decode::DecodeArgs),
-    /// Run a simulated Sony camera (reachable over PTP/IP) until Ctrl-C.
+    /// Run a simulated Sony camera (reachable over PTP/IP or USB/IP) until Ctrl-C or SIGTERM.
+    ///
+    /// Ctrl-C and SIGTERM both end it in order, writing `--stats` first.
     #[cfg(feature = "sim")]
     Simulate(simulate::SimulateArgs),
     /// Sony cameras on USB: model, serial, mode (PC Remote, MTP, mass storage), bus and address.

@@ -1,5 +1,5 @@
-//! `sonyctl simulate --stats` end to end: a host polls live view over PTP/IP and the file says,
-//! for that host, what it asked and what it got.
+//! `sonyctl simulate` end to end: `--stats` (a host polls live view over PTP/IP and the file
+//! says, for that host, what it asked and what it got; SIGTERM writes it).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
@@ -7,7 +7,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::Simulator;
+use common::{Simulator, ok};
 use serde_json::Value as Json;
 use sonyctl_ptp::{Operation, OperationCode, Params, ResponseCode};
 use sonyctl_transport::{ConnectOptions, PtpIpClient, Transport};
@@ -77,4 +77,50 @@ fn stats_count_each_hosts_live_view() {
     assert!((interval - 1000.0 / 30.0).abs() < 0.001, "{interval}");
     // Polls at least 10 ms apart, frames 33.3 ms apart: one in four polls at least.
     assert!(frames >= 7, "{frames} frames in 30 polls");
+}
+
+/// `sonyctl get iso` against the simulated camera.
+fn get_iso(sim: &Simulator) -> String {
+    ok(&["--camera", &sim.spec(), "get", "iso"])
+        .trim()
+        .to_string()
+}
+
+/// Starts `sonyctl simulate --stats STATS` from bash without standard input and sends it
+/// SIGTERM with bash's own `kill` the moment its address line is read, as a script would;
+/// returns its exit status as bash reports it.
+fn terminated_at_once(stats: &std::path::Path) -> String {
+    let script = r#"coproc SIM ( exec "$0" simulate --ptpip 127.0.0.1:0 --stats "$1" </dev/null 2>/dev/null )
+read -r -u "${SIM[0]}" line || exit 99
+kill -TERM "$SIM_PID"
+wait "$SIM_PID"
+echo "$?""#;
+    let out = std::process::Command::new("bash")
+        .args(["-c", script, env!("CARGO_BIN_EXE_sonyctl")])
+        .arg(stats)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+#[test]
+fn sigterm_writes_the_stats_and_exits_0() {
+    let root = tempfile::tempdir().unwrap();
+    // Without standard input, as scripts start it; SIGTERM the moment the address is out.
+    for run in 0..5 {
+        let stats = root.path().join(format!("stats-{run}.json"));
+        assert_eq!(terminated_at_once(&stats), "0", "run {run}");
+        let stats: Json = serde_json::from_str(&std::fs::read_to_string(&stats).unwrap()).unwrap();
+        assert_eq!(stats["model"], "ILCE-7SM3");
+        assert_eq!(stats["hosts"], serde_json::json!([]));
+    }
+    // After a host has been.
+    let stats = root.path().join("stats.json");
+    let sim = Simulator::start("ilce-7sm3", &["--stats", stats.to_str().unwrap()]);
+    get_iso(&sim);
+    let status = sim.terminate();
+    assert!(status.success(), "{status}");
+    let stats: Json = serde_json::from_str(&std::fs::read_to_string(&stats).unwrap()).unwrap();
+    assert_eq!(stats["hosts"].as_array().unwrap().len(), 1, "{stats}");
 }

@@ -41,7 +41,7 @@ pub struct SimulateArgs {
     #[arg(long, default_value_t = 0x5EED)]
     seed: u64,
     /// Write what each host did (operations, bytes, live view, camera time) to FILE as JSON on
-    /// exit.
+    /// exit (Ctrl-C or SIGTERM).
     #[arg(long, value_name = "FILE")]
     stats: Option<std::path::PathBuf>,
 }
@@ -174,7 +174,7 @@ fn sha256_hex(f: &sonyctl_sim::image::ShotFile) -> String {
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Runs `sonyctl simulate` until Ctrl-C.
+/// Runs `sonyctl simulate` until Ctrl-C or SIGTERM.
 pub fn run(args: &SimulateArgs, verbose: bool) -> Result<()> {
     if !(args.time_scale.is_finite() && args.time_scale > 0.0) {
         bail!(
@@ -192,6 +192,9 @@ pub fn run(args: &SimulateArgs, verbose: bool) -> Result<()> {
     let model = profile.device_info.model.clone();
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async move {
+        // Listening before the address is printed: a signal sent as soon as a script has read
+        // the address still ends the camera in order, with its --stats.
+        let mut stop = Stop::listen()?;
         let options = SimOptions {
             seed: args.seed,
             faults: args.faults.iter().copied().collect(),
@@ -227,8 +230,7 @@ pub fn run(args: &SimulateArgs, verbose: bool) -> Result<()> {
             let handle = server.camera();
             let result = tokio::select! {
                 r = server.run() => r.context("the USB/IP server stopped"),
-                r = tokio::signal::ctrl_c() => r.context("cannot wait for Ctrl-C"),
-                r = terminated() => r,
+                r = stop.wait() => r,
             };
             write_stats(args, handle.with(|c| stats_json(c)))?;
             return result;
@@ -257,8 +259,7 @@ pub fn run(args: &SimulateArgs, verbose: bool) -> Result<()> {
         let handle = server.camera();
         let result = tokio::select! {
             r = server.run() => r.context("the PTP/IP server stopped"),
-            r = tokio::signal::ctrl_c() => r.context("cannot wait for Ctrl-C"),
-            r = terminated() => r,
+            r = stop.wait() => r,
         };
         write_stats(args, handle.with(|c| stats_json(c)))?;
         result
@@ -274,18 +275,47 @@ fn write_stats(args: &SimulateArgs, stats: serde_json::Value) -> Result<()> {
     Ok(())
 }
 
-/// Resolves on SIGTERM (where there is such a thing).
-#[cfg(unix)]
-async fn terminated() -> Result<()> {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .context("cannot wait for SIGTERM")?;
-    term.recv().await;
-    Ok(())
+/// What ends the camera: Ctrl-C or SIGTERM.
+struct Stop {
+    #[cfg(unix)]
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
 }
 
-#[cfg(not(unix))]
-async fn terminated() -> Result<()> {
-    std::future::pending().await
+impl Stop {
+    /// Starts listening for the signals (within the runtime). Until this returns, either one
+    /// ends the process at once.
+    #[cfg(unix)]
+    fn listen() -> Result<Stop> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Stop {
+            interrupt: signal(SignalKind::interrupt()).context("cannot wait for Ctrl-C")?,
+            terminate: signal(SignalKind::terminate()).context("cannot wait for SIGTERM")?,
+        })
+    }
+
+    #[cfg(not(unix))]
+    fn listen() -> Result<Stop> {
+        Ok(Stop {})
+    }
+
+    /// Resolves when one of the signals arrives.
+    #[cfg(unix)]
+    async fn wait(&mut self) -> Result<()> {
+        tokio::select! {
+            _ = self.interrupt.recv() => {}
+            _ = self.terminate.recv() => {}
+        }
+        Ok(())
+    }
+
+    #[cfg(not(unix))]
+    async fn wait(&mut self) -> Result<()> {
+        tokio::signal::ctrl_c()
+            .await
+            .context("cannot wait for Ctrl-C")
+    }
 }
 
 /// A built-in profile by name, or a profile file when `name` is a path to a `.toml` file.

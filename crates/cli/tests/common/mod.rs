@@ -3,7 +3,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 
 /// A running `sonyctl simulate` on a free loopback port, killed when dropped.
 pub struct Simulator {
@@ -14,11 +14,13 @@ pub struct Simulator {
 }
 
 impl Simulator {
-    /// Starts `model` with `extra` arguments (`--act`, `--fault`, `--stats`, …).
+    /// Starts `model` with `extra` arguments (`--act`, `--fault`, `--stats`, …), without
+    /// standard input, as scripts start it.
     pub fn start(model: &str, extra: &[&str]) -> Simulator {
         let mut child = Command::new(env!("CARGO_BIN_EXE_sonyctl"))
             .args(["simulate", "--model", model, "--ptpip", "127.0.0.1:0"])
             .args(extra)
+            .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -51,13 +53,18 @@ impl Drop for Simulator {
 
 impl Simulator {
     /// Stops the simulated camera the way Ctrl-C would (SIGTERM), so it writes its `--stats`.
-    pub fn stop(mut self) {
+    pub fn stop(self) {
+        let _ = self.terminate();
+    }
+
+    /// Sends SIGTERM and returns how the process ended.
+    pub fn terminate(mut self) -> ExitStatus {
         let status = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status()
             .unwrap();
         assert!(status.success());
-        let _ = self.child.wait();
+        self.child.wait().unwrap()
     }
 }
 
