@@ -75,6 +75,15 @@ enum Command {
     Decode(decode::DecodeArgs),
     /// Run a simulated Sony camera (reachable over PTP/IP or USB/IP) until Ctrl-C or SIGTERM.
     ///
+    /// Standard input takes the owner's actions, one a line, in `--act`'s syntax without the
+    /// delay (`set iso 800`, `mode a`, `shutter`, `unplug`, `battery 15`, `set lenr on`,
+    /// `set scene dark`). Each is done when its line arrives, at the camera's time then, and
+    /// answered with one line on standard error: `stdin line N: ACTION: done at camera time
+    /// T s`, or `not done` and why (nothing changed; the camera goes on). Blank lines and lines
+    /// starting with `#` are skipped. The end of standard input, or none (/dev/null), changes
+    /// nothing. A terminal is not read (a background job reading its terminal is stopped, and
+    /// the camera with it): to type actions, pipe them in, e.g. `cat | sonyctl simulate …`.
+    ///
     /// Ctrl-C and SIGTERM both end it in order, writing `--stats` first.
     #[cfg(feature = "sim")]
     Simulate(simulate::SimulateArgs),

@@ -1,5 +1,6 @@
 //! `sonyctl simulate` end to end: `--stats` (a host polls live view over PTP/IP and the file
-//! says, for that host, what it asked and what it got; SIGTERM writes it).
+//! says, for that host, what it asked and what it got; SIGTERM writes it), and the owner's
+//! actions on standard input reaching a host at the moment a test chooses.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
@@ -7,7 +8,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Simulator, ok};
+use common::{Simulator, lines, ok, wait_line};
 use serde_json::Value as Json;
 use sonyctl_ptp::{Operation, OperationCode, Params, ResponseCode};
 use sonyctl_transport::{ConnectOptions, PtpIpClient, Transport};
@@ -84,6 +85,100 @@ fn get_iso(sim: &Simulator) -> String {
     ok(&["--camera", &sim.spec(), "get", "iso"])
         .trim()
         .to_string()
+}
+
+#[test]
+fn an_owner_action_on_standard_input_reaches_a_host() {
+    let mut sim = Simulator::start_with_owner("ilce-7sm3", &[]);
+    let before = get_iso(&sim);
+    assert_ne!(before, "800");
+    sim.owner("set iso 800");
+    let done = sim.wait_stderr("stdin line 1: ");
+    assert!(
+        done.starts_with("sonyctl: stdin line 1: set iso 800: done at camera time "),
+        "{done}"
+    );
+    assert_eq!(get_iso(&sim), "800");
+
+    // A host watching hears the owner turn the dial. The watch's first reading of the
+    // settings is its baseline, and nothing says when it has taken it, so the dial turns
+    // until the watch reports a turn.
+    let mut watch = std::process::Command::new(env!("CARGO_BIN_EXE_sonyctl"))
+        .args(["--camera", &sim.spec(), "watch", "--json"])
+        .env_remove("SONYCTL_CAMERA")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let changes = lines(watch.stdout.take().unwrap());
+    let mut set = vec!["800".to_string()];
+    let mut heard = None;
+    for turn in 0..60 {
+        let value = if turn % 2 == 0 { "1600" } else { "800" };
+        sim.owner(&format!("set iso {value}"));
+        sim.wait_stderr(&format!("stdin line {}: set iso {value}: done", turn + 2));
+        set.push(value.to_string());
+        let iso = |l: &str| serde_json::from_str::<Json>(l).is_ok_and(|j| j["name"] == "ISO");
+        if let Ok(line) = wait_line(&changes, iso, Duration::from_secs(1)) {
+            heard = Some(line);
+            break;
+        }
+    }
+    let _ = watch.kill();
+    let _ = watch.wait();
+    let heard: Json =
+        serde_json::from_str(&heard.expect("the watch heard no turn of the dial")).unwrap();
+    let (old, new) = (
+        heard["old"].as_str().unwrap(),
+        heard["new"].as_str().unwrap(),
+    );
+    assert_ne!(old, new);
+    assert!(
+        set.windows(2).any(|w| w[0] == old && w[1] == new),
+        "{heard} is not a turn the owner made ({set:?})"
+    );
+}
+
+#[test]
+fn bad_owner_lines_are_reported_and_the_camera_goes_on() {
+    let mut sim = Simulator::start_with_owner("ilce-7sm3", &[]);
+    let before = get_iso(&sim);
+    sim.owner("dance");
+    let line = sim.wait_stderr("stdin line 1: ");
+    assert!(
+        line.starts_with("sonyctl: stdin line 1: dance: not done: unknown action"),
+        "{line}"
+    );
+    sim.owner("set iso loud");
+    let line = sim.wait_stderr("stdin line 2: ");
+    assert!(
+        line.starts_with("sonyctl: stdin line 2: set iso loud: not done: "),
+        "{line}"
+    );
+    sim.owner("set nosuchsetting 3");
+    let line = sim.wait_stderr("stdin line 3: ");
+    assert!(line.contains(": not done: "), "{line}");
+    // Nothing was done, and the camera still answers.
+    assert_eq!(get_iso(&sim), before);
+
+    // Blank lines and comments are passed over; the next action is done.
+    sim.owner("");
+    sim.owner("# the owner turns the dial");
+    sim.owner("  set iso 1600  ");
+    let line = sim.wait_stderr("stdin line 6: ");
+    assert!(
+        line.starts_with("sonyctl: stdin line 6: set iso 1600: done"),
+        "{line}"
+    );
+    assert_eq!(get_iso(&sim), "1600");
+
+    // The end of standard input changes nothing: the camera answers as before.
+    sim.close_owner();
+    sim.wait_stderr("standard input ended");
+    assert_eq!(get_iso(&sim), "1600");
+    assert!(sim.child.try_wait().unwrap().is_none());
+    assert!(sim.terminate().success());
 }
 
 /// Starts `sonyctl simulate --stats STATS` from bash without standard input and sends it

@@ -364,7 +364,8 @@ impl SimulatedCamera {
         Ok(Some((code, v)))
     }
 
-    /// Does one owner action now.
+    /// Does one owner action now. An action that fails (a name or value this body does not
+    /// have) changes nothing.
     pub fn owner(&mut self, action: &OwnerAction) -> Result<(), String> {
         match action {
             OwnerAction::Set(name, value) => match name.to_ascii_lowercase().as_str() {

@@ -317,3 +317,33 @@ fn owner_actions_are_checked() {
     );
     assert!(cam.check_action(&OwnerAction::Mode("iauto".into())).is_ok());
 }
+
+#[test]
+fn a_failed_owner_action_changes_nothing() {
+    let mut cam = camera("ilce-6000", &[], &[]);
+    let mut h = Host::connect(&mut cam);
+    h.handshake(&mut cam);
+    cam.take_events(h.id);
+    let codes: Vec<PropertyCode> = cam.profile().properties.iter().map(|p| p.code).collect();
+    let values = |cam: &SimulatedCamera| -> Vec<Option<Value>> {
+        codes.iter().map(|c| cam.value(*c).cloned()).collect()
+    };
+    let before = values(&cam);
+    for bad in [
+        OwnerAction::Set("iso".into(), "loud".into()),
+        OwnerAction::Set("nonsense".into(), "1".into()),
+        OwnerAction::Set("lenr".into(), "maybe".into()),
+        OwnerAction::Set("destination".into(), "pc".into()),
+        OwnerAction::Mode("underwater".into()),
+    ] {
+        assert!(cam.owner(&bad).is_err(), "{bad:?}");
+        assert!(cam.check_action(&bad).is_err(), "{bad:?}");
+    }
+    assert_eq!(values(&cam), before);
+    assert!(cam.take_events(h.id).is_empty());
+    // A good one after them is done.
+    cam.owner(&OwnerAction::Set("iso".into(), "800".into()))
+        .unwrap();
+    assert_ne!(values(&cam), before);
+    assert!(!cam.take_events(h.id).is_empty());
+}

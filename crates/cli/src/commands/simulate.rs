@@ -1,11 +1,18 @@
 //! `sonyctl simulate`: runs a simulated camera body in the foreground, reachable over PTP/IP, so
 //! any PTP/IP host (libgphoto2's `gphoto2`, sonyctl itself) can connect to it.
+//!
+//! The owner's actions come from `--act` (at a time after the first host's handshake) and from
+//! standard input, one a line, done when the line arrives: a test makes "the owner turns a dial"
+//! happen at the moment it chooses. Both are parsed by `OwnerAction`'s `FromStr`, the one
+//! parser of that syntax.
 
+use std::io::{BufRead, IsTerminal, Read};
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use sonyctl_sim::{Fault, Profile, ScheduledAction, SimOptions, SimulatedCamera};
+use sonyctl_sim::{Fault, OwnerAction, Profile, ScheduledAction, SimOptions, SimulatedCamera};
 use sonyctl_transport::usbip_server::BUS_ID;
 use sonyctl_transport::{PtpIpServer, ServerOptions, UsbIpOptions, UsbIpServer};
 
@@ -31,7 +38,8 @@ pub struct SimulateArgs {
     faults: Vec<Fault>,
     /// The owner's action at a time after the first host's SDIO handshake (repeatable):
     /// `2s:set iso 800`, `5s:mode a`, `1m:shutter`, `90s:unplug`, `10s:battery 15`,
-    /// `0s:set lenr on`, `0s:set scene dark`.
+    /// `0s:set lenr on`, `0s:set scene dark`. Standard input takes the same actions without
+    /// the delay, done when each line arrives.
     #[arg(long = "act", value_name = "DELAY:ACTION", value_parser = parse_action)]
     actions: Vec<ScheduledAction>,
     /// Size of the RAW files shots produce, for large downloads: 200MB, 64MiB, 5000000.
@@ -228,6 +236,8 @@ pub fn run(args: &SimulateArgs, verbose: bool) -> Result<()> {
                 bound.ip()
             );
             let handle = server.camera();
+            let owner = handle.clone();
+            start_owner_input(move |a| owner.with(|c| c.owner(a).map(|()| c.now())))?;
             let result = tokio::select! {
                 r = server.run() => r.context("the USB/IP server stopped"),
                 r = stop.wait() => r,
@@ -257,6 +267,8 @@ pub fn run(args: &SimulateArgs, verbose: bool) -> Result<()> {
             bound.port()
         );
         let handle = server.camera();
+        let owner = handle.clone();
+        start_owner_input(move |a| owner.with(|c| c.owner(a).map(|()| c.now())))?;
         let result = tokio::select! {
             r = server.run() => r.context("the PTP/IP server stopped"),
             r = stop.wait() => r,
@@ -318,6 +330,109 @@ impl Stop {
     }
 }
 
+/// Reads the owner's actions from standard input on a thread of its own, each done by `apply`
+/// (which answers the camera time it was done at) when its line arrives. The thread is never
+/// joined: a read cannot be cancelled, and the process ends without waiting for it.
+///
+/// A terminal is not read: a `sonyctl simulate … &` started from an interactive shell would be
+/// stopped (SIGTTIN) at its first read of the terminal, and the camera with it. Type actions
+/// through a pipe instead (`cat | sonyctl simulate …`).
+fn start_owner_input(
+    apply: impl FnMut(&OwnerAction) -> Result<Duration, String> + Send + 'static,
+) -> Result<()> {
+    if std::io::stdin().is_terminal() {
+        return Ok(());
+    }
+    std::thread::Builder::new()
+        .name("owner-input".into())
+        .spawn(move || {
+            read_owner_actions(std::io::stdin().lock(), apply, |line| {
+                stderr_line!("sonyctl: {line}")
+            });
+        })
+        .context("cannot start reading the owner's actions from standard input")?;
+    Ok(())
+}
+
+/// The longest owner line read; a longer one is reported and skipped.
+const MAX_OWNER_LINE: usize = 4096;
+
+/// Reads owner actions from `input` until its end, one a line in `--act`'s syntax without the
+/// delay; blank lines and lines starting with `#` are skipped. Each action is handed to `apply`
+/// as its line arrives; `report` gets one line per action: done (with the camera time `apply`
+/// answered), or not done and why (a line that does not parse, is not UTF-8 or is too long,
+/// or an action the camera refuses: then nothing was done). The end of the input is reported
+/// when there was any; a read error ends the input as its end does, with a report.
+fn read_owner_actions(
+    mut input: impl BufRead,
+    mut apply: impl FnMut(&OwnerAction) -> Result<Duration, String>,
+    mut report: impl FnMut(String),
+) {
+    let mut number: u64 = 0;
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        let read = (&mut input)
+            .take(MAX_OWNER_LINE as u64 + 1)
+            .read_until(b'\n', &mut line);
+        match read {
+            Ok(0) => {
+                // Said only after some input, so a camera started without any stays quiet.
+                if number > 0 {
+                    report(
+                        "standard input ended; the camera goes on until Ctrl-C or SIGTERM".into(),
+                    );
+                }
+                return;
+            }
+            Ok(_) => {}
+            Err(e) => {
+                report(format!(
+                    "cannot read the owner's actions from standard input any more ({e}); the \
+                     camera goes on"
+                ));
+                return;
+            }
+        }
+        number += 1;
+        if line.len() > MAX_OWNER_LINE && line.last() != Some(&b'\n') {
+            report(format!(
+                "stdin line {number}: longer than {MAX_OWNER_LINE} bytes: not done"
+            ));
+            // The rest of the line, in pieces.
+            loop {
+                line.clear();
+                match (&mut input)
+                    .take(MAX_OWNER_LINE as u64)
+                    .read_until(b'\n', &mut line)
+                {
+                    Ok(0) | Err(_) => return,
+                    Ok(_) if line.last() == Some(&b'\n') => break,
+                    Ok(_) => {}
+                }
+            }
+            continue;
+        }
+        let Ok(text) = std::str::from_utf8(&line) else {
+            report(format!("stdin line {number}: not UTF-8: not done"));
+            continue;
+        };
+        let text = text.trim();
+        if text.is_empty() || text.starts_with('#') {
+            continue;
+        }
+        let shown = crate::text::sanitize(text);
+        let done = text.parse::<OwnerAction>().and_then(|a| apply(&a));
+        report(match done {
+            Ok(at) => format!(
+                "stdin line {number}: {shown}: done at camera time {:.3} s",
+                at.as_secs_f64()
+            ),
+            Err(e) => format!("stdin line {number}: {shown}: not done: {e}"),
+        });
+    }
+}
+
 /// A built-in profile by name, or a profile file when `name` is a path to a `.toml` file.
 pub fn load_profile(name: &str) -> Result<Profile> {
     if name.ends_with(".toml") || name.contains(std::path::MAIN_SEPARATOR) || name.contains('/') {
@@ -326,4 +441,100 @@ pub fn load_profile(name: &str) -> Result<Profile> {
             .with_context(|| format!("{name} is not a usable profile"));
     }
     Ok(Profile::builtin(name)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Feeds `input` to `read_owner_actions`; returns the actions applied and the reports.
+    /// `apply` refuses `battery 7`, as a camera without that level would.
+    fn feed(input: &[u8]) -> (Vec<OwnerAction>, Vec<String>) {
+        let mut applied = Vec::new();
+        let mut reports = Vec::new();
+        read_owner_actions(
+            input,
+            |a| {
+                if *a == OwnerAction::Battery(7) {
+                    return Err("refused".into());
+                }
+                applied.push(a.clone());
+                Ok(Duration::from_millis(1500 * applied.len() as u64))
+            },
+            |r| reports.push(r),
+        );
+        (applied, reports)
+    }
+
+    #[test]
+    fn owner_lines_are_done_in_order_and_reported() {
+        let (applied, reports) = feed(b"set iso 800\n\n  # a comment\r\n  shutter  \r\nunplug");
+        assert_eq!(
+            applied,
+            [
+                OwnerAction::Set("iso".into(), "800".into()),
+                OwnerAction::Shutter,
+                OwnerAction::Unplug
+            ]
+        );
+        assert_eq!(
+            reports,
+            [
+                "stdin line 1: set iso 800: done at camera time 1.500 s",
+                "stdin line 4: shutter: done at camera time 3.000 s",
+                "stdin line 5: unplug: done at camera time 4.500 s",
+                "standard input ended; the camera goes on until Ctrl-C or SIGTERM",
+            ]
+        );
+    }
+
+    #[test]
+    fn bad_owner_lines_are_reported_and_the_rest_goes_on() {
+        let long = format!("set iso {}\n", "8".repeat(MAX_OWNER_LINE * 3));
+        let mut input = b"dance\nbattery 7\nset iso\n\xff\xfe\n".to_vec();
+        input.extend_from_slice(long.as_bytes());
+        input.extend_from_slice(b"\x1b[2J\nbattery 15\n");
+        let (applied, reports) = feed(&input);
+        assert_eq!(applied, [OwnerAction::Battery(15)]);
+        assert_eq!(reports.len(), 8, "{reports:#?}");
+        let r = |i: usize| reports[i].as_str();
+        assert!(r(0).starts_with("stdin line 1: dance: not done: unknown action"));
+        assert_eq!(r(1), "stdin line 2: battery 7: not done: refused");
+        assert!(r(2).starts_with("stdin line 3: set iso: not done: unknown action"));
+        assert_eq!(r(3), "stdin line 4: not UTF-8: not done");
+        assert_eq!(
+            r(4),
+            format!("stdin line 5: longer than {MAX_OWNER_LINE} bytes: not done")
+        );
+        // Control characters from the input do not reach the terminal.
+        assert!(
+            r(5).starts_with("stdin line 6: \\u{1b}[2J: not done"),
+            "{}",
+            r(5)
+        );
+        assert_eq!(
+            r(6),
+            "stdin line 7: battery 15: done at camera time 1.500 s"
+        );
+        assert!(r(7).starts_with("standard input ended"));
+    }
+
+    #[test]
+    fn no_input_does_nothing() {
+        assert_eq!(feed(b""), (vec![], vec![]));
+        let (applied, reports) = feed(b"\n# only a comment\n");
+        assert_eq!(applied, []);
+        assert_eq!(
+            reports,
+            ["standard input ended; the camera goes on until Ctrl-C or SIGTERM"]
+        );
+    }
+
+    #[test]
+    fn a_line_of_the_longest_length_is_read() {
+        let line = format!("set iso 800{}\n", " ".repeat(MAX_OWNER_LINE - 11));
+        assert_eq!(line.len(), MAX_OWNER_LINE + 1);
+        let (applied, reports) = feed(line.as_bytes());
+        assert_eq!(applied.len(), 1, "{reports:?}");
+    }
 }

@@ -2,8 +2,10 @@
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
 /// A running `sonyctl simulate` on a free loopback port, killed when dropped.
 pub struct Simulator {
@@ -11,20 +13,36 @@ pub struct Simulator {
     pub child: Child,
     /// Its PTP/IP port.
     pub port: u16,
+    /// Its standard input, for the owner's actions (`start_with_owner`).
+    owner: Option<ChildStdin>,
+    /// Its standard error, line by line (`start_with_owner`).
+    stderr: Option<mpsc::Receiver<String>>,
 }
 
 impl Simulator {
     /// Starts `model` with `extra` arguments (`--act`, `--fault`, `--stats`, …), without
     /// standard input, as scripts start it.
     pub fn start(model: &str, extra: &[&str]) -> Simulator {
+        Simulator::spawn(model, extra, false)
+    }
+
+    /// Starts `model` with `extra` arguments, its standard input a pipe for the owner's actions
+    /// (`owner`) and its standard error read line by line (`wait_stderr`).
+    pub fn start_with_owner(model: &str, extra: &[&str]) -> Simulator {
+        Simulator::spawn(model, extra, true)
+    }
+
+    fn spawn(model: &str, extra: &[&str], owner: bool) -> Simulator {
+        let pipe = |yes: bool| if yes { Stdio::piped() } else { Stdio::null() };
         let mut child = Command::new(env!("CARGO_BIN_EXE_sonyctl"))
             .args(["simulate", "--model", model, "--ptpip", "127.0.0.1:0"])
             .args(extra)
-            .stdin(Stdio::null())
+            .stdin(pipe(owner))
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(pipe(owner))
             .spawn()
             .unwrap();
+        let stderr = child.stderr.take().map(lines);
         let mut line = String::new();
         BufReader::new(child.stdout.take().unwrap())
             .read_line(&mut line)
@@ -35,7 +53,32 @@ impl Simulator {
             .next()
             .and_then(|p| p.parse().ok())
             .unwrap_or_else(|| panic!("no port in {line:?}"));
-        Simulator { child, port }
+        Simulator {
+            port,
+            owner: child.stdin.take(),
+            stderr,
+            child,
+        }
+    }
+
+    /// Writes one line to the simulated camera's standard input.
+    pub fn owner(&mut self, line: &str) {
+        let stdin = self.owner.as_mut().expect("started with start_with_owner");
+        writeln!(stdin, "{line}").unwrap();
+        stdin.flush().unwrap();
+    }
+
+    /// Closes the simulated camera's standard input.
+    pub fn close_owner(&mut self) {
+        drop(self.owner.take());
+    }
+
+    /// Waits (up to a minute) for a line of its standard error that contains `text`, and
+    /// returns it; lines before it are passed over.
+    pub fn wait_stderr(&self, text: &str) -> String {
+        let rx = self.stderr.as_ref().expect("started with start_with_owner");
+        wait_line(rx, |l| l.contains(text), Duration::from_secs(60))
+            .unwrap_or_else(|seen| panic!("no line with {text:?} on stderr; seen: {seen:#?}"))
     }
 
     /// `--camera` for sonyctl.
@@ -65,6 +108,38 @@ impl Simulator {
             .unwrap();
         assert!(status.success());
         self.child.wait().unwrap()
+    }
+}
+
+/// The lines of `from`, read on a thread of their own, as they come.
+pub fn lines(from: impl std::io::Read + Send + 'static) -> mpsc::Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(from).lines() {
+            let Ok(line) = line else { return };
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    rx
+}
+
+/// The first line from `rx` that `wanted` accepts within `limit`, or the lines seen instead.
+pub fn wait_line(
+    rx: &mpsc::Receiver<String>,
+    wanted: impl Fn(&str) -> bool,
+    limit: Duration,
+) -> Result<String, Vec<String>> {
+    let end = Instant::now() + limit;
+    let mut seen = Vec::new();
+    loop {
+        let left = end.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(line) if wanted(&line) => return Ok(line),
+            Ok(line) => seen.push(line),
+            Err(_) => return Err(seen),
+        }
     }
 }
 
