@@ -631,31 +631,55 @@ async fn the_openapi_document_covers_every_path() {
     }
     let schemas = &doc["components"]["schemas"];
     // Bounds for a generator: durations, counts, focus.
-    let capture = &schemas["CaptureRequest"]["properties"];
-    let pattern = capture["bulb"]["pattern"].as_str().unwrap();
-    assert_eq!(capture["burst"]["pattern"], pattern);
-    assert_eq!(capture["interval"]["pattern"], pattern);
-    assert_eq!(capture["count"]["maximum"], 10000);
+    // One of four shapes, each refusing what the others take.
+    let shapes = schemas["CaptureRequest"]["oneOf"].as_array().unwrap();
+    let shape = |title: &str| {
+        shapes
+            .iter()
+            .find(|s| s["title"] == title)
+            .unwrap_or_else(|| panic!("{title}"))
+    };
+    for s in shapes {
+        assert_eq!(s["additionalProperties"], false, "{s}");
+    }
+    let positive = shape("bulb")["properties"]["bulb"]["pattern"]
+        .as_str()
+        .unwrap();
+    assert_eq!(shape("burst")["properties"]["burst"]["pattern"], positive);
+    let timelapse = &shape("timelapse")["properties"];
+    let pattern = timelapse["interval"]["pattern"].as_str().unwrap();
+    assert_eq!(timelapse["count"]["maximum"], 10000);
+    assert_eq!(shape("single")["properties"].as_object().unwrap().len(), 1);
+    assert!(
+        doc["paths"]["/api/v1/cameras/{id}/capture"]["post"]["requestBody"]["required"].as_bool()
+            != Some(true),
+        "no body is one shot"
+    );
     let focus = &schemas["FocusRequest"]["properties"];
     assert_eq!(focus["size"]["enum"], json!([1, 3, 7]));
     assert_eq!(focus["steps"]["maximum"], 100);
     assert_eq!(schemas["FocusPoint"]["properties"]["x"]["maximum"], 639);
     assert_eq!(schemas["FocusPoint"]["properties"]["y"]["maximum"], 479);
-    for schema in [
-        "CaptureRequest",
-        "FocusRequest",
-        "FocusPoint",
-        "MovieRequest",
-        "SetRequest",
-    ] {
+    for schema in ["FocusRequest", "FocusPoint", "MovieRequest", "SetRequest"] {
         assert_eq!(
             schemas[schema]["additionalProperties"], false,
             "{schema} refuses unknown fields"
         );
     }
 
-    // The duration pattern admits the CLI's syntax up to an hour, and nothing longer.
+    // The duration patterns admit the CLI's syntax up to an hour, and nothing longer; a bulb's
+    // or burst's nothing of zero length either.
     let re = regex::Regex::new(pattern).unwrap();
+    let re_positive = regex::Regex::new(positive).unwrap();
+    for zero in ["0s", "0ms", "0h", "0m", "0min"] {
+        assert!(re.is_match(zero) && !re_positive.is_match(zero), "{zero}");
+    }
+    for never in ["0.0s", "00s", "0.000h", "0m0s"] {
+        assert!(
+            !re.is_match(never) && !re_positive.is_match(never),
+            "{never}"
+        );
+    }
     for ok in [
         "30s",
         "1m30s",
@@ -697,6 +721,7 @@ async fn the_openapi_document_covers_every_path() {
                 matched += 1;
                 let d = sonyctl_sony::parse_duration(&text).unwrap();
                 assert!(d <= Duration::from_secs(3600), "{text}: {d:?}");
+                assert_eq!(re_positive.is_match(&text), !d.is_zero(), "{text}");
             }
         }
     }

@@ -11,13 +11,17 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use sonyctl_camera::{CaptureOptions, FocusState, ShotKind};
 use sonyctl_service::ShotOptions;
-use utoipa::openapi::schema::{ObjectBuilder, Type};
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, OneOfBuilder, Schema, Type};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::api::images::ImageView;
 use crate::api::jobs::{self, Plan};
-use crate::api::{ApiJson, ApiPath, CameraPath, http_duration, not_while_a_job_shoots};
+use crate::api::{
+    ApiJson, ApiPath, CameraPath, DURATION_PATTERN, POSITIVE_DURATION_PATTERN, http_duration,
+    not_while_a_job_shoots,
+};
 use crate::error::{ApiError, ErrorBody};
 use crate::registry::CameraEntry;
 use crate::state::AppState;
@@ -37,41 +41,112 @@ pub(crate) const MAX_COUNT: u32 = 10_000;
 /// The most focus steps one request moves.
 pub(crate) const MAX_STEPS: u32 = 100;
 
-/// What to shoot. `{}` is one shot; at most one of `bulb`, `burst` and `count` is given, and
-/// `interval` only with `count`. Durations are written as on the command line (`30s`,
-/// `1m30s`, `500ms`, `1.5s`, `2min`, `1h`): at most an hour.
-#[derive(Debug, Default, serde::Deserialize, utoipa::ToSchema)]
+/// What to shoot. `{}` (or no body) is one shot; at most one of `bulb`, `burst` and `count` is
+/// given, and `interval` only with `count`. Durations are written as on the command line
+/// (`30s`, `1m30s`, `500ms`, `1.5s`, `2min`, `1h`): at most an hour. A field given as `null`
+/// is refused like any value of the wrong type.
+#[derive(Debug, Default, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CaptureRequest {
-    /// A bulb exposure of this length, timed by the server (the shutter is set to BULB if
-    /// needed, in mode M): a job.
-    #[schema(
-        max_length = 24,
-        pattern = "^((3600000|3[0-5][0-9]{5}|[12][0-9]{6}|[0-9]{1,6})ms|(3600(\\.0{1,3})?|3[0-5][0-9]{2}(\\.[0-9]{1,3})?|[12][0-9]{3}(\\.[0-9]{1,3})?|[0-9]{1,3}(\\.[0-9]{1,3})?)s|(60(\\.0{1,3})?|[1-5]?[0-9](\\.[0-9]{1,3})?)(m|min)|(1(\\.0{1,3})?|0?\\.[0-9]{1,3})h|[1-5]?[0-9]m[1-5]?[0-9](\\.[0-9]{1,3})?s)$",
-        example = "30s"
-    )]
+    /// A bulb exposure of this length: a job.
+    #[serde(default, deserialize_with = "present")]
     bulb: Option<String>,
-    /// Continuous shooting for this long (the drive mode is set to continuous if needed): a
-    /// job.
-    #[schema(
-        max_length = 24,
-        pattern = "^((3600000|3[0-5][0-9]{5}|[12][0-9]{6}|[0-9]{1,6})ms|(3600(\\.0{1,3})?|3[0-5][0-9]{2}(\\.[0-9]{1,3})?|[12][0-9]{3}(\\.[0-9]{1,3})?|[0-9]{1,3}(\\.[0-9]{1,3})?)s|(60(\\.0{1,3})?|[1-5]?[0-9](\\.[0-9]{1,3})?)(m|min)|(1(\\.0{1,3})?|0?\\.[0-9]{1,3})h|[1-5]?[0-9]m[1-5]?[0-9](\\.[0-9]{1,3})?s)$",
-        example = "2s"
-    )]
+    /// Continuous shooting for this long: a job.
+    #[serde(default, deserialize_with = "present")]
     burst: Option<String>,
     /// A timelapse of this many single shots: a job.
-    #[schema(minimum = 1, maximum = 10000)]
+    #[serde(default, deserialize_with = "present")]
     count: Option<u32>,
-    /// Between the starts of two timelapse shots (default `0s`: one after the other).
-    #[schema(
-        max_length = 24,
-        pattern = "^((3600000|3[0-5][0-9]{5}|[12][0-9]{6}|[0-9]{1,6})ms|(3600(\\.0{1,3})?|3[0-5][0-9]{2}(\\.[0-9]{1,3})?|[12][0-9]{3}(\\.[0-9]{1,3})?|[0-9]{1,3}(\\.[0-9]{1,3})?)s|(60(\\.0{1,3})?|[1-5]?[0-9](\\.[0-9]{1,3})?)(m|min)|(1(\\.0{1,3})?|0?\\.[0-9]{1,3})h|[1-5]?[0-9]m[1-5]?[0-9](\\.[0-9]{1,3})?s)$",
-        example = "10s"
-    )]
+    /// Between the starts of two timelapse shots.
+    #[serde(default, deserialize_with = "present")]
     interval: Option<String>,
-    /// Focus first and refuse to shoot when focus fails (default `true`; skipped in manual
-    /// focus); `false` shoots without waiting for focus.
+    /// Focus first (default).
+    #[serde(default, deserialize_with = "present")]
     af: Option<bool>,
+}
+
+/// A field that may be left out but not given as `null`.
+fn present<'de, D: serde::Deserializer<'de>, T: serde::Deserialize<'de>>(
+    d: D,
+) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
+}
+
+/// The schema: one of four shapes, so that a generator never combines two kinds of shot.
+impl utoipa::PartialSchema for CaptureRequest {
+    fn schema() -> RefOr<Schema> {
+        let af =
+            || {
+                ObjectBuilder::new().schema_type(Type::Boolean).description(Some(
+                "Focus first and refuse to shoot when focus fails (default true; skipped in \
+                 manual focus); false shoots without waiting for focus",
+            ))
+            };
+        let duration = |pattern: &str, description: &str, example: &str| {
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some(pattern))
+                .max_length(Some(24))
+                .description(Some(description))
+                .examples([serde_json::json!(example)])
+        };
+        let shape = |title: &str, description: &str| {
+            ObjectBuilder::new()
+                .schema_type(Type::Object)
+                .title(Some(title))
+                .description(Some(description))
+                .additional_properties(Some(AdditionalProperties::FreeForm(false)))
+                .property("af", af())
+        };
+        let bulb = duration(
+            POSITIVE_DURATION_PATTERN,
+            "The length, timed by the server (the shutter is set to BULB if needed, in mode M)",
+            "30s",
+        );
+        let burst = duration(
+            POSITIVE_DURATION_PATTERN,
+            "How long to shoot (the drive mode is set to continuous if needed)",
+            "2s",
+        );
+        let interval = duration(
+            DURATION_PATTERN,
+            "Between the starts of two shots (default 0s: one after the other)",
+            "10s",
+        );
+        let count = ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .minimum(Some(1))
+            .maximum(Some(MAX_COUNT))
+            .description(Some("Shots"));
+        OneOfBuilder::new()
+            .item(shape("single", "One shot, answered with its images (200)"))
+            .item(
+                shape("bulb", "A bulb exposure: a job (202)")
+                    .property("bulb", bulb)
+                    .required("bulb"),
+            )
+            .item(
+                shape("burst", "Continuous shooting: a job (202)")
+                    .property("burst", burst)
+                    .required("burst"),
+            )
+            .item(
+                shape("timelapse", "Single shots on a fixed schedule: a job (202)")
+                    .property("count", count)
+                    .property("interval", interval)
+                    .required("count"),
+            )
+            .description(Some(
+                "What to shoot: {} is one shot; bulb, burst or count (with interval) start a job",
+            ))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for CaptureRequest {
+    fn name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("CaptureRequest")
+    }
 }
 
 impl CaptureRequest {
@@ -172,7 +247,7 @@ async fn single(
     path = "/cameras/{id}/capture",
     tag = "actions",
     params(CameraPath),
-    request_body = CaptureRequest,
+    request_body = Option<CaptureRequest>,
     responses(
         (status = 200, description = "One shot, saved", body = CaptureImages),
         (status = 202, description = "A capture job started", body = JobCreated,
@@ -520,5 +595,8 @@ mod tests {
             assert_eq!(plan(bad), Err("invalid_request"), "{bad}");
         }
         assert_eq!(plan(r#"{"shutter":"1s"}"#), Err("json"));
+        for null in [r#"{"bulb":null}"#, r#"{"count":null}"#, r#"{"af":null}"#] {
+            assert_eq!(plan(null), Err("json"), "{null}");
+        }
     }
 }

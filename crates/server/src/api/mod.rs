@@ -47,7 +47,8 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
 /// - JSON that does not parse, is not an object, or is not of the request's shape (a field
 ///   missing, unknown or of the wrong type): 400 `invalid_request`, the message saying which.
 ///
-/// An empty body with no `Content-Type` reads as `{}`, so `curl -X POST …/capture` shoots.
+/// An empty body with no `Content-Type`, and the JSON `null`, read as `{}`, so
+/// `curl -X POST …/capture` shoots.
 #[derive(Debug)]
 pub(crate) struct ApiJson<T>(pub(crate) T);
 
@@ -75,8 +76,13 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
             Some(Ok(t)) if is_json(t) => &body,
             Some(_) => return Err(not_json()),
         };
-        let value: serde_json::Value = serde_json::from_slice(bytes)
+        let mut value: serde_json::Value = serde_json::from_slice(bytes)
             .map_err(|e| ApiError::invalid(format!("the request body is not JSON: {e}")))?;
+        whole_numbers_as_integers(&mut value);
+        // `null` is no body, as an empty one is.
+        if value.is_null() {
+            value = serde_json::Value::Object(serde_json::Map::new());
+        }
         // Every body of this API is an object (serde would also read a struct from an array).
         if !value.is_object() {
             return Err(ApiError::invalid("the request body must be a JSON object"));
@@ -84,6 +90,30 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
         T::deserialize(value)
             .map(ApiJson)
             .map_err(|e| ApiError::invalid(format!("the request body: {e}")))
+    }
+}
+
+/// Writes every number with no fraction (`46.0`) as an integer: JSON Schema counts it as one,
+/// so a field documented as an integer takes it.
+fn whole_numbers_as_integers(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::Number(n) if n.is_f64() => {
+            let Some(f) = n.as_f64() else { return };
+            if f.fract() != 0.0 {
+                return;
+            }
+            // The casts are exact: `f` is whole and inside the target's range.
+            // `i64::MAX as f64` and `u64::MAX as f64` are 2^63 and 2^64, just out of range.
+            if f >= i64::MIN as f64 && f < i64::MAX as f64 {
+                *value = Value::from(f as i64);
+            } else if f >= 0.0 && f < u64::MAX as f64 {
+                *value = Value::from(f as u64);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(whole_numbers_as_integers),
+        Value::Object(fields) => fields.values_mut().for_each(whole_numbers_as_integers),
+        _ => {}
     }
 }
 
@@ -172,20 +202,31 @@ pub(crate) struct CameraPath {
 /// a request that outlives any client is a mistake here).
 pub(crate) const MAX_HTTP_DURATION: Duration = Duration::from_secs(3600);
 
-/// The durations the OpenAPI document advertises: the CLI's syntax (`30s`, `1m30s`, `500ms`,
-/// `1.5s`, `2min`, `1h`), written so that what matches is at most an hour: whole milliseconds
-/// up to 3 600 000, seconds up to 3600, minutes up to 60, `1h`, or minutes below 60 followed
-/// by seconds below 60. The server reads the whole syntax (`sonyctl_sony::parse_duration`)
-/// and refuses more than an hour with 400 whatever the form.
-pub(crate) const DURATION_PATTERN: &str = concat!(
-    "^(",
-    "(3600000|3[0-5][0-9]{5}|[12][0-9]{6}|[0-9]{1,6})ms",
-    "|(3600(\\.0{1,3})?|3[0-5][0-9]{2}(\\.[0-9]{1,3})?|[12][0-9]{3}(\\.[0-9]{1,3})?|[0-9]{1,3}(\\.[0-9]{1,3})?)s",
-    "|(60(\\.0{1,3})?|[1-5]?[0-9](\\.[0-9]{1,3})?)(m|min)",
-    "|(1(\\.0{1,3})?|0?\\.[0-9]{1,3})h",
-    "|[1-5]?[0-9]m[1-5]?[0-9](\\.[0-9]{1,3})?s",
-    ")$"
-);
+/// The forms of a positive duration the OpenAPI document advertises, as a regular expression
+/// (without anchors): the CLI's syntax (`30s`, `1m30s`, `500ms`, `1.5s`, `2min`, `1h`) in
+/// canonical forms (no leading zeros, at most 3 decimals) whose value is above zero and at most
+/// an hour: milliseconds to 3 600 000, seconds to 3600, minutes to 60, hours to 1, or minutes
+/// and seconds below 60 each. A generator following the schema asks for nothing the server
+/// refuses; the server itself reads the whole syntax (`sonyctl_sony::parse_duration`) and
+/// refuses more than an hour with 400.
+macro_rules! positive_duration_forms {
+    () => {
+        concat!(
+            "([1-9][0-9]{0,5}|[12][0-9]{6}|3[0-5][0-9]{5}|3600000)ms",
+            "|([1-9][0-9]{0,2}(\\.[0-9]{1,3})?|[12][0-9]{3}(\\.[0-9]{1,3})?|3[0-5][0-9]{2}(\\.[0-9]{1,3})?|3600(\\.0{1,3})?|0?\\.[0-9]{0,2}[1-9])s",
+            "|([1-9](\\.[0-9]{1,3})?|[1-5][0-9](\\.[0-9]{1,3})?|60(\\.0{1,3})?|0?\\.[0-9]{0,2}[1-9])(m|min)",
+            "|(1(\\.0{1,3})?|0?\\.[0-9]{0,2}[1-9])h",
+            "|([1-9]|[1-5][0-9])m([0-9]|[1-5][0-9])(\\.[0-9]{1,3})?s",
+        )
+    };
+}
+
+/// A bulb's or burst's length in the OpenAPI document (see `positive_duration_forms`).
+pub(crate) const POSITIVE_DURATION_PATTERN: &str = concat!("^(", positive_duration_forms!(), ")$");
+
+/// A timelapse's interval in the OpenAPI document: a positive duration, or zero (`0s`).
+pub(crate) const DURATION_PATTERN: &str =
+    concat!("^(", positive_duration_forms!(), "|0(ms|s|m|min|h))$");
 
 /// Reads a duration of the request (`what` names it in the message) in the CLI's syntax:
 /// at most [`MAX_HTTP_DURATION`], above zero unless `zero_ok`.
@@ -231,6 +272,17 @@ mod tests {
         for t in ["text/plain", "application/jsonx", "", "json"] {
             assert!(!is_json(t), "{t}");
         }
+    }
+
+    #[test]
+    fn whole_numbers_are_integers() {
+        let mut v = serde_json::json!({"steps": 46.0, "x": [327.0, 0.5], "n": -2.0, "big": 1e30});
+        whole_numbers_as_integers(&mut v);
+        assert_eq!(
+            v,
+            serde_json::json!({"steps": 46, "x": [327, 0.5], "n": -2, "big": 1e30})
+        );
+        assert!(v["steps"].is_i64());
     }
 
     #[test]
