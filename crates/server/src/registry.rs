@@ -46,11 +46,25 @@ pub struct Registry {
     inner: Arc<RwLock<Inner>>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Default)]
 struct Inner {
     cameras: Vec<Arc<CameraEntry>>,
     /// Set by `close`: no camera is added after it.
     closed: bool,
+    /// What the server starts for each camera that joins (see `Registry::on_join`).
+    joined: Option<JoinHook>,
+}
+
+/// Called with each camera once it is registered.
+pub(crate) type JoinHook = Arc<dyn Fn(&Arc<CameraEntry>) + Send + Sync>;
+
+impl std::fmt::Debug for Inner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Inner")
+            .field("cameras", &self.cameras)
+            .field("closed", &self.closed)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Registry {
@@ -90,7 +104,27 @@ impl Registry {
             jobs: Jobs::default(),
         });
         inner.cameras.push(entry.clone());
+        let joined = inner.joined.clone();
+        drop(inner);
+        if let Some(joined) = joined {
+            joined(&entry);
+        }
         Ok(entry)
+    }
+
+    /// Runs `hook` for every camera served now and for each one added later (the server
+    /// starts its per-camera work this way, whichever came first: the camera or the server).
+    pub(crate) fn on_join(&self, hook: JoinHook) {
+        let cameras = match self.inner.write() {
+            Ok(mut inner) => {
+                inner.joined = Some(hook.clone());
+                inner.cameras.clone()
+            }
+            Err(_) => return,
+        };
+        for c in &cameras {
+            hook(c);
+        }
     }
 
     /// Every camera, in the order they were added.

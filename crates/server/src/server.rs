@@ -123,6 +123,13 @@ impl Server {
         let cors = security::cors(&config);
         let limits = config.limits.clone();
         let (stopping, shutdown) = watch::channel(false);
+        {
+            let saver = saver.clone();
+            let shutdown = shutdown.clone();
+            registry.on_join(Arc::new(move |entry| {
+                camera_joined(entry, &saver, &shutdown);
+            }));
+        }
         let state = AppState {
             registry: registry.clone(),
             live_streams: Arc::new(Semaphore::new(config.limits.live_streams)),
@@ -143,6 +150,22 @@ impl Server {
             stopping,
         })
     }
+}
+
+/// What the server starts for each camera it serves, as the camera joins (at bind for those
+/// registered before, at `Registry::add` for those plugged in later).
+///
+/// The hook for the per-camera background work: the download of shots taken with the
+/// camera's own button starts here. Whatever it spawns must end when `shutdown` turns true
+/// (or when the service ends), or it keeps the camera's service alive past
+/// [`Registry::release`].
+fn camera_joined(
+    entry: &Arc<crate::registry::CameraEntry>,
+    saver: &Arc<Saver>,
+    shutdown: &watch::Receiver<bool>,
+) {
+    tracing::debug!("serving {}", entry.id);
+    let _ = (saver, shutdown);
 }
 
 /// The whole router: the page, the API and its OpenAPI document.
