@@ -340,6 +340,10 @@ pub(crate) async fn token(State(sec): State<Arc<Security>>, req: Request, next: 
             let headers = response.headers_mut();
             headers.insert(header::LOCATION, HeaderValue::from_static("/"));
             headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            headers.insert(
+                header::REFERRER_POLICY,
+                HeaderValue::from_static("no-referrer"),
+            );
             if let Ok(v) = HeaderValue::from_str(&cookie) {
                 headers.insert(header::SET_COOKIE, v);
             }

@@ -287,6 +287,7 @@ async fn the_printed_url_sets_a_cookie_and_leaves_the_address_bar() {
     let r = c.get(&srv.url).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert_eq!(r.headers()["location"], "/");
+    assert_eq!(r.headers()["referrer-policy"], "no-referrer");
     let set = r.headers()["set-cookie"].to_str().unwrap().to_string();
     let (pair, attributes) = set.split_once(';').unwrap();
     assert_eq!(pair, format!("sonyctl-token-{}={TOKEN}", srv.addr.port()));
