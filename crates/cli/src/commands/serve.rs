@@ -45,7 +45,7 @@ pub struct ServeArgs {
     #[arg(long, value_name = "FILE")]
     token_file: Option<PathBuf>,
     /// Also answer requests for this host name (a DNS alias, a reverse proxy's name); by
-    /// default only localhost, 127.0.0.1, [::1], the listen address and this machine's name.
+    /// default only `localhost`, `127.0.0.1`, `[::1]`, the listen address and this machine's name.
     #[arg(long = "allow-host", value_name = "HOST")]
     allow_host: Vec<String>,
     /// Also accept requests from pages of this origin (`http://host:port`), with CORS headers.
