@@ -139,8 +139,15 @@ async fn serve(cameras: &[CameraSpec], config: ServerConfig, generated: bool) ->
         match spec {
             CameraSpec::Usb(serial) => usb.push(serial.clone()),
             spec => {
-                let camera = open::open_camera(Some(spec), None).await?;
-                register(&registry, camera).await?;
+                let opened = match open::open_camera(Some(spec), None).await {
+                    Ok(camera) => register(&registry, camera).await,
+                    Err(e) => Err(e),
+                };
+                if let Err(e) = opened {
+                    // The cameras opened already end their sessions before the error is told.
+                    registry.release(open::SERVICE_END).await;
+                    return Err(e);
+                }
             }
         }
     }
