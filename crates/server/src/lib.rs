@@ -19,6 +19,8 @@
 //!   service failures to HTTP statuses;
 //! - `security`: token, Host and Origin checks;
 //! - `api`: the handlers, one module per resource;
+//! - `tether`: per camera, the download of shots taken with the camera's own button;
+//! - `thumbnail`: small JPEGs of the images saved;
 //! - `page`: `GET /`;
 //! - [`server`]: binding, the accept loop, graceful shutdown.
 
@@ -35,6 +37,8 @@ mod openapi;
 mod page;
 mod security;
 mod state;
+mod tether;
+mod thumbnail;
 
 pub use config::{Limits, ServerConfig};
 pub use error::ApiError;

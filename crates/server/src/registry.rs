@@ -1,8 +1,9 @@
 //! The cameras the server serves: each with a stable id, its service handle, and the server's
 //! own records of it (images saved, capture jobs).
 
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 
+use sonyctl_camera::save::Saver;
 use sonyctl_service::ServiceHandle;
 
 use crate::api::images::ImageStore;
@@ -42,6 +43,9 @@ impl CameraEntry {
 #[derive(Clone, Debug, Default)]
 pub struct Registry {
     cameras: Arc<RwLock<Vec<Arc<CameraEntry>>>>,
+    /// Where shots taken with a camera's own button go, once a server serves the registry
+    /// ([`Registry::tether_into`]): every camera then gets its tether task.
+    tether: Arc<OnceLock<Arc<Saver>>>,
 }
 
 impl Registry {
@@ -74,7 +78,25 @@ impl Registry {
             jobs: Jobs::default(),
         });
         cameras.push(entry.clone());
+        // Under the lock, so that `tether_into` starts each camera's task exactly once.
+        if let Some(saver) = self.tether.get() {
+            crate::tether::spawn_tether(&entry, saver.clone());
+        }
         Ok(entry)
+    }
+
+    /// Downloads the shots taken with each camera's own button into `saver` from now on, for
+    /// the cameras served and those added later (the server calls it once; later calls do
+    /// nothing).
+    pub(crate) fn tether_into(&self, saver: Arc<Saver>) {
+        let Ok(cameras) = self.cameras.write() else {
+            return;
+        };
+        if self.tether.set(saver.clone()).is_ok() {
+            for entry in cameras.iter() {
+                crate::tether::spawn_tether(entry, saver.clone());
+            }
+        }
     }
 
     /// Every camera, in the order they were added.

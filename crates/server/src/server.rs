@@ -72,6 +72,8 @@ impl Server {
             addr: config.listen,
             source,
         })?;
+        // Shots taken with a camera's own button are saved from now on.
+        registry.tether_into(saver.clone());
         let token = config.token.clone();
         let (stopping, shutdown) = tokio::sync::watch::channel(false);
         let state = AppState {
