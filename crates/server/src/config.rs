@@ -62,6 +62,9 @@ pub struct Limits {
     /// The longest a streamed part (a live-view frame, an event) may wait for a client that
     /// does not read before the stream is dropped.
     pub write_timeout: Duration,
+    /// How long an event stream may stay silent before it sends a keep-alive comment, so that
+    /// proxies and browsers keep it open (15 s).
+    pub event_keep_alive: Duration,
 }
 
 impl Default for Limits {
@@ -74,6 +77,7 @@ impl Default for Limits {
             event_streams: 128,
             header_timeout: Duration::from_secs(10),
             write_timeout: Duration::from_secs(30),
+            event_keep_alive: Duration::from_secs(15),
         }
     }
 }
