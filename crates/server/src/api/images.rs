@@ -88,6 +88,7 @@ impl ImageStore {
     /// Records a saved file (once) and returns its view. A file no longer on disk (deleted
     /// before a late report of it arrived) is not recorded again.
     pub(crate) fn record(&self, d: &Downloaded) -> ImageView {
+        let on_disk = d.file.path.is_file();
         let mut records = self.records.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(r) = records.iter().find(|r| r.path == d.file.path) {
             return r.view.clone();
@@ -111,7 +112,7 @@ impl ImageStore {
                 .map(|(k, v)| (k.to_string(), serde_json::Value::from(v.clone())))
                 .collect(),
         };
-        if d.file.path.is_file() {
+        if on_disk {
             records.push(ImageRecord {
                 view: view.clone(),
                 path: d.file.path.clone(),
