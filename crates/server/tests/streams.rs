@@ -984,6 +984,13 @@ async fn only_names_in_the_store_are_served() {
     }
     assert!(h.out().join("stray.jpg").exists());
     assert!(h.out().join(&name).exists());
+    // A file removed behind the server's back is forgotten when asked for.
+    std::fs::remove_file(h.out().join(&name)).unwrap();
+    let r = h.get(&format!("/images/{name}")).await;
+    assert_eq!(r.status(), 404);
+    assert_eq!(error_code(r).await, "unknown_image");
+    let list: Value = h.get("/images").await.json().await.unwrap();
+    assert_eq!(list["images"], serde_json::json!([]));
     h.shut_down().await;
 }
 

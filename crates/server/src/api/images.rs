@@ -299,6 +299,7 @@ async fn list_images(
         (status = 400, description = "`invalid_request`: a path that does not decode", body = ErrorBody),
         (status = 404, description = "`unknown_camera`, `unknown_image`", body = ErrorBody),
         (status = 416, description = "The range is outside the file"),
+        (status = 500, description = "`internal`: the file cannot be read", body = ErrorBody),
     )
 )]
 async fn get_image(
@@ -326,6 +327,10 @@ async fn get_image(
         .await
         .map_err(|e| ApiError::internal(format!("reading {name}: {e}")))?;
     if response.status() == StatusCode::NOT_FOUND {
+        if record.path.exists() {
+            // ServeFile says so of a file it may not read too.
+            return Err(ApiError::internal(format!("{name} cannot be read")));
+        }
         // Removed from the output folder behind the server's back.
         entry.images.remove(&name);
         return Err(unknown_image(&name));
