@@ -87,6 +87,9 @@ pub struct Limits {
     /// On shutdown, the longest requests in flight may take to finish before their
     /// connections are dropped.
     pub shutdown_timeout: Duration,
+    /// How long an event stream may stay silent before it sends a keep-alive comment, so that
+    /// proxies and browsers keep it open (15 s).
+    pub event_keep_alive: Duration,
 }
 
 impl Default for Limits {
@@ -101,6 +104,7 @@ impl Default for Limits {
             body_timeout: Duration::from_secs(10),
             write_timeout: Duration::from_secs(30),
             shutdown_timeout: Duration::from_secs(10),
+            event_keep_alive: Duration::from_secs(15),
         }
     }
 }

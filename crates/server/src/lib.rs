@@ -19,6 +19,8 @@
 //!   service failures to HTTP statuses;
 //! - `security`: token, Host and Origin checks, the bound on request bodies;
 //! - `api`: the handlers, one module per resource;
+//! - `tether`: per camera, the download of shots taken with the camera's own button;
+//! - `thumbnail`: small JPEGs of the images saved;
 //! - `page`: `GET /`;
 //! - [`server`]: binding, the accept loop, the limits on each connection, graceful shutdown
 //!   (`write_timeout`: the socket whose writes give up on a client that stopped reading).
@@ -36,6 +38,8 @@ mod openapi;
 mod page;
 mod security;
 mod state;
+mod tether;
+mod thumbnail;
 mod write_timeout;
 
 pub use config::{Limits, ServerConfig};

@@ -165,7 +165,10 @@ fn camera_joined(
     shutdown: &watch::Receiver<bool>,
 ) {
     tracing::debug!("serving {}", entry.id);
-    let _ = (saver, shutdown);
+    // The tether task holds the camera's entry only while it downloads and ends with the
+    // service, so it never keeps a camera from being released at shutdown.
+    let _ = shutdown;
+    crate::tether::spawn_tether(entry, saver.clone());
 }
 
 /// The whole router: the page, the API and its OpenAPI document.
