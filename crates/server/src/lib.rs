@@ -25,9 +25,6 @@
 //! - [`server`]: binding, the accept loop, the limits on each connection, graceful shutdown
 //!   (`write_timeout`: the socket whose writes give up on a client that stopped reading).
 
-// Removed once every module is filled in.
-#![allow(dead_code)]
-
 pub mod config;
 pub mod error;
 pub mod registry;

@@ -19,6 +19,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::http::{StatusCode, header};
 use axum::routing::get;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use sonyctl_camera::save::Saver;
@@ -30,6 +31,7 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::config::{Limits, ServerConfig};
+use crate::error::ApiError;
 use crate::openapi::ApiDoc;
 use crate::registry::Registry;
 use crate::security::{self, ConnInfo, Security};
@@ -176,16 +178,40 @@ pub(crate) fn router(state: AppState) -> Router {
     let (api, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest("/api/v1", crate::api::router())
         .split_for_parts();
-    let doc = Arc::new(doc);
+    // Written once: the document does not change while the server runs.
+    let doc = bytes::Bytes::from(serde_json::to_vec(&doc).unwrap_or_default());
     api.route(
         "/api/v1/openapi.json",
         get(move || {
             let doc = doc.clone();
-            async move { axum::Json(doc.as_ref().clone()) }
+            async move { ([(header::CONTENT_TYPE, "application/json")], doc) }
         }),
     )
     .route("/", get(crate::page::index))
+    .fallback(not_found)
+    .method_not_allowed_fallback(method_not_allowed)
     .with_state(state)
+}
+
+/// Any path the server does not serve: 404 `not_found`, in the API's error shape.
+async fn not_found(uri: axum::http::Uri) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        format!(
+            "nothing is served at {}: GET /api/v1/openapi.json lists the API",
+            uri.path()
+        ),
+    )
+}
+
+/// A path served, with a method it does not take: 405 `method_not_allowed`.
+async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!("{} does not take {method}", uri.path()),
+    )
 }
 
 /// `routes` behind the checks and limits, outermost last.

@@ -8,7 +8,7 @@
 //! one of the server's event-stream permits, and ends when the server shuts down.
 //!
 //! Events (`event:` name, `data:` one JSON object):
-//! - `status`: the service's status snapshot, first;
+//! - `status`: the status snapshot, first, in the shape of `GET …/cameras/{id}`'s `status`;
 //! - `property` `{code, name, old, new, old_raw, new_raw, time}`: a setting changed (displayed
 //!   and raw values; `time` when the server heard it, RFC 3339 in UTC);
 //! - `image` `{name, size, format}`: an image was saved (already listed by `…/images`);
@@ -29,6 +29,8 @@ use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use sonyctl_service::{Event, EventStream, ExposureState, Status};
+
+use crate::api::cameras::StatusView;
 use tokio::sync::{OwnedSemaphorePermit, broadcast, watch};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -95,9 +97,9 @@ struct JobData<'a> {
 
 /// `lagged`.
 #[derive(serde::Serialize)]
-struct LaggedData<'a> {
+struct LaggedData {
     missed: u64,
-    status: &'a Status,
+    status: StatusView,
 }
 
 /// An event named `name` with `data` as JSON (`None` if it does not serialise, which the
@@ -172,7 +174,7 @@ fn translate(entry: &CameraEntry, event: Event) -> Option<SseEvent> {
             "lagged",
             &LaggedData {
                 missed,
-                status: &status,
+                status: StatusView::new(&status),
             },
         ),
         // Images waiting in the camera: the tether task downloads them, and `image` follows.
@@ -232,8 +234,8 @@ impl Feed {
                             },
                         ),
                         Err(broadcast::error::RecvError::Lagged(missed)) => {
-                            let now = entry.service.status();
-                            sse("lagged", &LaggedData { missed, status: &now })
+                            let now = StatusView::new(&entry.service.status());
+                            sse("lagged", &LaggedData { missed, status: now })
                         }
                         Err(broadcast::error::RecvError::Closed) => {
                             *jobs = None;
@@ -298,7 +300,7 @@ async fn events(
     let events = entry.service.events();
     let jobs = entry.jobs.subscribe();
     let status = entry.service.status_changes();
-    let first = sse("status", &entry.service.status());
+    let first = sse("status", &StatusView::new(&entry.service.status()));
     let feed = Feed {
         entry,
         events,

@@ -50,7 +50,6 @@ pub(crate) struct ImageView {
 pub(crate) struct ImageRecord {
     pub(crate) view: ImageView,
     pub(crate) path: PathBuf,
-    pub(crate) saved: SystemTime,
     /// The PTP object format (what the file is served as).
     pub(crate) format: ObjectFormatCode,
     /// SHA-256 of the content, lowercase hex (empty when the saver did not hash): the ETag.
@@ -116,7 +115,6 @@ impl ImageStore {
             records.push(ImageRecord {
                 view: view.clone(),
                 path: d.file.path.clone(),
-                saved,
                 format,
                 sha256: d.file.sha256.clone(),
             });
@@ -185,7 +183,8 @@ pub(crate) fn rfc3339(t: SystemTime) -> String {
     )
 }
 
-/// Bytes of a file, for the OpenAPI document.
+/// Bytes of a file, for the OpenAPI document: never built, it only names the schema.
+#[allow(dead_code)]
 #[derive(utoipa::ToSchema)]
 #[schema(value_type = String, format = Binary)]
 pub(crate) struct Binary(Vec<u8>);
