@@ -255,12 +255,12 @@ impl Signals {
 
 /// `--camera usb[:SERIAL]`: every PC-Remote body on USB (or those with the serials given),
 /// opened as it appears. A body once served is the service's from then on: unplugged, it shows
-/// as disconnected, and its service finds it again by serial when it comes back.
+/// as disconnected, and its service finds it again when it comes back (see [`body_key`]).
 struct Discovery {
     registry: Registry,
     /// `None`: every body; otherwise the serial numbers wanted.
     wanted: Vec<Option<String>>,
-    /// Bodies served, by USB serial (or bus and address for one without a serial).
+    /// Bodies served, by [`body_key`].
     served: HashSet<String>,
     /// Bodies that could not be opened, with the last error said (each said once).
     failed: HashMap<String, String>,
@@ -317,10 +317,7 @@ impl Discovery {
             if !self.wants(d) {
                 continue;
             }
-            let key = match &d.serial {
-                Some(s) => format!("serial {}", sanitize(s)),
-                None => format!("bus {} address {}", d.bus, d.address),
-            };
+            let key = body_key(d.serial.as_deref(), d.vendor_id, d.product_id);
             match d.mode {
                 UsbMode::StillImage if !self.served.contains(&key) => self.open(d, key).await,
                 UsbMode::MassStorage if self.told.insert(key.clone()) => {
@@ -356,5 +353,42 @@ impl Discovery {
                 }
             }
         }
+    }
+}
+
+/// How the discovery knows a body from one look at the bus to the next: by its USB serial
+/// number, or, for a body without one, by its vendor and product ids, which is how its service
+/// finds it again after an unplug (`UsbClient::reconnect`). Never by the bus address: that
+/// changes at every plug, and a body without a serial plugged in again would be opened a second
+/// time, as a second camera, next to its own service trying to reconnect to it. Of two bodies
+/// of one model without serial numbers, only the first is served.
+fn body_key(serial: Option<&str>, vendor_id: u16, product_id: u16) -> String {
+    match serial {
+        Some(s) => format!("serial {}", sanitize(s)),
+        None => format!("USB id {vendor_id:04x}:{product_id:04x}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_body_is_known_again_when_plugged_in_again() {
+        // By serial number when it has one.
+        assert_eq!(
+            body_key(Some("D2F5034A"), 0x054c, 0x0c34),
+            "serial D2F5034A"
+        );
+        assert_ne!(
+            body_key(Some("00000001"), 0x054c, 0x0c34),
+            body_key(Some("00000002"), 0x054c, 0x0c34)
+        );
+        // Without one, by what its service reconnects by: the same key at any bus address.
+        assert_eq!(body_key(None, 0x054c, 0x0c34), "USB id 054c:0c34");
+        assert_ne!(
+            body_key(None, 0x054c, 0x0c34),
+            body_key(None, 0x054c, 0x0994)
+        );
     }
 }
