@@ -10,6 +10,7 @@
 //! sockets the transport's.
 
 pub mod capture;
+mod info;
 mod link;
 pub mod live_view;
 pub mod save;
@@ -17,6 +18,7 @@ mod set;
 mod typed;
 mod watch;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use sonyctl_ptp::{Codec, DecodeError, DeviceInfo, Operation, OperationCode, Params, ResponseCode};
@@ -27,6 +29,7 @@ pub use capture::{
     ShotKind, ShotSettings,
 };
 pub use capture::{ExposureState, ExposureStatus};
+pub use info::CameraInfo;
 pub use link::Link;
 #[cfg(feature = "sim")]
 pub use link::SimClock;
@@ -402,8 +405,10 @@ pub struct Camera {
     conn: Connection,
     device_info: DeviceInfo,
     ext_info: ExtDeviceInfo,
-    /// The last full read and when it was taken (on the link's clock).
-    cache: Option<(AllPropInfo, Duration)>,
+    /// The last full read and when it was taken (on the link's clock). Shared, so that a
+    /// caller keeping the latest read (the camera service's snapshot) holds it without a copy
+    /// and tells a new read from the same one by identity.
+    cache: Option<(Arc<AllPropInfo>, Duration)>,
     opened: std::time::Instant,
     /// When the handshake finished, on the link's clock.
     opened_on_link: Duration,
@@ -459,7 +464,7 @@ impl Camera {
         }
         self.cache
             .as_ref()
-            .map(|(p, _)| p)
+            .map(|(p, _)| p.as_ref())
             .ok_or(CameraError::NoData(
                 sonyctl_sony::codes::op::SDIO_GET_ALL_EXT_DEVICE_PROP_INFO,
             ))
@@ -469,7 +474,14 @@ impl Camera {
     /// (`None` when an event made them stale, or before the first read). What a caller that must
     /// not cost a request gets: the live-view stream's focus state.
     pub fn last_properties(&self) -> Option<&AllPropInfo> {
-        self.cache.as_ref().map(|(p, _)| p)
+        self.cache.as_ref().map(|(p, _)| p.as_ref())
+    }
+
+    /// The properties as last read, shared ([`last_properties`](Camera::last_properties)
+    /// without a copy): each read makes a new `Arc`, so `Arc::ptr_eq` tells whether the
+    /// camera was read since.
+    pub fn last_properties_shared(&self) -> Option<Arc<AllPropInfo>> {
+        self.cache.as_ref().map(|(p, _)| p.clone())
     }
 
     /// Forgets the cached properties (the next `cached_properties` reads them).
@@ -481,7 +493,7 @@ impl Camera {
     pub async fn properties(&mut self) -> Result<AllPropInfo, CameraError> {
         let info = self.read_properties().await?;
         let now = self.conn.link.elapsed_since(self.opened);
-        self.cache = Some((info.clone(), now));
+        self.cache = Some((Arc::new(info.clone()), now));
         Ok(info)
     }
 

@@ -269,12 +269,8 @@ impl Camera {
     /// The descriptor is read once; the text is parsed against it, so it picks the exact value
     /// the camera lists.
     pub async fn set_text(&mut self, name: &str, text: &str) -> Result<SetOutcome, SetError> {
-        let unknown = || SetError::UnknownName(name.trim().to_string());
-        let code = sonyctl_sony::codes::property_by_name(name).ok_or_else(unknown)?;
-        let d = match self.get(code).await {
-            Err(SetError::UnknownName(_)) => return Err(unknown()),
-            other => other?,
-        };
+        let d = self.named(name).await?;
+        let code = d.code;
         let value = match parse_value(code, text, d.data_type, Some(&d)) {
             Ok(v) => v,
             Err(_) => {
@@ -288,6 +284,34 @@ impl Camera {
             }
         };
         self.set_described(d, &value).await
+    }
+
+    /// Sets the setting called `name` (as [`set_text`](Camera::set_text) takes it) to the raw
+    /// value `raw`, as on the wire (`800` for ISO 800, `0x0001_00FA` for 1/250 s), and returns
+    /// once the camera reports it. The number takes the descriptor's data type; one that does
+    /// not fit it is not accepted. Read once, like `set_text`.
+    pub async fn set_raw(&mut self, name: &str, raw: i128) -> Result<SetOutcome, SetError> {
+        let d = self.named(name).await?;
+        let Some(value) = Value::from_integer(d.data_type, raw) else {
+            // Why it cannot be set at all says more than why the number does not fit.
+            method(&d, self.protocol())?;
+            return Err(SetError::NotAccepted {
+                name: name_of(d.code),
+                value: raw.to_string(),
+                accepted: accepted(&d),
+            });
+        };
+        self.set_described(d, &value).await
+    }
+
+    /// The descriptor of the setting called `name`, freshly read.
+    async fn named(&mut self, name: &str) -> Result<SonyDevicePropDesc, SetError> {
+        let unknown = || SetError::UnknownName(name.trim().to_string());
+        let code = sonyctl_sony::codes::property_by_name(name).ok_or_else(unknown)?;
+        match self.get(code).await {
+            Err(SetError::UnknownName(_)) => Err(unknown()),
+            other => other,
+        }
     }
 
     /// Sets the property `d` describes (read once, just before) to `value`.

@@ -489,3 +489,50 @@ async fn a_camera_busy_exposing_refuses_with_busy() {
         Value::U32(800)
     );
 }
+
+/// A raw number as on the wire, by name: taken in the descriptor's data type, refused with the
+/// values settable now when the camera does not list it or it does not fit the type, and the
+/// same refusals as by text for what cannot be set.
+#[tokio::test]
+async fn set_raw_takes_the_wire_value_in_the_descriptors_type() {
+    let mut cam = open("ilce-7sm3", &[]).await;
+    let out = cam.set_raw("iso", 800).await.unwrap();
+    assert_eq!((out.code, out.after), (ISO, Value::U32(800)));
+    let out = cam.set_raw("ev", -700).await.unwrap();
+    assert_eq!((out.code, out.after), (EV, Value::I16(-700)));
+    for raw in [801, -1, 1 << 40] {
+        match cam.set_raw("iso", raw).await {
+            Err(SetError::NotAccepted {
+                value, accepted, ..
+            }) => {
+                assert_eq!(value, raw.to_string());
+                assert!(accepted.iter().any(|a| a == "1600"), "{accepted:?}");
+            }
+            other => panic!("{raw}: {other:?}"),
+        }
+    }
+    assert!(matches!(
+        cam.set_raw("nonsense", 1).await,
+        Err(SetError::UnknownName(n)) if n == "nonsense"
+    ));
+    assert!(matches!(
+        cam.set_raw("battery", 1 << 40).await,
+        Err(SetError::ReadOnly { .. })
+    ));
+}
+
+/// The camera in words, from one read: what the simulated body reports.
+#[tokio::test]
+async fn info_describes_the_body() {
+    let mut cam = open("ilce-7sm3", &[]).await;
+    let info = cam.info().await.unwrap();
+    assert_eq!(info.model, "ILCE-7SM3");
+    assert_eq!(info.protocol, "300");
+    assert_eq!(info.serial, cam.device_info().serial_number);
+    let battery = cam.get(prop::BATTERY_REMAINING).await.unwrap();
+    assert_eq!(
+        info.battery,
+        sonyctl_sony::format_value(battery.code, &battery.current)
+    );
+    assert_eq!(info.pending_images, "none");
+}

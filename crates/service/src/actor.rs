@@ -6,19 +6,19 @@ use std::time::{Duration, Instant};
 
 use sonyctl_camera::save::Saver;
 use sonyctl_camera::{
-    Camera, Cancel, CaptureOptions, CaptureSession, Downloaded, FocusState, LiveView,
+    Camera, CameraInfo, Cancel, CaptureOptions, CaptureSession, Downloaded, FocusState, LiveView,
     LiveViewOptions, Observer, SetOutcome, SharedError, ShotKind, Watch, WatchEvent,
 };
 use sonyctl_ptp::PropertyCode;
 use sonyctl_sony::codes::prop;
-use sonyctl_sony::values::PendingImages;
+use sonyctl_sony::values::{BatteryRemaining, PendingImages};
 use sonyctl_sony::{AllPropInfo, format_value};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
 use crate::live_view::{Demand, Newest};
 use crate::{
     CaptureReport, Event, ExposureState, ExposureStatus, Properties, Property, ServiceError,
-    ServiceOptions, ShotOptions, Status,
+    ServiceOptions, ShotOptions, Snapshot, Status,
 };
 
 type Reply<T> = oneshot::Sender<Result<T, ServiceError>>;
@@ -36,6 +36,8 @@ pub(crate) enum Command {
     Properties(Reply<Properties>),
     Get(String, Reply<Property>),
     Set(String, String, Reply<SetOutcome>),
+    SetRaw(String, i128, Reply<SetOutcome>),
+    Info(Reply<CameraInfo>),
     Capture(Box<CaptureJob>),
     Autofocus(Reply<FocusState>),
     FocusStep {
@@ -74,7 +76,8 @@ impl Command {
         match self {
             Command::Properties(r) => answer(r, Err(e())),
             Command::Get(_, r) => answer(r, Err(e())),
-            Command::Set(_, _, r) => answer(r, Err(e())),
+            Command::Set(_, _, r) | Command::SetRaw(_, _, r) => answer(r, Err(e())),
+            Command::Info(r) => answer(r, Err(e())),
             Command::Capture(job) => answer(job.reply, Err(e())),
             Command::Autofocus(r) => answer(r, Err(e())),
             Command::FocusStep { reply, .. } | Command::FocusPoint { reply, .. } => {
@@ -93,6 +96,8 @@ impl Command {
             Command::Properties(_) => "properties".into(),
             Command::Get(n, _) => format!("get {n}"),
             Command::Set(n, t, _) => format!("set {n} {t}"),
+            Command::SetRaw(n, v, _) => format!("set {n} {v} (raw)"),
+            Command::Info(_) => "info".into(),
             Command::Capture(job) => match job.kind {
                 ShotKind::Single => "capture".into(),
                 ShotKind::Bulb(d) => format!("capture bulb {:.3} s", d.as_secs_f64()),
@@ -224,6 +229,10 @@ pub(crate) struct Actor {
     rx: mpsc::Receiver<Command>,
     events: broadcast::Sender<Event>,
     status: watch::Sender<Status>,
+    /// The last read, for readers that must not queue.
+    cache: watch::Sender<Option<Arc<Snapshot>>>,
+    /// The facade's read the cache was made from (a new read is a new `Arc`).
+    cached_from: Option<Arc<AllPropInfo>>,
     options: ServiceOptions,
     watch: Option<Watch>,
     /// What lost the connection, while it is lost.
@@ -255,6 +264,7 @@ impl Actor {
         rx: mpsc::Receiver<Command>,
         events: broadcast::Sender<Event>,
         status: watch::Sender<Status>,
+        cache: watch::Sender<Option<Arc<Snapshot>>>,
         options: ServiceOptions,
         live: LiveFeed,
     ) -> Actor {
@@ -263,6 +273,8 @@ impl Actor {
             rx,
             events,
             status,
+            cache,
+            cached_from: None,
             options,
             watch: None,
             lost: None,
@@ -381,15 +393,30 @@ impl Actor {
         match c {
             Command::Properties(reply) => {
                 let r = self.properties().await;
+                self.publish();
                 answer(reply, r);
             }
             Command::Get(name, reply) => {
                 let r = self.get(&name).await;
+                self.publish();
                 answer(reply, r);
             }
             Command::Set(name, text, reply) => {
                 let r = self.cam.set_text(&name, &text).await;
+                // The read that confirmed the value is in the snapshot before the client
+                // hears the answer.
+                self.publish();
                 answer(reply, r.map_err(Into::into));
+            }
+            Command::SetRaw(name, raw, reply) => {
+                let r = self.cam.set_raw(&name, raw).await;
+                self.publish();
+                answer(reply, r.map_err(Into::into));
+            }
+            Command::Info(reply) => {
+                let r = self.info().await;
+                self.publish();
+                answer(reply, r);
             }
             Command::Capture(job) => {
                 self.capture(*job).await;
@@ -435,6 +462,39 @@ impl Actor {
             all,
             read_at: self.cam.link().now(),
         })
+    }
+
+    async fn info(&mut self) -> Result<CameraInfo, ServiceError> {
+        let all = self.cam.cached_properties(self.options.poll).await?.clone();
+        Ok(CameraInfo::new(
+            self.cam.device_info(),
+            self.cam.protocol(),
+            &all,
+        ))
+    }
+
+    /// Replaces the snapshot when the facade has read the properties since it was made.
+    fn publish(&mut self) {
+        let Some(all) = self.cam.last_properties_shared() else {
+            return;
+        };
+        if self
+            .cached_from
+            .as_ref()
+            .is_some_and(|from| Arc::ptr_eq(from, &all))
+        {
+            return;
+        }
+        let info = CameraInfo::new(self.cam.device_info(), self.cam.protocol(), &all);
+        let snapshot = Snapshot {
+            properties: Arc::new(Properties {
+                all: all.as_ref().clone(),
+                read_at: self.cam.link().now(),
+            }),
+            info: Arc::new(info),
+        };
+        self.cached_from = Some(all);
+        self.cache.send_replace(Some(Arc::new(snapshot)));
     }
 
     async fn get(&mut self, name: &str) -> Result<Property, ServiceError> {
@@ -575,16 +635,22 @@ impl Actor {
         // stay queued for the next read: taking them here would read everything again).
         if let Some(p) = self.cam.last_properties() {
             let pending = ready_count(p);
-            let battery = p
-                .get(prop::BATTERY_REMAINING)
-                .map(|d| format_value(prop::BATTERY_REMAINING, &d.current));
+            let battery = p.get(prop::BATTERY_REMAINING);
+            let percent = battery
+                .and_then(|d| BatteryRemaining::from_value(&d.current))
+                .and_then(BatteryRemaining::percent);
+            let battery = battery.map(|d| format_value(prop::BATTERY_REMAINING, &d.current));
             self.status.send_if_modified(|s| {
-                let changed = s.pending_images != pending || s.battery != battery;
+                let changed = s.pending_images != pending
+                    || s.battery != battery
+                    || s.battery_percent != percent;
                 s.pending_images = pending;
                 s.battery = battery;
+                s.battery_percent = percent;
                 changed
             });
         }
+        self.publish();
     }
 
     /// Starts the watch. Before it runs, nothing restores a lost connection but this: a

@@ -11,6 +11,10 @@
 //! - **The status snapshot** ([`Status`], a `tokio::sync::watch`) is read without queueing and
 //!   without touching the camera, also during a 30-minute bulb. The task keeps it fresh from
 //!   the capture's progress and, when idle, from the camera's events with a bounded poll.
+//! - **The property snapshot** ([`ServiceHandle::cached_properties`],
+//!   [`ServiceHandle::cached_info`]) is the last read of the camera's properties, replaced
+//!   after every read the task makes (idle polls, the read after each command, a set's
+//!   confirmation), and read like the status: never queued, also during a capture.
 //! - **Events** ([`Event`]) go to every [`EventStream`] on a bounded broadcast ring; a consumer
 //!   that falls behind is told how much it missed and given the status, and never slows the
 //!   camera or the other consumers.
@@ -44,7 +48,7 @@ use tokio::sync::{broadcast, mpsc, oneshot, watch};
 pub use events::{Event, EventStream};
 pub use live_view::LiveViewSubscription;
 pub use sonyctl_camera::capture::{ExposureState, ExposureStatus};
-pub use sonyctl_camera::{AfFrame, LiveFrame, LiveViewOptions};
+pub use sonyctl_camera::{AfFrame, CameraInfo, LiveFrame, LiveViewOptions};
 pub use status::Status;
 
 use actor::{Actor, CaptureJob, Command};
@@ -229,7 +233,9 @@ impl CameraService {
             exposure: status::idle_exposure(),
             pending_images: 0,
             battery: None,
+            battery_percent: None,
         });
+        let (cache_tx, cache_rx) = watch::channel(None);
         let (demand, demand_rx) = watch::channel(live_view::Demand::default());
         let (frames, frames_rx) = watch::channel(live_view::Newest::default());
         let actor = Actor::new(
@@ -237,6 +243,7 @@ impl CameraService {
             rx,
             events.clone(),
             status_tx,
+            cache_tx,
             options,
             actor::LiveFeed::new(demand_rx, frames),
         );
@@ -245,6 +252,7 @@ impl CameraService {
             tx,
             events,
             status: status_rx,
+            cache: cache_rx,
             live: live_view::Hub {
                 demand: Arc::new(demand),
                 frames: frames_rx,
@@ -261,7 +269,18 @@ pub struct ServiceHandle {
     tx: mpsc::Sender<Command>,
     events: broadcast::Sender<Event>,
     status: watch::Receiver<Status>,
+    cache: watch::Receiver<Option<Arc<Snapshot>>>,
     live: live_view::Hub,
+}
+
+/// The camera as last read: its properties and what they say in words. The service task
+/// replaces it after every read of the camera's properties it makes (the idle poll, the read
+/// after each command, a set's confirmation), so it is at most about a poll interval old
+/// while the service is idle; during a capture it is the read from before the capture.
+#[derive(Clone, Debug)]
+pub(crate) struct Snapshot {
+    pub(crate) properties: Arc<Properties>,
+    pub(crate) info: Arc<CameraInfo>,
 }
 
 type Answer<T> = oneshot::Receiver<Result<T, ServiceError>>;
@@ -287,6 +306,29 @@ impl ServiceHandle {
     /// A receiver that wakes when the status changes.
     pub fn status_changes(&self) -> watch::Receiver<Status> {
         self.status.clone()
+    }
+
+    /// The properties as the service last read them: never queues, never touches the camera
+    /// (a capture in progress does not delay it). `None` before the first successful read.
+    /// The snapshot is replaced after every read the service makes (the idle poll, the read
+    /// after each command, a set's confirmation: a [`set`](Self::set) that returned is in
+    /// it); `read_at` says when it was taken. What [`properties`](Self::properties) answers
+    /// after queueing.
+    pub fn cached_properties(&self) -> Option<Arc<Properties>> {
+        self.cache.borrow().as_ref().map(|s| s.properties.clone())
+    }
+
+    /// The camera in words ([`CameraInfo`]) from the same last read as
+    /// [`cached_properties`](Self::cached_properties): never queues. While the connection is
+    /// lost it is what the last successful read said.
+    pub fn cached_info(&self) -> Option<Arc<CameraInfo>> {
+        self.cache.borrow().as_ref().map(|s| s.info.clone())
+    }
+
+    /// The camera in words from a read no older than the idle poll interval (the facade's
+    /// cache): queued like any command.
+    pub async fn info(&self) -> Result<CameraInfo, ServiceError> {
+        self.ask(Command::Info).await
     }
 
     /// A new consumer of the events from now on.
@@ -318,6 +360,14 @@ impl ServiceHandle {
     pub async fn set(&self, name: &str, text: &str) -> Result<SetOutcome, ServiceError> {
         let (name, text) = (name.to_string(), text.to_string());
         self.ask(|r| Command::Set(name, text, r)).await
+    }
+
+    /// Sets a property to a raw value as on the wire (`set_raw("iso", 800)`), in the type the
+    /// camera's descriptor gives, and returns once the camera reports it. Refusals are those of
+    /// [`set`](Self::set); a number that does not fit the type is not accepted.
+    pub async fn set_raw(&self, name: &str, raw: i128) -> Result<SetOutcome, ServiceError> {
+        let name = name.to_string();
+        self.ask(|r| Command::SetRaw(name, raw, r)).await
     }
 
     /// Queues a capture of `kind`. The returned handle stops or aborts it and gives its result;
@@ -403,6 +453,13 @@ pub struct CaptureHandle {
 }
 
 impl CaptureHandle {
+    /// A token that stops ([`Cancel::cancel`]) or aborts ([`Cancel::abort`]) this capture
+    /// like [`stop`](Self::stop) and [`abort`](Self::abort), for a caller that gives the
+    /// handle to [`wait`](Self::wait) and still wants to end the capture early.
+    pub fn canceller(&self) -> Cancel {
+        self.cancel.clone()
+    }
+
     /// Stops: closes the shutter now and keeps the image.
     pub fn stop(&self) {
         self.cancel.cancel();

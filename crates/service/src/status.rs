@@ -28,4 +28,8 @@ pub struct Status {
     pub pending_images: u16,
     /// The battery level as the camera displays it (0xD218), when the body reports it.
     pub battery: Option<String>,
+    /// The battery level in percent (0xD218 read by
+    /// [`BatteryRemaining`](sonyctl_sony::values::BatteryRemaining)), when the body reports
+    /// one from 0 to 100.
+    pub battery_percent: Option<u8>,
 }

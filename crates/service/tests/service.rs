@@ -462,3 +462,102 @@ async fn a_command_after_a_loss_waits_for_the_watch_to_reconnect() {
     assert_eq!(seen, ["lost", "restored"]);
     assert!(h.status().connected);
 }
+
+/// The cached snapshot: there after the first read, holding a set's value when the set
+/// returns, following the owner's dial at the idle poll, read during a bulb without queueing
+/// (it is the read from before the capture), and the camera in words from the same read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cached_snapshot_follows_every_read_and_never_queues() {
+    let options = ServiceOptions {
+        poll: Duration::from_millis(20),
+        ..ServiceOptions::default()
+    };
+    let h = service(virtual_clock(), options).await;
+    // The first read happens before the first command runs.
+    h.with_camera(|_| ()).await.unwrap();
+    let iso = |h: &ServiceHandle| {
+        h.cached_properties()
+            .and_then(|p| p.all.get(PropertyCode(0xD21E)).map(|d| d.current.clone()))
+    };
+    assert!(iso(&h).is_some());
+    let info = h.cached_info().unwrap();
+    assert_eq!(info.model, "ILCE-6000");
+    assert_eq!(info.protocol, "200");
+    assert_eq!(*info, h.info().await.unwrap());
+
+    h.set("iso", "800").await.unwrap();
+    assert_eq!(iso(&h), Some(Value::U32(800)));
+    h.set_raw("iso", 1600).await.unwrap();
+    assert_eq!(iso(&h), Some(Value::U32(1600)));
+
+    // The owner turns the dial: the idle poll reads it into the snapshot.
+    let before = h.cached_properties().unwrap().read_at;
+    h.with_camera(|cam| {
+        let sim = cam.link_mut().simulated_mut().unwrap();
+        sim.owner(&OwnerAction::Set("iso".into(), "400".into()))
+            .unwrap();
+        sim.owner(&OwnerAction::Battery(42)).unwrap();
+    })
+    .await
+    .unwrap();
+    // Polls of 20 ms: a few of them at most.
+    for _ in 0..500 {
+        if iso(&h) == Some(Value::U32(400)) && h.status().battery_percent == Some(42) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(iso(&h), Some(Value::U32(400)));
+    assert!(h.cached_properties().unwrap().read_at >= before);
+    assert_eq!(h.status().battery_percent, Some(42));
+    assert_eq!(h.status().battery.as_deref(), Some("42%"));
+    assert_eq!(h.cached_info().unwrap().battery, "42%");
+
+    // During a bulb the snapshot answers at once with the read from before the capture.
+    let (_dir, shot) = saver();
+    let snapshot = h.cached_properties().unwrap();
+    let capture = h
+        .capture(ShotKind::Bulb(Duration::from_secs(30)), shot)
+        .await
+        .unwrap();
+    let cancel = capture.canceller();
+    let mut changes = h.status_changes();
+    while h.status().exposure.state != ExposureState::Exposing {
+        tokio::time::timeout(Duration::from_secs(10), changes.changed())
+            .await
+            .unwrap()
+            .unwrap();
+    }
+    let started = h.status().exposure.started.unwrap();
+    for _ in 0..100 {
+        let during = h.cached_properties().unwrap();
+        assert!(during.read_at >= snapshot.read_at && during.read_at <= started);
+    }
+    cancel.cancel();
+    let report = capture.wait().await.unwrap();
+    assert!(report.stopped);
+    assert_eq!(report.files.len(), 1);
+}
+
+/// A raw value is taken in the descriptor's type; refusals keep their kind.
+#[tokio::test]
+async fn set_raw_refusals_keep_their_kind() {
+    let h = service(virtual_clock(), ServiceOptions::default()).await;
+    let kind = |r: Result<_, sonyctl_service::ServiceError>| r.err().and_then(|e| e.set_kind());
+    assert_eq!(
+        kind(h.set_raw("iso", 801).await.map(drop)),
+        Some(SetErrorKind::InvalidValue)
+    );
+    assert_eq!(
+        kind(h.set_raw("iso", -1).await.map(drop)),
+        Some(SetErrorKind::InvalidValue)
+    );
+    assert_eq!(
+        kind(h.set_raw("battery", 50).await.map(drop)),
+        Some(SetErrorKind::ReadOnly)
+    );
+    assert_eq!(
+        kind(h.set_raw("no such thing", 1).await.map(drop)),
+        Some(SetErrorKind::UnknownName)
+    );
+}

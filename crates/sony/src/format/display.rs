@@ -5,8 +5,8 @@ use sonyctl_ptp::{DataType, PropertyCode, Value};
 use super::labels::*;
 use super::{ValueKind, value_kind};
 use crate::values::{
-    DriveMode, ExposureCompensation, ExposureProgram, ExtendedShutterSpeed, FNumber, Iso,
-    PendingImages, ShutterSpeed,
+    BatteryRemaining, DriveMode, ExposureCompensation, ExposureProgram, ExtendedShutterSpeed,
+    FNumber, Iso, PendingImages, ShutterSpeed,
 };
 
 pub(super) fn table_label(table: &[(u32, &'static str)], v: u32) -> Option<&'static str> {
@@ -49,11 +49,8 @@ pub fn format_value(code: PropertyCode, value: &Value) -> String {
             Some(v) => format!("{v} K"),
             None => value.to_string(),
         },
-        (ValueKind::BatteryPercent, _) => match value.as_i64() {
-            Some(-1) | Some(255) if dt == DataType::UINT8 || dt == DataType::INT8 => {
-                "unknown".into()
-            }
-            Some(v) => format!("{v}%"),
+        (ValueKind::BatteryPercent, _) => match BatteryRemaining::from_value(value) {
+            Some(b) => b.to_string(),
             None => value.to_string(),
         },
         (ValueKind::PendingImages, _) => match raw.map(u16::try_from) {

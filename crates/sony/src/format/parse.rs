@@ -8,7 +8,9 @@ use crate::prop_info::SonyDevicePropDesc;
 use crate::values::shutter::{
     ShutterText, camera_fraction, encode_fraction, fraction_of, no_value, parse_text,
 };
-use crate::values::{DriveMode, ExposureCompensation, FNumber, Iso, PendingImages};
+use crate::values::{
+    BatteryRemaining, DriveMode, ExposureCompensation, FNumber, Iso, PendingImages,
+};
 
 /// Lower case without white space, underscores, or hyphens between letters, so
 /// `"Fluorescent  Warm-White"` and `"fluorescent warm white"` compare equal but `-0.3` keeps its sign.
@@ -175,11 +177,7 @@ pub fn parse_value(
             .map(fit)
             .transpose()?,
         ValueKind::BatteryPercent => match want.as_str() {
-            "unknown" => Some(fit(if data_type == DataType::UINT8 {
-                255
-            } else {
-                -1
-            })?),
+            "unknown" => Some(fit(BatteryRemaining::unknown_raw(data_type).into())?),
             _ => parse_integer(strip_suffix_ci(text, "%"))
                 .map(fit)
                 .transpose()?,

@@ -6,6 +6,7 @@
 //! layouts (formatting, setting, capture, watching, the simulated camera) goes through here.
 
 mod af_point;
+mod battery;
 mod buttons;
 mod compensation;
 mod f_number;
@@ -18,6 +19,7 @@ mod quirks;
 pub(crate) mod shutter;
 
 pub use af_point::AfPoint;
+pub use battery::BatteryRemaining;
 pub use buttons::is_button;
 pub use compensation::ExposureCompensation;
 pub use f_number::FNumber;
