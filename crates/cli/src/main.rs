@@ -35,13 +35,13 @@ mod text;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{ArgAction, CommandFactory, Parser, Subcommand};
 
 #[cfg(feature = "sim")]
 use commands::simulate;
 use commands::{
     af, capture, decode, focus, focus_point, get, info, list, liveview, movie, props as props_cmd,
-    release, set, tether, watch,
+    release, serve, set, tether, watch,
 };
 
 /// Remote-control Sony Alpha cameras over PTP (USB, PTP/IP).
@@ -51,14 +51,22 @@ struct Cli {
     #[cfg_attr(
         feature = "sim",
         doc = "The camera: `sim[:MODEL]` (the built-in simulated camera), `ip:HOST[:PORT]` \
-               (PTP/IP; IPv6 as `ip:[::1]:PORT`) or `usb[:SERIAL]`."
+               (PTP/IP; IPv6 as `ip:[::1]:PORT`) or `usb[:SERIAL]`. Only `serve` takes it \
+               more than once."
     )]
     #[cfg_attr(
         not(feature = "sim"),
-        doc = "The camera: `ip:HOST[:PORT]` (PTP/IP; IPv6 as `ip:[::1]:PORT`) or `usb[:SERIAL]`."
+        doc = "The camera: `ip:HOST[:PORT]` (PTP/IP; IPv6 as `ip:[::1]:PORT`) or `usb[:SERIAL]`. \
+               Only `serve` takes it more than once."
     )]
-    #[arg(long, global = true, env = "SONYCTL_CAMERA", value_name = "CAMERA")]
-    camera: Option<open::CameraSpec>,
+    #[arg(
+        long,
+        global = true,
+        env = "SONYCTL_CAMERA",
+        value_name = "CAMERA",
+        action = ArgAction::Append
+    )]
+    camera: Vec<open::CameraSpec>,
     /// Record the raw traffic to FILE for a bug report (`sonyctl decode FILE` reads it back).
     #[arg(long, global = true, value_name = "FILE")]
     trace: Option<std::path::PathBuf>,
@@ -115,6 +123,8 @@ enum Command {
     Movie(movie::MovieArgs),
     /// Release every shutter and focus button (after something went wrong).
     Release,
+    /// Serve cameras over HTTP (JSON API, events, live view) until Ctrl-C; prints the URL.
+    Serve(serve::ServeArgs),
 }
 
 fn main() -> ExitCode {
@@ -131,14 +141,38 @@ fn main() -> ExitCode {
         .log_internal_errors(false)
         .with_max_level(level)
         .try_init();
+    finish(run(cli.command, cli.camera, cli.trace, cli.verbose))
+}
+
+/// Runs `command`.
+fn run(
+    command: Command,
+    cameras: Vec<open::CameraSpec>,
+    trace: Option<std::path::PathBuf>,
+    verbose: bool,
+) -> anyhow::Result<()> {
+    // `serve` is the one command that takes several cameras.
+    if cameras.len() > 1 && !matches!(command, Command::Serve(_)) {
+        return Err(Cli::command()
+            .error(
+                clap::error::ErrorKind::ArgumentConflict,
+                format!(
+                    "--camera is given {} times: only `sonyctl serve` takes several cameras",
+                    cameras.len()
+                ),
+            )
+            .into());
+    }
     let g = open::Globals {
-        camera: cli.camera,
-        trace: cli.trace,
+        camera: cameras.first().cloned(),
+        trace,
     };
-    let result = match cli.command {
+    #[cfg(not(feature = "sim"))]
+    let _ = verbose;
+    match command {
         Command::Decode(args) => decode::run(&args),
         #[cfg(feature = "sim")]
-        Command::Simulate(args) => simulate::run(&args, cli.verbose),
+        Command::Simulate(args) => simulate::run(&args, verbose),
         Command::List(args) => list::run(&args),
         Command::Info(args) => info::run(&g, &args),
         Command::Props(args) => props_cmd::run(&g, &args),
@@ -153,7 +187,12 @@ fn main() -> ExitCode {
         Command::FocusPoint(args) => focus_point::run(&g, &args),
         Command::Movie(args) => movie::run(&g, &args),
         Command::Release => release::run(&g),
-    };
+        Command::Serve(args) => serve::run(&cameras, g.trace.as_deref(), &args),
+    }
+}
+
+/// The exit code for a command's result, with its error reported.
+fn finish(result: anyhow::Result<()>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         // The reader went away (`sonyctl decode … | head`): not an error.

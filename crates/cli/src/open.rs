@@ -150,7 +150,15 @@ async fn open(g: &Globals) -> Result<Camera> {
         }
         None => None,
     };
-    let link = match g.camera.as_ref() {
+    open_camera(g.camera.as_ref(), trace).await
+}
+
+/// Opens the camera `spec` names (or says how to name one), recording to `trace`.
+pub async fn open_camera(
+    spec: Option<&CameraSpec>,
+    trace: Option<sonyctl_transport::Trace>,
+) -> Result<Camera> {
+    let link = match spec {
         None => bail!(
             "no camera given: use --camera usb for a camera on USB (`sonyctl list` shows them){}",
             if cfg!(feature = "sim") {
@@ -162,12 +170,7 @@ async fn open(g: &Globals) -> Result<Camera> {
         ),
         Some(CameraSpec::Usb(serial)) => {
             let device = find_usb(serial.as_deref())?;
-            let options = sonyctl_transport::UsbOptions {
-                trace,
-                ..Default::default()
-            };
-            let client = sonyctl_transport::UsbClient::open(&device, &options).await?;
-            Link::new(client)
+            return open_usb(&device, trace).await;
         }
         #[cfg(feature = "sim")]
         Some(CameraSpec::Sim(model)) => {
@@ -202,6 +205,23 @@ async fn open(g: &Globals) -> Result<Camera> {
     Ok(Camera::open(link, CameraOptions::default()).await?)
 }
 
+/// Opens the USB camera `device` (found by `sonyctl_transport::usb::list_sony`).
+pub async fn open_usb(
+    device: &sonyctl_transport::UsbDevice,
+    trace: Option<sonyctl_transport::Trace>,
+) -> Result<Camera> {
+    let options = sonyctl_transport::UsbOptions {
+        trace,
+        ..Default::default()
+    };
+    let client = sonyctl_transport::UsbClient::open(device, &options).await?;
+    Ok(Camera::open(Link::new(client), CameraOptions::default()).await?)
+}
+
+/// What to do about a body whose USB connection is set to mass storage.
+pub const MASS_STORAGE_ADVICE: &str = "set its USB Connection (or PC Remote / USB Connection \
+     Mode) to PC Remote, then plug it in again";
+
 /// The USB camera `--camera usb[:SERIAL]` means.
 fn find_usb(serial: Option<&str>) -> Result<sonyctl_transport::UsbDevice> {
     use sonyctl_transport::UsbMode;
@@ -214,10 +234,9 @@ fn find_usb(serial: Option<&str>) -> Result<sonyctl_transport::UsbDevice> {
         .collect();
     match ptp.len() {
         1 => Ok(ptp.remove(0)),
-        0 if all.iter().any(|d| d.mode == UsbMode::MassStorage) && serial.is_none() => bail!(
-            "the Sony camera on USB is in Mass Storage mode: set its USB Connection (or \
-             PC Remote / USB Connection Mode) to PC Remote, then plug it in again"
-        ),
+        0 if all.iter().any(|d| d.mode == UsbMode::MassStorage) && serial.is_none() => {
+            bail!("the Sony camera on USB is in Mass Storage mode: {MASS_STORAGE_ADVICE}")
+        }
         0 => match serial {
             Some(s) => bail!(
                 "no Sony camera with serial number {s:?} on USB (`sonyctl list` shows what is \
@@ -320,7 +339,7 @@ pub fn with_camera<T>(
 
 /// How long the service may take to end (release the buttons, close the session) once the
 /// command is done.
-const SERVICE_END: std::time::Duration = std::time::Duration::from_secs(5);
+pub const SERVICE_END: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Opens the camera `g` names, hands it to the camera service, and runs `body` with a handle on
 /// it: for commands that use the service rather than the camera itself (`liveview`).

@@ -38,6 +38,9 @@ pub struct ErrorBody {
 /// | `unauthorized` | 401 | no token, or a wrong one |
 /// | `forbidden_host`, `forbidden_origin` | 403 | a `Host` or `Origin` this server does not answer |
 /// | `unknown_camera`, `unknown_property`, `unknown_image`, `unknown_job` | 404 | no such thing |
+/// | `no_thumbnail` | 404 | the image has no thumbnail (a RAW or HEIF file) |
+/// | `not_found` | 404 | nothing is served at that path |
+/// | `method_not_allowed` | 405 | the path is served, not with that method (`Allow` lists those it takes) |
 /// | `value_not_accepted` | 400 | a value the camera does not take now (`settable` lists those it does) |
 /// | `not_settable_now` | 409 | the setting cannot change in the camera's present state |
 /// | `read_only` | 409 | the setting is never set by value |
@@ -48,6 +51,8 @@ pub struct ErrorBody {
 /// | `camera_error` | 502 | the camera failed (bad data, no image delivered, a time-out) |
 /// | `camera_disconnected` | 503 | the connection is lost (the server keeps trying), or not read yet |
 /// | `too_many_streams` | 503 | every live-view or event stream is taken |
+/// | `live_view_unavailable` | 503 | no live-view frame came in time (live view refused, or an exposure in progress) |
+/// | `shutting_down` | 503 | the server is stopping and takes no new camera |
 #[derive(serde::Serialize, utoipa::ToSchema)]
 pub struct ErrorDetail {
     /// Stable machine-readable code (see the table above).

@@ -17,13 +17,13 @@
 //! - [`registry`]: the cameras served, their stable ids, their images and jobs;
 //! - [`error`]: the one error shape `{"error": {"code", "message", …}}` and the mapping of
 //!   service failures to HTTP statuses;
-//! - `security`: token, Host and Origin checks;
+//! - `security`: token, Host and Origin checks, the bound on request bodies;
 //! - `api`: the handlers, one module per resource;
+//! - `tether`: per camera, the download of shots taken with the camera's own button;
+//! - `thumbnail`: small JPEGs of the images saved;
 //! - `page`: `GET /`;
-//! - [`server`]: binding, the accept loop, graceful shutdown.
-
-// Removed once every module is filled in.
-#![allow(dead_code)]
+//! - [`server`]: binding, the accept loop, the limits on each connection, graceful shutdown
+//!   (`write_timeout`: the socket whose writes give up on a client that stopped reading).
 
 pub mod config;
 pub mod error;
@@ -35,8 +35,12 @@ mod openapi;
 mod page;
 mod security;
 mod state;
+mod tether;
+mod thumbnail;
+mod write_timeout;
 
 pub use config::{Limits, ServerConfig};
 pub use error::ApiError;
 pub use registry::{CameraEntry, Registry};
-pub use server::{BoundServer, Server};
+pub use security::{generate_token, is_url_safe_token};
+pub use server::{BoundServer, Server, StartError};

@@ -2,6 +2,7 @@
 //! own records of it (images saved, capture jobs).
 
 use std::sync::{Arc, RwLock};
+use std::time::Duration;
 
 use sonyctl_service::ServiceHandle;
 
@@ -38,10 +39,32 @@ impl CameraEntry {
 
 /// The cameras served, shared by every request. Cameras are added while the server runs (a
 /// body plugged in later) and never removed: one unplugged shows as disconnected and comes
-/// back under the same id.
+/// back under the same id. At the end, [`Registry::close`] stops the capture jobs and
+/// [`Registry::release`] lets the services go.
 #[derive(Clone, Debug, Default)]
 pub struct Registry {
-    cameras: Arc<RwLock<Vec<Arc<CameraEntry>>>>,
+    inner: Arc<RwLock<Inner>>,
+}
+
+#[derive(Default)]
+struct Inner {
+    cameras: Vec<Arc<CameraEntry>>,
+    /// Set by `close`: no camera is added after it.
+    closed: bool,
+    /// What the server starts for each camera that joins (see `Registry::on_join`).
+    joined: Option<JoinHook>,
+}
+
+/// Called with each camera once it is registered.
+pub(crate) type JoinHook = Arc<dyn Fn(&Arc<CameraEntry>) + Send + Sync>;
+
+impl std::fmt::Debug for Inner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Inner")
+            .field("cameras", &self.cameras)
+            .field("closed", &self.closed)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Registry {
@@ -58,11 +81,18 @@ impl Registry {
                 (di.model.clone(), di.serial_number.clone(), cam.protocol().0)
             })
             .await?;
-        let mut cameras = self
-            .cameras
+        let mut inner = self
+            .inner
             .write()
             .map_err(|_| ApiError::internal("the camera list is unusable"))?;
-        let taken: Vec<&str> = cameras.iter().map(|c| c.id.as_str()).collect();
+        if inner.closed {
+            return Err(ApiError::new(
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                "shutting_down",
+                "the server is shutting down",
+            ));
+        }
+        let taken: Vec<&str> = inner.cameras.iter().map(|c| c.id.as_str()).collect();
         let id = camera_id(&model, &serial, &taken);
         let entry = Arc::new(CameraEntry {
             id,
@@ -73,13 +103,36 @@ impl Registry {
             images: ImageStore::default(),
             jobs: Jobs::default(),
         });
-        cameras.push(entry.clone());
+        inner.cameras.push(entry.clone());
+        let joined = inner.joined.clone();
+        drop(inner);
+        if let Some(joined) = joined {
+            joined(&entry);
+        }
         Ok(entry)
+    }
+
+    /// Runs `hook` for every camera served now and for each one added later (the server
+    /// starts its per-camera work this way, whichever came first: the camera or the server).
+    pub(crate) fn on_join(&self, hook: JoinHook) {
+        let cameras = match self.inner.write() {
+            Ok(mut inner) => {
+                inner.joined = Some(hook.clone());
+                inner.cameras.clone()
+            }
+            Err(_) => return,
+        };
+        for c in &cameras {
+            hook(c);
+        }
     }
 
     /// Every camera, in the order they were added.
     pub fn list(&self) -> Vec<Arc<CameraEntry>> {
-        self.cameras.read().map(|c| c.clone()).unwrap_or_default()
+        self.inner
+            .read()
+            .map(|i| i.cameras.clone())
+            .unwrap_or_default()
     }
 
     /// The camera with this id.
@@ -92,12 +145,39 @@ impl Registry {
         self.get(id).ok_or_else(|| ApiError::unknown_camera(id))
     }
 
-    /// Ends serving: stops every capture job (images taken are still saved) and waits for
-    /// them. The services end when the last handle is dropped.
+    /// Ends serving (the server calls it when it shuts down): no camera is added from now on,
+    /// and every capture job is stopped (the images taken are saved) and waited for, all
+    /// cameras at once. The cameras stay listed until [`Registry::release`].
     pub async fn close(&self) {
-        for c in self.list() {
-            c.jobs.shutdown().await;
+        if let Ok(mut inner) = self.inner.write() {
+            inner.closed = true;
         }
+        let cameras = self.list();
+        futures_util::future::join_all(cameras.iter().map(|c| c.jobs.shutdown())).await;
+    }
+
+    /// Lets go of every camera's service and waits up to `within` for the services to end
+    /// (each finishes its command, releases the buttons and closes the session, unless the
+    /// connection is gone). Call it after [`Registry::close`] and once the server has
+    /// stopped: a service ends only when nothing else holds a handle on it. True when every
+    /// service ended in time.
+    pub async fn release(&self, within: Duration) -> bool {
+        let cameras = match self.inner.write() {
+            Ok(mut inner) => {
+                inner.closed = true;
+                std::mem::take(&mut inner.cameras)
+            }
+            Err(_) => return false,
+        };
+        // The status sender lives in the service task: `changed` fails once the task is over.
+        let mut ended: Vec<_> = cameras.iter().map(|c| c.service.status_changes()).collect();
+        drop(cameras);
+        let all = futures_util::future::join_all(
+            ended
+                .iter_mut()
+                .map(|rx| async move { while rx.changed().await.is_ok() {} }),
+        );
+        tokio::time::timeout(within, all).await.is_ok()
     }
 
     /// True when a camera with this serial number is served already.

@@ -1,1 +1,570 @@
-//! TODO(skeleton): the token, Host and Origin checks.
+//! Who may come in: the `Host` and `Origin` checks, the token, and the bound on request bodies,
+//! as middleware in front of every route (see [`crate::server`] for the order).
+//!
+//! - **Host** (against DNS rebinding: a page of `evil.example` whose name now resolves to this
+//!   machine still sends `Host: evil.example`): the name, port aside, must be `localhost`,
+//!   `127.0.0.1`, `[::1]`, the listen address (on `0.0.0.0` / `[::]`: the address the client
+//!   reached), this machine's host name (also with `.local`), or an allowed host. No `Host`,
+//!   or one that does not parse: 403 `forbidden_host`.
+//! - **Origin** (against cross-site requests from a browser): a request that carries an
+//!   `Origin` must come from the server's own origin (`http://` + its accepted `Host`) or an
+//!   allowed origin, else 403 `forbidden_origin`. Only allowed origins get CORS headers.
+//! - **Token** (when set): `Authorization: Bearer T`, the password of HTTP Basic (any user
+//!   name: what ASCOM Alpaca clients send) or the cookie that `GET /?token=T` sets before it
+//!   redirects to `/`; compared in constant time. `?token=` counts on `GET /` only, so that it
+//!   never has to appear in a URL that is shared or logged. Tokens are never logged.
+//! - **Bodies**: a declared length beyond `limits.body_bytes` is refused at once with 413
+//!   `body_too_large`, whether or not a handler would read the body; a body without a declared
+//!   length stops at the limit in the extractor that reads it (axum's `DefaultBodyLimit`, set
+//!   to the same bound: handlers read bodies only through extractors), and whatever 413 the
+//!   extractor then answers is given the one error shape.
+
+use std::collections::HashSet;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use subtle::ConstantTimeEq;
+
+use crate::error::ApiError;
+
+/// Where a connection came in: put into every request's extensions by the accept loop.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ConnInfo {
+    /// The address the client reached (on a wildcard listen, one of this machine's).
+    pub(crate) local: SocketAddr,
+}
+
+/// What the checks compare against, built once at bind.
+#[derive(Debug)]
+pub(crate) struct Security {
+    token: Option<Token>,
+    /// The name of the cookie `GET /?token=` sets (the port in it: cookies are not kept apart
+    /// by port, and two servers on one machine must not overwrite each other's).
+    cookie: String,
+    /// Host names accepted (lower case, no trailing dot).
+    names: HashSet<String>,
+    /// Addresses accepted in `Host`, besides the loopback ones and the one a client reached.
+    ips: HashSet<IpAddr>,
+    /// Allowed origins, lower case, no trailing `/`.
+    origins: HashSet<String>,
+    /// The largest request body.
+    body_bytes: usize,
+}
+
+/// The token, kept out of `Debug`.
+struct Token(String);
+
+impl std::fmt::Debug for Token {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Token(..)")
+    }
+}
+
+impl Security {
+    /// The checks for a server listening on `listen` (its actual port).
+    pub(crate) fn new(config: &crate::ServerConfig, listen: SocketAddr) -> Security {
+        let mut names: HashSet<String> = HashSet::from(["localhost".to_string()]);
+        let mut ips: HashSet<IpAddr> = HashSet::from([
+            IpAddr::V4(Ipv4Addr::LOCALHOST),
+            IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ]);
+        if !listen.ip().is_unspecified() {
+            ips.insert(listen.ip().to_canonical());
+        }
+        if let Some(name) = this_host_name() {
+            names.insert(format!("{name}.local"));
+            names.insert(name);
+        }
+        for h in &config.allow_hosts {
+            match parse_host(h) {
+                Some((Host::Ip(ip), _)) => {
+                    ips.insert(ip);
+                }
+                Some((Host::Name(n), _)) => {
+                    names.insert(n);
+                }
+                // Refused at bind (`check_config`).
+                None => {}
+            }
+        }
+        Security {
+            token: config.token.clone().map(Token),
+            cookie: format!("sonyctl-token-{}", listen.port()),
+            names,
+            ips,
+            origins: config
+                .allow_origins
+                .iter()
+                .map(|o| normal_origin(o))
+                .collect(),
+            body_bytes: config.limits.body_bytes,
+        }
+    }
+
+    /// True when `Host` (or a request target's authority) names this server.
+    fn host_allowed(&self, value: &str, conn: Option<&ConnInfo>) -> bool {
+        match parse_host(value) {
+            Some((Host::Ip(ip), _)) => {
+                self.ips.contains(&ip) || conn.is_some_and(|c| c.local.ip().to_canonical() == ip)
+            }
+            Some((Host::Name(n), _)) => self.names.contains(&n),
+            None => false,
+        }
+    }
+
+    /// True when a presented token is the server's (constant time for tokens of its length).
+    fn token_matches(&self, presented: &str) -> bool {
+        self.token
+            .as_ref()
+            .is_some_and(|t| bool::from(t.0.as_bytes().ct_eq(presented.as_bytes())))
+    }
+}
+
+/// What is wrong with the security part of a configuration, if anything: a token that is not
+/// URL-safe, an allowed host or origin that does not parse.
+pub(crate) fn check_config(config: &crate::ServerConfig) -> Result<(), String> {
+    if let Some(t) = &config.token {
+        if !is_url_safe_token(t) {
+            return Err(
+                "the token must be letters, digits, `-` and `_` only, and not empty".into(),
+            );
+        }
+    }
+    for h in &config.allow_hosts {
+        if parse_host(h).is_none() {
+            return Err(format!(
+                "{h:?} is not a host name or address (a name, `1.2.3.4`, `[::1]`, port optional)"
+            ));
+        }
+    }
+    for o in &config.allow_origins {
+        let n = normal_origin(o);
+        let ok = ["http://", "https://"].iter().any(|scheme| {
+            n.strip_prefix(scheme)
+                .is_some_and(|rest| !rest.contains('/') && parse_host(rest).is_some())
+        });
+        if !ok || HeaderValue::from_str(&n).is_err() {
+            return Err(format!(
+                "{o:?} is not an origin: write it as a browser sends it, `http://host:port`"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A new token: 32 random bytes from the operating system, base64url without padding
+/// (43 letters, digits, `-` and `_`).
+pub fn generate_token() -> Result<String, getrandom::Error> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes)?;
+    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+}
+
+/// True when `token` can be used as a token: not empty, only ASCII letters, digits, `-` and
+/// `_` (so it goes into a URL, a header and a cookie as it is).
+pub fn is_url_safe_token(token: &str) -> bool {
+    !token.is_empty()
+        && token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// The host part of a `Host` header, an authority or an `--allow-host`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Host {
+    /// An address (`127.0.0.1`, `[::1]`), IPv4-mapped IPv6 as IPv4.
+    Ip(IpAddr),
+    /// A name in lower case, without a trailing dot.
+    Name(String),
+}
+
+/// Splits `host[:port]` (IPv6 in brackets) and checks both parts. `None` for anything else:
+/// an empty name, a bad port, an IPv6 address without brackets, characters no host name has.
+fn parse_host(value: &str) -> Option<(Host, Option<u16>)> {
+    let value = value.trim();
+    let (host, port) = if let Some(inner) = value.strip_prefix('[') {
+        let (addr, after) = inner.split_once(']')?;
+        let port = match after {
+            "" => None,
+            p => Some(p.strip_prefix(':')?),
+        };
+        let ip: Ipv6Addr = addr.parse().ok()?;
+        (Host::Ip(IpAddr::V6(ip).to_canonical()), port)
+    } else {
+        let (name, port) = match value.rsplit_once(':') {
+            Some((name, port)) => (name, Some(port)),
+            None => (value, None),
+        };
+        if let Ok(ip) = name.parse::<Ipv4Addr>() {
+            (Host::Ip(IpAddr::V4(ip)), port)
+        } else {
+            let name = name.strip_suffix('.').unwrap_or(name).to_ascii_lowercase();
+            let valid = !name.is_empty()
+                && name.len() <= 253
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b'_');
+            if !valid {
+                return None;
+            }
+            (Host::Name(name), port)
+        }
+    };
+    let port = match port {
+        None => None,
+        Some(p) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) => {
+            Some(p.parse::<u16>().ok()?)
+        }
+        Some(_) => return None,
+    };
+    Some((host, port))
+}
+
+/// This machine's host name in lower case, if the system gives a usable one.
+fn this_host_name() -> Option<String> {
+    let name = gethostname::gethostname().into_string().ok()?;
+    match parse_host(&name) {
+        Some((Host::Name(n), None)) => Some(n),
+        _ => None,
+    }
+}
+
+/// An origin as compared: lower case, without a trailing `/`.
+fn normal_origin(origin: &str) -> String {
+    let o = origin.trim().to_ascii_lowercase();
+    o.strip_suffix('/').map(str::to_string).unwrap_or(o)
+}
+
+/// The Host, Origin and body-size checks, before anything else (also before CORS, so that a
+/// foreign origin's preflight is refused too).
+pub(crate) async fn guard(State(sec): State<Arc<Security>>, req: Request, next: Next) -> Response {
+    let conn = req.extensions().get::<ConnInfo>().copied();
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(str::to_string);
+    let Some(host) = host.filter(|h| sec.host_allowed(h, conn.as_ref())) else {
+        tracing::debug!("refused a request for a foreign or missing Host");
+        return ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden_host",
+            "this server does not answer to that host name: use the address it printed at \
+             start, or allow the name with --allow-host",
+        )
+        .into_response();
+    };
+    // An absolute request target (`GET http://name/ HTTP/1.1`) names the host too.
+    if let Some(authority) = req.uri().authority() {
+        if !sec.host_allowed(authority.as_str(), conn.as_ref()) {
+            return ApiError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden_host",
+                "this server does not answer to that host name",
+            )
+            .into_response();
+        }
+    }
+    if let Some(origin) = req.headers().get(header::ORIGIN) {
+        let origin = origin.to_str().map(normal_origin).unwrap_or_default();
+        let own = format!("http://{}", host.trim().to_ascii_lowercase());
+        if origin != own && !sec.origins.contains(&origin) {
+            tracing::debug!("refused a request from a foreign origin");
+            return ApiError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden_origin",
+                "requests from another site's pages are refused; allow its origin with \
+                 --allow-origin",
+            )
+            .into_response();
+        }
+    }
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > sec.body_bytes as u64) {
+        return body_too_large(sec.body_bytes);
+    }
+    let limit = sec.body_bytes;
+    let response = next.run(req).await;
+    // An extractor's own 413 (plain text) in the one error shape.
+    if response.status() == StatusCode::PAYLOAD_TOO_LARGE && !is_json(response.headers()) {
+        return body_too_large(limit);
+    }
+    response
+}
+
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"))
+}
+
+fn body_too_large(limit: usize) -> Response {
+    let mut response = ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "body_too_large",
+        format!("the request body is larger than {limit} bytes"),
+    )
+    .into_response();
+    // The unread rest of the body is not worth reading to keep the connection.
+    response
+        .headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    response
+}
+
+/// The token check (when a token is set), after CORS so that a preflight, which never carries
+/// credentials, is answered.
+pub(crate) async fn token(State(sec): State<Arc<Security>>, req: Request, next: Next) -> Response {
+    if sec.token.is_none() {
+        return next.run(req).await;
+    }
+    let page = req.uri().path() == "/" && matches!(*req.method(), Method::GET | Method::HEAD);
+    if page && req.method() == Method::GET {
+        if let Some(t) = query_token(req.uri().query()) {
+            if !sec.token_matches(t) {
+                return unauthorized_page();
+            }
+            // The token leaves the address bar (and the history) for a cookie.
+            let cookie = format!("{}={t}; HttpOnly; SameSite=Strict; Path=/", sec.cookie);
+            let mut response = StatusCode::SEE_OTHER.into_response();
+            let headers = response.headers_mut();
+            headers.insert(header::LOCATION, HeaderValue::from_static("/"));
+            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            headers.insert(
+                header::REFERRER_POLICY,
+                HeaderValue::from_static("no-referrer"),
+            );
+            if let Ok(v) = HeaderValue::from_str(&cookie) {
+                headers.insert(header::SET_COOKIE, v);
+            }
+            return response;
+        }
+    }
+    if presented(req.headers(), &sec.cookie).any(|t| sec.token_matches(&t)) {
+        return next.run(req).await;
+    }
+    if page {
+        return unauthorized_page();
+    }
+    let mut response = ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+        "a token is required: Authorization: Bearer TOKEN, HTTP Basic with the token as the \
+         password, or open the URL sonyctl serve printed at start",
+    )
+    .into_response();
+    let headers = response.headers_mut();
+    headers.append(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static("Bearer realm=\"sonyctl\""),
+    );
+    headers.append(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static("Basic realm=\"sonyctl\", charset=\"UTF-8\""),
+    );
+    response
+}
+
+/// The `token` parameter of a query, as it is (a token needs no decoding).
+fn query_token(query: Option<&str>) -> Option<&str> {
+    query?
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("token="))
+}
+
+/// Every token the request presents: Bearer, the Basic password, the cookie.
+fn presented<'a>(headers: &'a HeaderMap, cookie: &'a str) -> impl Iterator<Item = String> + 'a {
+    let from_authorization = headers
+        .get_all(header::AUTHORIZATION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|v| {
+            let (scheme, rest) = v.trim().split_once(' ')?;
+            let rest = rest.trim();
+            if scheme.eq_ignore_ascii_case("bearer") {
+                Some(rest.to_string())
+            } else if scheme.eq_ignore_ascii_case("basic") {
+                let decoded = base64::engine::general_purpose::STANDARD
+                    .decode(rest)
+                    .ok()?;
+                let text = String::from_utf8(decoded).ok()?;
+                let (_user, password) = text.split_once(':')?;
+                Some(password.to_string())
+            } else {
+                None
+            }
+        });
+    let from_cookies = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(move |pair| {
+            let (name, value) = pair.trim().split_once('=')?;
+            (name == cookie).then(|| value.trim().to_string())
+        });
+    from_authorization.chain(from_cookies)
+}
+
+/// 401 for the page: what to do, for a person in a browser.
+fn unauthorized_page() -> Response {
+    let body = "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+        <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+        <title>sonyctl: token needed</title></head><body><h1>sonyctl</h1>\
+        <p>This server needs its access token. Open the URL that <code>sonyctl serve</code> \
+        printed when it started (it ends in <code>/?token=…</code>); this browser then keeps \
+        the token in a cookie.</p></body></html>\n";
+    let mut response = (StatusCode::UNAUTHORIZED, axum::response::Html(body)).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static("Bearer realm=\"sonyctl\""),
+    );
+    response
+}
+
+/// The CORS layer for the allowed origins (none: no CORS headers at all).
+pub(crate) fn cors(config: &crate::ServerConfig) -> Option<tower_http::cors::CorsLayer> {
+    use tower_http::cors::{AllowOrigin, CorsLayer};
+    if config.allow_origins.is_empty() {
+        return None;
+    }
+    let origins: Vec<HeaderValue> = config
+        .allow_origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(&normal_origin(o)).ok())
+        .collect();
+    Some(
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(origins))
+            .allow_methods([
+                Method::GET,
+                Method::HEAD,
+                Method::POST,
+                Method::PUT,
+                Method::DELETE,
+            ])
+            .allow_headers([
+                header::AUTHORIZATION,
+                header::CONTENT_TYPE,
+                header::RANGE,
+                header::IF_NONE_MATCH,
+            ])
+            .expose_headers([
+                header::CONTENT_RANGE,
+                header::CONTENT_LENGTH,
+                header::HeaderName::from_static("x-frame-number"),
+            ])
+            .allow_credentials(true)
+            .max_age(std::time::Duration::from_secs(600)),
+    )
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_values() {
+        let name = |n: &str| Some((Host::Name(n.into()), None));
+        assert_eq!(parse_host("LocalHost"), name("localhost"));
+        assert_eq!(parse_host("localhost."), name("localhost"));
+        assert_eq!(
+            parse_host("localhost:8377"),
+            Some((Host::Name("localhost".into()), Some(8377)))
+        );
+        assert_eq!(
+            parse_host("[::1]:80"),
+            Some((Host::Ip(IpAddr::V6(Ipv6Addr::LOCALHOST)), Some(80)))
+        );
+        assert_eq!(
+            parse_host("[::ffff:127.0.0.1]"),
+            Some((Host::Ip(IpAddr::V4(Ipv4Addr::LOCALHOST)), None))
+        );
+        assert_eq!(
+            parse_host("127.0.0.1:1"),
+            Some((Host::Ip(IpAddr::V4(Ipv4Addr::LOCALHOST)), Some(1)))
+        );
+        for bad in [
+            "", ":80", "::1", "[::1", "[::1]x", "[::1]:", "a:b", "a:99999", "a b", "a/b", "é",
+            "[x]",
+        ] {
+            assert_eq!(parse_host(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn tokens() {
+        let t = generate_token().unwrap();
+        assert_eq!(t.len(), 43);
+        assert!(is_url_safe_token(&t));
+        assert_ne!(t, generate_token().unwrap());
+        for bad in ["", "a b", "a+b", "a/b", "a=", "é", "a\n"] {
+            assert!(!is_url_safe_token(bad), "{bad:?}");
+        }
+        assert_eq!(query_token(Some("a=1&token=xyz")), Some("xyz"));
+        assert_eq!(query_token(Some("tokens=xyz")), None);
+        assert_eq!(query_token(None), None);
+    }
+
+    #[test]
+    fn presented_tokens() {
+        let mut h = HeaderMap::new();
+        h.append(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("bearer  abc "),
+        );
+        // "user:p:w" → the password is everything after the first colon.
+        h.append(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("Basic dXNlcjpwOnc="),
+        );
+        h.append(
+            header::COOKIE,
+            HeaderValue::from_static("x=1; sonyctl-token-80=ck; sonyctl-token-81=other"),
+        );
+        let got: Vec<String> = presented(&h, "sonyctl-token-80").collect();
+        assert_eq!(got, ["abc", "p:w", "ck"]);
+    }
+
+    #[test]
+    fn configs() {
+        let mut c = crate::ServerConfig::new("out");
+        assert_eq!(check_config(&c), Ok(()));
+        c.allow_origins = vec!["http://Cam.lan:8080/".into(), "https://[::1]".into()];
+        c.allow_hosts = vec!["cam.lan".into(), "10.0.0.2:80".into()];
+        assert_eq!(check_config(&c), Ok(()));
+        let sec = Security::new(&c, "0.0.0.0:8377".parse().unwrap());
+        assert!(sec.origins.contains("http://cam.lan:8080"));
+        assert!(sec.host_allowed("CAM.lan:1", None));
+        assert!(sec.host_allowed("10.0.0.2", None));
+        assert!(!sec.host_allowed("0.0.0.0", None));
+        let conn = ConnInfo {
+            local: "192.168.1.5:8377".parse().unwrap(),
+        };
+        assert!(sec.host_allowed("192.168.1.5:8377", Some(&conn)));
+        assert!(!sec.host_allowed("192.168.1.6:8377", Some(&conn)));
+        for bad in ["cam.lan", "ftp://x", "http://a/b", "http://a b"] {
+            c.allow_origins = vec![bad.into()];
+            assert!(check_config(&c).is_err(), "{bad}");
+        }
+        c.allow_origins.clear();
+        c.token = Some("a b".into());
+        assert!(check_config(&c).is_err());
+        c.token = Some("ok-_9".into());
+        c.allow_hosts = vec!["a/b".into()];
+        assert!(check_config(&c).is_err());
+    }
+}

@@ -1,21 +1,45 @@
-//! Binding, the accept loop and graceful shutdown.
+//! Binding, the accept loop, the limits on every connection, and graceful shutdown.
+//!
+//! Each request passes, outermost first: the Host, Origin and body-size checks
+//! (`security::guard`), CORS for the allowed origins only, the token (`security::token`), the
+//! request-body time-out, then the routes. Each connection (HTTP/1.1, keep-alive) has:
+//! - a place under `limits.connections` (a semaphore taken before `accept`, so further
+//!   connections wait in the kernel's backlog rather than in memory here);
+//! - `limits.header_timeout` to send each request head, counted from the start or the end of
+//!   the previous response (so an idle keep-alive connection gives its place back), and
+//!   `limits.header_bytes` for it (431 beyond);
+//! - `limits.write_timeout` on every write: a client that stops reading is dropped, with any
+//!   stream it was sent (`write_timeout`).
+//!
+//! None of it touches the camera: a stalled client costs its own connection only.
 
 use std::future::Future;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{StatusCode, header};
 use axum::routing::get;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use sonyctl_camera::save::Saver;
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, watch};
+use tokio::task::JoinSet;
+use tower::ServiceExt;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
-use crate::config::ServerConfig;
+use crate::config::{Limits, ServerConfig};
+use crate::error::ApiError;
 use crate::openapi::ApiDoc;
 use crate::registry::Registry;
+use crate::security::{self, ConnInfo, Security};
 use crate::state::AppState;
+use crate::write_timeout::WriteTimeout;
+
+/// The HTTP/1 parser refuses a smaller head buffer.
+const MIN_HEADER_BYTES: usize = 8192;
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -35,6 +59,10 @@ pub enum StartError {
     /// A configuration that would be unsafe (a non-loopback address without a token).
     #[error("{0}")]
     Unsafe(String),
+    /// A configuration that does not parse: a token that is not URL-safe, an allowed host or
+    /// origin that is not one.
+    #[error("{0}")]
+    Config(String),
 }
 
 /// The server, before it is bound.
@@ -42,17 +70,36 @@ pub enum StartError {
 pub struct Server;
 
 /// A bound server: it knows its address and serves once [`BoundServer::serve`] runs.
-#[derive(Debug)]
 pub struct BoundServer {
     listener: TcpListener,
+    /// The routes, without the checks and limits (added in `serve`, after any
+    /// [`BoundServer::with_routes`]).
     router: Router,
     local_addr: SocketAddr,
-    token: Option<String>,
-    stopping: tokio::sync::watch::Sender<bool>,
+    /// The URL to open (with the token, so kept out of `Debug`).
+    url: String,
+    security: Arc<Security>,
+    cors: Option<tower_http::cors::CorsLayer>,
+    limits: Limits,
+    registry: Registry,
+    stopping: watch::Sender<bool>,
+}
+
+impl std::fmt::Debug for BoundServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BoundServer")
+            .field("local_addr", &self.local_addr)
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Server {
     /// Binds `config.listen` and builds the routes over `registry`.
+    ///
+    /// Refuses an address other than loopback without a token (the caller generates one:
+    /// [`generate_token`](crate::generate_token)), a token that is not URL-safe, and allowed
+    /// hosts or origins that do not parse.
     pub async fn bind(config: ServerConfig, registry: Registry) -> Result<BoundServer, StartError> {
         if !config.listen.ip().is_loopback() && config.token.is_none() {
             return Err(StartError::Unsafe(format!(
@@ -60,6 +107,7 @@ impl Server {
                 config.listen
             )));
         }
+        security::check_config(&config).map_err(StartError::Config)?;
         let saver = Arc::new(Saver::new(&config.output, None)?);
         let listener =
             TcpListener::bind(config.listen)
@@ -72,10 +120,20 @@ impl Server {
             addr: config.listen,
             source,
         })?;
-        let token = config.token.clone();
-        let (stopping, shutdown) = tokio::sync::watch::channel(false);
+        let url = url_for(local_addr, config.token.as_deref());
+        let security = Arc::new(Security::new(&config, local_addr));
+        let cors = security::cors(&config);
+        let limits = config.limits.clone();
+        let (stopping, shutdown) = watch::channel(false);
+        {
+            let saver = saver.clone();
+            let shutdown = shutdown.clone();
+            registry.on_join(Arc::new(move |entry| {
+                camera_joined(entry, &saver, &shutdown);
+            }));
+        }
         let state = AppState {
-            registry,
+            registry: registry.clone(),
             live_streams: Arc::new(Semaphore::new(config.limits.live_streams)),
             event_streams: Arc::new(Semaphore::new(config.limits.event_streams)),
             config: Arc::new(config),
@@ -86,10 +144,33 @@ impl Server {
             listener,
             router: router(state),
             local_addr,
-            token,
+            url,
+            security,
+            cors,
+            limits,
+            registry,
             stopping,
         })
     }
+}
+
+/// What the server starts for each camera it serves, as the camera joins (at bind for those
+/// registered before, at `Registry::add` for those plugged in later).
+///
+/// The hook for the per-camera background work: the download of shots taken with the
+/// camera's own button starts here. Whatever it spawns must end when `shutdown` turns true
+/// (or when the service ends), or it keeps the camera's service alive past
+/// [`Registry::release`].
+fn camera_joined(
+    entry: &Arc<crate::registry::CameraEntry>,
+    saver: &Arc<Saver>,
+    shutdown: &watch::Receiver<bool>,
+) {
+    tracing::debug!("serving {}", entry.id);
+    // The tether task holds the camera's entry only while it downloads and ends with the
+    // service, so it never keeps a camera from being released at shutdown.
+    let _ = shutdown;
+    crate::tether::spawn_tether(entry, saver.clone());
 }
 
 /// The whole router: the page, the API and its OpenAPI document.
@@ -97,16 +178,104 @@ pub(crate) fn router(state: AppState) -> Router {
     let (api, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest("/api/v1", crate::api::router())
         .split_for_parts();
-    let doc = Arc::new(doc);
+    // Written once: the document does not change while the server runs.
+    let doc = bytes::Bytes::from(serde_json::to_vec(&doc).unwrap_or_default());
     api.route(
         "/api/v1/openapi.json",
         get(move || {
             let doc = doc.clone();
-            async move { axum::Json(doc.as_ref().clone()) }
+            async move { ([(header::CONTENT_TYPE, "application/json")], doc) }
         }),
     )
     .route("/", get(crate::page::index))
+    .fallback(not_found)
+    .method_not_allowed_fallback(method_not_allowed)
     .with_state(state)
+}
+
+/// Any path the server does not serve: 404 `not_found`, in the API's error shape.
+async fn not_found(uri: axum::http::Uri) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        format!(
+            "nothing is served at {}: GET /api/v1/openapi.json lists the API",
+            uri.path()
+        ),
+    )
+}
+
+/// A path served, with a method it does not take: 405 `method_not_allowed`.
+async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!("{} does not take {method}", uri.path()),
+    )
+}
+
+/// `routes` behind the checks and limits, outermost last.
+fn guarded(
+    routes: Router,
+    security: Arc<Security>,
+    cors: Option<tower_http::cors::CorsLayer>,
+    limits: &Limits,
+) -> Router {
+    let inner = routes
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+            limits.body_timeout,
+        ))
+        .layer(DefaultBodyLimit::max(limits.body_bytes))
+        .layer(axum::middleware::from_fn_with_state(
+            security.clone(),
+            security::token,
+        ));
+    let inner = match cors {
+        Some(cors) => inner.layer(cors),
+        None => inner,
+    };
+    inner.layer(axum::middleware::from_fn_with_state(
+        security,
+        security::guard,
+    ))
+}
+
+/// `http://HOST:PORT/`, with `?token=…` when a token is set. On a wildcard address, HOST is
+/// the address this machine reaches the network from, or else its host name.
+fn url_for(local: SocketAddr, token: Option<&str>) -> String {
+    let ip = if local.ip().is_unspecified() {
+        outward_address(local.ip())
+    } else {
+        Some(local.ip())
+    };
+    let host = match ip {
+        Some(IpAddr::V6(a)) => format!("[{a}]"),
+        Some(IpAddr::V4(a)) => a.to_string(),
+        None => gethostname::gethostname()
+            .into_string()
+            .unwrap_or_else(|_| "localhost".into()),
+    };
+    let port = local.port();
+    match token {
+        Some(t) => format!("http://{host}:{port}/?token={t}"),
+        None => format!("http://{host}:{port}/"),
+    }
+}
+
+/// The address this machine would send from to the outside (a UDP "connection" to a
+/// documentation address: nothing is sent, the routing table answers).
+fn outward_address(wildcard: IpAddr) -> Option<IpAddr> {
+    let probe = |bind: &str, to: &str| -> Option<IpAddr> {
+        let socket = std::net::UdpSocket::bind(bind).ok()?;
+        socket.connect(to).ok()?;
+        let ip = socket.local_addr().ok()?.ip();
+        (!ip.is_unspecified() && !ip.is_loopback()).then_some(ip)
+    };
+    let v4 = || probe("0.0.0.0:0", "192.0.2.1:9");
+    match wildcard {
+        IpAddr::V6(_) => probe("[::]:0", "[2001:db8::1]:9").or_else(v4),
+        IpAddr::V4(_) => v4(),
+    }
 }
 
 impl BoundServer {
@@ -117,28 +286,110 @@ impl BoundServer {
 
     /// The URL to open: `http://HOST:PORT/`, with `?token=…` when a token is set.
     pub fn url(&self) -> String {
-        let host = match self.local_addr {
-            SocketAddr::V6(a) => format!("[{}]:{}", a.ip(), a.port()),
-            SocketAddr::V4(a) => a.to_string(),
-        };
-        match &self.token {
-            Some(t) => format!("http://{host}/?token={t}"),
-            None => format!("http://{host}/"),
-        }
+        self.url.clone()
     }
 
-    /// Serves until `shutdown` completes, then stops accepting and lets open requests finish.
+    /// Serves `routes` too, behind the same checks and limits: another front end on the
+    /// same port (and tests).
+    ///
+    /// # Panics
+    /// If a path of `routes` is served already (axum's `Router::merge`).
+    pub fn with_routes(mut self, routes: Router) -> BoundServer {
+        self.router = self.router.merge(routes);
+        self
+    }
+
+    /// Serves until `shutdown` completes. Then it stops accepting, tells open streams to end,
+    /// stops the capture jobs ([`Registry::close`]) while requests in flight finish (keep-alive
+    /// connections close after their current response), and after
+    /// `limits.shutdown_timeout` drops the connections still open. The cameras' services are
+    /// left to the caller ([`Registry::release`]).
     pub async fn serve(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let stopping = self.stopping;
-        axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(async move {
-                shutdown.await;
-                // Open streams see it and end, so the shutdown does not wait for them.
-                let _ = stopping.send(true);
-            })
-            .await
+        let BoundServer {
+            listener,
+            router,
+            local_addr,
+            security,
+            cors,
+            limits,
+            registry,
+            stopping,
+            ..
+        } = self;
+        let app = guarded(router, security, cors, &limits);
+        let mut http = hyper::server::conn::http1::Builder::new();
+        http.timer(TokioTimer::new())
+            .header_read_timeout(limits.header_timeout)
+            .max_buf_size(limits.header_bytes.max(MIN_HEADER_BYTES));
+        let places = Arc::new(Semaphore::new(limits.connections.max(1)));
+        let mut connections = JoinSet::new();
+        tokio::pin!(shutdown);
+        loop {
+            while connections.try_join_next().is_some() {}
+            let place = tokio::select! {
+                () = &mut shutdown => break,
+                place = places.clone().acquire_owned() => match place {
+                    Ok(place) => place,
+                    Err(_) => break,
+                },
+            };
+            let stream = tokio::select! {
+                () = &mut shutdown => break,
+                accepted = listener.accept() => match accepted {
+                    Ok((stream, _)) => stream,
+                    Err(e) => {
+                        // Out of file descriptors and the like: wait rather than spin.
+                        tracing::warn!("accepting a connection failed: {e}");
+                        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                        continue;
+                    }
+                },
+            };
+            let local = stream.local_addr().unwrap_or(local_addr);
+            // Live-view parts and events go out as they are written.
+            let _ = stream.set_nodelay(true);
+            let io = TokioIo::new(WriteTimeout::new(stream, limits.write_timeout));
+            let app = app.clone();
+            let service = hyper::service::service_fn(
+                move |mut req: hyper::Request<hyper::body::Incoming>| {
+                    req.extensions_mut().insert(ConnInfo { local });
+                    app.clone().oneshot(req)
+                },
+            );
+            let connection = http.serve_connection(io, service);
+            let mut stop = stopping.subscribe();
+            connections.spawn(async move {
+                let _place = place;
+                tokio::pin!(connection);
+                let ended = tokio::select! {
+                    ended = connection.as_mut() => ended,
+                    () = async { drop(stop.wait_for(|stopping| *stopping).await) } => {
+                        connection.as_mut().graceful_shutdown();
+                        connection.await
+                    }
+                };
+                if let Err(e) = ended {
+                    tracing::debug!("a connection ended: {e}");
+                }
+            });
+        }
+        drop(listener);
+        let _ = stopping.send(true);
+        let drain = async { while connections.join_next().await.is_some() {} };
+        let (drained, ()) = tokio::join!(
+            tokio::time::timeout(limits.shutdown_timeout, drain),
+            registry.close()
+        );
+        if drained.is_err() {
+            tracing::info!(
+                "{} connections still busy at the shutdown time-out were dropped",
+                connections.len()
+            );
+        }
+        connections.shutdown().await;
+        Ok(())
     }
 }

@@ -728,3 +728,15 @@ async fn the_openapi_document_covers_every_path() {
     assert!(matched > 30, "{matched}");
     s.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_paths_and_methods_answer_in_the_error_shape() {
+    let s = serve_one("ilce-7sm3").await;
+    let (status, body) = s.get(&s.api("/nothing-here")).await;
+    assert_error(status, &body, 404, "not_found");
+    let (status, body) = s.get(&s.cam("/no-such-resource")).await;
+    assert_error(status, &body, 404, "not_found");
+    let (status, body) = s.delete(&s.api("/cameras")).await;
+    assert_error(status, &body, 405, "method_not_allowed");
+    s.stop().await;
+}

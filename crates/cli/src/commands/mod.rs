@@ -13,6 +13,7 @@ pub mod liveview;
 pub mod movie;
 pub mod props;
 pub mod release;
+pub mod serve;
 pub mod set;
 #[cfg(feature = "sim")]
 pub mod simulate;

@@ -1,16 +1,33 @@
-//! TODO(skeleton): the image routes. The store itself is shared: capture handlers and the
-//! event-driven download of shots taken on the camera both record what was saved here.
+//! The images this server saved: the list, each file (with ranges), a thumbnail, deletion.
+//!
+//! Only names in the camera's [`ImageStore`] are served: a name from a request is compared with
+//! the names the store holds and never becomes a path, so nothing outside the output folder, and
+//! nothing in it the server did not save from this camera, can be reached. The store is shared:
+//! capture handlers, the event streams and the download of shots taken on the camera
+//! ([`crate::tether`]) all record what was saved here.
 
+use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::SystemTime;
 
+use axum::body::Body;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
 use sonyctl_camera::Downloaded;
 use sonyctl_ptp::ObjectFormatCode;
-use sonyctl_sony::values::format_label;
+use sonyctl_sony::values::{format_label, media_type};
+use tokio::sync::Semaphore;
+use tower_http::services::ServeFile;
 use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+use crate::error::{ApiError, ErrorBody};
 use crate::state::AppState;
+use crate::thumbnail::thumbnail;
 
 /// One saved image as the API shows it.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, utoipa::ToSchema)]
@@ -33,24 +50,50 @@ pub(crate) struct ImageView {
 pub(crate) struct ImageRecord {
     pub(crate) view: ImageView,
     pub(crate) path: PathBuf,
-    pub(crate) saved: SystemTime,
+    /// The PTP object format (what the file is served as).
+    pub(crate) format: ObjectFormatCode,
+    /// SHA-256 of the content, lowercase hex (empty when the saver did not hash): the ETag.
+    pub(crate) sha256: String,
 }
 
+/// Thumbnails kept per camera (about 15 KB each).
+const THUMBNAILS_KEPT: usize = 256;
+
+/// Thumbnails made at once per camera (each decodes a JPEG on a blocking thread).
+const THUMBNAILS_AT_ONCE: usize = 2;
+
 /// The images this server saved from one camera, oldest first. Recording is idempotent by
-/// path: a capture's report and the service's `NewImage` event may both record one file.
-#[derive(Debug, Default)]
+/// path: a capture's report, the service's `NewImage` event (heard by the event streams and
+/// the tether task) and a download may all record one file.
+#[derive(Debug)]
 pub(crate) struct ImageStore {
     records: Mutex<Vec<ImageRecord>>,
+    /// Thumbnails made, by image name, oldest first.
+    thumbnails: Mutex<VecDeque<(String, Bytes)>>,
+    thumbnailing: Semaphore,
+}
+
+impl Default for ImageStore {
+    fn default() -> Self {
+        ImageStore {
+            records: Mutex::default(),
+            thumbnails: Mutex::default(),
+            thumbnailing: Semaphore::new(THUMBNAILS_AT_ONCE),
+        }
+    }
 }
 
 impl ImageStore {
-    /// Records a saved file (once) and returns its view.
+    /// Records a saved file (once) and returns its view. A file no longer on disk (deleted
+    /// before a late report of it arrived) is not recorded again.
     pub(crate) fn record(&self, d: &Downloaded) -> ImageView {
+        let on_disk = d.file.path.is_file();
         let mut records = self.records.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(r) = records.iter().find(|r| r.path == d.file.path) {
             return r.view.clone();
         }
         let saved = SystemTime::now();
+        let format = ObjectFormatCode(d.file.format);
         let view = ImageView {
             name: d
                 .file
@@ -59,7 +102,7 @@ impl ImageStore {
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default(),
             size: d.file.size,
-            format: format_label(ObjectFormatCode(d.file.format)).to_string(),
+            format: format_label(format).to_string(),
             time: rfc3339(saved),
             settings: d
                 .settings
@@ -68,11 +111,14 @@ impl ImageStore {
                 .map(|(k, v)| (k.to_string(), serde_json::Value::from(v.clone())))
                 .collect(),
         };
-        records.push(ImageRecord {
-            view: view.clone(),
-            path: d.file.path.clone(),
-            saved,
-        });
+        if on_disk {
+            records.push(ImageRecord {
+                view: view.clone(),
+                path: d.file.path.clone(),
+                format,
+                sha256: d.file.sha256.clone(),
+            });
+        }
         view
     }
 
@@ -88,11 +134,39 @@ impl ImageStore {
         records.iter().find(|r| r.view.name == name).cloned()
     }
 
-    /// Forgets the file called `name`; returns its record.
+    /// Forgets the file called `name` and its thumbnail; returns its record.
     pub(crate) fn remove(&self, name: &str) -> Option<ImageRecord> {
         let mut records = self.records.lock().unwrap_or_else(|p| p.into_inner());
         let i = records.iter().position(|r| r.view.name == name)?;
+        let mut thumbnails = self.thumbnails.lock().unwrap_or_else(|p| p.into_inner());
+        thumbnails.retain(|(n, _)| n != name);
         Some(records.remove(i))
+    }
+
+    /// The thumbnail of `name`, if one was made.
+    fn thumbnail(&self, name: &str) -> Option<Bytes> {
+        let thumbnails = self.thumbnails.lock().unwrap_or_else(|p| p.into_inner());
+        thumbnails
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, t)| t.clone())
+    }
+
+    /// Keeps the thumbnail of `name` (the oldest one goes when too many are kept), unless the
+    /// image was deleted meanwhile.
+    fn keep_thumbnail(&self, name: &str, jpeg: Bytes) {
+        let records = self.records.lock().unwrap_or_else(|p| p.into_inner());
+        if !records.iter().any(|r| r.view.name == name) {
+            return;
+        }
+        let mut thumbnails = self.thumbnails.lock().unwrap_or_else(|p| p.into_inner());
+        if thumbnails.iter().any(|(n, _)| n == name) {
+            return;
+        }
+        if thumbnails.len() >= THUMBNAILS_KEPT {
+            thumbnails.pop_front();
+        }
+        thumbnails.push_back((name.to_string(), jpeg));
     }
 }
 
@@ -109,6 +183,313 @@ pub(crate) fn rfc3339(t: SystemTime) -> String {
     )
 }
 
+/// Bytes of a file, for the OpenAPI document: never built, it only names the schema.
+#[allow(dead_code)]
+#[derive(utoipa::ToSchema)]
+#[schema(value_type = String, format = Binary)]
+pub(crate) struct Binary(Vec<u8>);
+
+/// `GET …/images`: every image saved from this camera.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct ImageList {
+    /// Newest first.
+    pub(crate) images: Vec<ImageView>,
+}
+
+/// 404 `unknown_image`.
+fn unknown_image(name: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "unknown_image",
+        format!(
+            "no image called {:?} was saved from this camera: GET …/images lists them",
+            name.chars().take(80).collect::<String>()
+        ),
+    )
+}
+
+/// The camera and image names of the path, or 400 `invalid_request`.
+fn image_path(
+    path: Result<Path<(String, String)>, PathRejection>,
+) -> Result<(String, String), ApiError> {
+    path.map(|Path(p)| p)
+        .map_err(|e| ApiError::invalid(e.body_text()))
+}
+
+/// The ETag of an image: its SHA-256 (none when the saver did not hash).
+fn etag(record: &ImageRecord, suffix: &str) -> Option<HeaderValue> {
+    if record.sha256.is_empty() {
+        return None;
+    }
+    HeaderValue::from_str(&format!("\"{}{suffix}\"", record.sha256)).ok()
+}
+
+/// True when the request's `If-None-Match` names `etag` (or `*`).
+fn not_modified(headers: &HeaderMap, etag: &HeaderValue) -> bool {
+    let Ok(etag) = etag.to_str() else {
+        return false;
+    };
+    headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .any(|tag| tag == "*" || tag.strip_prefix("W/").unwrap_or(tag) == etag)
+}
+
+/// 304 with the ETag.
+fn not_modified_response(etag: HeaderValue) -> Response {
+    (StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response()
+}
+
+/// `inline; filename="…"` for a name that needs no quoting (the saver's names are plain).
+fn disposition(name: &str) -> Option<HeaderValue> {
+    let plain = !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b' '));
+    plain
+        .then(|| HeaderValue::from_str(&format!("inline; filename=\"{name}\"")).ok())
+        .flatten()
+}
+
+/// Every image saved from the camera, newest first.
+#[utoipa::path(
+    get,
+    path = "/cameras/{id}/images",
+    tag = "images",
+    params(("id" = String, Path, description = "The camera's id", max_length = 64)),
+    responses(
+        (status = 200, description = "The images, newest first", body = ImageList),
+        (status = 400, description = "`invalid_request`: a path that does not decode", body = ErrorBody),
+        (status = 404, description = "`unknown_camera`", body = ErrorBody),
+    )
+)]
+async fn list_images(
+    State(state): State<AppState>,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<axum::Json<ImageList>, ApiError> {
+    let Path(id) = path.map_err(|e| ApiError::invalid(e.body_text()))?;
+    let entry = state.registry.find(&id)?;
+    let images = entry
+        .images
+        .newest_first()
+        .into_iter()
+        .map(|r| r.view)
+        .collect();
+    Ok(axum::Json(ImageList { images }))
+}
+
+/// One image's file, as saved. `Range` requests get 206 with the bytes asked for (one range;
+/// 416 beyond the end); `If-None-Match` with the ETag (the file's SHA-256) gets 304.
+#[utoipa::path(
+    get,
+    path = "/cameras/{id}/images/{name}",
+    tag = "images",
+    params(
+        ("id" = String, Path, description = "The camera's id", max_length = 64),
+        ("name" = String, Path, description = "The image's name, as listed", max_length = 255),
+    ),
+    responses(
+        (status = 200, description = "The file", content_type = "application/octet-stream", body = Binary),
+        (status = 206, description = "The range asked for", content_type = "application/octet-stream", body = Binary),
+        (status = 304, description = "Not modified (`If-None-Match`)"),
+        (status = 400, description = "`invalid_request`: a path that does not decode", body = ErrorBody),
+        (status = 404, description = "`unknown_camera`, `unknown_image`", body = ErrorBody),
+        (status = 416, description = "The range is outside the file"),
+        (status = 500, description = "`internal`: the file cannot be read", body = ErrorBody),
+    )
+)]
+async fn get_image(
+    State(state): State<AppState>,
+    path: Result<Path<(String, String)>, PathRejection>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let (id, name) = image_path(path)?;
+    let entry = state.registry.find(&id)?;
+    let record = entry
+        .images
+        .get(&name)
+        .ok_or_else(|| unknown_image(&name))?;
+    let etag = etag(&record, "");
+    if let Some(etag) = &etag {
+        if not_modified(request.headers(), etag) {
+            return Ok(not_modified_response(etag.clone()));
+        }
+    }
+    let media: mime::Mime = media_type(record.format)
+        .parse()
+        .unwrap_or(mime::APPLICATION_OCTET_STREAM);
+    let response = ServeFile::new_with_mime(&record.path, &media)
+        .try_call(request)
+        .await
+        .map_err(|e| ApiError::internal(format!("reading {name}: {e}")))?;
+    if response.status() == StatusCode::NOT_FOUND {
+        if record.path.exists() {
+            // ServeFile says so of a file it may not read too.
+            return Err(ApiError::internal(format!("{name} cannot be read")));
+        }
+        // Removed from the output folder behind the server's back.
+        entry.images.remove(&name);
+        return Err(unknown_image(&name));
+    }
+    let mut response = response.map(Body::new);
+    let headers = response.headers_mut();
+    if let Some(etag) = etag {
+        headers.insert(header::ETAG, etag);
+    }
+    if let Some(d) = disposition(&name) {
+        headers.insert(header::CONTENT_DISPOSITION, d);
+    }
+    // A name can be used again after a deletion: ask before using a cached copy.
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    Ok(response)
+}
+
+/// Deletes an image: its file and its record.
+#[utoipa::path(
+    delete,
+    path = "/cameras/{id}/images/{name}",
+    tag = "images",
+    params(
+        ("id" = String, Path, description = "The camera's id", max_length = 64),
+        ("name" = String, Path, description = "The image's name, as listed", max_length = 255),
+    ),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 400, description = "`invalid_request`: a path that does not decode", body = ErrorBody),
+        (status = 404, description = "`unknown_camera`, `unknown_image`", body = ErrorBody),
+        (status = 500, description = "`internal`: the file could not be removed", body = ErrorBody),
+    )
+)]
+async fn delete_image(
+    State(state): State<AppState>,
+    path: Result<Path<(String, String)>, PathRejection>,
+) -> Result<StatusCode, ApiError> {
+    let (id, name) = image_path(path)?;
+    let entry = state.registry.find(&id)?;
+    let record = entry
+        .images
+        .get(&name)
+        .ok_or_else(|| unknown_image(&name))?;
+    match tokio::fs::remove_file(&record.path).await {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(ApiError::internal(format!("removing {name}: {e}"))),
+    }
+    entry.images.remove(&name);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A small JPEG of the image, at most 320 pixels wide, made from a JPEG (decoded scaled down)
+/// and kept for the next request. Other formats have none yet: 404 `no_thumbnail`.
+#[utoipa::path(
+    get,
+    path = "/cameras/{id}/images/{name}/thumbnail",
+    tag = "images",
+    params(
+        ("id" = String, Path, description = "The camera's id", max_length = 64),
+        ("name" = String, Path, description = "The image's name, as listed", max_length = 255),
+    ),
+    responses(
+        (status = 200, description = "The thumbnail", content_type = "image/jpeg", body = Binary),
+        (status = 304, description = "Not modified (`If-None-Match`)"),
+        (status = 400, description = "`invalid_request`: a path that does not decode", body = ErrorBody),
+        (status = 404, description = "`unknown_camera`, `unknown_image`, `no_thumbnail` (not a JPEG, or one that does not decode)", body = ErrorBody),
+    )
+)]
+async fn image_thumbnail(
+    State(state): State<AppState>,
+    path: Result<Path<(String, String)>, PathRejection>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let (id, name) = image_path(path)?;
+    let entry = state.registry.find(&id)?;
+    let record = entry
+        .images
+        .get(&name)
+        .ok_or_else(|| unknown_image(&name))?;
+    if media_type(record.format) != mime::IMAGE_JPEG.essence_str() {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "no_thumbnail",
+            format!(
+                "{name} is {}: thumbnails are made from JPEGs (RAW previews are not read yet)",
+                record.view.format
+            ),
+        ));
+    }
+    let etag = etag(&record, "-thumbnail");
+    if let Some(etag) = &etag {
+        if not_modified(&headers, etag) {
+            return Ok(not_modified_response(etag.clone()));
+        }
+    }
+    let jpeg = match entry.images.thumbnail(&name) {
+        Some(jpeg) => jpeg,
+        None => {
+            // Decoding is CPU work: a few at a time, on blocking threads.
+            let _turn = entry
+                .images
+                .thumbnailing
+                .acquire()
+                .await
+                .map_err(|_| ApiError::internal("thumbnails are no longer made"))?;
+            match entry.images.thumbnail(&name) {
+                Some(jpeg) => jpeg,
+                None => {
+                    let jpeg = make_thumbnail(record.path.clone(), name.clone()).await?;
+                    entry.images.keep_thumbnail(&name, jpeg.clone());
+                    jpeg
+                }
+            }
+        }
+    };
+    let mut response = (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static("image/jpeg")),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+        ],
+        jpeg,
+    )
+        .into_response();
+    if let Some(etag) = etag {
+        response.headers_mut().insert(header::ETAG, etag);
+    }
+    Ok(response)
+}
+
+/// The thumbnail of the JPEG at `path`, made on a blocking thread.
+async fn make_thumbnail(path: PathBuf, name: String) -> Result<Bytes, ApiError> {
+    let made = tokio::task::spawn_blocking(move || {
+        let file = std::fs::File::open(&path).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                unknown_image(&name)
+            } else {
+                ApiError::internal(format!("reading {name}: {e}"))
+            }
+        })?;
+        thumbnail(std::io::BufReader::new(file)).map_err(|e| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "no_thumbnail",
+                format!("no thumbnail of {name}: {e}"),
+            )
+        })
+    })
+    .await
+    .map_err(|e| ApiError::internal(format!("making a thumbnail: {e}")))??;
+    Ok(Bytes::from(made))
+}
+
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
+        .routes(routes!(list_images))
+        .routes(routes!(get_image, delete_image))
+        .routes(routes!(image_thumbnail))
 }

@@ -185,15 +185,12 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiQuer
     }
 }
 
-/// The pattern of a camera id in the OpenAPI document (what [`crate::registry::camera_id`]
-/// makes).
-pub(crate) const CAMERA_ID_PATTERN: &str = "^[a-z0-9][a-z0-9-]{0,63}$";
-
 /// `{id}`: a camera.
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Path)]
 pub(crate) struct CameraPath {
-    /// The camera's id, as `GET /api/v1/cameras` lists it (`ilce-7sm3-000001`).
+    /// The camera's id, as `GET /api/v1/cameras` lists it (`ilce-7sm3-000001`; the pattern is
+    /// what [`crate::registry::camera_id`] makes).
     #[param(pattern = "^[a-z0-9][a-z0-9-]{0,63}$", max_length = 64)]
     pub(crate) id: String,
 }

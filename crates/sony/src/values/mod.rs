@@ -27,7 +27,8 @@ pub use focus::FocusIndication;
 pub use iso::{Iso, IsoNoiseReduction};
 pub use mode::{Bracket, DriveMode, ExposureProgram};
 pub use object_format::{
-    UNKNOWN_EXTENSION, format_extension, format_label, is_extension_of, known_extension,
+    UNKNOWN_EXTENSION, UNKNOWN_MEDIA_TYPE, format_extension, format_label, is_extension_of,
+    known_extension, media_type,
 };
 pub use pending::PendingImages;
 pub use quirks::{STARTUP_SETTLE, startup_settle};

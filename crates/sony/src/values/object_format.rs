@@ -1,4 +1,5 @@
-//! Object formats as files: the extension a saved file gets, and the short name hosts show.
+//! Object formats as files: the extension a saved file gets, the short name hosts show, and the
+//! media type a file is served with.
 
 use sonyctl_ptp::ObjectFormatCode;
 
@@ -75,6 +76,41 @@ pub fn format_label(format: ObjectFormatCode) -> &'static str {
         .unwrap_or("other")
 }
 
+/// `(extension, media type)` for each extension of [`FORMATS`]: what a file of that kind is
+/// served as over HTTP.
+const MEDIA_TYPES: &[(&str, &str)] = &[
+    ("JPG", "image/jpeg"),
+    ("TIF", "image/tiff"),
+    ("BMP", "image/bmp"),
+    ("GIF", "image/gif"),
+    ("PNG", "image/png"),
+    ("JP2", "image/jp2"),
+    ("JPX", "image/jpx"),
+    ("WAV", "audio/wav"),
+    ("MP3", "audio/mpeg"),
+    ("AVI", "video/x-msvideo"),
+    ("MPG", "video/mpeg"),
+    ("MOV", "video/quicktime"),
+    ("ARW", "image/x-sony-arw"),
+    ("HIF", "image/heif"),
+    // A multi-picture file begins with a complete JPEG (CIPA DC-007), which is what a viewer
+    // that knows no MPO shows; no media type for MPO is registered.
+    ("MPO", "image/jpeg"),
+    ("MP4", "video/mp4"),
+];
+
+/// The media type a file would get without a known format.
+pub const UNKNOWN_MEDIA_TYPE: &str = "application/octet-stream";
+
+/// The media type (MIME type) of files of a PTP object format: `image/jpeg`,
+/// `image/x-sony-arw`, `image/heif`, `video/mp4`, …; [`UNKNOWN_MEDIA_TYPE`] for a format nobody
+/// here knows.
+pub fn media_type(format: ObjectFormatCode) -> &'static str {
+    known_extension(format)
+        .and_then(|ext| MEDIA_TYPES.iter().find(|&&(e, _)| e == ext))
+        .map_or(UNKNOWN_MEDIA_TYPE, |&(_, media)| media)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -95,6 +131,25 @@ mod tests {
         assert_eq!(l(0xB110), "HEIF");
         assert_eq!(l(0x3808), "other");
         assert_eq!(l(0x1234), "other");
+    }
+
+    #[test]
+    fn media_types() {
+        let m = |c| media_type(ObjectFormatCode(c));
+        assert_eq!(m(0x3801), "image/jpeg");
+        assert_eq!(m(0x3808), "image/jpeg");
+        assert_eq!(m(0xB101), "image/x-sony-arw");
+        assert_eq!(m(0xB110), "image/heif");
+        assert_eq!(m(0xB982), "video/mp4");
+        assert_eq!(m(0x1234), UNKNOWN_MEDIA_TYPE);
+        // Every extension has one, and each media type is `type/subtype`.
+        for &(_, ext, _) in FORMATS {
+            let media = MEDIA_TYPES.iter().find(|&&(e, _)| e == ext);
+            assert!(
+                media.is_some_and(|(_, t)| t.split('/').count() == 2),
+                "{ext}"
+            );
+        }
     }
 
     #[test]

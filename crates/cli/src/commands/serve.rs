@@ -1,0 +1,360 @@
+//! `sonyctl serve`: the cameras on the local network (HTTP API, events, live view) through
+//! `sonyctl-server`.
+//!
+//! This module owns the command's side: which cameras are served (each `--camera`; `usb` is
+//! every PC-Remote body on USB, now and plugged in later, found by a discovery loop), the
+//! token (generated for an address other than loopback, or read from `--token-file`), the URL
+//! printed on standard output once the server listens, and the end: Ctrl-C or SIGTERM stops
+//! accepting, lets requests finish, stops capture jobs, then lets every camera's service
+//! release its buttons and close its session (at most 5 s). What is checked on each request
+//! and the limits are the server crate's.
+
+use std::collections::{HashMap, HashSet};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use sonyctl_camera::Camera;
+use sonyctl_server::{CameraEntry, Registry, Server, ServerConfig, StartError};
+use sonyctl_service::{CameraService, ServiceOptions};
+use sonyctl_transport::{UsbDevice, UsbMode};
+
+use crate::advice::describe;
+use crate::open::{self, CameraSpec};
+use crate::text::sanitize;
+
+/// How often the bus is looked at for bodies plugged in (or switched to PC Remote) later.
+const DISCOVERY_EVERY: Duration = Duration::from_secs(2);
+
+/// Arguments of `serve`.
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Where to listen (IPv6 as `[::1]:PORT`); port 0 picks a free one. Any address other than
+    /// loopback requires a token: one is generated (it is in the printed URL) unless
+    /// --token-file gives it.
+    #[arg(long, value_name = "ADDR:PORT", default_value = sonyctl_server::config::DEFAULT_LISTEN)]
+    listen: SocketAddr,
+    /// Where images are saved, as `sonyctl capture` saves them.
+    #[arg(long, short, value_name = "DIR", default_value = "sonyctl-images")]
+    output: PathBuf,
+    /// Read the access token from FILE (letters, digits, `-` and `_`; white space around it is
+    /// ignored). Once there is a token, every request needs it, on loopback too.
+    #[arg(long, value_name = "FILE")]
+    token_file: Option<PathBuf>,
+    /// Also answer requests for this host name (a DNS alias, a reverse proxy's name); by
+    /// default only `localhost`, `127.0.0.1`, `[::1]`, the listen address and this machine's name.
+    #[arg(long = "allow-host", value_name = "HOST")]
+    allow_host: Vec<String>,
+    /// Also accept requests from pages of this origin (`http://host:port`), with CORS headers.
+    #[arg(long = "allow-origin", value_name = "ORIGIN")]
+    allow_origin: Vec<String>,
+}
+
+/// A usage error: printed by clap, exit status 2.
+fn usage(message: &str) -> anyhow::Error {
+    anyhow::Error::new(clap::Error::raw(
+        clap::error::ErrorKind::ValueValidation,
+        format!("{message}\n"),
+    ))
+}
+
+/// `sonyctl serve`: serves `cameras` until Ctrl-C or SIGTERM.
+pub fn run(cameras: &[CameraSpec], trace: Option<&Path>, args: &ServeArgs) -> Result<()> {
+    if trace.is_some() {
+        return Err(usage(
+            "--trace records one camera's session: use it with another command \
+             (`sonyctl --trace FILE props`)",
+        ));
+    }
+    if cameras.is_empty() {
+        bail!(
+            "no camera given: use --camera usb for every camera on USB, now and plugged in \
+             later{}; --camera may be repeated",
+            if cfg!(feature = "sim") {
+                ", --camera ip:HOST for one on Wi-Fi or Ethernet, or --camera sim to try the \
+                 simulated camera"
+            } else {
+                " or --camera ip:HOST for one on Wi-Fi or Ethernet"
+            }
+        );
+    }
+    let token = match &args.token_file {
+        Some(path) => Some(read_token(path)?),
+        None if !args.listen.ip().is_loopback() => Some(
+            sonyctl_server::generate_token()
+                .map_err(|e| anyhow::anyhow!("cannot make a token: no random numbers: {e}"))?,
+        ),
+        None => None,
+    };
+    let generated = token.is_some() && args.token_file.is_none();
+    let mut config = ServerConfig::new(&args.output);
+    config.listen = args.listen;
+    config.token = token;
+    config.allow_hosts = args.allow_host.clone();
+    config.allow_origins = args.allow_origin.clone();
+    // Several cameras and many clients: every core.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(serve(cameras, config, generated))
+}
+
+/// The token in `path`: trimmed, URL-safe, not empty (else a usage error).
+fn read_token(path: &Path) -> Result<String> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the token file {}", path.display()))?;
+    let token = text.trim();
+    if !sonyctl_server::is_url_safe_token(token) {
+        return Err(usage(&format!(
+            "the token file {} must hold one token of letters, digits, `-` and `_` only{}",
+            path.display(),
+            if token.is_empty() {
+                " (it is empty)"
+            } else {
+                ""
+            }
+        )));
+    }
+    Ok(token.to_string())
+}
+
+async fn serve(cameras: &[CameraSpec], config: ServerConfig, generated: bool) -> Result<()> {
+    // Listening for the signals before anything is printed: a SIGTERM right after the URL
+    // still ends the server cleanly.
+    let mut signals = Signals::new()?;
+    let registry = Registry::new();
+    let listen = config.listen;
+    let bound = Server::bind(config, registry.clone())
+        .await
+        .map_err(|e| match e {
+            StartError::Config(message) => usage(&message),
+            e => anyhow::Error::new(e),
+        })?;
+    let mut usb = Vec::new();
+    for spec in cameras {
+        match spec {
+            CameraSpec::Usb(serial) => usb.push(serial.clone()),
+            spec => {
+                let opened = match open::open_camera(Some(spec), None).await {
+                    Ok(camera) => register(&registry, camera).await,
+                    Err(e) => Err(e),
+                };
+                if let Err(e) = opened {
+                    // The cameras opened already end their sessions before the error is told.
+                    registry.release(open::SERVICE_END).await;
+                    return Err(e);
+                }
+            }
+        }
+    }
+    let discovery = if usb.is_empty() {
+        None
+    } else {
+        let mut discovery = Discovery::new(registry.clone(), usb);
+        discovery.pass().await;
+        if discovery.served.is_empty() {
+            stderr_line!(
+                "sonyctl: no camera on USB yet; those plugged in (in PC Remote mode) are served \
+                 as they come"
+            );
+        }
+        Some(tokio::spawn(discovery.run()))
+    };
+    stdout_line!("{}", bound.url());
+    let count = registry.list().len();
+    stderr_line!(
+        "sonyctl: serving {count} camera{} on {} (Ctrl-C stops){}",
+        if count == 1 { "" } else { "s" },
+        bound.local_addr(),
+        if generated {
+            format!(
+                "; {} is not a loopback address, so a token was made: it is in the URL above",
+                listen.ip()
+            )
+        } else {
+            String::new()
+        }
+    );
+    let stop = async move {
+        signals.next().await;
+        stderr_line!(
+            "sonyctl: stopping: finishing requests, then releasing the cameras (again: quit at \
+             once)"
+        );
+        tokio::spawn(async move {
+            signals.next().await;
+            std::process::exit(130);
+        });
+    };
+    let served = bound.serve(stop).await;
+    if let Some(discovery) = discovery {
+        // A camera being opened is dropped with it.
+        discovery.abort();
+        let _ = discovery.await;
+    }
+    served.context("the server failed")?;
+    if !registry.release(open::SERVICE_END).await {
+        stderr_line!(
+            "sonyctl: a camera did not end its session within {} s",
+            open::SERVICE_END.as_secs()
+        );
+    }
+    Ok(())
+}
+
+/// Hands `camera` to a new service and serves it.
+async fn register(registry: &Registry, camera: Camera) -> Result<Arc<CameraEntry>> {
+    let service = CameraService::spawn(camera, ServiceOptions::default());
+    let entry = registry.add(service).await?;
+    stderr_line!(
+        "sonyctl: serving {} as {}",
+        sanitize(&entry.model),
+        entry.id
+    );
+    Ok(entry)
+}
+
+/// Ctrl-C and SIGTERM.
+struct Signals {
+    #[cfg(unix)]
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    /// Starts listening now (the default action, ending the process, is replaced at once).
+    fn new() -> Result<Signals> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(Signals {
+                interrupt: signal(SignalKind::interrupt()).context("cannot listen for Ctrl-C")?,
+                terminate: signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?,
+            })
+        }
+        #[cfg(not(unix))]
+        Ok(Signals {})
+    }
+
+    /// The next Ctrl-C or SIGTERM.
+    async fn next(&mut self) {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = self.interrupt.recv() => {}
+            _ = self.terminate.recv() => {}
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// `--camera usb[:SERIAL]`: every PC-Remote body on USB (or those with the serials given),
+/// opened as it appears. A body once served is the service's from then on: unplugged, it shows
+/// as disconnected, and its service finds it again by serial when it comes back.
+struct Discovery {
+    registry: Registry,
+    /// `None`: every body; otherwise the serial numbers wanted.
+    wanted: Vec<Option<String>>,
+    /// Bodies served, by USB serial (or bus and address for one without a serial).
+    served: HashSet<String>,
+    /// Bodies that could not be opened, with the last error said (each said once).
+    failed: HashMap<String, String>,
+    /// Bodies in mass-storage mode already told about.
+    told: HashSet<String>,
+    /// The last failure to list the bus, said once.
+    list_failed: Option<String>,
+}
+
+impl Discovery {
+    fn new(registry: Registry, wanted: Vec<Option<String>>) -> Discovery {
+        Discovery {
+            registry,
+            wanted,
+            served: HashSet::new(),
+            failed: HashMap::new(),
+            told: HashSet::new(),
+            list_failed: None,
+        }
+    }
+
+    /// Looks again every 2 s, until the task is aborted.
+    async fn run(mut self) {
+        loop {
+            tokio::time::sleep(DISCOVERY_EVERY).await;
+            self.pass().await;
+        }
+    }
+
+    fn wants(&self, d: &UsbDevice) -> bool {
+        self.wanted
+            .iter()
+            .any(|w| w.is_none() || w.as_deref() == d.serial.as_deref())
+    }
+
+    /// One look at the bus: opens and serves the bodies not served yet.
+    async fn pass(&mut self) {
+        let devices = match tokio::task::spawn_blocking(sonyctl_transport::usb::list_sony).await {
+            Ok(Ok(devices)) => {
+                self.list_failed = None;
+                devices
+            }
+            Ok(Err(e)) => {
+                let text = sanitize(&describe(&e));
+                if self.list_failed.as_ref() != Some(&text) {
+                    stderr_line!("sonyctl: cannot list the USB devices: {text}; trying again");
+                    self.list_failed = Some(text);
+                }
+                return;
+            }
+            Err(_) => return,
+        };
+        for d in &devices {
+            if !self.wants(d) {
+                continue;
+            }
+            let key = match &d.serial {
+                Some(s) => format!("serial {}", sanitize(s)),
+                None => format!("bus {} address {}", d.bus, d.address),
+            };
+            match d.mode {
+                UsbMode::StillImage if !self.served.contains(&key) => self.open(d, key).await,
+                UsbMode::MassStorage if self.told.insert(key.clone()) => {
+                    stderr_line!(
+                        "sonyctl: the Sony camera on USB ({key}) is in Mass Storage mode: {}",
+                        open::MASS_STORAGE_ADVICE
+                    );
+                }
+                _ => {}
+            }
+        }
+    }
+
+    async fn open(&mut self, d: &UsbDevice, key: String) {
+        let opened = match open::open_usb(d, None).await {
+            Ok(camera) => register(&self.registry, camera).await,
+            Err(e) => Err(e),
+        };
+        match opened {
+            Ok(_) => {
+                self.failed.remove(&key);
+                self.served.insert(key);
+            }
+            Err(e) => {
+                let text = sanitize(&describe(e.as_ref()));
+                if self.failed.get(&key) != Some(&text) {
+                    stderr_line!(
+                        "sonyctl: cannot open the camera on USB ({key}): {text}; trying again \
+                         every {} s",
+                        DISCOVERY_EVERY.as_secs()
+                    );
+                    self.failed.insert(key, text);
+                }
+            }
+        }
+    }
+}
