@@ -292,8 +292,8 @@ async fn list_images(
         ("name" = String, Path, description = "The image's name, as listed", max_length = 255),
     ),
     responses(
-        (status = 200, description = "The file", content_type = "application/octet-stream", body = Binary),
-        (status = 206, description = "The range asked for", content_type = "application/octet-stream", body = Binary),
+        (status = 200, description = "The file, as its format's media type (`values::media_type`)", content((Binary = "image/jpeg"), (Binary = "image/x-sony-arw"), (Binary = "image/heif"), (Binary = "video/mp4"), (Binary = "application/octet-stream"))),
+        (status = 206, description = "The range asked for", content((Binary = "image/jpeg"), (Binary = "image/x-sony-arw"), (Binary = "image/heif"), (Binary = "video/mp4"), (Binary = "application/octet-stream"))),
         (status = 304, description = "Not modified (`If-None-Match`)"),
         (status = 400, description = "`invalid_request`: a path that does not decode", body = ErrorBody),
         (status = 404, description = "`unknown_camera`, `unknown_image`", body = ErrorBody),
