@@ -102,21 +102,5 @@ pub fn rfc3339_now() -> String {
     rfc3339(now.as_secs(), now.subsec_millis())
 }
 
-/// Seconds since 1970 (UTC) as RFC 3339.
-pub fn rfc3339(secs: u64, millis: u32) -> String {
-    let (year, month, day, hour, minute, second) = sonyctl_ptp::date::utc_from_unix(secs);
-    format!("{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}.{millis:03}Z")
-}
-
-#[cfg(test)]
-mod time_tests {
-    use super::*;
-
-    #[test]
-    fn rfc3339_dates() {
-        assert_eq!(rfc3339(0, 0), "1970-01-01T00:00:00.000Z");
-        assert_eq!(rfc3339(951_782_400, 5), "2000-02-29T00:00:00.005Z");
-        // Checked against Python: datetime.utcfromtimestamp(1795495476).
-        assert_eq!(rfc3339(1_795_495_476, 123), "2026-11-24T04:44:36.123Z");
-    }
-}
+/// Seconds since 1970 (UTC) as RFC 3339 (one home: the PTP crate's calendar).
+pub use sonyctl_ptp::date::rfc3339;

@@ -41,6 +41,16 @@ pub fn utc_from_unix(secs: u64) -> (i64, u32, u32, u32, u32, u32) {
     )
 }
 
+/// `secs` seconds and `millis` milliseconds since 1970 as RFC 3339 in UTC, to the millisecond
+/// (`2026-11-24T04:44:36.123Z`): how sonyctl writes a time in JSON.
+pub fn rfc3339(secs: u64, millis: u32) -> String {
+    let (year, month, day, hour, minute, second) = utc_from_unix(secs);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}.{:03}Z",
+        millis % 1000
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -74,5 +84,18 @@ mod tests {
             };
             prop_assert!(next, "{days}: {y}-{m}-{d} then {y2}-{m2}-{d2}");
         }
+    }
+}
+
+#[cfg(test)]
+mod rfc3339_tests {
+    use super::rfc3339;
+
+    #[test]
+    fn rfc3339_dates() {
+        assert_eq!(rfc3339(0, 0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(rfc3339(951_782_400, 5), "2000-02-29T00:00:00.005Z");
+        // Checked against Python: datetime.utcfromtimestamp(1795495476).
+        assert_eq!(rfc3339(1_795_495_476, 123), "2026-11-24T04:44:36.123Z");
     }
 }

@@ -172,15 +172,8 @@ impl ImageStore {
 
 /// `t` as RFC 3339 in UTC, to the millisecond.
 pub(crate) fn rfc3339(t: SystemTime) -> String {
-    let ms = t
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| d.as_millis())
-        .unwrap_or(0);
-    let (y, mo, d, h, mi, s) = sonyctl_ptp::date::utc_from_unix((ms / 1000) as u64);
-    format!(
-        "{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{:03}Z",
-        ms % 1000
-    )
+    let since = t.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
+    sonyctl_ptp::date::rfc3339(since.as_secs(), since.subsec_millis())
 }
 
 /// Bytes of a file, for the OpenAPI document: never built, it only names the schema.
