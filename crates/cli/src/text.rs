@@ -75,6 +75,17 @@ impl Table {
     }
 }
 
+/// The current time as RFC 3339 UTC with milliseconds, e.g. `2026-11-24T05:04:36.123Z`.
+pub fn rfc3339_now() -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    rfc3339(now.as_secs(), now.subsec_millis())
+}
+
+/// Seconds since 1970 (UTC) as RFC 3339 (one home: the PTP crate's calendar).
+pub use sonyctl_ptp::date::rfc3339;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -93,14 +104,3 @@ mod tests {
         assert_eq!(t.render(), "A    BB\nxxx  y\n");
     }
 }
-
-/// The current time as RFC 3339 UTC with milliseconds, e.g. `2026-11-24T05:04:36.123Z`.
-pub fn rfc3339_now() -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    rfc3339(now.as_secs(), now.subsec_millis())
-}
-
-/// Seconds since 1970 (UTC) as RFC 3339 (one home: the PTP crate's calendar).
-pub use sonyctl_ptp::date::rfc3339;
