@@ -47,6 +47,7 @@ pub struct ErrorBody {
 /// | `busy` | 409 | a capture job shoots (`job` names it), or the camera stayed busy |
 /// | `not_possible_now` | 409 | the camera refused or cannot do it (no focus, no bulb on this body, an operation it answered with an error) |
 /// | `body_too_large` | 413 | the request body is over the limit |
+/// | `range_not_satisfiable` | 416 | an image's `Range` is outside the file or does not parse (`Content-Range: bytes */SIZE` gives the size) |
 /// | `internal` | 500 | the server's own failure (an image it could not write) |
 /// | `camera_error` | 502 | the camera failed (bad data, no image delivered, a time-out) |
 /// | `camera_disconnected` | 503 | the connection is lost (the server keeps trying), or not read yet |

@@ -899,6 +899,23 @@ async fn a_shot_taken_on_the_camera_is_saved_listed_and_served() {
         .await
         .unwrap();
     assert_eq!(r.status(), 416);
+    assert_eq!(
+        r.headers()["content-range"].to_str().unwrap(),
+        format!("bytes */{}", file.len())
+    );
+    assert_eq!(error_code(r).await, "range_not_satisfiable");
+    // Several ranges, or another unit: ignored, the whole file.
+    for range in ["bytes=0-1,5-9", "items=0-1"] {
+        let r = h
+            .client
+            .get(h.url(&format!("/images/{name}")))
+            .header("Range", range)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{range}");
+        assert_eq!(r.bytes().await.unwrap(), file, "{range}");
+    }
     // Unchanged: 304.
     let r = h
         .client
