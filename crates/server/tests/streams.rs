@@ -684,6 +684,8 @@ async fn two_clients_watch_at_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn streams_beyond_the_limits_get_503_too_many_streams() {
+    // Fewer than the floor count as the floor.
+    let floor = sonyctl_server::config::MIN_STREAMS;
     let h = start(Setup {
         limits: Limits {
             live_streams: 1,
@@ -693,13 +695,19 @@ async fn streams_beyond_the_limits_get_503_too_many_streams() {
         ..Setup::default()
     })
     .await;
-    let mut live = h.mjpeg("").await;
-    live.part().await.unwrap();
+    let mut live = Vec::new();
+    for _ in 0..floor {
+        live.push(h.mjpeg("").await);
+    }
+    live[0].part().await.unwrap();
     let r = h.get("/liveview.mjpg").await;
     assert_eq!(r.status(), 503);
     assert_eq!(error_code(r).await, "too_many_streams");
-    let mut events = h.events().await;
-    assert_eq!(events.event().await.0, "status");
+    let mut events = Vec::new();
+    for _ in 0..floor {
+        events.push(h.events().await);
+    }
+    assert_eq!(events[0].event().await.0, "status");
     let r = h.get("/events").await;
     assert_eq!(r.status(), 503);
     assert_eq!(error_code(r).await, "too_many_streams");
