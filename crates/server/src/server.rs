@@ -32,12 +32,12 @@ use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 use tower::ServiceExt;
-use utoipa::OpenApi;
+use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::config::{Limits, MIN_STREAMS, ServerConfig};
 use crate::error::ApiError;
-use crate::openapi::ApiDoc;
+use crate::openapi::{Access, ApiDoc};
 use crate::registry::Registry;
 use crate::security::{self, ConnInfo, Security};
 use crate::state::AppState;
@@ -142,6 +142,12 @@ impl Server {
                 camera_joined(entry, &saver, &shutdown);
             }));
         }
+        let access = Access {
+            cookie: security::cookie_name(local_addr.port()),
+            token: config.token.is_some(),
+            body_bytes: config.limits.body_bytes,
+            header_bytes: config.limits.header_bytes,
+        };
         let state = AppState {
             registry: registry.clone(),
             live_streams: Arc::new(Semaphore::new(config.limits.live_streams)),
@@ -152,7 +158,7 @@ impl Server {
         };
         Ok(BoundServer {
             listener,
-            router: router(state),
+            router: router(state, &access),
             local_addr,
             url,
             security,
@@ -192,11 +198,13 @@ fn camera_joined(
     crate::tether::spawn_tether(entry, saver.clone());
 }
 
-/// The whole router: the page, the API and its OpenAPI document.
-pub(crate) fn router(state: AppState) -> Router {
-    let (api, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+/// The whole router: the page, the API and its OpenAPI document (with what `access` adds to
+/// every operation).
+pub(crate) fn router(state: AppState, access: &Access) -> Router {
+    let (api, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest("/api/v1", crate::api::router())
         .split_for_parts();
+    access.modify(&mut doc);
     // Written once: the document does not change while the server runs.
     let doc = bytes::Bytes::from(serde_json::to_vec(&doc).unwrap_or_default());
     api.route(

@@ -4,7 +4,8 @@
 //! proxy too) and CORS for allowed origins, bounded bodies and heads, clients that stall (half
 //! a request head, a body that stops, a response nobody reads) costing only their own
 //! connection, refused clients losing their connection, the connection caps (in all and per
-//! client address), and the shutdown (requests in flight finish, the cameras' services end).
+//! client address), what the OpenAPI document says of all this, and the shutdown (requests in
+//! flight finish, the cameras' services end).
 //!
 //! Limits are made small so that each time-out passes quickly; nothing is timed beyond "it
 //! ends" (every wait has a generous bound, so a failure shows instead of hanging). Where a
@@ -1030,6 +1031,85 @@ async fn one_client_address_cannot_take_every_place() {
     })
     .await
     .expect("a place for 127.0.0.1 comes free");
+    srv.stop().await;
+}
+
+#[tokio::test]
+async fn the_openapi_document_says_what_the_checks_answer() {
+    let srv = start(|_| {}).await;
+    let doc: serde_json::Value = client()
+        .get(srv.at("/api/v1/openapi.json"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let schemes = &doc["components"]["securitySchemes"];
+    assert_eq!(schemes["bearer"]["type"], "http");
+    assert_eq!(schemes["bearer"]["scheme"], "bearer");
+    assert_eq!(schemes["basic"]["type"], "http");
+    assert_eq!(schemes["basic"]["scheme"], "basic");
+    assert_eq!(schemes["cookie"]["type"], "apiKey");
+    assert_eq!(schemes["cookie"]["in"], "cookie");
+    assert_eq!(
+        schemes["cookie"]["name"],
+        format!("sonyctl-token-{}", srv.addr.port())
+    );
+    let declared: Vec<&str> = doc["tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| !t["description"].as_str().unwrap_or("").is_empty())
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    let error_body = serde_json::json!({"$ref": "#/components/schemas/ErrorBody"});
+    let mut operations = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            operations += 1;
+            let at = format!("{method} {path}");
+            let security: Vec<String> = op["security"]
+                .as_array()
+                .unwrap_or_else(|| panic!("{at}: no security"))
+                .iter()
+                .map(|r| r.as_object().unwrap().keys().cloned().collect())
+                .collect();
+            assert_eq!(security, ["bearer", "basic", "cookie"], "{at}");
+            let responses = &op["responses"];
+            for code in ["400", "401", "403", "413"] {
+                assert_eq!(
+                    responses[code]["content"]["application/json"]["schema"], error_body,
+                    "{at} {code}"
+                );
+            }
+            assert!(responses["431"]["description"].is_string(), "{at}");
+            assert!(responses["431"].get("content").is_none(), "{at}");
+            for tag in op["tags"].as_array().unwrap() {
+                let tag = tag.as_str().unwrap();
+                assert!(declared.contains(&tag), "{at}: tag {tag} not declared");
+            }
+        }
+    }
+    assert!(operations > 15, "{operations}");
+    srv.stop().await;
+    // Without a token nothing is required (the schemes are still described).
+    let srv = start(|c| c.token = None).await;
+    let doc: serde_json::Value = client()
+        .get(srv.at("/api/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            assert!(op.get("security").is_none(), "{method} {path}");
+        }
+    }
     srv.stop().await;
 }
 
