@@ -292,7 +292,7 @@ async fn list_images(
     params(
         ("id" = String, Path, description = "The camera's id", max_length = 64),
         ("name" = String, Path, description = "The image's name, as listed", max_length = 255),
-        ("Range" = Option<String>, Header, description = "One byte range (`bytes=0-1023`, `bytes=1024-`, `bytes=-512`); several ranges are ignored (the whole file is sent)", pattern = "^bytes=([0-9]{1,12}-[0-9]{0,12}|-[0-9]{1,12})$"),
+        ("Range" = Option<String>, Header, description = "One byte range: `bytes=0-1023`, `bytes=1024-` or `bytes=-512`. Anything else is no error: several ranges, or a unit other than `bytes`, are ignored and the whole file is sent; a byte range that does not parse is 416", example = "bytes=0-1023"),
     ),
     responses(
         (status = 200, description = "The file, as its format's media type (`values::media_type`); also for several ranges, or a unit other than `bytes`", content((Binary = "image/jpeg"), (Binary = "image/x-sony-arw"), (Binary = "image/heif"), (Binary = "video/mp4"), (Binary = "application/octet-stream"))),
