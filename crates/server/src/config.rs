@@ -70,9 +70,15 @@ pub struct Limits {
     /// Connections open at once (at least 1); further ones wait in the kernel's backlog until
     /// one closes.
     pub connections: usize,
-    /// MJPEG live-view streams at once (at least 64).
+    /// Connections open at once from one client address (at least 1), loopback included: a
+    /// connection beyond it is closed as soon as it is accepted, so that one address cannot
+    /// take every place under `connections`. IPv4-mapped IPv6 addresses count as their IPv4
+    /// address; every IPv6 address counts on its own.
+    pub connections_per_client: usize,
+    /// MJPEG live-view streams at once: at least 64 (a smaller value counts as 64), so that a
+    /// few clients, or tabs left open, cannot take every stream.
     pub live_streams: usize,
-    /// Server-Sent Event streams at once (at least 64).
+    /// Server-Sent Event streams at once: at least 64 (a smaller value counts as 64).
     pub event_streams: usize,
     /// The longest a client may take to send a request head, counted from the connection's
     /// start or the end of the previous response: it also closes idle keep-alive connections,
@@ -92,12 +98,17 @@ pub struct Limits {
     pub event_keep_alive: Duration,
 }
 
+/// The fewest streams of each kind (`Limits::live_streams`, `Limits::event_streams`) a server
+/// allows.
+pub const MIN_STREAMS: usize = 64;
+
 impl Default for Limits {
     fn default() -> Self {
         Limits {
             body_bytes: 64 * 1024,
             header_bytes: 16 * 1024,
             connections: 1024,
+            connections_per_client: 256,
             live_streams: 128,
             event_streams: 128,
             header_timeout: Duration::from_secs(10),

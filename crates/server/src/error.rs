@@ -34,9 +34,9 @@ pub struct ErrorBody {
 ///
 /// | code | status | when |
 /// |---|---|---|
-/// | `invalid_request` | 400 (415 when the body is not sent as JSON) | the request itself is wrong: JSON that does not parse or has the wrong shape, a parameter out of range, a duration above an hour |
-/// | `unauthorized` | 401 | no token, or a wrong one |
-/// | `forbidden_host`, `forbidden_origin` | 403 | a `Host` or `Origin` this server does not answer |
+/// | `invalid_request` | 400 (415 when the body is not sent as JSON) | the request itself is wrong: JSON that does not parse or has the wrong shape, a parameter out of range, a duration above an hour, two `Host` headers |
+/// | `unauthorized` | 401 | no token, or a wrong one (the connection is closed after the answer) |
+/// | `forbidden_host`, `forbidden_origin` | 403 | a `Host` or `Origin` this server does not answer (the connection is closed after the answer) |
 /// | `unknown_camera`, `unknown_property`, `unknown_image`, `unknown_job` | 404 | no such thing |
 /// | `no_thumbnail` | 404 | the image has no thumbnail (a RAW or HEIF file) |
 /// | `not_found` | 404 | nothing is served at that path |
@@ -46,7 +46,8 @@ pub struct ErrorBody {
 /// | `read_only` | 409 | the setting is never set by value |
 /// | `busy` | 409 | a capture job shoots (`job` names it), or the camera stayed busy |
 /// | `not_possible_now` | 409 | the camera refused or cannot do it (no focus, no bulb on this body, an operation it answered with an error) |
-/// | `body_too_large` | 413 | the request body is over the limit |
+/// | `body_too_large` | 413 | the request body is over the limit (the connection is closed after the answer) |
+/// | `range_not_satisfiable` | 416 | an image's `Range` is outside the file or does not parse (`Content-Range: bytes */SIZE` gives the size) |
 /// | `internal` | 500 | the server's own failure (an image it could not write) |
 /// | `camera_error` | 502 | the camera failed (bad data, no image delivered, a time-out) |
 /// | `camera_disconnected` | 503 | the connection is lost (the server keeps trying), or not read yet |
@@ -121,6 +122,16 @@ impl ApiError {
     /// 409 `not_possible_now`: the camera refused, or cannot do it.
     pub fn not_possible(message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::CONFLICT, "not_possible_now", message)
+    }
+
+    /// 413 `body_too_large`: the request body is longer than `limit` bytes. (The connection
+    /// is closed after it: `security::guard` says so on every 413.)
+    pub fn body_too_large(limit: usize) -> ApiError {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            format!("the request body is larger than {limit} bytes"),
+        )
     }
 
     /// 502 `camera_error`: the camera failed.

@@ -5,14 +5,23 @@
 //!   machine still sends `Host: evil.example`): the name, port aside, must be `localhost`,
 //!   `127.0.0.1`, `[::1]`, the listen address (on `0.0.0.0` / `[::]`: the address the client
 //!   reached), this machine's host name (also with `.local`), or an allowed host. No `Host`,
-//!   or one that does not parse: 403 `forbidden_host`.
+//!   or one that does not parse: 403 `forbidden_host`. Two `Host` headers: 400
+//!   `invalid_request` (RFC 9112, 3.2).
 //! - **Origin** (against cross-site requests from a browser): a request that carries an
-//!   `Origin` must come from the server's own origin (`http://` + its accepted `Host`) or an
-//!   allowed origin, else 403 `forbidden_origin`. Only allowed origins get CORS headers.
+//!   `Origin` must come from the server's own origin or an allowed origin, else 403
+//!   `forbidden_origin`. The own origin is `http://` or `https://` (a TLS reverse proxy in
+//!   front) with the request's accepted `Host`: the same host and the same port (a port left
+//!   out is the scheme's, 80 or 443). Only allowed origins get CORS headers.
 //! - **Token** (when set): `Authorization: Bearer T`, the password of HTTP Basic (any user
 //!   name: what ASCOM Alpaca clients send) or the cookie that `GET /?token=T` sets before it
-//!   redirects to `/`; compared in constant time. `?token=` counts on `GET /` only, so that it
-//!   never has to appear in a URL that is shared or logged. Tokens are never logged.
+//!   redirects to `/`; compared in constant time. The cookie does not hold the token but a
+//!   value made from it ([`cookie_value`]): cookies go to every port of a host, and a service
+//!   on another port that receives it gets nothing it could send as a Bearer or Basic token.
+//!   `?token=` counts on `GET /` only, so that it never has to appear in a URL that is shared
+//!   or logged. Tokens are never logged.
+//! - **Connections**: a 401, 403 or 413 answer closes its connection (`Connection: close`), so
+//!   a client without the token cannot keep a connection (and a place under
+//!   `limits.connections`) by asking again and again.
 //! - **Bodies**: a declared length beyond `limits.body_bytes` is refused at once with 413
 //!   `body_too_large`, whether or not a handler would read the body; a body without a declared
 //!   length stops at the limit in the extractor that reads it (axum's `DefaultBodyLimit`, set
@@ -28,6 +37,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
+use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::error::ApiError;
@@ -43,9 +53,10 @@ pub(crate) struct ConnInfo {
 #[derive(Debug)]
 pub(crate) struct Security {
     token: Option<Token>,
-    /// The name of the cookie `GET /?token=` sets (the port in it: cookies are not kept apart
-    /// by port, and two servers on one machine must not overwrite each other's).
+    /// The name of the cookie `GET /?token=` sets ([`cookie_name`]).
     cookie: String,
+    /// The cookie's value ([`cookie_value`]), when there is a token.
+    cookie_value: Option<Token>,
     /// Host names accepted (lower case, no trailing dot).
     names: HashSet<String>,
     /// Addresses accepted in `Host`, besides the loopback ones and the one a client reached.
@@ -92,9 +103,14 @@ impl Security {
                 None => {}
             }
         }
+        let cookie = cookie_name(listen.port());
         Security {
             token: config.token.clone().map(Token),
-            cookie: format!("sonyctl-token-{}", listen.port()),
+            cookie_value: config
+                .token
+                .as_deref()
+                .map(|t| Token(cookie_value(&cookie, t))),
+            cookie,
             names,
             ips,
             origins: config
@@ -123,6 +139,38 @@ impl Security {
             .as_ref()
             .is_some_and(|t| bool::from(t.0.as_bytes().ct_eq(presented.as_bytes())))
     }
+
+    /// True when a credential the request presents opens the server: the token as Bearer or
+    /// Basic password, the cookie's value as the cookie (each only where it belongs).
+    fn admits(&self, credential: &Credential) -> bool {
+        match credential {
+            Credential::Token(t) => self.token_matches(t),
+            Credential::Cookie(v) => self
+                .cookie_value
+                .as_ref()
+                .is_some_and(|c| bool::from(c.0.as_bytes().ct_eq(v.as_bytes()))),
+        }
+    }
+}
+
+/// The name of the cookie `GET /?token=` sets on a server listening on `port`: the port is in
+/// the name because cookies are not kept apart by port, and two servers on one machine must
+/// not overwrite each other's.
+pub(crate) fn cookie_name(port: u16) -> String {
+    format!("sonyctl-token-{port}")
+}
+
+/// The cookie's value for `token`: SHA-256 of `NAME=TOKEN` (the cookie's name, so the value of
+/// one server's cookie opens no other), lowercase hex. A browser sends the cookie to every
+/// port of the host; whoever listens there gets this value, which the server takes only as
+/// its cookie and never as a Bearer or Basic token, and which does not give the token back.
+fn cookie_value(name: &str, token: &str) -> String {
+    let digest = Sha256::new()
+        .chain_update(name.as_bytes())
+        .chain_update(b"=")
+        .chain_update(token.as_bytes())
+        .finalize();
+    digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// What is wrong with the security part of a configuration, if anything: a token that is not
@@ -241,14 +289,44 @@ fn normal_origin(origin: &str) -> String {
 }
 
 /// The Host, Origin and body-size checks, before anything else (also before CORS, so that a
-/// foreign origin's preflight is refused too).
+/// foreign origin's preflight is refused too). Every 401, 403 and 413 that passes here, its
+/// own or an inner layer's, closes its connection.
 pub(crate) async fn guard(State(sec): State<Arc<Security>>, req: Request, next: Next) -> Response {
+    let mut response = check(&sec, req, next).await;
+    if matches!(
+        response.status(),
+        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN | StatusCode::PAYLOAD_TOO_LARGE
+    ) {
+        // A client refused (no token, a foreign Host or Origin) must come back on a new
+        // connection: asking again and again on one would keep its place for ever.
+        close_after(&mut response);
+    }
+    response
+}
+
+/// Asks the connection to close once `response` is sent.
+fn close_after(response: &mut Response) {
+    response
+        .headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+}
+
+/// The checks of [`guard`], then the inner layers.
+async fn check(sec: &Security, req: Request, next: Next) -> Response {
     let conn = req.extensions().get::<ConnInfo>().copied();
-    let host = req
-        .headers()
-        .get(header::HOST)
+    let mut hosts = req.headers().get_all(header::HOST).iter();
+    let host = hosts
+        .next()
         .and_then(|h| h.to_str().ok())
         .map(str::to_string);
+    if hosts.next().is_some() {
+        tracing::debug!("refused a request with two Host headers");
+        let mut response =
+            ApiError::invalid("the request has two Host headers; it may name one host only")
+                .into_response();
+        close_after(&mut response);
+        return response;
+    }
     let Some(host) = host.filter(|h| sec.host_allowed(h, conn.as_ref())) else {
         tracing::debug!("refused a request for a foreign or missing Host");
         return ApiError::new(
@@ -272,8 +350,7 @@ pub(crate) async fn guard(State(sec): State<Arc<Security>>, req: Request, next: 
     }
     if let Some(origin) = req.headers().get(header::ORIGIN) {
         let origin = origin.to_str().map(normal_origin).unwrap_or_default();
-        let own = format!("http://{}", host.trim().to_ascii_lowercase());
-        if origin != own && !sec.origins.contains(&origin) {
+        if !is_own_origin(&origin, &host) && !sec.origins.contains(&origin) {
             tracing::debug!("refused a request from a foreign origin");
             return ApiError::new(
                 StatusCode::FORBIDDEN,
@@ -290,15 +367,34 @@ pub(crate) async fn guard(State(sec): State<Arc<Security>>, req: Request, next: 
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
     if declared.is_some_and(|n| n > sec.body_bytes as u64) {
-        return body_too_large(sec.body_bytes);
+        return ApiError::body_too_large(sec.body_bytes).into_response();
     }
-    let limit = sec.body_bytes;
     let response = next.run(req).await;
     // An extractor's own 413 (plain text) in the one error shape.
     if response.status() == StatusCode::PAYLOAD_TOO_LARGE && !is_json(response.headers()) {
-        return body_too_large(limit);
+        return ApiError::body_too_large(sec.body_bytes).into_response();
     }
     response
+}
+
+/// True when `origin` (normalised) is the server's own as reached with `host` (an accepted
+/// `Host`): `http://` or `https://` (a TLS reverse proxy in front), the same host, and the same
+/// port, a port left out being the scheme's (80, 443).
+fn is_own_origin(origin: &str, host: &str) -> bool {
+    let (authority, default_port) = if let Some(rest) = origin.strip_prefix("http://") {
+        (rest, 80)
+    } else if let Some(rest) = origin.strip_prefix("https://") {
+        (rest, 443)
+    } else {
+        return false;
+    };
+    match (parse_host(authority), parse_host(host)) {
+        (Some((origin_host, origin_port)), Some((host, host_port))) => {
+            origin_host == host
+                && origin_port.unwrap_or(default_port) == host_port.unwrap_or(default_port)
+        }
+        _ => false,
+    }
 }
 
 fn is_json(headers: &HeaderMap) -> bool {
@@ -306,20 +402,6 @@ fn is_json(headers: &HeaderMap) -> bool {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/json"))
-}
-
-fn body_too_large(limit: usize) -> Response {
-    let mut response = ApiError::new(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "body_too_large",
-        format!("the request body is larger than {limit} bytes"),
-    )
-    .into_response();
-    // The unread rest of the body is not worth reading to keep the connection.
-    response
-        .headers_mut()
-        .insert(header::CONNECTION, HeaderValue::from_static("close"));
-    response
 }
 
 /// The token check (when a token is set), after CORS so that a preflight, which never carries
@@ -334,8 +416,12 @@ pub(crate) async fn token(State(sec): State<Arc<Security>>, req: Request, next: 
             if !sec.token_matches(t) {
                 return unauthorized_page();
             }
-            // The token leaves the address bar (and the history) for a cookie.
-            let cookie = format!("{}={t}; HttpOnly; SameSite=Strict; Path=/", sec.cookie);
+            // The token leaves the address bar (and the history) for a cookie made from it.
+            let cookie = format!(
+                "{}={}; HttpOnly; SameSite=Strict; Path=/",
+                sec.cookie,
+                cookie_value(&sec.cookie, t)
+            );
             let mut response = StatusCode::SEE_OTHER.into_response();
             let headers = response.headers_mut();
             headers.insert(header::LOCATION, HeaderValue::from_static("/"));
@@ -350,7 +436,7 @@ pub(crate) async fn token(State(sec): State<Arc<Security>>, req: Request, next: 
             return response;
         }
     }
-    if presented(req.headers(), &sec.cookie).any(|t| sec.token_matches(&t)) {
+    if presented(req.headers(), &sec.cookie).any(|c| sec.admits(&c)) {
         return next.run(req).await;
     }
     if page {
@@ -382,8 +468,17 @@ fn query_token(query: Option<&str>) -> Option<&str> {
         .find_map(|pair| pair.strip_prefix("token="))
 }
 
-/// Every token the request presents: Bearer, the Basic password, the cookie.
-fn presented<'a>(headers: &'a HeaderMap, cookie: &'a str) -> impl Iterator<Item = String> + 'a {
+/// What a request presents to be let in.
+#[derive(Debug, PartialEq, Eq)]
+enum Credential {
+    /// A token: Bearer, or the password of HTTP Basic.
+    Token(String),
+    /// The value of the server's cookie.
+    Cookie(String),
+}
+
+/// Every credential the request presents: Bearer, the Basic password, the cookie.
+fn presented<'a>(headers: &'a HeaderMap, cookie: &'a str) -> impl Iterator<Item = Credential> + 'a {
     let from_authorization = headers
         .get_all(header::AUTHORIZATION)
         .iter()
@@ -392,14 +487,14 @@ fn presented<'a>(headers: &'a HeaderMap, cookie: &'a str) -> impl Iterator<Item 
             let (scheme, rest) = v.trim().split_once(' ')?;
             let rest = rest.trim();
             if scheme.eq_ignore_ascii_case("bearer") {
-                Some(rest.to_string())
+                Some(Credential::Token(rest.to_string()))
             } else if scheme.eq_ignore_ascii_case("basic") {
                 let decoded = base64::engine::general_purpose::STANDARD
                     .decode(rest)
                     .ok()?;
                 let text = String::from_utf8(decoded).ok()?;
                 let (_user, password) = text.split_once(':')?;
-                Some(password.to_string())
+                Some(Credential::Token(password.to_string()))
             } else {
                 None
             }
@@ -411,7 +506,7 @@ fn presented<'a>(headers: &'a HeaderMap, cookie: &'a str) -> impl Iterator<Item 
         .flat_map(|v| v.split(';'))
         .filter_map(move |pair| {
             let (name, value) = pair.trim().split_once('=')?;
-            (name == cookie).then(|| value.trim().to_string())
+            (name == cookie).then(|| Credential::Cookie(value.trim().to_string()))
         });
     from_authorization.chain(from_cookies)
 }
@@ -535,8 +630,66 @@ mod tests {
             header::COOKIE,
             HeaderValue::from_static("x=1; sonyctl-token-80=ck; sonyctl-token-81=other"),
         );
-        let got: Vec<String> = presented(&h, "sonyctl-token-80").collect();
-        assert_eq!(got, ["abc", "p:w", "ck"]);
+        let got: Vec<Credential> = presented(&h, "sonyctl-token-80").collect();
+        assert_eq!(
+            got,
+            [
+                Credential::Token("abc".into()),
+                Credential::Token("p:w".into()),
+                Credential::Cookie("ck".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn own_origins() {
+        for (origin, host) in [
+            ("http://127.0.0.1:8377", "127.0.0.1:8377"),
+            ("https://127.0.0.1:8377", "127.0.0.1:8377"),
+            ("https://cam.example", "cam.example"),
+            ("https://cam.example", "Cam.Example:443"),
+            ("https://cam.example:443", "cam.example"),
+            ("http://cam.example", "cam.example:80"),
+            ("http://[::1]:8377", "[::1]:8377"),
+            ("http://127.0.0.1", "127.0.0.1"),
+        ] {
+            assert!(is_own_origin(origin, host), "{origin} {host}");
+        }
+        for (origin, host) in [
+            ("http://127.0.0.1:8378", "127.0.0.1:8377"),
+            ("https://cam.example:8443", "cam.example"),
+            ("http://cam.example", "cam.example:443"),
+            ("https://cam.example", "cam.example:80"),
+            ("http://localhost:8377", "127.0.0.1:8377"),
+            ("ftp://cam.example", "cam.example"),
+            ("null", "cam.example"),
+            ("http://cam.example/x", "cam.example"),
+            ("http://", "cam.example"),
+        ] {
+            assert!(!is_own_origin(origin, host), "{origin} {host}");
+        }
+    }
+
+    #[test]
+    fn the_cookie_holds_no_token() {
+        let name = cookie_name(8377);
+        assert_eq!(name, "sonyctl-token-8377");
+        let v = cookie_value(&name, "abc");
+        // SHA-256("sonyctl-token-8377=abc"), by Python's hashlib.
+        assert_eq!(
+            v,
+            "e9ad2465e1c80751ac65d8f6bcc8d323abb6df7cd9a7d7d2020542639783353a"
+        );
+        assert_ne!(v, cookie_value(&cookie_name(8378), "abc"));
+        assert_ne!(v, cookie_value(&name, "abd"));
+        let mut c = crate::ServerConfig::new("out");
+        c.token = Some("abc".into());
+        let sec = Security::new(&c, "127.0.0.1:8377".parse().unwrap());
+        assert!(sec.admits(&Credential::Cookie(v.clone())));
+        assert!(sec.admits(&Credential::Token("abc".into())));
+        // Each only where it belongs.
+        assert!(!sec.admits(&Credential::Token(v)));
+        assert!(!sec.admits(&Credential::Cookie("abc".into())));
     }
 
     #[test]

@@ -1,10 +1,14 @@
 //! Binding, the accept loop, the limits on every connection, and graceful shutdown.
 //!
 //! Each request passes, outermost first: the Host, Origin and body-size checks
-//! (`security::guard`), CORS for the allowed origins only, the token (`security::token`), the
-//! request-body time-out, then the routes. Each connection (HTTP/1.1, keep-alive) has:
+//! (`security::guard`, which also closes the connection after a 401, 403 or 413), CORS for the
+//! allowed origins only, the token (`security::token`), the request-body time-out, then the
+//! routes. Each connection (HTTP/1.1, keep-alive) has:
 //! - a place under `limits.connections` (a semaphore taken before `accept`, so further
 //!   connections wait in the kernel's backlog rather than in memory here);
+//! - a place under `limits.connections_per_client` for its client's address, taken as soon as
+//!   it is accepted and before anything is read from it: without one, it is closed at once (so
+//!   one address cannot hold every place; it gives the place above back at once);
 //! - `limits.header_timeout` to send each request head, counted from the start or the end of
 //!   the previous response (so an idle keep-alive connection gives its place back), and
 //!   `limits.header_bytes` for it (431 beyond);
@@ -13,9 +17,10 @@
 //!
 //! None of it touches the camera: a stalled client costs its own connection only.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -27,12 +32,12 @@ use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 use tower::ServiceExt;
-use utoipa::OpenApi;
+use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 
-use crate::config::{Limits, ServerConfig};
+use crate::config::{Limits, MIN_STREAMS, ServerConfig};
 use crate::error::ApiError;
-use crate::openapi::ApiDoc;
+use crate::openapi::{Access, ApiDoc};
 use crate::registry::Registry;
 use crate::security::{self, ConnInfo, Security};
 use crate::state::AppState;
@@ -99,8 +104,13 @@ impl Server {
     ///
     /// Refuses an address other than loopback without a token (the caller generates one:
     /// [`generate_token`](crate::generate_token)), a token that is not URL-safe, and allowed
-    /// hosts or origins that do not parse.
-    pub async fn bind(config: ServerConfig, registry: Registry) -> Result<BoundServer, StartError> {
+    /// hosts or origins that do not parse. Limits below their floors count as the floors
+    /// ([`Limits`] says which).
+    pub async fn bind(
+        mut config: ServerConfig,
+        registry: Registry,
+    ) -> Result<BoundServer, StartError> {
+        apply_floors(&mut config.limits);
         if !config.listen.ip().is_loopback() && config.token.is_none() {
             return Err(StartError::Unsafe(format!(
                 "{} is not a loopback address: a token is required",
@@ -132,6 +142,12 @@ impl Server {
                 camera_joined(entry, &saver, &shutdown);
             }));
         }
+        let access = Access {
+            cookie: security::cookie_name(local_addr.port()),
+            token: config.token.is_some(),
+            body_bytes: config.limits.body_bytes,
+            header_bytes: config.limits.header_bytes,
+        };
         let state = AppState {
             registry: registry.clone(),
             live_streams: Arc::new(Semaphore::new(config.limits.live_streams)),
@@ -142,7 +158,7 @@ impl Server {
         };
         Ok(BoundServer {
             listener,
-            router: router(state),
+            router: router(state, &access),
             local_addr,
             url,
             security,
@@ -152,6 +168,15 @@ impl Server {
             stopping,
         })
     }
+}
+
+/// Raises the limits that are below their floors to them.
+fn apply_floors(limits: &mut Limits) {
+    limits.header_bytes = limits.header_bytes.max(MIN_HEADER_BYTES);
+    limits.connections = limits.connections.max(1);
+    limits.connections_per_client = limits.connections_per_client.max(1);
+    limits.live_streams = limits.live_streams.max(MIN_STREAMS);
+    limits.event_streams = limits.event_streams.max(MIN_STREAMS);
 }
 
 /// What the server starts for each camera it serves, as the camera joins (at bind for those
@@ -173,11 +198,13 @@ fn camera_joined(
     crate::tether::spawn_tether(entry, saver.clone());
 }
 
-/// The whole router: the page, the API and its OpenAPI document.
-pub(crate) fn router(state: AppState) -> Router {
-    let (api, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+/// The whole router: the page, the API and its OpenAPI document (with what `access` adds to
+/// every operation).
+pub(crate) fn router(state: AppState, access: &Access) -> Router {
+    let (api, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest("/api/v1", crate::api::router())
         .split_for_parts();
+    access.modify(&mut doc);
     // Written once: the document does not change while the server runs.
     let doc = bytes::Bytes::from(serde_json::to_vec(&doc).unwrap_or_default());
     api.route(
@@ -212,6 +239,48 @@ async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) ->
         "method_not_allowed",
         format!("{} does not take {method}", uri.path()),
     )
+}
+
+/// The connections open from each client address (IPv4-mapped IPv6 as IPv4).
+#[derive(Debug, Default)]
+struct Clients {
+    open: Mutex<HashMap<IpAddr, usize>>,
+}
+
+/// A connection's place under `limits.connections_per_client`, given back when dropped.
+#[derive(Debug)]
+struct ClientPlace {
+    clients: Arc<Clients>,
+    ip: IpAddr,
+}
+
+impl Clients {
+    /// A place for one more connection from `ip`, unless `cap` are open from it already.
+    fn take(self: &Arc<Self>, ip: IpAddr, cap: usize) -> Option<ClientPlace> {
+        let ip = ip.to_canonical();
+        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        let n = open.entry(ip).or_insert(0);
+        if *n >= cap {
+            return None;
+        }
+        *n += 1;
+        Some(ClientPlace {
+            clients: self.clone(),
+            ip,
+        })
+    }
+}
+
+impl Drop for ClientPlace {
+    fn drop(&mut self) {
+        let mut open = self.clients.open.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = open.get_mut(&self.ip) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                open.remove(&self.ip);
+            }
+        }
+    }
 }
 
 /// `routes` behind the checks and limits, outermost last.
@@ -323,8 +392,9 @@ impl BoundServer {
         let mut http = hyper::server::conn::http1::Builder::new();
         http.timer(TokioTimer::new())
             .header_read_timeout(limits.header_timeout)
-            .max_buf_size(limits.header_bytes.max(MIN_HEADER_BYTES));
-        let places = Arc::new(Semaphore::new(limits.connections.max(1)));
+            .max_buf_size(limits.header_bytes);
+        let places = Arc::new(Semaphore::new(limits.connections));
+        let clients = Arc::new(Clients::default());
         let mut connections = JoinSet::new();
         tokio::pin!(shutdown);
         loop {
@@ -336,10 +406,10 @@ impl BoundServer {
                     Err(_) => break,
                 },
             };
-            let stream = tokio::select! {
+            let (stream, peer) = tokio::select! {
                 () = &mut shutdown => break,
                 accepted = listener.accept() => match accepted {
-                    Ok((stream, _)) => stream,
+                    Ok(accepted) => accepted,
                     Err(e) => {
                         // Out of file descriptors and the like: wait rather than spin.
                         tracing::warn!("accepting a connection failed: {e}");
@@ -347,6 +417,11 @@ impl BoundServer {
                         continue;
                     }
                 },
+            };
+            let Some(client_place) = clients.take(peer.ip(), limits.connections_per_client) else {
+                // Closed before a byte is read; its place under `connections` goes back too.
+                tracing::debug!("closed a connection beyond the cap for one client address");
+                continue;
             };
             let local = stream.local_addr().unwrap_or(local_addr);
             // Live-view parts and events go out as they are written.
@@ -362,7 +437,7 @@ impl BoundServer {
             let connection = http.serve_connection(io, service);
             let mut stop = stopping.subscribe();
             connections.spawn(async move {
-                let _place = place;
+                let _places = (place, client_place);
                 tokio::pin!(connection);
                 let ended = tokio::select! {
                     ended = connection.as_mut() => ended,
@@ -391,5 +466,30 @@ impl BoundServer {
         }
         connections.shutdown().await;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_client_address_has_its_own_cap() {
+        let clients = Arc::new(Clients::default());
+        let a: IpAddr = "192.0.2.1".parse().unwrap();
+        let mapped: IpAddr = "::ffff:192.0.2.1".parse().unwrap();
+        let b: IpAddr = "2001:db8::1".parse().unwrap();
+        let first = clients.take(a, 2).unwrap();
+        // The same address written as IPv4-mapped IPv6.
+        let second = clients.take(mapped, 2).unwrap();
+        assert!(clients.take(a, 2).is_none());
+        assert!(clients.take(mapped, 2).is_none());
+        let other = clients.take(b, 2).unwrap();
+        drop(first);
+        let third = clients.take(a, 2).unwrap();
+        drop((second, third, other));
+        // Nothing is kept for addresses with no connection.
+        assert!(clients.open.lock().unwrap().is_empty());
     }
 }

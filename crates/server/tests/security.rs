@@ -1,12 +1,16 @@
 //! The server's safety, in process over real loopback TCP: the token (missing, wrong, Bearer,
 //! Basic, the cookie `GET /?token=` sets, `?token=` elsewhere), the Host check (a foreign name
-//! as DNS rebinding sends it, a missing Host), the Origin check and CORS for allowed origins,
-//! bounded bodies and heads, clients that stall (half a request head, a body that stops, a
-//! response nobody reads) costing only their own connection, the connection cap, and the
-//! shutdown (requests in flight finish, the cameras' services end).
+//! as DNS rebinding sends it, a missing Host, two of them), the Origin check (behind a TLS
+//! proxy too) and CORS for allowed origins, bounded bodies and heads, clients that stall (half
+//! a request head, a body that stops, a response nobody reads) costing only their own
+//! connection, refused clients losing their connection, the connection caps (in all and per
+//! client address), what the OpenAPI document says of all this, and the shutdown (requests in
+//! flight finish, the cameras' services end).
 //!
 //! Limits are made small so that each time-out passes quickly; nothing is timed beyond "it
-//! ends" (every wait has a generous bound, so a failure shows instead of hanging).
+//! ends" (every wait has a generous bound, so a failure shows instead of hanging). Where a
+//! connection must be shown closed by one cause, the others (the head time-out) are made
+//! longer than that bound.
 
 #![allow(
     clippy::unwrap_used,
@@ -18,6 +22,7 @@
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use axum::Router;
@@ -25,17 +30,21 @@ use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::routing::{get, post};
 use reqwest::StatusCode;
+use sha2::Digest;
 use sonyctl_camera::{Camera, CameraOptions, Link, SimClock};
 use sonyctl_server::{Registry, Server, ServerConfig};
 use sonyctl_service::{CameraService, ServiceOptions};
 use sonyctl_sim::{Profile, SimOptions, SimulatedCamera};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::net::{TcpSocket, TcpStream};
 use tokio::sync::{Notify, oneshot};
 
 const TOKEN: &str = "Test-token_0123456789";
 /// The longest any single wait in these tests may take before it counts as hanging.
 const HANG: Duration = Duration::from_secs(30);
+/// A time-out no test reaches (longer than `HANG`): for the time-outs that must not be what
+/// ends a connection.
+const NEVER: Duration = Duration::from_secs(600);
 
 /// A server running in this process.
 struct Running {
@@ -75,6 +84,8 @@ struct Probe {
     release: Arc<Notify>,
     /// `/test/held` was entered.
     held: Arc<Notify>,
+    /// What `/test/gate` answers: `open` once set.
+    gate: Arc<AtomicBool>,
 }
 
 /// Routes only the tests serve (through `BoundServer::with_routes`, behind the same checks).
@@ -104,10 +115,39 @@ fn test_routes(probe: Probe) -> Router {
     async fn echo(body: Bytes) -> String {
         body.len().to_string()
     }
+    async fn gate(State(p): State<Probe>) -> &'static str {
+        if p.gate.load(Ordering::SeqCst) {
+            "open"
+        } else {
+            "shut"
+        }
+    }
+    /// Reads the body: its length, or 408 when reading it timed out (the server's body
+    /// time-out, recognised by its error type).
+    async fn read(body: Body) -> (axum::http::StatusCode, String) {
+        match axum::body::to_bytes(body, usize::MAX).await {
+            Ok(bytes) => (axum::http::StatusCode::OK, bytes.len().to_string()),
+            Err(e) => {
+                let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+                while let Some(c) = cause {
+                    if c.is::<tower_http::timeout::TimeoutError>() {
+                        return (
+                            axum::http::StatusCode::REQUEST_TIMEOUT,
+                            "the body timed out".into(),
+                        );
+                    }
+                    cause = c.source();
+                }
+                (axum::http::StatusCode::BAD_REQUEST, e.to_string())
+            }
+        }
+    }
     Router::new()
         .route("/test/endless", get(endless))
         .route("/test/held", get(held))
         .route("/test/echo", post(echo))
+        .route("/test/gate", get(gate))
+        .route("/test/read", post(read))
         .with_state(probe)
 }
 
@@ -172,6 +212,49 @@ async fn raw(addr: SocketAddr, request: &str) -> String {
         .expect("the server answers and closes")
         .unwrap();
     String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A connection to `addr` from the loopback address `from` (`127.0.0.2`: Linux answers every
+/// 127/8 address).
+async fn connect_from(from: &str, addr: SocketAddr) -> TcpStream {
+    let socket = TcpSocket::new_v4().unwrap();
+    socket.bind(format!("{from}:0").parse().unwrap()).unwrap();
+    socket.connect(addr).await.unwrap()
+}
+
+/// `GET path` with the token on the kept-alive connection `s`, and its whole answer (head and
+/// body, by `Content-Length`); empty when the server closed the connection instead.
+async fn ask(s: &mut TcpStream, path: &str) -> String {
+    let request =
+        format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {TOKEN}\r\n\r\n");
+    // Writing to a connection the server closed may fail: it shows as no answer.
+    if s.write_all(request.as_bytes()).await.is_err() {
+        return String::new();
+    }
+    let mut got = Vec::new();
+    let mut buf = vec![0u8; 1 << 16];
+    tokio::time::timeout(HANG, async {
+        loop {
+            if let Some(end) = got.windows(4).position(|w| w == b"\r\n\r\n") {
+                let head = String::from_utf8_lossy(&got[..end]).to_ascii_lowercase();
+                let length: usize = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length:"))
+                    .map(|n| n.trim().parse().unwrap())
+                    .unwrap_or(0);
+                if got.len() >= end + 4 + length {
+                    break;
+                }
+            }
+            match s.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+            }
+        }
+    })
+    .await
+    .expect("the server answers or closes");
+    String::from_utf8_lossy(&got).into_owned()
 }
 
 /// Reads from `s` until the server closes the connection (or resets it).
@@ -247,6 +330,11 @@ async fn a_wrong_token_is_refused_however_it_comes() {
         // The right token in another server's cookie.
         c.get(&url)
             .header("cookie", format!("sonyctl-token-1={TOKEN}")),
+        // The token itself as the cookie: the cookie holds a value made from it.
+        c.get(&url).header(
+            "cookie",
+            format!("sonyctl-token-{}={TOKEN}", srv.addr.port()),
+        ),
     ];
     for request in wrong {
         let r = request.send().await.unwrap();
@@ -290,10 +378,29 @@ async fn the_printed_url_sets_a_cookie_and_leaves_the_address_bar() {
     assert_eq!(r.headers()["referrer-policy"], "no-referrer");
     let set = r.headers()["set-cookie"].to_str().unwrap().to_string();
     let (pair, attributes) = set.split_once(';').unwrap();
-    assert_eq!(pair, format!("sonyctl-token-{}={TOKEN}", srv.addr.port()));
+    // The value is SHA-256 of `NAME=TOKEN` in hex, not the token: the cookie also goes to
+    // other ports of this host.
+    let name = format!("sonyctl-token-{}", srv.addr.port());
+    let value: String = sha2::Sha256::digest(format!("{name}={TOKEN}"))
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(pair, format!("{name}={value}"));
+    assert!(!set.contains(TOKEN), "{set}");
     let attributes: Vec<&str> = attributes.split(';').map(str::trim).collect();
     for a in ["HttpOnly", "SameSite=Strict", "Path=/"] {
         assert!(attributes.contains(&a), "{set}");
+    }
+    // Whoever receives the cookie cannot use its value as the token.
+    for request in [
+        c.get(srv.at("/api/v1/openapi.json")).bearer_auth(&value),
+        c.get(srv.at("/api/v1/openapi.json"))
+            .basic_auth("x", Some(&value)),
+    ] {
+        assert_eq!(
+            request.send().await.unwrap().status(),
+            StatusCode::UNAUTHORIZED
+        );
     }
     // The cookie then opens the page and the API.
     for path in ["/", "/api/v1/openapi.json"] {
@@ -432,9 +539,10 @@ async fn only_the_servers_own_origin_may_send_requests() {
     for origin in [
         "http://evil.example",
         "null",
-        &format!("https://127.0.0.1:{}", srv.addr.port()),
         &format!("http://localhost:{}", srv.addr.port()),
         &format!("http://127.0.0.1:{}", srv.addr.port() ^ 1),
+        &format!("https://127.0.0.1:{}", srv.addr.port() ^ 1),
+        "https://127.0.0.1",
     ] {
         let r = c
             .get(&url)
@@ -456,16 +564,162 @@ async fn only_the_servers_own_origin_may_send_requests() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     assert!(r.headers().get("access-control-allow-origin").is_none());
-    // The page's own requests pass, with no CORS headers (none are needed).
-    let r = c
-        .get(&url)
-        .bearer_auth(TOKEN)
-        .header("origin", &own)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
-    assert!(r.headers().get("access-control-allow-origin").is_none());
+    // The page's own requests pass, with no CORS headers (none are needed); `https://` with
+    // the same host and port too (the page behind a TLS proxy that keeps the port).
+    for origin in [own.clone(), own.replace("http://", "https://")] {
+        let r = c
+            .get(&url)
+            .bearer_auth(TOKEN)
+            .header("origin", &origin)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{origin}");
+        assert!(r.headers().get("access-control-allow-origin").is_none());
+    }
+    srv.stop().await;
+}
+
+#[tokio::test]
+async fn behind_a_tls_reverse_proxy_the_pages_writes_pass() {
+    // The proxy answers https://cam.example and passes `Host: cam.example` on.
+    let srv = start(|c| c.allow_hosts = vec!["cam.example".into()]).await;
+    let ask = |host: &str, origin: &str| {
+        let request = format!(
+            "POST /test/echo HTTP/1.1\r\nHost: {host}\r\nOrigin: {origin}\r\n\
+             Authorization: Bearer {TOKEN}\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi"
+        );
+        async move { raw(srv.addr, &request).await }
+    };
+    for (host, origin) in [
+        ("cam.example", "https://cam.example"),
+        ("cam.example:443", "https://cam.example"),
+        ("cam.example", "https://cam.example:443"),
+        ("cam.example", "http://cam.example"),
+    ] {
+        let answer = ask(host, origin).await;
+        assert!(
+            answer.starts_with("HTTP/1.1 200"),
+            "{host} {origin}: {answer}"
+        );
+    }
+    // Another port, another host, another scheme's port.
+    for (host, origin) in [
+        ("cam.example", "https://cam.example:8443"),
+        ("cam.example", "https://evil.example"),
+        ("cam.example:80", "https://cam.example"),
+    ] {
+        let answer = ask(host, origin).await;
+        assert!(
+            answer.starts_with("HTTP/1.1 403"),
+            "{host} {origin}: {answer}"
+        );
+        assert!(answer.contains("forbidden_origin"), "{answer}");
+    }
+    srv.stop().await;
+}
+
+#[tokio::test]
+async fn two_host_headers_are_a_bad_request() {
+    let srv = start(|_| {}).await;
+    let port = srv.addr.port();
+    for (first, second) in [
+        ("localhost".to_string(), "evil.example".to_string()),
+        ("evil.example".into(), "localhost".into()),
+        (format!("127.0.0.1:{port}"), format!("127.0.0.1:{port}")),
+    ] {
+        let answer = raw(
+            srv.addr,
+            &format!(
+                "GET /api/v1/openapi.json HTTP/1.1\r\nHost: {first}\r\nHost: {second}\r\n\
+                 Authorization: Bearer {TOKEN}\r\nConnection: close\r\n\r\n"
+            ),
+        )
+        .await;
+        assert!(
+            answer.starts_with("HTTP/1.1 400"),
+            "{first} {second}: {answer}"
+        );
+        let body = answer.split_once("\r\n\r\n").unwrap().1;
+        let body: serde_json::Value = serde_json::from_str(body).unwrap();
+        assert_eq!(body["error"]["code"], "invalid_request", "{answer}");
+    }
+    srv.stop().await;
+}
+
+#[tokio::test]
+async fn a_refused_request_closes_its_connection() {
+    // The head time-out is out of reach: only the refusal can end these connections.
+    let srv = start(|c| {
+        c.limits.header_timeout = NEVER;
+        c.limits.body_bytes = 16;
+    })
+    .await;
+    let port = srv.addr.port();
+    for (why, request, status) in [
+        (
+            "no token",
+            format!("GET /api/v1/cameras HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n"),
+            "401",
+        ),
+        (
+            "a wrong token",
+            format!(
+                "GET /api/v1/cameras HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\
+                 Authorization: Bearer nope\r\n\r\n"
+            ),
+            "401",
+        ),
+        (
+            "the page without the token",
+            format!("GET / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n"),
+            "401",
+        ),
+        (
+            "a foreign host",
+            format!(
+                "GET /api/v1/cameras HTTP/1.1\r\nHost: evil.example\r\n\
+                 Authorization: Bearer {TOKEN}\r\n\r\n"
+            ),
+            "403",
+        ),
+        (
+            "a foreign origin",
+            format!(
+                "GET /api/v1/cameras HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\
+                 Origin: http://evil.example\r\nAuthorization: Bearer {TOKEN}\r\n\r\n"
+            ),
+            "403",
+        ),
+        (
+            "a body too large",
+            format!(
+                "POST /test/echo HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\
+                 Authorization: Bearer {TOKEN}\r\nContent-Length: 17\r\n\r\n"
+            ),
+            "413",
+        ),
+    ] {
+        // `raw` reads until the server closes the connection: here that is the answer's doing.
+        let answer = raw(srv.addr, &request).await;
+        assert!(
+            answer.starts_with(&format!("HTTP/1.1 {status}")),
+            "{why}: {answer}"
+        );
+        assert!(
+            answer
+                .to_ascii_lowercase()
+                .contains("\r\nconnection: close\r\n"),
+            "{why}: {answer}"
+        );
+    }
+    // An accepted request keeps its connection: two answers on one.
+    let mut s = TcpStream::connect(srv.addr).await.unwrap();
+    for _ in 0..2 {
+        let answer = ask(&mut s, "/test/gate").await;
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        assert!(!answer.to_ascii_lowercase().contains("connection: close"));
+    }
     srv.stop().await;
 }
 
@@ -603,30 +857,44 @@ async fn a_client_that_stalls_in_its_request_head_blocks_nobody_and_is_dropped()
 }
 
 #[tokio::test]
-async fn a_body_that_stops_coming_ends_the_request() {
-    let srv = start(|c| c.limits.body_timeout = Duration::from_millis(300)).await;
-    let mut slow = TcpStream::connect(srv.addr).await.unwrap();
-    slow.write_all(
-        format!(
-            "POST /test/echo HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {TOKEN}\r\n\
-             Content-Length: 100\r\n\r\n0123456789"
-        )
-        .as_bytes(),
-    )
-    .await
-    .unwrap();
-    let mut answer = vec![0u8; 4096];
-    let n = tokio::time::timeout(HANG, slow.read(&mut answer))
-        .await
-        .expect("the server gives up on the body")
-        .unwrap_or(0);
-    let answer = String::from_utf8_lossy(&answer[..n]);
-    // A client error (the body timed out), or the connection closed: never the handler's
-    // success.
-    assert!(
-        answer.is_empty() || answer.starts_with("HTTP/1.1 4"),
-        "{answer}"
+async fn a_body_that_stops_coming_ends_the_request_and_its_connection() {
+    // The head time-out is out of reach: what ends the request is the body time-out.
+    let srv = start(|c| {
+        c.limits.body_timeout = Duration::from_millis(300);
+        c.limits.header_timeout = NEVER;
+    })
+    .await;
+    let head = format!(
+        "POST /test/read HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {TOKEN}\r\n\
+         Content-Length: 100\r\n\r\n"
     );
+    // Ten bytes of a hundred, then nothing; the client keeps its side open.
+    let mut slow = TcpStream::connect(srv.addr).await.unwrap();
+    slow.write_all(format!("{head}0123456789").as_bytes())
+        .await
+        .unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(HANG, slow.read_to_end(&mut answer))
+        .await
+        .expect("the server gives up on the body and closes the connection")
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    // The handler saw its body end in the time-out's error, answered, and the connection
+    // (with the rest of the body unread) was closed.
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.ends_with("the body timed out"), "{answer}");
+    // A whole body, on a fresh connection, is read as ever.
+    let answer = raw(
+        srv.addr,
+        &format!(
+            "{}{}",
+            head.replace("\r\n\r\n", "\r\nConnection: close\r\n\r\n"),
+            "x".repeat(100)
+        ),
+    )
+    .await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.ends_with("\r\n\r\n100"), "{answer}");
     srv.stop().await;
 }
 
@@ -668,40 +936,180 @@ async fn a_client_that_stops_reading_an_endless_response_is_dropped() {
 
 #[tokio::test]
 async fn connections_beyond_the_cap_wait_until_one_closes() {
-    let srv = start(|c| c.limits.connections = 2).await;
-    let request = format!(
-        "GET /api/v1/openapi.json HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {TOKEN}\r\n\r\n"
-    );
+    let probe = Probe::default();
+    let srv = start_with(
+        |c| {
+            c.limits.connections = 2;
+            c.limits.header_timeout = NEVER;
+        },
+        Registry::new(),
+        probe.clone(),
+    )
+    .await;
     // Two kept-alive connections, each answered once: both hold a place.
     let mut open = Vec::new();
     for _ in 0..2 {
         let mut s = TcpStream::connect(srv.addr).await.unwrap();
-        s.write_all(request.as_bytes()).await.unwrap();
-        let mut buf = vec![0u8; 1 << 16];
-        let n = tokio::time::timeout(HANG, s.read(&mut buf))
-            .await
-            .unwrap()
-            .unwrap();
-        assert!(buf[..n].starts_with(b"HTTP/1.1 200"));
+        let answer = ask(&mut s, "/test/gate").await;
+        assert!(answer.ends_with("shut"), "{answer}");
         open.push(s);
     }
-    // The third is accepted by the kernel, but not served while both stay open. (This wait
-    // cannot fail when the cap works; it only shows a cap that does not hold.)
+    // The third is accepted by the kernel and sends its request.
     let mut third = TcpStream::connect(srv.addr).await.unwrap();
-    third.write_all(request.as_bytes()).await.unwrap();
-    let mut buf = vec![0u8; 1 << 16];
-    let early = tokio::time::timeout(Duration::from_millis(300), third.read(&mut buf)).await;
-    assert!(
-        early.is_err(),
-        "the third connection was served past the cap"
-    );
-    // One closes: the third is served.
+    third
+        .write_all(
+            format!(
+                "GET /test/gate HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {TOKEN}\r\n\
+                 Connection: close\r\n\r\n"
+            )
+            .as_bytes(),
+        )
+        .await
+        .unwrap();
+    // Meanwhile the two are served (giving a server without the cap every chance to serve
+    // the third too)...
+    for _ in 0..3 {
+        let answer = ask(&mut open[1], "/test/gate").await;
+        assert!(answer.ends_with("shut"), "{answer}");
+    }
+    // ...then the gate opens and one of the two closes. The third is served after both: it
+    // sees the gate open. (Had it been served past the cap, it would have seen it shut.)
+    probe.gate.store(true, Ordering::SeqCst);
     drop(open.remove(0));
-    let n = tokio::time::timeout(HANG, third.read(&mut buf))
+    let mut answer = Vec::new();
+    tokio::time::timeout(HANG, third.read_to_end(&mut answer))
         .await
         .expect("the third connection is served once a place is free")
         .unwrap();
-    assert!(buf[..n].starts_with(b"HTTP/1.1 200"));
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.ends_with("open"), "{answer}");
+    srv.stop().await;
+}
+
+#[tokio::test]
+async fn one_client_address_cannot_take_every_place() {
+    let srv = start(|c| {
+        c.limits.connections = 8;
+        c.limits.connections_per_client = 4;
+        c.limits.header_timeout = NEVER;
+    })
+    .await;
+    // Four kept-alive connections from 127.0.0.1: its cap.
+    let mut held = Vec::new();
+    for _ in 0..4 {
+        let mut s = connect_from("127.0.0.1", srv.addr).await;
+        let answer = ask(&mut s, "/test/gate").await;
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        held.push(s);
+    }
+    // A fifth from the same address is closed without an answer.
+    let mut fifth = connect_from("127.0.0.1", srv.addr).await;
+    assert_eq!(ask(&mut fifth, "/test/gate").await, "");
+    until_closed(&mut fifth).await;
+    // A client from another address is served meanwhile, with places to spare.
+    for _ in 0..4 {
+        let mut other = connect_from("127.0.0.2", srv.addr).await;
+        let answer = ask(&mut other, "/test/gate").await;
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        held.push(other);
+    }
+    // Once one of the first four closes, the address is served again (as soon as the server
+    // has seen it close).
+    drop(held.remove(0));
+    tokio::time::timeout(HANG, async {
+        loop {
+            let mut again = connect_from("127.0.0.1", srv.addr).await;
+            if ask(&mut again, "/test/gate")
+                .await
+                .starts_with("HTTP/1.1 200")
+            {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("a place for 127.0.0.1 comes free");
+    srv.stop().await;
+}
+
+#[tokio::test]
+async fn the_openapi_document_says_what_the_checks_answer() {
+    let srv = start(|_| {}).await;
+    let doc: serde_json::Value = client()
+        .get(srv.at("/api/v1/openapi.json"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let schemes = &doc["components"]["securitySchemes"];
+    assert_eq!(schemes["bearer"]["type"], "http");
+    assert_eq!(schemes["bearer"]["scheme"], "bearer");
+    assert_eq!(schemes["basic"]["type"], "http");
+    assert_eq!(schemes["basic"]["scheme"], "basic");
+    assert_eq!(schemes["cookie"]["type"], "apiKey");
+    assert_eq!(schemes["cookie"]["in"], "cookie");
+    assert_eq!(
+        schemes["cookie"]["name"],
+        format!("sonyctl-token-{}", srv.addr.port())
+    );
+    let declared: Vec<&str> = doc["tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| !t["description"].as_str().unwrap_or("").is_empty())
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    let error_body = serde_json::json!({"$ref": "#/components/schemas/ErrorBody"});
+    let mut operations = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            operations += 1;
+            let at = format!("{method} {path}");
+            let security: Vec<String> = op["security"]
+                .as_array()
+                .unwrap_or_else(|| panic!("{at}: no security"))
+                .iter()
+                .map(|r| r.as_object().unwrap().keys().cloned().collect())
+                .collect();
+            assert_eq!(security, ["bearer", "basic", "cookie"], "{at}");
+            let responses = &op["responses"];
+            for code in ["400", "401", "403", "413"] {
+                assert_eq!(
+                    responses[code]["content"]["application/json"]["schema"], error_body,
+                    "{at} {code}"
+                );
+            }
+            assert!(responses["431"]["description"].is_string(), "{at}");
+            assert!(responses["431"].get("content").is_none(), "{at}");
+            for tag in op["tags"].as_array().unwrap() {
+                let tag = tag.as_str().unwrap();
+                assert!(declared.contains(&tag), "{at}: tag {tag} not declared");
+            }
+        }
+    }
+    assert!(operations > 15, "{operations}");
+    srv.stop().await;
+    // Without a token nothing is required (the schemes are still described).
+    let srv = start(|c| c.token = None).await;
+    let doc: serde_json::Value = client()
+        .get(srv.at("/api/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            assert!(op.get("security").is_none(), "{method} {path}");
+        }
+    }
     srv.stop().await;
 }
 

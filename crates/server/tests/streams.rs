@@ -684,6 +684,8 @@ async fn two_clients_watch_at_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn streams_beyond_the_limits_get_503_too_many_streams() {
+    // Fewer than the floor count as the floor.
+    let floor = sonyctl_server::config::MIN_STREAMS;
     let h = start(Setup {
         limits: Limits {
             live_streams: 1,
@@ -693,13 +695,19 @@ async fn streams_beyond_the_limits_get_503_too_many_streams() {
         ..Setup::default()
     })
     .await;
-    let mut live = h.mjpeg("").await;
-    live.part().await.unwrap();
+    let mut live = Vec::new();
+    for _ in 0..floor {
+        live.push(h.mjpeg("").await);
+    }
+    live[0].part().await.unwrap();
     let r = h.get("/liveview.mjpg").await;
     assert_eq!(r.status(), 503);
     assert_eq!(error_code(r).await, "too_many_streams");
-    let mut events = h.events().await;
-    assert_eq!(events.event().await.0, "status");
+    let mut events = Vec::new();
+    for _ in 0..floor {
+        events.push(h.events().await);
+    }
+    assert_eq!(events[0].event().await.0, "status");
     let r = h.get("/events").await;
     assert_eq!(r.status(), 503);
     assert_eq!(error_code(r).await, "too_many_streams");
@@ -899,6 +907,23 @@ async fn a_shot_taken_on_the_camera_is_saved_listed_and_served() {
         .await
         .unwrap();
     assert_eq!(r.status(), 416);
+    assert_eq!(
+        r.headers()["content-range"].to_str().unwrap(),
+        format!("bytes */{}", file.len())
+    );
+    assert_eq!(error_code(r).await, "range_not_satisfiable");
+    // Several ranges, or another unit: ignored, the whole file.
+    for range in ["bytes=0-1,5-9", "items=0-1"] {
+        let r = h
+            .client
+            .get(h.url(&format!("/images/{name}")))
+            .header("Range", range)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{range}");
+        assert_eq!(r.bytes().await.unwrap(), file, "{range}");
+    }
     // Unchanged: 304.
     let r = h
         .client

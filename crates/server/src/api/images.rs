@@ -274,8 +274,10 @@ async fn list_images(
     Ok(axum::Json(ImageList { images }))
 }
 
-/// One image's file, as saved. `Range` requests get 206 with the bytes asked for (one range;
-/// 416 beyond the end); `If-None-Match` with the ETag (the file's SHA-256) gets 304.
+/// One image's file, as saved. A `Range` of one byte range gets 206 with those bytes, or 416
+/// `range_not_satisfiable` when it is outside the file or does not parse; several ranges, or a
+/// unit other than `bytes`, are ignored and the whole file is sent (RFC 9110, 14.2, lets a
+/// server ignore `Range`). `If-None-Match` with the ETag (the file's SHA-256) gets 304.
 #[utoipa::path(
     get,
     path = "/cameras/{id}/images/{name}",
@@ -283,21 +285,22 @@ async fn list_images(
     params(
         ("id" = String, Path, description = "The camera's id", max_length = 64),
         ("name" = String, Path, description = "The image's name, as listed", max_length = 255),
+        ("Range" = Option<String>, Header, description = "One byte range: `bytes=0-1023`, `bytes=1024-` or `bytes=-512`. Anything else is no error: several ranges, or a unit other than `bytes`, are ignored and the whole file is sent; a byte range that does not parse is 416", example = "bytes=0-1023"),
     ),
     responses(
-        (status = 200, description = "The file, as its format's media type (`values::media_type`)", content((Binary = "image/jpeg"), (Binary = "image/x-sony-arw"), (Binary = "image/heif"), (Binary = "video/mp4"), (Binary = "application/octet-stream"))),
-        (status = 206, description = "The range asked for", content((Binary = "image/jpeg"), (Binary = "image/x-sony-arw"), (Binary = "image/heif"), (Binary = "video/mp4"), (Binary = "application/octet-stream"))),
+        (status = 200, description = "The file, as its format's media type (`values::media_type`); also for several ranges, or a unit other than `bytes`", content((Binary = "image/jpeg"), (Binary = "image/x-sony-arw"), (Binary = "image/heif"), (Binary = "video/mp4"), (Binary = "application/octet-stream"))),
+        (status = 206, description = "The range asked for; `Content-Range` says where it lies", content((Binary = "image/jpeg"), (Binary = "image/x-sony-arw"), (Binary = "image/heif"), (Binary = "video/mp4"), (Binary = "application/octet-stream"))),
         (status = 304, description = "Not modified (`If-None-Match`)"),
         (status = 400, description = "`invalid_request`: a path that does not decode", body = ErrorBody),
         (status = 404, description = "`unknown_camera`, `unknown_image`", body = ErrorBody),
-        (status = 416, description = "The range is outside the file"),
+        (status = 416, description = "`range_not_satisfiable`: the byte range is outside the file, or does not parse; `Content-Range: bytes */SIZE` gives the file's size", body = ErrorBody),
         (status = 500, description = "`internal`: the file cannot be read", body = ErrorBody),
     )
 )]
 async fn get_image(
     State(state): State<AppState>,
     path: Result<Path<(String, String)>, PathRejection>,
-    request: Request,
+    mut request: Request,
 ) -> Result<Response, ApiError> {
     let (id, name) = image_path(path)?;
     let entry = state.registry.find(&id)?;
@@ -311,6 +314,15 @@ async fn get_image(
             return Ok(not_modified_response(etag.clone()));
         }
     }
+    let range = one_byte_range(request.headers());
+    match &range {
+        Some(r) => {
+            request.headers_mut().insert(header::RANGE, r.clone());
+        }
+        None => {
+            request.headers_mut().remove(header::RANGE);
+        }
+    }
     let media: mime::Mime = media_type(record.format)
         .parse()
         .unwrap_or(mime::APPLICATION_OCTET_STREAM);
@@ -318,6 +330,9 @@ async fn get_image(
         .try_call(request)
         .await
         .map_err(|e| ApiError::internal(format!("reading {name}: {e}")))?;
+    if response.status() == StatusCode::RANGE_NOT_SATISFIABLE {
+        return Ok(range_not_satisfiable(response.headers(), range.as_ref()));
+    }
     if response.status() == StatusCode::NOT_FOUND {
         if record.path.exists() {
             // ServeFile says so of a file it may not read too.
@@ -342,6 +357,44 @@ async fn get_image(
         HeaderValue::from_static("nosniff"),
     );
     Ok(response)
+}
+
+/// The request's `Range` as `ServeFile` is to see it, `bytes=` in lower case: `None` (the whole
+/// file is sent) unless it is one header of the unit `bytes` (case aside) with no `,`. Several
+/// ranges would be a `multipart/byteranges` answer, which is not made: RFC 9110 (14.2) lets a
+/// server ignore `Range`, and it must ignore a unit it does not know.
+fn one_byte_range(headers: &HeaderMap) -> Option<HeaderValue> {
+    let mut ranges = headers.get_all(header::RANGE).iter();
+    let value = ranges.next()?.to_str().ok()?;
+    if ranges.next().is_some() {
+        return None;
+    }
+    let (unit, spec) = value.trim().split_once('=')?;
+    if !unit.trim().eq_ignore_ascii_case("bytes") || spec.contains(',') {
+        return None;
+    }
+    HeaderValue::from_str(&format!("bytes={}", spec.trim())).ok()
+}
+
+/// 416 `range_not_satisfiable`, in the one error shape, with `ServeFile`'s `Content-Range`
+/// (`bytes */SIZE`).
+fn range_not_satisfiable(served: &HeaderMap, range: Option<&HeaderValue>) -> Response {
+    let asked = range.and_then(|r| r.to_str().ok()).unwrap_or_default();
+    let mut response = ApiError::new(
+        StatusCode::RANGE_NOT_SATISFIABLE,
+        "range_not_satisfiable",
+        format!(
+            "the range {:?} is not one inside the file (`Content-Range` gives its size)",
+            asked.chars().take(80).collect::<String>()
+        ),
+    )
+    .into_response();
+    if let Some(size) = served.get(header::CONTENT_RANGE) {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_RANGE, size.clone());
+    }
+    response
 }
 
 /// Deletes an image: its file and its record.
@@ -394,6 +447,7 @@ async fn delete_image(
         (status = 304, description = "Not modified (`If-None-Match`)"),
         (status = 400, description = "`invalid_request`: a path that does not decode", body = ErrorBody),
         (status = 404, description = "`unknown_camera`, `unknown_image`, `no_thumbnail` (not a JPEG, or one that does not decode)", body = ErrorBody),
+        (status = 500, description = "`internal`: the file cannot be read, or the thumbnail could not be made", body = ErrorBody),
     )
 )]
 async fn image_thumbnail(
@@ -485,4 +539,35 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(list_images))
         .routes(routes!(get_image, delete_image))
         .routes(routes!(image_thumbnail))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_one_byte_range_is_served_as_a_range() {
+        let range = |values: &[&str]| {
+            let mut h = HeaderMap::new();
+            for v in values {
+                h.append(header::RANGE, HeaderValue::from_str(v).unwrap());
+            }
+            one_byte_range(&h).map(|v| v.to_str().unwrap().to_string())
+        };
+        assert_eq!(range(&["bytes=0-99"]).as_deref(), Some("bytes=0-99"));
+        assert_eq!(range(&["Bytes = -5"]).as_deref(), Some("bytes=-5"));
+        // Passed on to be refused (416) when it does not parse.
+        assert_eq!(range(&["bytes=x"]).as_deref(), Some("bytes=x"));
+        for ignored in [
+            &["bytes=0-1,4-5"][..],
+            &["bytes=0-1,"],
+            &["items=0-1"],
+            &["0-1"],
+            &["bytes=0-1", "bytes=2-3"],
+            &[],
+        ] {
+            assert_eq!(range(ignored), None, "{ignored:?}");
+        }
+    }
 }

@@ -65,7 +65,7 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
             .await
             .map_err(|e| {
                 if is_length_limit(&e) {
-                    body_too_large(limit)
+                    ApiError::body_too_large(limit)
                 } else {
                     ApiError::invalid(format!("the request body could not be read: {e}"))
                 }
@@ -134,15 +134,6 @@ fn is_length_limit(e: &axum::Error) -> bool {
         cause = c.source();
     }
     false
-}
-
-/// 413 `body_too_large`.
-pub(crate) fn body_too_large(limit: usize) -> ApiError {
-    ApiError::new(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "body_too_large",
-        format!("the request body is larger than {limit} bytes"),
-    )
 }
 
 /// 415, code `invalid_request`.
