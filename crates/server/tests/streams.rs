@@ -25,7 +25,7 @@ use sonyctl_camera::save::Saver;
 use sonyctl_camera::{Camera, CameraOptions, Link, ShotKind, SimClock};
 use sonyctl_ptp::{Event as PtpEvent, Operation, OperationCode, Params, Response, ResponseCode};
 use sonyctl_server::{Limits, Registry, Server, ServerConfig};
-use sonyctl_service::{CameraService, ServiceHandle, ServiceOptions, ShotOptions};
+use sonyctl_service::{CameraService, ExposureState, ServiceHandle, ServiceOptions, ShotOptions};
 use sonyctl_sim::{Fault, OwnerAction, Profile, SimOptions, SimulatedCamera};
 use sonyctl_sony::codes::handle;
 use sonyctl_transport::{DataSink, SimLink, SizeSink, Transport, TransportError, TransportFuture};
@@ -424,6 +424,15 @@ async fn raw_get(addr: std::net::SocketAddr, path: &str) -> (u16, String) {
     (status, body)
 }
 
+/// A response's `X-Frame-Number`.
+fn frame_number(r: &reqwest::Response) -> u64 {
+    r.headers()["x-frame-number"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
 fn assert_jpeg(bytes: &[u8]) {
     assert!(bytes.len() > 4);
     assert_eq!(&bytes[..2], &[0xFF, 0xD8], "SOI");
@@ -663,22 +672,42 @@ async fn the_newest_frame_is_sent_again_while_a_bulb_stops_the_frames() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_clients_watch_at_once() {
     let h = start(Setup::default()).await;
-    let a = h.mjpeg("").await;
-    let b = h.mjpeg("?fps=5").await;
-    let read = |mut s: Mjpeg| async move {
+    let mut a = h.mjpeg("").await;
+    let mut b = h.mjpeg("?fps=5").await;
+    // The uncapped client reads all along, so that the camera's stream runs at its full rate.
+    let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
+    let all = tokio::spawn(async move {
         let mut numbers = Vec::new();
-        for _ in 0..8 {
-            let part = s.part().await.unwrap();
-            assert_jpeg(&part.jpeg);
-            numbers.push(part.number);
+        loop {
+            tokio::select! {
+                _ = &mut stopped => return numbers,
+                part = a.part() => {
+                    let part = part.unwrap();
+                    assert_jpeg(&part.jpeg);
+                    numbers.push(part.number);
+                }
+            }
         }
-        numbers
-    };
-    let (na, nb) = tokio::join!(read(a), read(b));
+    });
+    let mut nb = Vec::new();
+    for _ in 0..8 {
+        let part = b.part().await.unwrap();
+        assert_jpeg(&part.jpeg);
+        nb.push(part.number);
+    }
+    let _ = stop.send(());
+    let na = all.await.unwrap();
+    assert!(na.len() >= 8, "{na:?}");
     for numbers in [&na, &nb] {
         assert!(numbers.windows(2).all(|w| w[0] <= w[1]), "{numbers:?}");
         assert!(numbers.last() > numbers.first(), "{numbers:?}");
     }
+    // The capped client's new frames are spaced as it asked: at 5 of the camera's 30 frames a
+    // second, about 6 numbers apart (never closer than 3 on average, however slow the machine).
+    let mut distinct = nb.clone();
+    distinct.dedup();
+    let spacing = (distinct[distinct.len() - 1] - distinct[0]) as f64 / (distinct.len() - 1) as f64;
+    assert!(spacing >= 3.0, "{nb:?}");
     h.shut_down().await;
 }
 
@@ -738,12 +767,11 @@ async fn the_newest_frame_and_what_is_drawn_over_it() {
     let r = h.get("/liveview.jpg").await;
     assert_eq!(r.status(), 200);
     assert_eq!(r.headers()["content-type"], "image/jpeg");
-    let number: u64 = r.headers()["x-frame-number"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let number = frame_number(&r);
     assert!(number >= 1);
+    // Its age, in milliseconds.
+    let age: Result<u64, _> = r.headers()["x-frame-age-ms"].to_str().unwrap().parse();
+    assert!(age.is_ok(), "{:?}", r.headers());
     let jpeg = r.bytes().await.unwrap();
     assert_jpeg(&jpeg);
     let (w, hgt) = jpeg_size(&jpeg);
@@ -752,7 +780,9 @@ async fn the_newest_frame_and_what_is_drawn_over_it() {
     let r = h.get("/liveview/info").await;
     assert_eq!(r.status(), 200);
     let info: Value = r.json().await.unwrap();
+    // Nobody watched between the two: the frame left from the first is not answered, a new one is.
     assert!(info["frame"].as_u64().unwrap() > number, "{info}");
+    assert!(info["age_ms"].is_u64(), "{info}");
     assert_eq!(info["width"], 640);
     assert_eq!(info["height"], 480);
     assert!(
@@ -810,15 +840,21 @@ async fn a_refused_live_view_keeps_the_stream_waiting() {
         }
         newest = part;
     }
-    // The failure goes on: a client asking for a frame now hears it.
+    // A client that asks now has the newest frame at once, and so does a new stream.
     let r = h.get("/liveview.jpg").await;
-    assert_eq!(r.status(), 503);
-    assert_eq!(error_code(r).await, "live_view_unavailable");
+    assert_eq!(r.status(), 200);
+    assert_eq!(frame_number(&r), newest.number);
+    assert_eq!(r.bytes().await.unwrap(), newest.jpeg);
+    let mut late = h.mjpeg("").await;
+    let first = late.part().await.unwrap();
+    assert_eq!((first.number, &first.jpeg), (newest.number, &newest.jpeg));
     h.refuse_live_view.store(false, Ordering::Relaxed);
-    loop {
-        let part = stream.part().await.unwrap();
-        if part.number > newest.number {
-            break;
+    for s in [&mut stream, &mut late] {
+        loop {
+            let part = s.part().await.unwrap();
+            if part.number > newest.number {
+                break;
+            }
         }
     }
     h.shut_down().await;
@@ -1067,5 +1103,117 @@ async fn the_openapi_document_describes_the_streams_and_images() {
         .clone();
     assert_eq!(fps["in"], "query");
     assert_eq!(fps["schema"]["maximum"], 120.0);
+    h.shut_down().await;
+}
+
+/// A generous bound on what must come at once: far less than what it would otherwise take
+/// (a spacing of 100 s, a bulb of ten minutes).
+const AT_ONCE: Duration = Duration::from_secs(30);
+
+/// A client asking for fewer than a frame a second gets its first frame at once (not a spacing
+/// later), the newest again about once a second after it, and new frames at its rate: the
+/// repeats never hold them back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_rate_gets_its_first_frame_at_once_and_new_ones_at_its_rate() {
+    let h = start(Setup::default()).await;
+    // One frame every 100 s: the first comes at once, and repeats follow it.
+    let mut rare = h.mjpeg("?fps=0.01").await;
+    let first = tokio::time::timeout(AT_ONCE, rare.part())
+        .await
+        .expect("the first frame a spacing late")
+        .unwrap();
+    assert_jpeg(&first.jpeg);
+    let again = rare.part().await.unwrap();
+    assert_eq!((again.number, &again.jpeg), (first.number, &first.jpeg));
+    drop(rare);
+
+    // One frame every 2 s: new frames keep coming, with repeats between them.
+    let mut slow = h.mjpeg("?fps=0.5").await;
+    let parts = tokio::time::timeout(Duration::from_secs(120), async {
+        let mut parts: Vec<Part> = vec![slow.part().await.unwrap()];
+        let mut distinct = 1;
+        while distinct < 3 {
+            let part = slow.part().await.unwrap();
+            let last = parts.last().unwrap();
+            assert!(part.number >= last.number);
+            if part.number == last.number {
+                assert_eq!(part.jpeg, last.jpeg);
+            } else {
+                distinct += 1;
+            }
+            parts.push(part);
+        }
+        parts
+    })
+    .await
+    .expect("new frames at 0.5 fps");
+    let numbers: Vec<u64> = parts.iter().map(|p| p.number).collect();
+    assert!(numbers[0] >= first.number, "{numbers:?}");
+    h.shut_down().await;
+}
+
+/// A client that joins during a bulb (no frame comes for minutes) has the newest frame at once,
+/// from the stream and from `liveview.jpg` and `liveview/info`, and new frames after the bulb.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_joining_during_a_bulb_has_the_newest_frame_at_once() {
+    let h = start(Setup::default()).await;
+    let mut watching = h.mjpeg("").await;
+    watching.part().await.unwrap();
+    let saver = Saver::new(h.dir.path().join("bulb"), None).unwrap();
+    let bulb = h
+        .camera
+        .capture(
+            ShotKind::Bulb(Duration::from_secs(600)),
+            ShotOptions::new(saver),
+        )
+        .await
+        .unwrap();
+    h.camera
+        .status_changes()
+        .wait_for(|s| s.exposure.state == ExposureState::Exposing)
+        .await
+        .unwrap();
+    // No frame comes during the exposure: the watching stream repeats its newest.
+    let newest = {
+        let mut last = watching.part().await.unwrap();
+        loop {
+            let part = watching.part().await.unwrap();
+            if part.number == last.number {
+                break part;
+            }
+            last = part;
+        }
+    };
+    let mut late = h.mjpeg("").await;
+    let first = tokio::time::timeout(AT_ONCE, late.part())
+        .await
+        .expect("nothing before the bulb ends")
+        .unwrap();
+    assert_eq!((first.number, &first.jpeg), (newest.number, &newest.jpeg));
+    let again = late.part().await.unwrap();
+    assert_eq!(again.number, newest.number);
+
+    let r = tokio::time::timeout(AT_ONCE, h.get("/liveview.jpg"))
+        .await
+        .expect("liveview.jpg waits for the bulb");
+    assert_eq!(r.status(), 200);
+    assert_eq!(frame_number(&r), newest.number);
+    let age: u64 = r.headers()["x-frame-age-ms"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    // At least as old as the exposure's wait for it.
+    assert!(age > 0);
+    assert_eq!(r.bytes().await.unwrap(), newest.jpeg);
+    let info: Value = h.get("/liveview/info").await.json().await.unwrap();
+    assert_eq!(info["frame"], newest.number, "{info}");
+    bulb.stop();
+    loop {
+        let part = late.part().await.unwrap();
+        if part.number > newest.number {
+            break;
+        }
+    }
     h.shut_down().await;
 }
