@@ -1336,3 +1336,36 @@ async fn a_client_that_missed_job_updates_hears_how_every_job_stands() {
 fn timelapse(count: u32) -> Value {
     serde_json::json!({"count": count, "interval": "0s", "af": false})
 }
+
+/// Thumbnails fit a 320 × 320 box whatever the picture's shape, and a picture too large to
+/// decode has none. (The simulated camera's pictures are 3:2: the saved file is replaced by a
+/// tall one, as a camera held upright might make.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tall_picture_has_a_thumbnail_within_the_box() {
+    let h = start(Setup::default()).await;
+    let mut events = h.events().await;
+    let tall = h.shoot_on_camera(&mut events).await;
+    let (w, ht) = (240u16, 2400u16);
+    let pixels: Vec<u8> = (0..usize::from(w) * usize::from(ht) * 3)
+        .map(|i| (i % 253) as u8)
+        .collect();
+    let mut jpeg = Vec::new();
+    jpeg_encoder::Encoder::new(&mut jpeg, 85)
+        .encode(&pixels, w, ht, jpeg_encoder::ColorType::Rgb)
+        .unwrap();
+    std::fs::write(h.out().join(&tall), &jpeg).unwrap();
+    let r = h.get(&format!("/images/{tall}/thumbnail")).await;
+    assert_eq!(r.status(), 200);
+    let (tw, th) = jpeg_size(&r.bytes().await.unwrap());
+    assert_eq!((tw, th), (32, 320));
+
+    // One announcing 60000 × 60000 pixels (3.6 gigapixels) is refused before it is decoded.
+    let huge = h.shoot_on_camera(&mut events).await;
+    let sof = jpeg.windows(2).position(|w| w == [0xFF, 0xC0]).unwrap();
+    jpeg[sof + 5..sof + 9].copy_from_slice(&[0xEA, 0x60, 0xEA, 0x60]);
+    std::fs::write(h.out().join(&huge), &jpeg).unwrap();
+    let r = h.get(&format!("/images/{huge}/thumbnail")).await;
+    assert_eq!(r.status(), 404);
+    assert_eq!(error_code(r).await, "no_thumbnail");
+    h.shut_down().await;
+}

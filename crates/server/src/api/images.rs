@@ -6,7 +6,6 @@
 //! capture handlers, the event streams and the download of shots taken on the camera
 //! ([`crate::tether`]) all record what was saved here.
 
-use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::SystemTime;
@@ -27,7 +26,7 @@ use utoipa_axum::routes;
 
 use crate::error::{ApiError, ErrorBody};
 use crate::state::AppState;
-use crate::thumbnail::thumbnail;
+use crate::thumbnail::{ThumbnailCache, thumbnail};
 
 /// One saved image as the API shows it.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, utoipa::ToSchema)]
@@ -56,9 +55,6 @@ pub(crate) struct ImageRecord {
     pub(crate) sha256: String,
 }
 
-/// Thumbnails kept per camera (about 15 KB each).
-const THUMBNAILS_KEPT: usize = 256;
-
 /// Thumbnails made at once per camera (each decodes a JPEG on a blocking thread).
 const THUMBNAILS_AT_ONCE: usize = 2;
 
@@ -68,8 +64,8 @@ const THUMBNAILS_AT_ONCE: usize = 2;
 #[derive(Debug)]
 pub(crate) struct ImageStore {
     records: Mutex<Vec<ImageRecord>>,
-    /// Thumbnails made, by image name, oldest first.
-    thumbnails: Mutex<VecDeque<(String, Bytes)>>,
+    /// Thumbnails made, by image name.
+    thumbnails: Mutex<ThumbnailCache>,
     thumbnailing: Semaphore,
 }
 
@@ -139,20 +135,17 @@ impl ImageStore {
         let mut records = self.records.lock().unwrap_or_else(|p| p.into_inner());
         let i = records.iter().position(|r| r.view.name == name)?;
         let mut thumbnails = self.thumbnails.lock().unwrap_or_else(|p| p.into_inner());
-        thumbnails.retain(|(n, _)| n != name);
+        thumbnails.forget(name);
         Some(records.remove(i))
     }
 
     /// The thumbnail of `name`, if one was made.
     fn thumbnail(&self, name: &str) -> Option<Bytes> {
         let thumbnails = self.thumbnails.lock().unwrap_or_else(|p| p.into_inner());
-        thumbnails
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, t)| t.clone())
+        thumbnails.get(name)
     }
 
-    /// Keeps the thumbnail of `name` (the oldest one goes when too many are kept), unless the
+    /// Keeps the thumbnail of `name` (the cache is bounded by count and bytes), unless the
     /// image was deleted meanwhile.
     fn keep_thumbnail(&self, name: &str, jpeg: Bytes) {
         let records = self.records.lock().unwrap_or_else(|p| p.into_inner());
@@ -160,13 +153,7 @@ impl ImageStore {
             return;
         }
         let mut thumbnails = self.thumbnails.lock().unwrap_or_else(|p| p.into_inner());
-        if thumbnails.iter().any(|(n, _)| n == name) {
-            return;
-        }
-        if thumbnails.len() >= THUMBNAILS_KEPT {
-            thumbnails.pop_front();
-        }
-        thumbnails.push_back((name.to_string(), jpeg));
+        thumbnails.keep(name, jpeg);
     }
 }
 
@@ -386,7 +373,7 @@ async fn delete_image(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// A small JPEG of the image, at most 320 pixels wide, made from a JPEG (decoded scaled down)
+/// A small JPEG of the image, within 320 × 320 pixels, made from a JPEG (decoded scaled down)
 /// and kept for the next request. Other formats have none yet: 404 `no_thumbnail`.
 #[utoipa::path(
     get,
