@@ -794,6 +794,21 @@ async fn a_bad_fps_or_camera_is_refused() {
         assert_eq!(r.status(), 404, "{rest}");
         assert_eq!(error_code(r).await, "unknown_camera", "{rest}");
     }
+    // A path that does not decode (not UTF-8) is the API's 400, for the camera and the image.
+    for rest in [
+        "%FF/events",
+        "%FF/liveview.mjpg",
+        "%FF/liveview.jpg",
+        "%FF/liveview/info",
+        "%FF/images",
+        "nobody/images/%FF",
+        "nobody/images/%FF/thumbnail",
+    ] {
+        let url = format!("http://{}/api/v1/cameras/{rest}", h.addr);
+        let r = h.client.get(url).send().await.unwrap();
+        assert_eq!(r.status(), 400, "{rest}");
+        assert_eq!(error_code(r).await, "invalid_request", "{rest}");
+    }
     h.shut_down().await;
 }
 

@@ -11,8 +11,7 @@ use std::sync::Mutex;
 use std::time::SystemTime;
 
 use axum::body::Body;
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
@@ -24,6 +23,7 @@ use tower_http::services::ServeFile;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::api::{ApiPath, CameraPath};
 use crate::error::{ApiError, ErrorBody};
 use crate::state::AppState;
 use crate::thumbnail::{ThumbnailCache, thumbnail};
@@ -195,14 +195,6 @@ fn unknown_image(name: &str) -> ApiError {
     )
 }
 
-/// The camera and image names of the path, or 400 `invalid_request`.
-fn image_path(
-    path: Result<Path<(String, String)>, PathRejection>,
-) -> Result<(String, String), ApiError> {
-    path.map(|Path(p)| p)
-        .map_err(|e| ApiError::invalid(e.body_text()))
-}
-
 /// The ETag of an image: its SHA-256 (none when the saver did not hash).
 fn etag(record: &ImageRecord, suffix: &str) -> Option<HeaderValue> {
     if record.sha256.is_empty() {
@@ -246,7 +238,7 @@ fn disposition(name: &str) -> Option<HeaderValue> {
     get,
     path = "/cameras/{id}/images",
     tag = "images",
-    params(("id" = String, Path, description = "The camera's id", max_length = 64)),
+    params(CameraPath),
     responses(
         (status = 200, description = "The images, newest first", body = ImageList),
         (status = 400, description = "`invalid_request`: a path that does not decode", body = ErrorBody),
@@ -255,9 +247,8 @@ fn disposition(name: &str) -> Option<HeaderValue> {
 )]
 async fn list_images(
     State(state): State<AppState>,
-    path: Result<Path<String>, PathRejection>,
+    ApiPath(CameraPath { id }): ApiPath<CameraPath>,
 ) -> Result<axum::Json<ImageList>, ApiError> {
-    let Path(id) = path.map_err(|e| ApiError::invalid(e.body_text()))?;
     let entry = state.registry.find(&id)?;
     let images = entry
         .images
@@ -290,10 +281,9 @@ async fn list_images(
 )]
 async fn get_image(
     State(state): State<AppState>,
-    path: Result<Path<(String, String)>, PathRejection>,
+    ApiPath((id, name)): ApiPath<(String, String)>,
     request: Request,
 ) -> Result<Response, ApiError> {
-    let (id, name) = image_path(path)?;
     let entry = state.registry.find(&id)?;
     let record = entry
         .images
@@ -356,9 +346,8 @@ async fn get_image(
 )]
 async fn delete_image(
     State(state): State<AppState>,
-    path: Result<Path<(String, String)>, PathRejection>,
+    ApiPath((id, name)): ApiPath<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    let (id, name) = image_path(path)?;
     let entry = state.registry.find(&id)?;
     let record = entry
         .images
@@ -392,10 +381,9 @@ async fn delete_image(
 )]
 async fn image_thumbnail(
     State(state): State<AppState>,
-    path: Result<Path<(String, String)>, PathRejection>,
+    ApiPath((id, name)): ApiPath<(String, String)>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let (id, name) = image_path(path)?;
     let entry = state.registry.find(&id)?;
     let record = entry
         .images
