@@ -560,6 +560,7 @@ pub(crate) fn cors(config: &crate::ServerConfig) -> Option<tower_http::cors::Cor
                 header::CONTENT_RANGE,
                 header::CONTENT_LENGTH,
                 header::HeaderName::from_static("x-frame-number"),
+                header::HeaderName::from_static("x-frame-age-ms"),
             ])
             .allow_credentials(true)
             .max_age(std::time::Duration::from_secs(600)),

@@ -1,22 +1,32 @@
-//! Thumbnails: a small JPEG made from a saved JPEG, no wider than [`MAX_WIDTH`].
+//! Thumbnails: a small JPEG made from a saved JPEG, within a [`MAX_SIDE`]-pixel square, and
+//! the cache of those made ([`ThumbnailCache`]).
 //!
 //! The image is decoded already scaled down (the decoder's DCT scaling reads a 6000-pixel-wide
 //! JPEG at an eighth of its size for about the cost of an eighth), averaged down to the final
 //! size and encoded again. Nothing here trusts the file: its size is bounded before anything
-//! is decoded, and every failure is an error, never a panic. The EXIF orientation is not
-//! applied (the thumbnail is the picture as stored).
+//! is decoded (what the decoder would hold, by the way the file is coded), and every failure is
+//! an error, never a panic. The EXIF orientation is not applied (the thumbnail is the picture
+//! as stored).
 
+use std::collections::VecDeque;
 use std::io::Read;
 
-use jpeg_decoder::{Decoder, PixelFormat};
+use bytes::Bytes;
+use jpeg_decoder::{CodingProcess, Decoder, PixelFormat};
 use jpeg_encoder::{ColorType, Encoder};
 
-/// The widest thumbnail, in pixels.
-pub(crate) const MAX_WIDTH: u16 = 320;
+/// The widest and tallest thumbnail, in pixels.
+pub(crate) const MAX_SIDE: u16 = 320;
 
-/// The largest picture decoded, in pixels (a 61-megapixel body makes 9504 × 6336); what the
-/// decoder holds at once is this over 64 at the smallest scale.
+/// The largest picture decoded, in pixels (a 61-megapixel body makes 9504 × 6336), when the
+/// decoder scales it down as it goes (sequential DCT, what cameras write): what it holds at
+/// once is this over 64 at the smallest scale.
 const MAX_PIXELS: u64 = 200_000_000;
+
+/// The largest progressive or lossless picture decoded, in pixels: the decoder holds such a
+/// picture whole (every DCT coefficient of a progressive one, two bytes each; every sample of
+/// a lossless one), about 100 MB at this size.
+const MAX_WHOLE_PIXELS: u64 = 16_000_000;
 
 /// The thumbnail's JPEG quality.
 const QUALITY: u8 = 80;
@@ -43,8 +53,8 @@ pub(crate) enum ThumbnailError {
     Encode(#[from] jpeg_encoder::EncodingError),
 }
 
-/// A JPEG at most [`MAX_WIDTH`] pixels wide (and never wider than the picture) made from the
-/// JPEG `reader` gives.
+/// A JPEG at most [`MAX_SIDE`] pixels wide and tall (and never larger than the picture),
+/// the picture's shape kept, made from the JPEG `reader` gives.
 pub(crate) fn thumbnail(reader: impl Read) -> Result<Vec<u8>, ThumbnailError> {
     let mut decoder = Decoder::new(reader);
     decoder.read_info()?;
@@ -53,7 +63,11 @@ pub(crate) fn thumbnail(reader: impl Read) -> Result<Vec<u8>, ThumbnailError> {
     if width == 0 || height == 0 {
         return Err(ThumbnailError::Empty);
     }
-    if u64::from(width) * u64::from(height) > MAX_PIXELS {
+    let limit = match info.coding_process {
+        CodingProcess::DctSequential => MAX_PIXELS,
+        CodingProcess::DctProgressive | CodingProcess::Lossless => MAX_WHOLE_PIXELS,
+    };
+    if u64::from(width) * u64::from(height) > limit {
         return Err(ThumbnailError::TooLarge { width, height });
     }
     let (out_w, out_h) = fit(width, height);
@@ -89,14 +103,71 @@ pub(crate) fn thumbnail(reader: impl Read) -> Result<Vec<u8>, ThumbnailError> {
     Ok(out)
 }
 
-/// The thumbnail's size for a `width` × `height` picture: [`MAX_WIDTH`] wide at most, the
-/// aspect ratio kept, at least one pixel each way.
+/// The thumbnail's size for a `width` × `height` picture: within [`MAX_SIDE`] each way, the
+/// aspect ratio kept (the longer side [`MAX_SIDE`]), at least one pixel each way.
 fn fit(width: u16, height: u16) -> (u16, u16) {
-    if width <= MAX_WIDTH {
+    let long = width.max(height);
+    if long <= MAX_SIDE {
         return (width, height);
     }
-    let h = (u64::from(height) * u64::from(MAX_WIDTH) + u64::from(width) / 2) / u64::from(width);
-    (MAX_WIDTH, u16::try_from(h.max(1)).unwrap_or(u16::MAX))
+    let (long, side) = (u64::from(long), u64::from(MAX_SIDE));
+    // At most `side`: `n <= long`.
+    let scale = |n: u16| (u64::from(n) * side + long / 2) / long;
+    let cap = |n: u64| u16::try_from(n.clamp(1, side)).unwrap_or(MAX_SIDE);
+    (cap(scale(width)), cap(scale(height)))
+}
+
+/// Thumbnails kept per camera …
+const CACHE_COUNT: usize = 256;
+/// … and the most bytes they hold together (a thumbnail is about 15 KB; a noisy one, more).
+const CACHE_BYTES: usize = 8 << 20;
+
+/// The thumbnails made, by image name, oldest first, bounded by count and by bytes: the
+/// oldest go first.
+#[derive(Debug, Default)]
+pub(crate) struct ThumbnailCache {
+    entries: VecDeque<(String, Bytes)>,
+    /// The bytes of every entry.
+    bytes: usize,
+}
+
+impl ThumbnailCache {
+    /// The thumbnail of `name`, if kept.
+    pub(crate) fn get(&self, name: &str) -> Option<Bytes> {
+        self.entries
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, t)| t.clone())
+    }
+
+    /// Keeps the thumbnail of `name` (unless one is kept already), forgetting the oldest while
+    /// the count or the bytes would go beyond their bounds. One larger than the whole bound is
+    /// not kept.
+    pub(crate) fn keep(&mut self, name: &str, jpeg: Bytes) {
+        if jpeg.len() > CACHE_BYTES || self.entries.iter().any(|(n, _)| n == name) {
+            return;
+        }
+        while self.entries.len() >= CACHE_COUNT || self.bytes + jpeg.len() > CACHE_BYTES {
+            let Some((_, old)) = self.entries.pop_front() else {
+                break;
+            };
+            self.bytes -= old.len();
+        }
+        self.bytes += jpeg.len();
+        self.entries.push_back((name.to_string(), jpeg));
+    }
+
+    /// Forgets the thumbnail of `name`.
+    pub(crate) fn forget(&mut self, name: &str) {
+        let bytes = &mut self.bytes;
+        self.entries.retain(|(n, t)| {
+            let keep = n != name;
+            if !keep {
+                *bytes -= t.len();
+            }
+            keep
+        });
+    }
 }
 
 /// The wanted size, or the decoded size where that is smaller (the decoder may stop short on
@@ -167,14 +238,17 @@ mod tests {
     }
 
     #[test]
-    fn large_pictures_become_320_wide_with_their_aspect() {
+    fn large_pictures_fit_320_square_with_their_aspect() {
         for (w, h, want) in [
             (640, 424, (320, 212)),
             // Decoded at an eighth, then averaged from 325 to 320.
             (2600, 1733, (320, 213)),
-            (1000, 3000, (320, 960)),
+            (1000, 3000, (107, 320)),
+            (424, 640, (212, 320)),
             (321, 5, (320, 5)),
             (4000, 1, (320, 1)),
+            (1, 4000, (1, 320)),
+            (321, 4000, (26, 320)),
         ] {
             let t = thumbnail(jpeg(w, h, ColorType::Rgb, 3).as_slice()).unwrap();
             assert_eq!(size_of(&t), want, "{w}×{h}");
@@ -222,5 +296,85 @@ mod tests {
             thumbnail(huge.as_slice()),
             Err(ThumbnailError::TooLarge { .. })
         ));
+    }
+
+    #[test]
+    fn the_box_holds_any_shape() {
+        for (w, h) in [
+            (321, 65535),
+            (65535, 321),
+            (65535, 65535),
+            (1, 65535),
+            (320, 320),
+            (321, 321),
+            (9504, 6336),
+        ] {
+            let (tw, th) = fit(w, h);
+            assert!(
+                (1..=MAX_SIDE).contains(&tw) && (1..=MAX_SIDE).contains(&th),
+                "{w}×{h}"
+            );
+            assert!(tw <= w && th <= h, "{w}×{h}");
+            assert!(tw == MAX_SIDE || th == MAX_SIDE, "{w}×{h}");
+        }
+        assert_eq!(fit(200, 100), (200, 100));
+    }
+
+    /// A progressive JPEG is decoded whole: above 16 megapixels it is refused before anything
+    /// is decoded; a small one is made into a thumbnail.
+    #[test]
+    fn large_progressive_pictures_are_refused() {
+        let mut progressive = Vec::new();
+        let mut e = Encoder::new(&mut progressive, 90);
+        e.set_progressive(true);
+        e.encode(&[128u8; 64 * 48 * 3], 64, 48, ColorType::Rgb)
+            .unwrap();
+        assert_eq!(
+            size_of(&thumbnail(progressive.as_slice()).unwrap()),
+            (64, 48)
+        );
+        // The same file announcing 5000 × 5000 pixels (25 megapixels).
+        let sof = progressive
+            .windows(2)
+            .position(|w| w == [0xFF, 0xC2])
+            .unwrap();
+        progressive[sof + 5..sof + 9].copy_from_slice(&[0x13, 0x88, 0x13, 0x88]);
+        assert!(matches!(
+            thumbnail(progressive.as_slice()),
+            Err(ThumbnailError::TooLarge {
+                width: 5000,
+                height: 5000
+            })
+        ));
+    }
+
+    #[test]
+    fn the_cache_is_bounded_by_count_and_by_bytes() {
+        let mut cache = ThumbnailCache::default();
+        for i in 0..CACHE_COUNT + 10 {
+            cache.keep(&format!("{i}.jpg"), Bytes::from(vec![0u8; 10]));
+        }
+        assert_eq!(cache.entries.len(), CACHE_COUNT);
+        assert!(cache.get("0.jpg").is_none());
+        assert!(cache.get(&format!("{}.jpg", CACHE_COUNT + 9)).is_some());
+        // Large ones: the oldest go until the new one fits the bytes.
+        let big = CACHE_BYTES / 3;
+        for i in 0..5 {
+            cache.keep(&format!("big{i}.jpg"), Bytes::from(vec![0u8; big]));
+            assert!(cache.bytes <= CACHE_BYTES);
+            assert_eq!(
+                cache.bytes,
+                cache.entries.iter().map(|(_, t)| t.len()).sum::<usize>()
+            );
+        }
+        assert!(cache.get("big4.jpg").is_some() && cache.get("big0.jpg").is_none());
+        cache.keep("huge.jpg", Bytes::from(vec![0u8; CACHE_BYTES + 1]));
+        assert!(cache.get("huge.jpg").is_none());
+        cache.forget("big4.jpg");
+        assert!(cache.get("big4.jpg").is_none());
+        assert_eq!(
+            cache.bytes,
+            cache.entries.iter().map(|(_, t)| t.len()).sum::<usize>()
+        );
     }
 }

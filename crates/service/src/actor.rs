@@ -339,11 +339,8 @@ impl Actor {
         match self.live.stream.poll(&mut self.cam).await {
             Ok(Some(frame)) => {
                 let frame = Arc::new(frame);
-                self.live.frames.send_modify(|f| {
-                    f.frame = Some(frame);
-                    // The failure episode, if any, is over.
-                    f.trouble = None;
-                });
+                // The failure episode, if any, is over.
+                self.live.frames.send_modify(|f| f.publish(frame));
                 // Consumers waiting for this frame run before the next request is prepared
                 // (on a virtual clock the next one is due at once).
                 tokio::task::yield_now().await;

@@ -46,7 +46,7 @@ use sonyctl_sony::{AllPropInfo, SonyDevicePropDesc};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
 pub use events::{Event, EventStream};
-pub use live_view::LiveViewSubscription;
+pub use live_view::{LiveViewSubscription, NewestFrame};
 pub use sonyctl_camera::capture::{ExposureState, ExposureStatus};
 pub use sonyctl_camera::{AfFrame, CameraInfo, LiveFrame, LiveViewOptions};
 pub use status::Status;
@@ -338,7 +338,8 @@ impl ServiceHandle {
 
     /// Joins the camera's one live-view stream. Cheap and synchronous; the stream starts with
     /// the first subscription and stops after the last is dropped. Its request cap is the
-    /// highest `max_fps` of the subscriptions (none if any has none).
+    /// highest `max_fps` of the subscriptions (none if any has none). The newest frame already
+    /// published is there at once ([`LiveViewSubscription::newest`]).
     pub fn live_view(&self, options: LiveViewOptions) -> LiveViewSubscription {
         self.live.join(options)
     }

@@ -4,13 +4,17 @@
 //! [`LiveViewSubscription`] exists. Frames go out through a `tokio::sync::watch` holding only
 //! the newest frame: the task replaces it and never waits for anyone, so a slow consumer skips
 //! frames (and counts them in [`LiveViewSubscription::skipped`]) without slowing the camera or
-//! the other consumers.
+//! the other consumers. A consumer that joins late (during an exposure, while live view is
+//! refused) can have the newest frame the task already published at once
+//! ([`LiveViewSubscription::newest`]), without waiting for the next.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use sonyctl_camera::{LiveFrame, LiveViewOptions, SharedError};
 use tokio::sync::watch;
+use tokio::time::Instant;
 
 use crate::ServiceError;
 
@@ -41,11 +45,38 @@ impl Demand {
 pub(crate) struct Newest {
     /// The newest frame the stream produced (`None` before the first).
     pub(crate) frame: Option<Arc<LiveFrame>>,
+    /// When `frame` was published.
+    pub(crate) published: Option<Instant>,
     /// The failure that began the current run of failures (numbered by `episodes`), until a
     /// frame comes or the stream starts again.
     pub(crate) trouble: Option<(u64, SharedError)>,
     /// Runs of failures so far.
     pub(crate) episodes: u64,
+}
+
+impl Newest {
+    /// Publishes `frame`: the newest now, and the end of any run of failures.
+    pub(crate) fn publish(&mut self, frame: Arc<LiveFrame>) {
+        self.frame = Some(frame);
+        self.published = Some(Instant::now());
+        self.trouble = None;
+    }
+}
+
+/// The newest frame a subscription can have at once ([`LiveViewSubscription::newest`]).
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct NewestFrame {
+    /// The frame.
+    pub frame: Arc<LiveFrame>,
+    /// How long ago the service published it.
+    pub age: Duration,
+    /// True when the frame is of the stream's current run: it came after this subscription
+    /// joined, or the stream already ran for others then (an exposure, a refused live view or
+    /// a lost connection may keep a frame the newest for long). False when the stream was
+    /// stopped when this subscription joined: the frame is left from an earlier run, and the
+    /// next is on its way.
+    pub watched: bool,
 }
 
 /// What the service's handles share to join the stream.
@@ -58,13 +89,15 @@ pub(crate) struct Hub {
 impl Hub {
     pub(crate) fn join(&self, options: LiveViewOptions) -> LiveViewSubscription {
         let mut id = 0;
+        let mut watched = false;
         self.demand.send_modify(|d| {
+            watched = d.wanted();
             id = d.next_id;
             d.next_id += 1;
             d.members.insert(id, options.max_fps);
         });
         let mut frames = self.frames.clone();
-        // Frames produced before joining are neither returned nor counted as skipped.
+        // Frames produced before joining are neither returned by `next` nor counted as skipped.
         let last = frames
             .borrow_and_update()
             .frame
@@ -73,9 +106,12 @@ impl Hub {
         LiveViewSubscription {
             frames,
             last,
+            given: 0,
+            joined: last,
             // Trouble going on when joining is heard (the stream is failing now).
             heard: 0,
             skipped: 0,
+            watched,
             demand: self.demand.clone(),
             id,
         }
@@ -87,11 +123,18 @@ impl Hub {
 #[derive(Debug)]
 pub struct LiveViewSubscription {
     frames: watch::Receiver<Newest>,
-    /// Sequence number of the last frame returned (or the newest when joining).
+    /// Sequence number of the last frame returned (or the newest when joining): `next`
+    /// returns only newer ones.
     last: u64,
+    /// Sequence number of the last frame returned by `next` or `newest` (0 before any).
+    given: u64,
     /// The last run of failures returned.
     heard: u64,
     skipped: u64,
+    /// The newest frame's sequence number when joining.
+    joined: u64,
+    /// The stream ran for others when this subscription joined.
+    watched: bool,
     demand: Arc<watch::Sender<Demand>>,
     id: u64,
 }
@@ -111,6 +154,7 @@ impl LiveViewSubscription {
                 if f.sequence > self.last {
                     self.skipped += f.sequence - self.last - 1;
                     self.last = f.sequence;
+                    self.given = f.sequence;
                     return Ok(f);
                 }
             }
@@ -125,6 +169,29 @@ impl LiveViewSubscription {
                 .await
                 .map_err(|_| ServiceError::Ended)?;
         }
+    }
+
+    /// The newest frame the stream has published, at once, whether it came before this
+    /// subscription joined or not (`None` before the stream's first frame, or when it is not
+    /// newer than the last one this subscription returned). [`next`](Self::next) then returns
+    /// only frames newer than it. A client that joins during an exposure, or while live view
+    /// is refused, has a picture at once this way; [`NewestFrame::watched`] and
+    /// [`NewestFrame::age`] say how current it is.
+    pub fn newest(&mut self) -> Option<NewestFrame> {
+        let (frame, published) = {
+            let n = self.frames.borrow();
+            (n.frame.clone()?, n.published)
+        };
+        if frame.sequence <= self.given {
+            return None;
+        }
+        self.given = frame.sequence;
+        self.last = self.last.max(frame.sequence);
+        Some(NewestFrame {
+            watched: self.watched || frame.sequence > self.joined,
+            age: published.map_or(Duration::ZERO, |t| t.elapsed()),
+            frame,
+        })
     }
 
     /// Frames the stream produced that this subscription never returned.

@@ -679,3 +679,73 @@ async fn a_failing_live_view_is_heard_once_and_asked_less_and_less_often() {
         }
     }
 }
+
+/// A consumer that joins late has the newest frame at once (`newest`): while others watch,
+/// also while live view is refused and no frame comes; after the stream stopped, marked as left
+/// from an earlier run. Each frame is given once, and `next` then gives only newer frames.
+#[tokio::test]
+async fn a_late_consumer_has_the_newest_frame_at_once() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let sim = SimulatedCamera::new(Profile::builtin(BODY).unwrap(), SimOptions::default());
+    let refuse = Arc::new(AtomicBool::new(false));
+    let link = Link::new(Logged {
+        inner: SimLink::new(sim, SimClock::Virtual(Duration::ZERO)),
+        log: Log::default(),
+        refuse: refuse.clone(),
+    });
+    let cam = Camera::open(link, CameraOptions::default()).await.unwrap();
+    let h = CameraService::spawn(cam, ServiceOptions::default());
+    let mut first = h.live_view(LiveViewOptions::default());
+    assert!(
+        first.newest().is_none(),
+        "a frame before the stream's first"
+    );
+    let mut newest = first.next().await.unwrap();
+    // Live view refused: frames stop, and the one watching hears it.
+    refuse.store(true, Ordering::Relaxed);
+    loop {
+        match first.next().await {
+            Ok(f) => newest = f,
+            Err(ServiceError::LiveView(_)) => break,
+            Err(e) => panic!("{e}"),
+        }
+    }
+    let mut late = h.live_view(LiveViewOptions::default());
+    let given = late.newest().expect("the newest frame at once");
+    assert!(given.watched);
+    assert_eq!(given.frame.sequence, newest.sequence);
+    assert_eq!(given.frame.jpeg, newest.jpeg);
+    assert!(late.newest().is_none(), "the same frame given twice");
+    refuse.store(false, Ordering::Relaxed);
+    let next = loop {
+        match late.next().await {
+            Ok(f) => break f,
+            // The run of failures going on when it joined.
+            Err(ServiceError::LiveView(_)) => {}
+            Err(e) => panic!("{e}"),
+        }
+    };
+    assert!(next.sequence > given.frame.sequence);
+    // Only a frame newer than what it returned, if one came since.
+    if let Some(n) = late.newest() {
+        assert!(n.frame.sequence > next.sequence);
+    }
+    // Nobody watches: the stream stops, and its newest frame is left from that run.
+    drop(first);
+    drop(late);
+    let mut again = h.live_view(LiveViewOptions::default());
+    let old = again.newest().expect("the frame left from the last run");
+    assert!(!old.watched);
+    assert!(old.frame.sequence >= next.sequence);
+    let fresh = again.next().await.unwrap();
+    assert!(fresh.sequence > old.frame.sequence);
+    assert_eq!(again.skipped(), fresh.sequence - old.frame.sequence - 1);
+    // A frame that came after it joined is of this run.
+    let later = loop {
+        if let Some(n) = again.newest() {
+            break n;
+        }
+        tokio::task::yield_now().await;
+    };
+    assert!(later.watched && later.frame.sequence > fresh.sequence);
+}

@@ -153,15 +153,20 @@ impl ExposureStateName {
     }
 }
 
+/// A progress as the API shows it: within 0 to 1, and 0 for what is not a number.
+pub(crate) fn fraction(progress: f64) -> f64 {
+    if progress.is_finite() {
+        progress.clamp(0.0, 1.0)
+    } else {
+        0.0
+    }
+}
+
 impl ExposureView {
     pub(crate) fn new(e: &ExposureStatus) -> ExposureView {
         ExposureView {
             state: ExposureStateName::of(e.state),
-            progress: if e.progress.is_finite() {
-                e.progress.clamp(0.0, 1.0)
-            } else {
-                0.0
-            },
+            progress: fraction(e.progress),
             started: e.started.map(|d| d.as_secs_f64()),
             length: e.length.map(|d| d.as_secs_f64()),
             detail: e.detail.clone(),
@@ -235,6 +240,20 @@ pub(crate) async fn get_camera(
 mod tests {
     use super::*;
     use sonyctl_service::ExposureState;
+
+    #[test]
+    fn progress_is_a_fraction() {
+        for (p, want) in [
+            (0.25, 0.25),
+            (-0.5, 0.0),
+            (1.5, 1.0),
+            (f64::NAN, 0.0),
+            (f64::INFINITY, 0.0),
+            (f64::NEG_INFINITY, 0.0),
+        ] {
+            assert_eq!(fraction(p), want, "{p}");
+        }
+    }
 
     /// The document's names are the service's.
     #[test]

@@ -2,7 +2,9 @@
 //!
 //! Each stream is one consumer of the camera service's event ring ([`EventStream`]) and of the
 //! camera's job updates: the service never waits for it, so a slow client only falls behind
-//! itself, and is told so (`lagged`, with the status now) instead of being sent history. The
+//! itself, and is told so (`lagged`, with the status now) instead of being sent history; after
+//! missing job updates it is sent the state of every job the camera has (a `job` event each),
+//! so a job whose end it missed is not left running for it. The
 //! stream opens with the status, so that a page can draw at once without polling, sends a
 //! keep-alive comment when it has been silent for [`Limits::event_keep_alive`] (15 s), holds
 //! one of the server's event-stream permits, and ends when the server shuts down.
@@ -12,31 +14,32 @@
 //! - `property` `{code, name, old, new, old_raw, new_raw, time}`: a setting changed (displayed
 //!   and raw values; `time` when the server heard it, RFC 3339 in UTC);
 //! - `image` `{name, size, format}`: an image was saved (already listed by `…/images`);
-//! - `exposure` `{state, progress, detail?}`: the shot in hand;
+//! - `exposure` `{state, progress, detail?}`: the shot in hand (`progress` 0 to 1);
 //! - `connection` `{connected, error?}`: the connection was lost or is back;
 //! - `job` `{job, state, progress}`: a capture job changed;
-//! - `lagged` `{missed, status}`: this client fell behind and `missed` events are lost to it.
+//! - `lagged` `{missed, status}`: this client fell behind and `missed` events are lost to it
+//!   (when they were job updates, a `job` event for every job the camera has follows).
 //!
 //! [`Limits::event_keep_alive`]: crate::config::Limits::event_keep_alive
 
+use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use sonyctl_service::{Event, EventStream, ExposureState, Status};
-
-use crate::api::cameras::StatusView;
 use tokio::sync::{OwnedSemaphorePermit, broadcast, watch};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::api::cameras::{StatusView, fraction};
 use crate::api::images::rfc3339;
 use crate::api::jobs::JobView;
+use crate::api::{ApiPath, CameraPath};
 use crate::error::{ApiError, ErrorBody};
 use crate::registry::CameraEntry;
 use crate::state::AppState;
@@ -152,7 +155,7 @@ fn translate(entry: &CameraEntry, event: Event) -> Option<SseEvent> {
             "exposure",
             &ExposureData {
                 state: s.state,
-                progress: s.progress,
+                progress: fraction(s.progress),
                 detail: s.detail.as_deref(),
             },
         ),
@@ -191,8 +194,9 @@ struct Feed {
     /// Closed when the service ends.
     status: watch::Receiver<Status>,
     shutdown: watch::Receiver<bool>,
-    /// The status, sent first.
-    first: Option<SseEvent>,
+    /// What goes before anything else: the status first; after a lag on the job updates, the
+    /// state of every job.
+    queued: VecDeque<SseEvent>,
     _permit: OwnedSemaphorePermit,
 }
 
@@ -200,8 +204,8 @@ impl Feed {
     /// The next event to send; `None` ends the stream (the server shuts down, the service
     /// ended).
     async fn next(&mut self) -> Option<SseEvent> {
-        if let Some(first) = self.first.take() {
-            return Some(first);
+        if let Some(e) = self.queued.pop_front() {
+            return Some(e);
         }
         loop {
             let Feed {
@@ -225,15 +229,18 @@ impl Feed {
                 },
                 job = next_job(jobs) => {
                     let e = match job {
-                        Ok(j) => sse(
-                            "job",
-                            &JobData {
-                                job: j.job,
-                                state: &j.state,
-                                progress: j.progress,
-                            },
-                        ),
+                        Ok(j) => job_event(j.job, &j.state, j.progress),
                         Err(broadcast::error::RecvError::Lagged(missed)) => {
+                            // The updates missed may hold a job's end: every job's state now
+                            // follows (oldest first), then the updates still in the channel.
+                            self.queued.extend(
+                                entry
+                                    .jobs
+                                    .list()
+                                    .iter()
+                                    .rev()
+                                    .filter_map(|j| job_event(j.job, &j.state, j.progress)),
+                            );
                             let now = StatusView::new(&entry.service.status());
                             sse("lagged", &LaggedData { missed, status: now })
                         }
@@ -256,6 +263,61 @@ impl Feed {
     }
 }
 
+/// The `job` event of a job's state.
+fn job_event(job: u64, state: &str, progress: f64) -> Option<SseEvent> {
+    sse(
+        "job",
+        &JobData {
+            job,
+            state,
+            progress: fraction(progress),
+        },
+    )
+}
+
+impl Feed {
+    /// A stream of `entry`'s events from now on, opening with the status; it holds `permit`.
+    fn open(
+        entry: Arc<CameraEntry>,
+        shutdown: watch::Receiver<bool>,
+        permit: OwnedSemaphorePermit,
+    ) -> Feed {
+        // Subscribed before the status is read: what changes in between is sent twice rather
+        // than never.
+        let events = entry.service.events();
+        let jobs = entry.jobs.subscribe();
+        let status = entry.service.status_changes();
+        let first = sse("status", &StatusView::new(&entry.service.status()));
+        Feed {
+            entry,
+            events,
+            jobs: Some(jobs),
+            status,
+            shutdown,
+            queued: first.into_iter().collect(),
+            _permit: permit,
+        }
+    }
+
+    /// The response that sends this stream, with a comment after `keep_alive` of silence.
+    fn into_response(self, keep_alive: Duration) -> Response {
+        let stream = futures_util::stream::unfold(self, |mut feed| async move {
+            let event = feed.next().await?;
+            Some((Ok::<_, Infallible>(event), feed))
+        });
+        let keep_alive = KeepAlive::new().interval(keep_alive).text("keep-alive");
+        (
+            // Proxies that buffer responses (nginx) pass this one through as it comes.
+            [(
+                HeaderName::from_static("x-accel-buffering"),
+                HeaderValue::from_static("no"),
+            )],
+            Sse::new(stream).keep_alive(keep_alive),
+        )
+            .into_response()
+    }
+}
+
 /// The next job update, or never once they have ended.
 async fn next_job(
     jobs: &mut Option<broadcast::Receiver<JobView>>,
@@ -271,12 +333,13 @@ async fn next_job(
 /// First `status` (the status snapshot), then `property` {code, name, old, new, old_raw,
 /// new_raw, time}, `image` {name, size, format}, `exposure` {state, progress, detail?},
 /// `connection` {connected, error?}, `job` {job, state, progress}, and `lagged` {missed,
-/// status} for a client that fell behind. A comment (`: keep-alive`) every 15 s of silence.
+/// status} for a client that fell behind (after missed job updates, a `job` event for every
+/// job the camera has follows it). A comment (`: keep-alive`) every 15 s of silence.
 #[utoipa::path(
     get,
     path = "/cameras/{id}/events",
     tag = "events",
-    params(("id" = String, Path, description = "The camera's id", max_length = 64)),
+    params(CameraPath),
     responses(
         (status = 200, description = "The event stream", content_type = "text/event-stream", body = String),
         (status = 400, description = "`invalid_request`: a path that does not decode", body = ErrorBody),
@@ -286,48 +349,130 @@ async fn next_job(
 )]
 async fn events(
     State(state): State<AppState>,
-    path: Result<Path<String>, PathRejection>,
+    ApiPath(path): ApiPath<CameraPath>,
 ) -> Result<Response, ApiError> {
-    let Path(id) = path.map_err(|e| ApiError::invalid(e.body_text()))?;
-    let entry = state.registry.find(&id)?;
+    let entry = state.registry.find(&path.id)?;
     let permit = state
         .event_streams
         .clone()
         .try_acquire_owned()
         .map_err(|_| too_many_streams("event", state.config.limits.event_streams))?;
-    // Subscribed before the status is read: what changes in between is sent twice rather
-    // than never.
-    let events = entry.service.events();
-    let jobs = entry.jobs.subscribe();
-    let status = entry.service.status_changes();
-    let first = sse("status", &StatusView::new(&entry.service.status()));
-    let feed = Feed {
-        entry,
-        events,
-        jobs: Some(jobs),
-        status,
-        shutdown: state.shutdown.clone(),
-        first,
-        _permit: permit,
-    };
-    let stream = futures_util::stream::unfold(feed, |mut feed| async move {
-        let event = feed.next().await?;
-        Some((Ok::<_, Infallible>(event), feed))
-    });
-    let keep_alive = KeepAlive::new()
-        .interval(state.config.limits.event_keep_alive)
-        .text("keep-alive");
-    Ok((
-        // Proxies that buffer responses (nginx) pass this one through as it comes.
-        [(
-            HeaderName::from_static("x-accel-buffering"),
-            HeaderValue::from_static("no"),
-        )],
-        Sse::new(stream).keep_alive(keep_alive),
-    )
-        .into_response())
+    let feed = Feed::open(entry, state.shutdown.clone(), permit);
+    Ok(feed.into_response(state.config.limits.event_keep_alive))
 }
 
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(events))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use super::*;
+    use crate::api::jobs::{Plan, launch};
+    use crate::registry::Registry;
+    use http_body_util::BodyExt;
+    use sonyctl_camera::save::Saver;
+    use sonyctl_camera::{Camera, CameraOptions, Link, SimClock};
+    use sonyctl_service::{CameraService, ServiceOptions, ShotOptions};
+    use sonyctl_sim::{Profile, SimOptions, SimulatedCamera};
+    use sonyctl_transport::SimLink;
+    use tokio::sync::Semaphore;
+
+    /// True for a job's last state.
+    fn finished(state: &str) -> bool {
+        !["queued", "running"].contains(&state)
+    }
+
+    /// Runs a timelapse of `count` shots, one right after the other, to its end; its last view.
+    async fn timelapse(entry: &Arc<CameraEntry>, count: u32, shot: &ShotOptions) -> JobView {
+        let mut updates = entry.jobs.subscribe();
+        let plan = Plan::Timelapse {
+            count,
+            interval: Duration::ZERO,
+        };
+        let id = launch(entry, plan, shot.clone()).await.unwrap();
+        loop {
+            if let Some(v) = entry.jobs.get(id).filter(|v| finished(&v.state)) {
+                return v;
+            }
+            match updates.recv().await {
+                Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+                Err(broadcast::error::RecvError::Closed) => panic!("the jobs ended"),
+            }
+        }
+    }
+
+    /// A stream that was not read while one job ended and another made more updates than the
+    /// job channel holds (64) lost the first job's updates, its end among them: after its
+    /// `lagged` it is sent every job's state, so it hears that end once, as it is.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_stream_that_missed_job_updates_is_sent_every_jobs_state() {
+        let sim = SimulatedCamera::new(
+            Profile::builtin("ilce-6000").unwrap(),
+            SimOptions::default(),
+        );
+        let link = Link::new(SimLink::new(sim, SimClock::Virtual(Duration::ZERO)));
+        let cam = Camera::open(link, CameraOptions::default()).await.unwrap();
+        let registry = Registry::new();
+        let entry = registry
+            .add(CameraService::spawn(cam, ServiceOptions::default()))
+            .await
+            .unwrap();
+        let (_stop, shutdown) = watch::channel(false);
+        let permit = Arc::new(Semaphore::new(1)).try_acquire_owned().unwrap();
+        let feed = Feed::open(entry.clone(), shutdown, permit);
+
+        let dir = tempfile::tempdir().unwrap();
+        let shot = ShotOptions::new(Saver::new(dir.path().join("out"), None).unwrap());
+        let first = timelapse(&entry, 1, &shot).await;
+        assert_eq!(first.state, "done");
+        let second = timelapse(&entry, 80, &shot).await;
+        assert!(finished(&second.state));
+
+        // Read now: until both ends are heard.
+        let mut body = feed.into_response(Duration::from_secs(3600)).into_body();
+        let mut text = String::new();
+        let ends = |text: &str| {
+            let jobs = events_named(text, "job");
+            [&first, &second].map(|v| {
+                jobs.iter()
+                    .filter(|j| j["job"] == v.job && j["state"] == v.state.as_str())
+                    .count()
+            })
+        };
+        tokio::time::timeout(Duration::from_secs(60), async {
+            while ends(&text).contains(&0) {
+                let frame = body.frame().await.expect("the stream ended").unwrap();
+                if let Ok(data) = frame.into_data() {
+                    text.push_str(&String::from_utf8_lossy(&data));
+                }
+            }
+        })
+        .await
+        .expect("a job's end never came");
+        let jobs = events_named(&text, "job");
+        let of_first: Vec<&serde_json::Value> =
+            jobs.iter().filter(|j| j["job"] == first.job).collect();
+        // Its `queued` and `running` were lost with its end; what it heard is its state now.
+        assert_eq!(
+            of_first,
+            [&serde_json::json!({"job": first.job, "state": "done", "progress": 1.0})]
+        );
+        let lagged = text.find("event: lagged\n").expect("no lagged");
+        let end = text
+            .find(&format!("data: {{\"job\":{},", first.job))
+            .unwrap();
+        assert!(lagged < end);
+    }
+
+    /// The data of the events called `name` in an event stream's text.
+    fn events_named(text: &str, name: &str) -> Vec<serde_json::Value> {
+        let head = format!("event: {name}\ndata: ");
+        text.split("\n\n")
+            .filter_map(|block| block.trim_start_matches('\n').strip_prefix(&head))
+            .filter_map(|data| serde_json::from_str(data.lines().next()?).ok())
+            .collect()
+    }
 }

@@ -6,14 +6,12 @@
 //! capture handlers, the event streams and the download of shots taken on the camera
 //! ([`crate::tether`]) all record what was saved here.
 
-use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::SystemTime;
 
 use axum::body::Body;
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
@@ -25,9 +23,10 @@ use tower_http::services::ServeFile;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::api::{ApiPath, CameraPath};
 use crate::error::{ApiError, ErrorBody};
 use crate::state::AppState;
-use crate::thumbnail::thumbnail;
+use crate::thumbnail::{ThumbnailCache, thumbnail};
 
 /// One saved image as the API shows it.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, utoipa::ToSchema)]
@@ -56,9 +55,6 @@ pub(crate) struct ImageRecord {
     pub(crate) sha256: String,
 }
 
-/// Thumbnails kept per camera (about 15 KB each).
-const THUMBNAILS_KEPT: usize = 256;
-
 /// Thumbnails made at once per camera (each decodes a JPEG on a blocking thread).
 const THUMBNAILS_AT_ONCE: usize = 2;
 
@@ -68,8 +64,8 @@ const THUMBNAILS_AT_ONCE: usize = 2;
 #[derive(Debug)]
 pub(crate) struct ImageStore {
     records: Mutex<Vec<ImageRecord>>,
-    /// Thumbnails made, by image name, oldest first.
-    thumbnails: Mutex<VecDeque<(String, Bytes)>>,
+    /// Thumbnails made, by image name.
+    thumbnails: Mutex<ThumbnailCache>,
     thumbnailing: Semaphore,
 }
 
@@ -139,20 +135,17 @@ impl ImageStore {
         let mut records = self.records.lock().unwrap_or_else(|p| p.into_inner());
         let i = records.iter().position(|r| r.view.name == name)?;
         let mut thumbnails = self.thumbnails.lock().unwrap_or_else(|p| p.into_inner());
-        thumbnails.retain(|(n, _)| n != name);
+        thumbnails.forget(name);
         Some(records.remove(i))
     }
 
     /// The thumbnail of `name`, if one was made.
     fn thumbnail(&self, name: &str) -> Option<Bytes> {
         let thumbnails = self.thumbnails.lock().unwrap_or_else(|p| p.into_inner());
-        thumbnails
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, t)| t.clone())
+        thumbnails.get(name)
     }
 
-    /// Keeps the thumbnail of `name` (the oldest one goes when too many are kept), unless the
+    /// Keeps the thumbnail of `name` (the cache is bounded by count and bytes), unless the
     /// image was deleted meanwhile.
     fn keep_thumbnail(&self, name: &str, jpeg: Bytes) {
         let records = self.records.lock().unwrap_or_else(|p| p.into_inner());
@@ -160,13 +153,7 @@ impl ImageStore {
             return;
         }
         let mut thumbnails = self.thumbnails.lock().unwrap_or_else(|p| p.into_inner());
-        if thumbnails.iter().any(|(n, _)| n == name) {
-            return;
-        }
-        if thumbnails.len() >= THUMBNAILS_KEPT {
-            thumbnails.pop_front();
-        }
-        thumbnails.push_back((name.to_string(), jpeg));
+        thumbnails.keep(name, jpeg);
     }
 }
 
@@ -199,14 +186,6 @@ fn unknown_image(name: &str) -> ApiError {
             name.chars().take(80).collect::<String>()
         ),
     )
-}
-
-/// The camera and image names of the path, or 400 `invalid_request`.
-fn image_path(
-    path: Result<Path<(String, String)>, PathRejection>,
-) -> Result<(String, String), ApiError> {
-    path.map(|Path(p)| p)
-        .map_err(|e| ApiError::invalid(e.body_text()))
 }
 
 /// The ETag of an image: its SHA-256 (none when the saver did not hash).
@@ -252,7 +231,7 @@ fn disposition(name: &str) -> Option<HeaderValue> {
     get,
     path = "/cameras/{id}/images",
     tag = "images",
-    params(("id" = String, Path, description = "The camera's id", max_length = 64)),
+    params(CameraPath),
     responses(
         (status = 200, description = "The images, newest first", body = ImageList),
         (status = 400, description = "`invalid_request`: a path that does not decode", body = ErrorBody),
@@ -261,9 +240,8 @@ fn disposition(name: &str) -> Option<HeaderValue> {
 )]
 async fn list_images(
     State(state): State<AppState>,
-    path: Result<Path<String>, PathRejection>,
+    ApiPath(CameraPath { id }): ApiPath<CameraPath>,
 ) -> Result<axum::Json<ImageList>, ApiError> {
-    let Path(id) = path.map_err(|e| ApiError::invalid(e.body_text()))?;
     let entry = state.registry.find(&id)?;
     let images = entry
         .images
@@ -299,10 +277,9 @@ async fn list_images(
 )]
 async fn get_image(
     State(state): State<AppState>,
-    path: Result<Path<(String, String)>, PathRejection>,
+    ApiPath((id, name)): ApiPath<(String, String)>,
     mut request: Request,
 ) -> Result<Response, ApiError> {
-    let (id, name) = image_path(path)?;
     let entry = state.registry.find(&id)?;
     let record = entry
         .images
@@ -415,9 +392,8 @@ fn range_not_satisfiable(served: &HeaderMap, range: Option<&HeaderValue>) -> Res
 )]
 async fn delete_image(
     State(state): State<AppState>,
-    path: Result<Path<(String, String)>, PathRejection>,
+    ApiPath((id, name)): ApiPath<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    let (id, name) = image_path(path)?;
     let entry = state.registry.find(&id)?;
     let record = entry
         .images
@@ -432,7 +408,7 @@ async fn delete_image(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// A small JPEG of the image, at most 320 pixels wide, made from a JPEG (decoded scaled down)
+/// A small JPEG of the image, within 320 × 320 pixels, made from a JPEG (decoded scaled down)
 /// and kept for the next request. Other formats have none yet: 404 `no_thumbnail`.
 #[utoipa::path(
     get,
@@ -452,10 +428,9 @@ async fn delete_image(
 )]
 async fn image_thumbnail(
     State(state): State<AppState>,
-    path: Result<Path<(String, String)>, PathRejection>,
+    ApiPath((id, name)): ApiPath<(String, String)>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let (id, name) = image_path(path)?;
     let entry = state.registry.find(&id)?;
     let record = entry
         .images
