@@ -1,7 +1,7 @@
 //! The JSON API against simulated cameras in this process, over HTTP on loopback: every
 //! endpoint's answers and error shapes, properties by text and by raw value, capture jobs
-//! (bulb stopped or aborted, a timelapse on its grid, release), the busy rule, and the OpenAPI
-//! document.
+//! (bulb stopped or aborted, a timelapse on its grid, one cut short, their small updates and
+//! list, release), the busy rule, and the OpenAPI document.
 
 #![allow(
     clippy::unwrap_used,
@@ -14,6 +14,7 @@ mod common;
 
 use std::time::Duration;
 
+use futures_util::StreamExt;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -405,9 +406,13 @@ async fn a_bulb_job_is_busy_and_stopped_early_keeps_its_image() {
         .await;
     assert_eq!(status, StatusCode::OK);
 
+    // The list has the job without its images.
     let (status, list) = s.get(&s.cam("/jobs")).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(list["jobs"], json!([stopped]));
+    let mut listed = stopped.clone();
+    listed.as_object_mut().unwrap().remove("images");
+    assert_eq!(stopped["image_count"], 1);
+    assert_eq!(list["jobs"], json!([listed]));
     let (status, body) = s.get(&s.cam("/jobs/99")).await;
     assert_error(status, &body, 404, "unknown_job");
     let (status, body) = s.delete(&s.cam("/jobs/99")).await;
@@ -567,6 +572,140 @@ async fn closing_stops_the_jobs_and_keeps_their_images() {
     assert_eq!(view["state"], "stopped");
     assert_eq!(view["images"].as_array().unwrap().len(), saved.len());
     drop(entry);
+    s.stop().await;
+}
+
+/// The named events of a Server-Sent Events stream.
+struct Events {
+    body: futures_util::stream::BoxStream<'static, reqwest::Result<bytes::Bytes>>,
+    buf: Vec<u8>,
+}
+
+impl Events {
+    async fn open(s: &Served) -> Events {
+        let response = s.client.get(s.cam("/events")).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        Events {
+            body: response.bytes_stream().boxed(),
+            buf: Vec::new(),
+        }
+    }
+
+    /// The data of the next event called `name` (comments and other events skipped).
+    async fn next(&mut self, name: &str) -> Value {
+        loop {
+            while let Some(end) = self.buf.windows(2).position(|w| w == b"\n\n") {
+                let block: Vec<u8> = self.buf.drain(..end + 2).collect();
+                let text = String::from_utf8(block).unwrap();
+                if text.lines().any(|l| l == format!("event: {name}")) {
+                    let data: String = text
+                        .lines()
+                        .filter_map(|l| l.strip_prefix("data: "))
+                        .collect();
+                    return serde_json::from_str(&data).unwrap();
+                }
+            }
+            let chunk = tokio::time::timeout(PATIENCE, self.body.next())
+                .await
+                .expect("an event in time")
+                .expect("the stream goes on");
+            self.buf.extend_from_slice(&chunk.unwrap());
+        }
+    }
+}
+
+/// A job publishes each change as `{job, state, progress}` only, however many images it has
+/// saved; `GET …/jobs` lists jobs with their image count and no images, `GET …/jobs/{job}`
+/// has them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn job_updates_and_the_job_list_carry_no_images() {
+    let s = serve_one("ilce-7sm3").await;
+    let mut events = Events::open(&s).await;
+    let (status, body) = s
+        .post(&s.cam("/capture"), json!({"count": 3, "af": false}))
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let job = body["job"].as_u64().unwrap();
+    let mut states = Vec::new();
+    loop {
+        let update = events.next("job").await;
+        let mut fields: Vec<&str> = update
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        fields.sort_unstable();
+        assert_eq!(fields, ["job", "progress", "state"], "{update}");
+        assert_eq!(update["job"], job);
+        let state = update["state"].as_str().unwrap().to_string();
+        if states.last() != Some(&state) {
+            states.push(state.clone());
+        }
+        if state != "queued" && state != "running" {
+            assert_eq!(update["progress"], 1.0);
+            break;
+        }
+    }
+    assert_eq!(states, ["queued", "running", "done"]);
+
+    let (status, list) = s.get(&s.cam("/jobs")).await;
+    assert_eq!(status, StatusCode::OK);
+    let listed = &list["jobs"][0];
+    assert_eq!(listed["job"], job);
+    assert_eq!(listed["image_count"], 3);
+    assert!(listed.get("images").is_none(), "{listed}");
+    let (_, view) = s.get(&s.cam(&format!("/jobs/{job}"))).await;
+    assert_eq!(view["image_count"], 3);
+    assert_eq!(view["images"].as_array().unwrap().len(), 3);
+    s.stop().await;
+}
+
+/// A timelapse whose camera service ends before its last shot is `failed`, naming why, never
+/// `done`; a job asked for after that is refused and leaves nothing behind.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_timelapse_cut_short_is_not_done() {
+    let s = serve_one("ilce-7sm3").await;
+    let (status, body) = s
+        .post(
+            &s.cam("/capture"),
+            json!({"count": 10, "interval": "1s", "af": false}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let job = body["job"].as_u64().unwrap();
+    s.poll_until(&s.cam(&format!("/jobs/{job}")), PATIENCE, |v| {
+        v["shots"].as_u64().unwrap() >= 1
+    })
+    .await;
+    // The service's task ends between two shots (a panic in it stands for any end).
+    let ended = s.services[0]
+        .with_camera(|_| panic!("the camera service's task ends here"))
+        .await;
+    assert!(ended.is_err());
+    let view = s
+        .poll_until(&s.cam(&format!("/jobs/{job}")), PATIENCE, |v| {
+            v["state"] != "running"
+        })
+        .await;
+    assert_eq!(view["state"], "failed", "{view}");
+    let shots = view["shots"].as_u64().unwrap();
+    assert!((1..10).contains(&shots), "{view}");
+    assert!(view["error"].as_str().unwrap().contains("ended"), "{view}");
+    assert_eq!(
+        view["image_count"].as_u64(),
+        Some(view["images"].as_array().unwrap().len() as u64)
+    );
+
+    let (status, body) = s.post(&s.cam("/capture"), json!({"bulb": "1s"})).await;
+    assert_error(status, &body, 503, "camera_disconnected");
+    let (_, list) = s.get(&s.cam("/jobs")).await;
+    let jobs = list["jobs"].as_array().unwrap();
+    assert!(
+        jobs.iter()
+            .all(|j| j["state"] != "queued" && j["state"] != "running"),
+        "{list}"
+    );
     s.stop().await;
 }
 

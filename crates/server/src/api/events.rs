@@ -36,7 +36,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::api::images::rfc3339;
-use crate::api::jobs::JobView;
+use crate::api::jobs::JobUpdate;
 use crate::error::{ApiError, ErrorBody};
 use crate::registry::CameraEntry;
 use crate::state::AppState;
@@ -187,7 +187,7 @@ struct Feed {
     entry: Arc<CameraEntry>,
     events: EventStream,
     /// `None` once the job updates have ended.
-    jobs: Option<broadcast::Receiver<JobView>>,
+    jobs: Option<broadcast::Receiver<JobUpdate>>,
     /// Closed when the service ends.
     status: watch::Receiver<Status>,
     shutdown: watch::Receiver<bool>,
@@ -229,7 +229,7 @@ impl Feed {
                             "job",
                             &JobData {
                                 job: j.job,
-                                state: &j.state,
+                                state: j.state,
                                 progress: j.progress,
                             },
                         ),
@@ -258,8 +258,8 @@ impl Feed {
 
 /// The next job update, or never once they have ended.
 async fn next_job(
-    jobs: &mut Option<broadcast::Receiver<JobView>>,
-) -> Result<JobView, broadcast::error::RecvError> {
+    jobs: &mut Option<broadcast::Receiver<JobUpdate>>,
+) -> Result<JobUpdate, broadcast::error::RecvError> {
     match jobs {
         Some(rx) => rx.recv().await,
         None => std::future::pending().await,
