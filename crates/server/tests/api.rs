@@ -1,7 +1,8 @@
 //! The JSON API against simulated cameras in this process, over HTTP on loopback: every
 //! endpoint's answers and error shapes, properties by text and by raw value, capture jobs
 //! (bulb stopped or aborted, a timelapse on its grid, one cut short, their small updates and
-//! list, release), the busy rule, and the OpenAPI document.
+//! list), single shots stopped by a release or the server's end, the busy rule, and the
+//! OpenAPI document.
 
 #![allow(
     clippy::unwrap_used,
@@ -301,7 +302,7 @@ async fn focus_release_and_movie() {
 
     let (status, body) = s.post(&s.cam("/release"), json!({})).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(body, json!({"stopped_jobs": []}));
+    assert_eq!(body, json!({"stopped_jobs": [], "stopped_shots": 0}));
 
     for (action, body) in [
         ("/af", json!({})),
@@ -549,7 +550,7 @@ async fn release_stops_the_jobs_first() {
     until_exposing(&s).await;
     let (status, body) = s.post(&s.cam("/release"), json!({})).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(body, json!({"stopped_jobs": [job]}));
+    assert_eq!(body, json!({"stopped_jobs": [job], "stopped_shots": 0}));
     let (_, view) = s.get(&s.cam(&format!("/jobs/{job}"))).await;
     assert_eq!(view["state"], "stopped");
     assert_eq!(view["images"].as_array().unwrap().len(), 1);
@@ -572,6 +573,121 @@ async fn closing_stops_the_jobs_and_keeps_their_images() {
     assert_eq!(view["state"], "stopped");
     assert_eq!(view["images"].as_array().unwrap().len(), saved.len());
     drop(entry);
+    s.stop().await;
+}
+
+/// The raw shutter speed of 8 seconds (80/10): long enough for a single shot to be in
+/// progress while a test acts.
+const EIGHT_SECONDS: u32 = 0x0050_000A;
+
+/// Sets the shutter speed by its raw value.
+async fn set_shutter(s: &Served, raw: u32) {
+    let (status, body) = s
+        .put(&s.cam("/properties/shutter"), json!({"value": raw}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["current"], raw);
+}
+
+/// `POST path` with `body` on a task of its own, so that the test goes on while it waits.
+fn post_in_background(
+    s: &Served,
+    path: &str,
+    body: Value,
+) -> tokio::task::JoinHandle<(StatusCode, Value)> {
+    let request = s.client.post(s.cam(path)).json(&body);
+    tokio::spawn(async move {
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    })
+}
+
+/// Waits until the first camera has `n` single shots queued or in progress.
+async fn until_shots_in_flight(s: &Served, n: usize) {
+    let entry = s.registry.list()[0].clone();
+    let start = std::time::Instant::now();
+    while entry.shots_in_flight() != n {
+        assert!(
+            start.elapsed() < PATIENCE,
+            "{} shots in flight, not {n}",
+            entry.shots_in_flight()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Pictures the simulated camera took.
+async fn pictures_taken(s: &Served) -> usize {
+    s.services[0]
+        .with_camera(|cam| cam.link().simulated().unwrap().produced().len())
+        .await
+        .unwrap()
+}
+
+/// `release` stops the single shots in flight too: the one in progress ends as the camera ends
+/// it and keeps its image, the one queued behind it takes no picture.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn release_stops_a_running_and_a_queued_single_shot() {
+    let s = serve_one("ilce-7sm3").await;
+    set_shutter(&s, EIGHT_SECONDS).await;
+    let running = post_in_background(&s, "/capture", json!({"af": false}));
+    until_exposing(&s).await;
+    let queued = post_in_background(&s, "/capture", json!({"af": false}));
+    until_shots_in_flight(&s, 2).await;
+
+    let (status, body) = s.post(&s.cam("/release"), json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body, json!({"stopped_jobs": [], "stopped_shots": 2}));
+    // The release answered once both had ended.
+    assert_eq!(s.registry.list()[0].shots_in_flight(), 0);
+    let (status, body) = running.await.unwrap();
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let images = body["images"].as_array().unwrap();
+    assert_eq!(images.len(), 1);
+    assert_eq!(
+        s.saved_files(),
+        [images[0]["name"].as_str().unwrap().to_string()]
+    );
+    let (status, body) = queued.await.unwrap();
+    assert_error(status, &body, 409, "busy");
+    assert_eq!(
+        pictures_taken(&s).await,
+        1,
+        "the queued shot took no picture"
+    );
+
+    // Once released, the camera shoots again.
+    let (status, body) = s
+        .put(&s.cam("/properties/shutter"), json!({"value": "1/1000"}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = s.post(&s.cam("/capture"), json!({"af": false})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(pictures_taken(&s).await, 2);
+    s.stop().await;
+}
+
+/// The server's end during a single shot: `close` returns once the shot's image is saved, the
+/// client gets its answer, and no capture starts afterwards.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closing_during_a_single_shot_keeps_its_image() {
+    let s = serve_one("ilce-7sm3").await;
+    set_shutter(&s, EIGHT_SECONDS).await;
+    let shot = post_in_background(&s, "/capture", json!({"af": false}));
+    until_exposing(&s).await;
+    tokio::time::timeout(PATIENCE, s.registry.close())
+        .await
+        .expect("close returns once the shot has ended");
+    let saved = s.saved_files();
+    assert_eq!(saved.len(), 1, "{saved:?}");
+    let (status, body) = shot.await.unwrap();
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["images"][0]["name"], saved[0]);
+    for request in [json!({}), json!({"bulb": "1s"}), json!({"count": 2})] {
+        let (status, body) = s.post(&s.cam("/capture"), request).await;
+        assert_error(status, &body, 503, "shutting_down");
+    }
     s.stop().await;
 }
 

@@ -1,5 +1,6 @@
 //! Capture jobs (bulb, burst, timelapse): `GET /cameras/{id}/jobs`, `GET` and
-//! `DELETE /cameras/{id}/jobs/{job}`, and the runner that `POST …/capture` starts.
+//! `DELETE /cameras/{id}/jobs/{job}`, and the runners that `POST …/capture` starts: a job, or
+//! one shot.
 //!
 //! A job runs in its own task, so it goes on when the client that started it goes away. Each
 //! change of its state or progress is published on [`Jobs::subscribe`] as a small
@@ -10,6 +11,13 @@
 //! shifts the later ones), each a capture of its own: other commands run between shots. While
 //! a job has a capture in the service, the busy rule ([`crate::api::not_while_a_job_shoots`])
 //! refuses what would queue behind it.
+//!
+//! One shot (`POST …/capture {}`) is held in the same table from the moment it is accepted
+//! until its images are recorded, so that `release` and the server's end reach it: one still
+//! queued in the service takes no picture, one in progress ends as the camera ends it and keeps
+//! its image. While a release runs ([`Jobs::stop_for_release`]) and once the server ends
+//! ([`Jobs::shutdown`]), no capture starts: a job or shot accepted just after the stop could
+//! otherwise outlive the release.
 //!
 //! Stopping a job (`DELETE`) closes the shutter now and keeps what was shot; `?discard=true`
 //! aborts, and the shot in hand is read out of the camera and dropped (a timelapse keeps the
@@ -184,12 +192,30 @@ impl Job {
     }
 }
 
+/// One shot (`POST …/capture {}`) accepted and not yet over.
+#[derive(Debug)]
+struct Shot {
+    id: u64,
+    /// Stop asked for (a release, the server's end) before or after it was queued.
+    control: Cancel,
+    /// Its capture in the service, once queued.
+    capture: Option<Cancel>,
+}
+
 #[derive(Debug, Default)]
 struct Table {
     /// The last job id given.
     last: u64,
     /// Oldest first.
     jobs: VecDeque<Job>,
+    /// The last shot id given (shots are not shown; the id tells them apart).
+    last_shot: u64,
+    /// Shots accepted and not yet over.
+    shots: Vec<Shot>,
+    /// Releases in progress: no capture starts meanwhile.
+    releasing: usize,
+    /// The server is ending: no capture starts any more.
+    closed: bool,
 }
 
 impl Table {
@@ -209,14 +235,59 @@ impl Table {
             }
         });
     }
+
+    /// Refuses a new capture while a release runs or once the server ends.
+    fn admit(&self) -> Result<(), ApiError> {
+        if self.closed {
+            return Err(shutting_down());
+        }
+        if self.releasing > 0 {
+            return Err(ApiError::busy(
+                "the camera is being released (POST …/release): try again once that has \
+                 answered",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Stops every job still going and every shot (images taken are kept); returns their
+    /// ids.
+    fn stop_going(&mut self) -> (Vec<u64>, Vec<u64>) {
+        let mut jobs = Vec::new();
+        for job in self.jobs.iter().filter(|j| !j.is_finished()) {
+            job.control.cancel();
+            if let Some(c) = &job.capture {
+                c.cancel();
+            }
+            jobs.push(job.summary.job);
+        }
+        let mut shots = Vec::new();
+        for shot in &self.shots {
+            shot.control.cancel();
+            if let Some(c) = &shot.capture {
+                c.cancel();
+            }
+            shots.push(shot.id);
+        }
+        (jobs, shots)
+    }
 }
 
-/// The capture jobs of one camera.
+/// 503 `shutting_down`.
+fn shutting_down() -> ApiError {
+    ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "shutting_down",
+        "the server is shutting down and starts no capture",
+    )
+}
+
+/// The capture jobs of one camera, and its shots in flight.
 #[derive(Debug)]
 pub(crate) struct Jobs {
     updates: broadcast::Sender<JobUpdate>,
     table: Mutex<Table>,
-    /// Counts changes, so that waiters wake.
+    /// Counts changes (a job's update, a shot that ends), so that waiters wake.
     changes: watch::Sender<u64>,
 }
 
@@ -244,6 +315,28 @@ fn unknown_job(job: u64) -> ApiError {
         "unknown_job",
         format!("no capture job {job} on this camera: GET …/jobs lists them"),
     )
+}
+
+/// What a release or the server's end stopped.
+#[derive(Debug, Default, PartialEq)]
+pub(crate) struct Stopped {
+    /// The jobs that were going.
+    pub(crate) jobs: Vec<u64>,
+    /// The shots that were queued or in progress.
+    pub(crate) shots: usize,
+}
+
+/// While it lives, a release runs on the camera and no capture starts there (409 `busy`).
+#[derive(Debug)]
+pub(crate) struct ReleaseHold<'a> {
+    jobs: &'a Jobs,
+}
+
+impl Drop for ReleaseHold<'_> {
+    fn drop(&mut self) {
+        let mut table = self.jobs.lock();
+        table.releasing = table.releasing.saturating_sub(1);
+    }
 }
 
 impl Jobs {
@@ -290,11 +383,23 @@ impl Jobs {
             .map(|j| j.summary.job)
     }
 
-    /// Registers a new job, unless one is still going (409 `busy` naming it). `shooting`:
-    /// whether it has a capture in the service from the start (a bulb, a burst). Returns its
-    /// id and its stop-and-abort token.
+    /// Shots accepted and not yet over (queued in the service or shooting).
+    pub(crate) fn shots_in_flight(&self) -> usize {
+        self.lock().shots.len()
+    }
+
+    /// True once the server is ending.
+    fn is_closed(&self) -> bool {
+        self.lock().closed
+    }
+
+    /// Registers a new job, unless one is still going (409 `busy` naming it), a release runs
+    /// (409 `busy`) or the server ends (503 `shutting_down`). `shooting`: whether it has a
+    /// capture in the service from the start (a bulb, a burst). Returns its id and its
+    /// stop-and-abort token.
     fn start(&self, kind: JobKind, count: u32, shooting: bool) -> Result<(u64, Cancel), ApiError> {
         let mut table = self.lock();
+        table.admit()?;
         if let Some(j) = table.jobs.iter().find(|j| !j.is_finished()) {
             return Err(busy_with(j.summary.job));
         }
@@ -417,28 +522,88 @@ impl Jobs {
         }
     }
 
-    /// Stops every job that is still going (images taken are kept and saved), waits for them
-    /// to end, and returns their ids.
-    pub(crate) async fn stop_all(&self) -> Vec<u64> {
-        let going: Vec<u64> = self
-            .lock()
-            .jobs
-            .iter()
-            .filter(|j| !j.is_finished())
-            .map(|j| j.summary.job)
-            .collect();
-        for id in &going {
-            let _ = self.stop(*id, false);
-        }
-        for id in &going {
+    /// Waits until the jobs `jobs` have finished and the shots `shots` are over.
+    async fn wait_all(&self, jobs: &[u64], shots: &[u64]) {
+        for id in jobs {
             self.wait(*id).await;
         }
-        going
+        let mut changes = self.changes.subscribe();
+        loop {
+            if !self.lock().shots.iter().any(|s| shots.contains(&s.id)) {
+                return;
+            }
+            if changes.changed().await.is_err() {
+                return;
+            }
+        }
     }
 
-    /// Stops every job (the images taken are kept and saved) and waits for them to end.
-    pub(crate) async fn shutdown(&self) {
-        self.stop_all().await;
+    /// For `release`: stops every job still going and every shot, queued or in progress
+    /// (images taken are kept and saved), and waits for them to end. The hold returned keeps
+    /// any capture from starting on this camera until it is dropped, once the buttons are
+    /// released: a job or shot accepted after the stop cannot outlive the release.
+    pub(crate) async fn stop_for_release(&self) -> (ReleaseHold<'_>, Stopped) {
+        let (jobs, shots) = {
+            let mut table = self.lock();
+            table.releasing += 1;
+            table.stop_going()
+        };
+        let hold = ReleaseHold { jobs: self };
+        self.wait_all(&jobs, &shots).await;
+        (
+            hold,
+            Stopped {
+                jobs,
+                shots: shots.len(),
+            },
+        )
+    }
+
+    /// The server ends: from now on no capture starts (503 `shutting_down`); every job and
+    /// shot is stopped (images taken are kept and saved) and waited for. A shot in progress
+    /// ends when the camera delivers its image, after its exposure.
+    pub(crate) async fn shutdown(&self) -> Stopped {
+        let (jobs, shots) = {
+            let mut table = self.lock();
+            table.closed = true;
+            table.stop_going()
+        };
+        self.wait_all(&jobs, &shots).await;
+        Stopped {
+            jobs,
+            shots: shots.len(),
+        }
+    }
+
+    /// Registers a shot, unless a release runs (409 `busy`) or the server ends (503
+    /// `shutting_down`).
+    fn begin_shot(&self) -> Result<(u64, Cancel), ApiError> {
+        let mut table = self.lock();
+        table.admit()?;
+        table.last_shot += 1;
+        let (id, control) = (table.last_shot, Cancel::new());
+        table.shots.push(Shot {
+            id,
+            control: control.clone(),
+            capture: None,
+        });
+        Ok((id, control))
+    }
+
+    /// Shot `id`'s capture is in the service: a stop already asked for reaches it.
+    fn shot_queued(&self, id: u64, capture: Cancel) {
+        let mut table = self.lock();
+        if let Some(shot) = table.shots.iter_mut().find(|s| s.id == id) {
+            forward(&shot.control, &capture);
+            shot.capture = Some(capture);
+        }
+    }
+
+    /// Shot `id` is over.
+    fn end_shot(&self, id: u64) {
+        let mut table = self.lock();
+        table.shots.retain(|s| s.id != id);
+        self.publish(None);
     }
 }
 
@@ -478,6 +643,70 @@ pub(crate) fn record(entry: &CameraEntry, report: &CaptureReport) -> Vec<ImageVi
         .iter()
         .map(|d| entry.images.record(d))
         .collect()
+}
+
+/// A shot's place in its camera's table, from the moment it is accepted until its images are
+/// recorded; dropping it ends the shot there.
+struct ShotTicket {
+    entry: Arc<CameraEntry>,
+    id: u64,
+}
+
+impl Drop for ShotTicket {
+    fn drop(&mut self) {
+        self.entry.jobs.end_shot(self.id);
+    }
+}
+
+/// One shot (`POST …/capture {}`): its images, saved and recorded even if the client goes away
+/// before the answer. A release or the server's end stops it: still queued, it takes no
+/// picture (409 `busy`, or 503 `shutting_down` at the end); in progress, it ends as the camera
+/// ends it and keeps its image.
+pub(crate) async fn single(
+    entry: &Arc<CameraEntry>,
+    options: ShotOptions,
+) -> Result<Vec<ImageView>, ApiError> {
+    let (id, control) = entry.jobs.begin_shot()?;
+    let ticket = ShotTicket {
+        entry: entry.clone(),
+        id,
+    };
+    // A client gone before the capture is queued takes no picture (the ticket ends the shot).
+    let handle = entry.service.capture(ShotKind::Single, options).await?;
+    entry.jobs.shot_queued(id, handle.canceller());
+    let (answer, result) = oneshot::channel();
+    tokio::spawn(async move {
+        let r = handle
+            .wait()
+            .await
+            .map(|report| record(&ticket.entry, &report))
+            .map_err(ApiError::from);
+        // The answer goes first: whoever waits for the shot to end (a release, the server's
+        // end) lets the client's connection go only after that.
+        let _ = answer.send(r);
+        drop(ticket);
+    });
+    let images = result
+        .await
+        .map_err(|_| ApiError::internal("the capture's result was lost"))??;
+    if !images.is_empty() {
+        return Ok(images);
+    }
+    if control.is_cancelled() {
+        return Err(if entry.jobs.is_closed() {
+            shutting_down()
+        } else {
+            ApiError::busy(
+                "the shot was stopped by a release (POST …/release) before it was taken: no \
+                 picture",
+            )
+        });
+    }
+    Err(ApiError::new(
+        StatusCode::BAD_GATEWAY,
+        "camera_error",
+        "the camera delivered no image",
+    ))
 }
 
 /// Starts a job on `entry` as `plan` says, shooting with `options`; returns its id once its
@@ -920,5 +1149,52 @@ mod tests {
         assert_eq!(states, [(1, "queued"), (1, "failed")]);
         assert!(entry.jobs.list().is_empty(), "the job is forgotten");
         assert_eq!(entry.jobs.shooting(), None);
+    }
+
+    #[tokio::test]
+    async fn a_release_stops_every_shot_and_admits_none_until_it_ends() {
+        let jobs = Jobs::default();
+        let (queued, queued_control) = jobs.begin_shot().unwrap_or_default();
+        let (running, _) = jobs.begin_shot().unwrap_or_default();
+        let capture = Cancel::new();
+        jobs.shot_queued(running, capture.clone());
+        let release = jobs.stop_for_release();
+        tokio::pin!(release);
+        // The release waits for both shots to end.
+        tokio::select! {
+            biased;
+            _ = &mut release => unreachable!("two shots are still in flight"),
+            () = std::future::ready(()) => {}
+        }
+        assert!(queued_control.is_cancelled() && capture.is_cancelled());
+        let refused = jobs.begin_shot().err().map(|e| e.code);
+        assert_eq!(refused, Some("busy"), "no shot starts during a release");
+        let refused = jobs.start(JobKind::Bulb, 1, true).err().map(|e| e.code);
+        assert_eq!(refused, Some("busy"), "no job starts during a release");
+        // A capture queued after the stop hears it at once.
+        let late = Cancel::new();
+        jobs.shot_queued(queued, late.clone());
+        assert!(late.is_cancelled());
+        jobs.end_shot(queued);
+        jobs.end_shot(running);
+        let (hold, stopped) = release.await;
+        assert_eq!(
+            stopped,
+            Stopped {
+                jobs: Vec::new(),
+                shots: 2
+            }
+        );
+        assert_eq!(jobs.begin_shot().err().map(|e| e.code), Some("busy"));
+        drop(hold);
+        let (third, _) = jobs.begin_shot().expect("the release is over");
+        jobs.end_shot(third);
+        assert_eq!(jobs.shutdown().await, Stopped::default());
+        let refused = jobs.begin_shot().err().map(|e| e.code);
+        assert_eq!(
+            refused,
+            Some("shutting_down"),
+            "no shot starts once the server ends"
+        );
     }
 }
