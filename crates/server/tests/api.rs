@@ -1,8 +1,8 @@
 //! The JSON API against simulated cameras in this process, over HTTP on loopback: every
-//! endpoint's answers and error shapes, properties by text and by raw value, capture jobs
-//! (bulb stopped or aborted, a timelapse on its grid, one cut short, their small updates and
-//! list), single shots stopped by a release or the server's end, the busy rule, and the
-//! OpenAPI document.
+//! endpoint's answers and error shapes, properties by text and by raw value, focus and the AF
+//! point as the camera sees them, capture jobs (bulb stopped or aborted, a timelapse on its
+//! grid, one cut short, their small updates and list), single shots stopped by a release or
+//! the server's end, the busy rule, and the OpenAPI document.
 
 #![allow(
     clippy::unwrap_used,
@@ -245,15 +245,77 @@ async fn one_shot_is_saved_and_answered_with_its_images() {
     s.stop().await;
 }
 
+/// The simulated camera's focus position (0 near to 100 far).
+async fn focus_position(s: &Served) -> u8 {
+    s.services[0]
+        .with_camera(|cam| cam.link().simulated().unwrap().focus_position())
+        .await
+        .unwrap()
+}
+
+/// Waits until the live view's AF frame (drawn by the simulated body around its AF point,
+/// 0xD2DC) is centred on (`x`, `y`).
+async fn until_af_frame_at(s: &Served, x: f64, y: f64) {
+    s.poll_until(&s.cam("/liveview/info"), PATIENCE, |info| {
+        info["af_frames"].as_array().unwrap().iter().any(|f| {
+            let centre =
+                |at: &str, size: &str| f[at].as_f64().unwrap() + f[size].as_f64().unwrap() / 2.0;
+            f["group"] == "focus"
+                && (centre("x", "width") - x).abs() < 1.0
+                && (centre("y", "height") - y).abs() < 1.0
+        })
+    })
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn focus_release_and_movie() {
     let s = serve_one("ilce-7sm3").await;
+    // In autofocus the simulated body finds focus.
     let (status, body) = s.post(&s.cam("/af"), json!({})).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert!(
-        ["focused", "failed", "manual", "timed_out"].contains(&body["focus"].as_str().unwrap()),
-        "{body}"
-    );
+    assert_eq!(body["focus"], "focused");
+
+    // The AF point moves on the camera: its live view draws the AF frame there.
+    let (status, body) = s
+        .post(&s.cam("/focus-point"), json!({"x": 100, "y": 200}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body, json!({"x": 100, "y": 200}));
+    until_af_frame_at(&s, 100.0, 200.0).await;
+    let (status, _) = s
+        .post(&s.cam("/focus-point"), json!({"x": 500, "y": 400}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    until_af_frame_at(&s, 500.0, 400.0).await;
+    for bad in [
+        json!({"x": 640, "y": 0}),
+        json!({"x": 0, "y": 480}),
+        json!({"x": -1, "y": 0}),
+    ] {
+        let (status, body) = s.post(&s.cam("/focus-point"), bad).await;
+        assert_error(status, &body, 400, "invalid_request");
+    }
+
+    // Manual focus: `af` does nothing, and the steps move the lens.
+    let (status, body) = s
+        .put(&s.cam("/properties/0x500A"), json!({"value": 1}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = s.post(&s.cam("/af"), json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["focus"], "manual");
+    let start = focus_position(&s).await;
+    assert!(start <= 80, "{start}");
+    let (status, body) = s
+        .post(
+            &s.cam("/focus"),
+            json!({"direction": "far", "size": 7, "steps": 2}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body, json!({"direction": "far", "size": 7, "steps": 2}));
+    assert_eq!(focus_position(&s).await, start + 14);
     let (status, body) = s
         .post(
             &s.cam("/focus"),
@@ -261,10 +323,11 @@ async fn focus_release_and_movie() {
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(body, json!({"direction": "near", "size": 3, "steps": 2}));
+    assert_eq!(focus_position(&s).await, start + 8);
     let (status, body) = s.post(&s.cam("/focus"), json!({"direction": "far"})).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body, json!({"direction": "far", "size": 1, "steps": 1}));
+    assert_eq!(focus_position(&s).await, start + 9);
     for bad in [
         json!({"direction": "near", "size": 2}),
         json!({"direction": "near", "steps": 0}),
@@ -275,20 +338,11 @@ async fn focus_release_and_movie() {
         let (status, body) = s.post(&s.cam("/focus"), bad).await;
         assert_error(status, &body, 400, "invalid_request");
     }
-
-    let (status, body) = s
-        .post(&s.cam("/focus-point"), json!({"x": 320, "y": 240}))
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(body, json!({"x": 320, "y": 240}));
-    for bad in [
-        json!({"x": 640, "y": 0}),
-        json!({"x": 0, "y": 480}),
-        json!({"x": -1, "y": 0}),
-    ] {
-        let (status, body) = s.post(&s.cam("/focus-point"), bad).await;
-        assert_error(status, &body, 400, "invalid_request");
-    }
+    assert_eq!(
+        focus_position(&s).await,
+        start + 9,
+        "refused steps move nothing"
+    );
 
     let (status, body) = s.post(&s.cam("/movie"), json!({"record": true})).await;
     assert_eq!(status, StatusCode::OK, "{body}");
