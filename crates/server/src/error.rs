@@ -44,7 +44,7 @@ pub struct ErrorBody {
 /// | `value_not_accepted` | 400 | a value the camera does not take now (`settable` lists those it does) |
 /// | `not_settable_now` | 409 | the setting cannot change in the camera's present state |
 /// | `read_only` | 409 | the setting is never set by value |
-/// | `busy` | 409 | a capture job shoots (`job` names it), or the camera stayed busy |
+/// | `busy` | 409 | a capture job shoots (`job` names it), a release is in progress or stopped the shot before it was taken, or the camera stayed busy |
 /// | `not_possible_now` | 409 | the camera refused or cannot do it (no focus, no bulb on this body, an operation it answered with an error) |
 /// | `body_too_large` | 413 | the request body is over the limit (the connection is closed after the answer) |
 /// | `range_not_satisfiable` | 416 | an image's `Range` is outside the file or does not parse (`Content-Range: bytes */SIZE` gives the size) |
@@ -53,7 +53,7 @@ pub struct ErrorBody {
 /// | `camera_disconnected` | 503 | the connection is lost (the server keeps trying), or not read yet |
 /// | `too_many_streams` | 503 | every live-view or event stream is taken |
 /// | `live_view_unavailable` | 503 | no live-view frame came in time (live view refused, or an exposure in progress) |
-/// | `shutting_down` | 503 | the server is stopping and takes no new camera |
+/// | `shutting_down` | 503 | the server is stopping: it takes no new camera and starts no capture |
 #[derive(serde::Serialize, utoipa::ToSchema)]
 pub struct ErrorDetail {
     /// Stable machine-readable code (see the table above).

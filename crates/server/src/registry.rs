@@ -26,7 +26,7 @@ pub struct CameraEntry {
     pub service: ServiceHandle,
     /// Images this server saved from this camera.
     pub(crate) images: ImageStore,
-    /// Capture jobs (bulb, burst, timelapse).
+    /// Capture jobs (bulb, burst, timelapse) and single shots in flight.
     pub(crate) jobs: Jobs,
 }
 
@@ -35,12 +35,18 @@ impl CameraEntry {
     pub fn connected(&self) -> bool {
         self.service.status().connected
     }
+
+    /// Single shots (`POST …/capture {}`) accepted and not yet over: waiting in the camera
+    /// service's queue or shooting. [`Registry::close`] waits for them.
+    pub fn shots_in_flight(&self) -> usize {
+        self.jobs.shots_in_flight()
+    }
 }
 
 /// The cameras served, shared by every request. Cameras are added while the server runs (a
 /// body plugged in later) and never removed: one unplugged shows as disconnected and comes
-/// back under the same id. At the end, [`Registry::close`] stops the capture jobs and
-/// [`Registry::release`] lets the services go.
+/// back under the same id. At the end, [`Registry::close`] stops the captures (jobs and single
+/// shots) and [`Registry::release`] lets the services go.
 #[derive(Clone, Debug, Default)]
 pub struct Registry {
     inner: Arc<RwLock<Inner>>,
@@ -145,9 +151,14 @@ impl Registry {
         self.get(id).ok_or_else(|| ApiError::unknown_camera(id))
     }
 
-    /// Ends serving (the server calls it when it shuts down): no camera is added from now on,
-    /// and every capture job is stopped (the images taken are saved) and waited for, all
-    /// cameras at once. The cameras stay listed until [`Registry::release`].
+    /// Ends serving (the server calls it when it shuts down): no camera is added and no
+    /// capture starts from now on (503 `shutting_down`), and every capture is stopped and
+    /// waited for, all cameras at once: a job closes its shutter now; a single shot still
+    /// queued in the service takes no picture, one in progress ends when the camera delivers
+    /// its image (after its exposure: up to the shutter time). The images taken are saved, and
+    /// a client still connected gets its answer. Then nothing holds a camera's service but its
+    /// handles, and [`Registry::release`] ends each within its time. The cameras stay listed
+    /// until then.
     pub async fn close(&self) {
         if let Ok(mut inner) = self.inner.write() {
             inner.closed = true;

@@ -46,6 +46,10 @@ use crate::write_timeout::WriteTimeout;
 /// The HTTP/1 parser refuses a smaller head buffer.
 const MIN_HEADER_BYTES: usize = 8192;
 
+/// At shutdown, once the captures have ended ([`Registry::close`]), how long the requests that
+/// waited for them have to send their answers when the shutdown time-out has passed already.
+const ANSWER_AFTER_CLOSE: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -454,10 +458,16 @@ impl BoundServer {
         drop(listener);
         let _ = stopping.send(true);
         let drain = async { while connections.join_next().await.is_some() {} };
-        let (drained, ()) = tokio::join!(
+        let (mut drained, ()) = tokio::join!(
             tokio::time::timeout(limits.shutdown_timeout, drain),
             registry.close()
         );
+        if drained.is_err() {
+            // A request that waited for a capture `close` ended (a shot in progress ends after
+            // its exposure, maybe past the time-out) is answered now: a moment to write it.
+            let drain = async { while connections.join_next().await.is_some() {} };
+            drained = tokio::time::timeout(ANSWER_AFTER_CLOSE, drain).await;
+        }
         if drained.is_err() {
             tracing::info!(
                 "{} connections still busy at the shutdown time-out were dropped",

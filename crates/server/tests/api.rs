@@ -1,7 +1,8 @@
 //! The JSON API against simulated cameras in this process, over HTTP on loopback: every
-//! endpoint's answers and error shapes, properties by text and by raw value, capture jobs
-//! (bulb stopped or aborted, a timelapse on its grid, release), the busy rule, and the OpenAPI
-//! document.
+//! endpoint's answers and error shapes, properties by text and by raw value, focus and the AF
+//! point as the camera sees them, capture jobs (bulb stopped or aborted, a timelapse on its
+//! grid, one cut short, their small updates and list), single shots stopped by a release or
+//! the server's end, the busy rule, and the OpenAPI document.
 
 #![allow(
     clippy::unwrap_used,
@@ -14,6 +15,7 @@ mod common;
 
 use std::time::Duration;
 
+use futures_util::StreamExt;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -243,15 +245,77 @@ async fn one_shot_is_saved_and_answered_with_its_images() {
     s.stop().await;
 }
 
+/// The simulated camera's focus position (0 near to 100 far).
+async fn focus_position(s: &Served) -> u8 {
+    s.services[0]
+        .with_camera(|cam| cam.link().simulated().unwrap().focus_position())
+        .await
+        .unwrap()
+}
+
+/// Waits until the live view's AF frame (drawn by the simulated body around its AF point,
+/// 0xD2DC) is centred on (`x`, `y`).
+async fn until_af_frame_at(s: &Served, x: f64, y: f64) {
+    s.poll_until(&s.cam("/liveview/info"), PATIENCE, |info| {
+        info["af_frames"].as_array().unwrap().iter().any(|f| {
+            let centre =
+                |at: &str, size: &str| f[at].as_f64().unwrap() + f[size].as_f64().unwrap() / 2.0;
+            f["group"] == "focus"
+                && (centre("x", "width") - x).abs() < 1.0
+                && (centre("y", "height") - y).abs() < 1.0
+        })
+    })
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn focus_release_and_movie() {
     let s = serve_one("ilce-7sm3").await;
+    // In autofocus the simulated body finds focus.
     let (status, body) = s.post(&s.cam("/af"), json!({})).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert!(
-        ["focused", "failed", "manual", "timed_out"].contains(&body["focus"].as_str().unwrap()),
-        "{body}"
-    );
+    assert_eq!(body["focus"], "focused");
+
+    // The AF point moves on the camera: its live view draws the AF frame there.
+    let (status, body) = s
+        .post(&s.cam("/focus-point"), json!({"x": 100, "y": 200}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body, json!({"x": 100, "y": 200}));
+    until_af_frame_at(&s, 100.0, 200.0).await;
+    let (status, _) = s
+        .post(&s.cam("/focus-point"), json!({"x": 500, "y": 400}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    until_af_frame_at(&s, 500.0, 400.0).await;
+    for bad in [
+        json!({"x": 640, "y": 0}),
+        json!({"x": 0, "y": 480}),
+        json!({"x": -1, "y": 0}),
+    ] {
+        let (status, body) = s.post(&s.cam("/focus-point"), bad).await;
+        assert_error(status, &body, 400, "invalid_request");
+    }
+
+    // Manual focus: `af` does nothing, and the steps move the lens.
+    let (status, body) = s
+        .put(&s.cam("/properties/0x500A"), json!({"value": 1}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = s.post(&s.cam("/af"), json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["focus"], "manual");
+    let start = focus_position(&s).await;
+    assert!(start <= 80, "{start}");
+    let (status, body) = s
+        .post(
+            &s.cam("/focus"),
+            json!({"direction": "far", "size": 7, "steps": 2}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body, json!({"direction": "far", "size": 7, "steps": 2}));
+    assert_eq!(focus_position(&s).await, start + 14);
     let (status, body) = s
         .post(
             &s.cam("/focus"),
@@ -259,10 +323,11 @@ async fn focus_release_and_movie() {
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(body, json!({"direction": "near", "size": 3, "steps": 2}));
+    assert_eq!(focus_position(&s).await, start + 8);
     let (status, body) = s.post(&s.cam("/focus"), json!({"direction": "far"})).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body, json!({"direction": "far", "size": 1, "steps": 1}));
+    assert_eq!(focus_position(&s).await, start + 9);
     for bad in [
         json!({"direction": "near", "size": 2}),
         json!({"direction": "near", "steps": 0}),
@@ -273,20 +338,11 @@ async fn focus_release_and_movie() {
         let (status, body) = s.post(&s.cam("/focus"), bad).await;
         assert_error(status, &body, 400, "invalid_request");
     }
-
-    let (status, body) = s
-        .post(&s.cam("/focus-point"), json!({"x": 320, "y": 240}))
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(body, json!({"x": 320, "y": 240}));
-    for bad in [
-        json!({"x": 640, "y": 0}),
-        json!({"x": 0, "y": 480}),
-        json!({"x": -1, "y": 0}),
-    ] {
-        let (status, body) = s.post(&s.cam("/focus-point"), bad).await;
-        assert_error(status, &body, 400, "invalid_request");
-    }
+    assert_eq!(
+        focus_position(&s).await,
+        start + 9,
+        "refused steps move nothing"
+    );
 
     let (status, body) = s.post(&s.cam("/movie"), json!({"record": true})).await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -300,7 +356,7 @@ async fn focus_release_and_movie() {
 
     let (status, body) = s.post(&s.cam("/release"), json!({})).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(body, json!({"stopped_jobs": []}));
+    assert_eq!(body, json!({"stopped_jobs": [], "stopped_shots": 0}));
 
     for (action, body) in [
         ("/af", json!({})),
@@ -405,9 +461,13 @@ async fn a_bulb_job_is_busy_and_stopped_early_keeps_its_image() {
         .await;
     assert_eq!(status, StatusCode::OK);
 
+    // The list has the job without its images.
     let (status, list) = s.get(&s.cam("/jobs")).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(list["jobs"], json!([stopped]));
+    let mut listed = stopped.clone();
+    listed.as_object_mut().unwrap().remove("images");
+    assert_eq!(stopped["image_count"], 1);
+    assert_eq!(list["jobs"], json!([listed]));
     let (status, body) = s.get(&s.cam("/jobs/99")).await;
     assert_error(status, &body, 404, "unknown_job");
     let (status, body) = s.delete(&s.cam("/jobs/99")).await;
@@ -544,7 +604,7 @@ async fn release_stops_the_jobs_first() {
     until_exposing(&s).await;
     let (status, body) = s.post(&s.cam("/release"), json!({})).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(body, json!({"stopped_jobs": [job]}));
+    assert_eq!(body, json!({"stopped_jobs": [job], "stopped_shots": 0}));
     let (_, view) = s.get(&s.cam(&format!("/jobs/{job}"))).await;
     assert_eq!(view["state"], "stopped");
     assert_eq!(view["images"].as_array().unwrap().len(), 1);
@@ -567,6 +627,255 @@ async fn closing_stops_the_jobs_and_keeps_their_images() {
     assert_eq!(view["state"], "stopped");
     assert_eq!(view["images"].as_array().unwrap().len(), saved.len());
     drop(entry);
+    s.stop().await;
+}
+
+/// The raw shutter speed of 8 seconds (80/10): long enough for a single shot to be in
+/// progress while a test acts.
+const EIGHT_SECONDS: u32 = 0x0050_000A;
+
+/// Sets the shutter speed by its raw value.
+async fn set_shutter(s: &Served, raw: u32) {
+    let (status, body) = s
+        .put(&s.cam("/properties/shutter"), json!({"value": raw}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["current"], raw);
+}
+
+/// `POST path` with `body` on a task of its own, so that the test goes on while it waits.
+fn post_in_background(
+    s: &Served,
+    path: &str,
+    body: Value,
+) -> tokio::task::JoinHandle<(StatusCode, Value)> {
+    let request = s.client.post(s.cam(path)).json(&body);
+    tokio::spawn(async move {
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    })
+}
+
+/// Waits until the first camera has `n` single shots queued or in progress.
+async fn until_shots_in_flight(s: &Served, n: usize) {
+    let entry = s.registry.list()[0].clone();
+    let start = std::time::Instant::now();
+    while entry.shots_in_flight() != n {
+        assert!(
+            start.elapsed() < PATIENCE,
+            "{} shots in flight, not {n}",
+            entry.shots_in_flight()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Pictures the simulated camera took.
+async fn pictures_taken(s: &Served) -> usize {
+    s.services[0]
+        .with_camera(|cam| cam.link().simulated().unwrap().produced().len())
+        .await
+        .unwrap()
+}
+
+/// `release` stops the single shots in flight too: the one in progress ends as the camera ends
+/// it and keeps its image, the one queued behind it takes no picture.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn release_stops_a_running_and_a_queued_single_shot() {
+    let s = serve_one("ilce-7sm3").await;
+    set_shutter(&s, EIGHT_SECONDS).await;
+    let running = post_in_background(&s, "/capture", json!({"af": false}));
+    until_exposing(&s).await;
+    let queued = post_in_background(&s, "/capture", json!({"af": false}));
+    until_shots_in_flight(&s, 2).await;
+
+    let (status, body) = s.post(&s.cam("/release"), json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body, json!({"stopped_jobs": [], "stopped_shots": 2}));
+    // The release answered once both had ended.
+    assert_eq!(s.registry.list()[0].shots_in_flight(), 0);
+    let (status, body) = running.await.unwrap();
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let images = body["images"].as_array().unwrap();
+    assert_eq!(images.len(), 1);
+    assert_eq!(
+        s.saved_files(),
+        [images[0]["name"].as_str().unwrap().to_string()]
+    );
+    let (status, body) = queued.await.unwrap();
+    assert_error(status, &body, 409, "busy");
+    assert_eq!(
+        pictures_taken(&s).await,
+        1,
+        "the queued shot took no picture"
+    );
+
+    // Once released, the camera shoots again.
+    let (status, body) = s
+        .put(&s.cam("/properties/shutter"), json!({"value": "1/1000"}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = s.post(&s.cam("/capture"), json!({"af": false})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(pictures_taken(&s).await, 2);
+    s.stop().await;
+}
+
+/// The server's end during a single shot: `close` returns once the shot's image is saved, the
+/// client gets its answer, and no capture starts afterwards.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closing_during_a_single_shot_keeps_its_image() {
+    let s = serve_one("ilce-7sm3").await;
+    set_shutter(&s, EIGHT_SECONDS).await;
+    let shot = post_in_background(&s, "/capture", json!({"af": false}));
+    until_exposing(&s).await;
+    tokio::time::timeout(PATIENCE, s.registry.close())
+        .await
+        .expect("close returns once the shot has ended");
+    let saved = s.saved_files();
+    assert_eq!(saved.len(), 1, "{saved:?}");
+    let (status, body) = shot.await.unwrap();
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["images"][0]["name"], saved[0]);
+    for request in [json!({}), json!({"bulb": "1s"}), json!({"count": 2})] {
+        let (status, body) = s.post(&s.cam("/capture"), request).await;
+        assert_error(status, &body, 503, "shutting_down");
+    }
+    s.stop().await;
+}
+
+/// The named events of a Server-Sent Events stream.
+struct Events {
+    body: futures_util::stream::BoxStream<'static, reqwest::Result<bytes::Bytes>>,
+    buf: Vec<u8>,
+}
+
+impl Events {
+    async fn open(s: &Served) -> Events {
+        let response = s.client.get(s.cam("/events")).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        Events {
+            body: response.bytes_stream().boxed(),
+            buf: Vec::new(),
+        }
+    }
+
+    /// The data of the next event called `name` (comments and other events skipped).
+    async fn next(&mut self, name: &str) -> Value {
+        loop {
+            while let Some(end) = self.buf.windows(2).position(|w| w == b"\n\n") {
+                let block: Vec<u8> = self.buf.drain(..end + 2).collect();
+                let text = String::from_utf8(block).unwrap();
+                if text.lines().any(|l| l == format!("event: {name}")) {
+                    let data: String = text
+                        .lines()
+                        .filter_map(|l| l.strip_prefix("data: "))
+                        .collect();
+                    return serde_json::from_str(&data).unwrap();
+                }
+            }
+            let chunk = tokio::time::timeout(PATIENCE, self.body.next())
+                .await
+                .expect("an event in time")
+                .expect("the stream goes on");
+            self.buf.extend_from_slice(&chunk.unwrap());
+        }
+    }
+}
+
+/// A job publishes each change as `{job, state, progress}` only, however many images it has
+/// saved; `GET …/jobs` lists jobs with their image count and no images, `GET …/jobs/{job}`
+/// has them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn job_updates_and_the_job_list_carry_no_images() {
+    let s = serve_one("ilce-7sm3").await;
+    let mut events = Events::open(&s).await;
+    let (status, body) = s
+        .post(&s.cam("/capture"), json!({"count": 3, "af": false}))
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let job = body["job"].as_u64().unwrap();
+    let mut states = Vec::new();
+    loop {
+        let update = events.next("job").await;
+        let mut fields: Vec<&str> = update
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        fields.sort_unstable();
+        assert_eq!(fields, ["job", "progress", "state"], "{update}");
+        assert_eq!(update["job"], job);
+        let state = update["state"].as_str().unwrap().to_string();
+        if states.last() != Some(&state) {
+            states.push(state.clone());
+        }
+        if state != "queued" && state != "running" {
+            assert_eq!(update["progress"], 1.0);
+            break;
+        }
+    }
+    assert_eq!(states, ["queued", "running", "done"]);
+
+    let (status, list) = s.get(&s.cam("/jobs")).await;
+    assert_eq!(status, StatusCode::OK);
+    let listed = &list["jobs"][0];
+    assert_eq!(listed["job"], job);
+    assert_eq!(listed["image_count"], 3);
+    assert!(listed.get("images").is_none(), "{listed}");
+    let (_, view) = s.get(&s.cam(&format!("/jobs/{job}"))).await;
+    assert_eq!(view["image_count"], 3);
+    assert_eq!(view["images"].as_array().unwrap().len(), 3);
+    s.stop().await;
+}
+
+/// A timelapse whose camera service ends before its last shot is `failed`, naming why, never
+/// `done`; a job asked for after that is refused and leaves nothing behind.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_timelapse_cut_short_is_not_done() {
+    let s = serve_one("ilce-7sm3").await;
+    let (status, body) = s
+        .post(
+            &s.cam("/capture"),
+            json!({"count": 10, "interval": "1s", "af": false}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let job = body["job"].as_u64().unwrap();
+    s.poll_until(&s.cam(&format!("/jobs/{job}")), PATIENCE, |v| {
+        v["shots"].as_u64().unwrap() >= 1
+    })
+    .await;
+    // The service's task ends between two shots (a panic in it stands for any end).
+    let ended = s.services[0]
+        .with_camera(|_| panic!("the camera service's task ends here"))
+        .await;
+    assert!(ended.is_err());
+    let view = s
+        .poll_until(&s.cam(&format!("/jobs/{job}")), PATIENCE, |v| {
+            v["state"] != "running"
+        })
+        .await;
+    assert_eq!(view["state"], "failed", "{view}");
+    let shots = view["shots"].as_u64().unwrap();
+    assert!((1..10).contains(&shots), "{view}");
+    assert!(view["error"].as_str().unwrap().contains("ended"), "{view}");
+    assert_eq!(
+        view["image_count"].as_u64(),
+        Some(view["images"].as_array().unwrap().len() as u64)
+    );
+
+    let (status, body) = s.post(&s.cam("/capture"), json!({"bulb": "1s"})).await;
+    assert_error(status, &body, 503, "camera_disconnected");
+    let (_, list) = s.get(&s.cam("/jobs")).await;
+    let jobs = list["jobs"].as_array().unwrap();
+    assert!(
+        jobs.iter()
+            .all(|j| j["state"] != "queued" && j["state"] != "running"),
+        "{list}"
+    );
     s.stop().await;
 }
 

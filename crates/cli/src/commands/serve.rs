@@ -5,9 +5,11 @@
 //! every PC-Remote body on USB, now and plugged in later, found by a discovery loop), the
 //! token (generated for an address other than loopback, or read from `--token-file`), the URL
 //! printed on standard output once the server listens, and the end: Ctrl-C or SIGTERM stops
-//! accepting, lets requests finish, stops capture jobs, then lets every camera's service
-//! release its buttons and close its session (at most 5 s). What is checked on each request
-//! and the limits are the server crate's.
+//! looking for new cameras, stops accepting, stops the captures (jobs, and single shots: one
+//! still queued takes no picture, one in progress ends after its exposure with its image saved)
+//! while requests finish, then lets every camera's service release its buttons and close its
+//! session (at most 5 s, which nothing holds up any more). What is checked on each request and
+//! the limits are the server crate's.
 
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
@@ -164,6 +166,9 @@ async fn serve(cameras: &[CameraSpec], config: ServerConfig, generated: bool) ->
         }
         Some(tokio::spawn(discovery.run()))
     };
+    let stop_discovery = discovery
+        .as_ref()
+        .map(tokio::task::JoinHandle::abort_handle);
     stdout_line!("{}", bound.url());
     let count = registry.list().len();
     stderr_line!(
@@ -181,9 +186,13 @@ async fn serve(cameras: &[CameraSpec], config: ServerConfig, generated: bool) ->
     );
     let stop = async move {
         signals.next().await;
+        // First: no camera is opened while the captures end (the registry would refuse it).
+        if let Some(discovery) = stop_discovery {
+            discovery.abort();
+        }
         stderr_line!(
-            "sonyctl: stopping: finishing requests, then releasing the cameras (again: quit at \
-             once)"
+            "sonyctl: stopping: finishing requests and shots in progress, then releasing the \
+             cameras (again: quit at once)"
         );
         tokio::spawn(async move {
             signals.next().await;
@@ -192,7 +201,8 @@ async fn serve(cameras: &[CameraSpec], config: ServerConfig, generated: bool) ->
     };
     let served = bound.serve(stop).await;
     if let Some(discovery) = discovery {
-        // A camera being opened is dropped with it.
+        // A camera being opened is dropped with it (aborted at the signal already, unless the
+        // server ended by itself).
         discovery.abort();
         let _ = discovery.await;
     }

@@ -1,15 +1,14 @@
 //! Actions: `POST /cameras/{id}/capture`, `…/af`, `…/release`, `…/focus`, `…/focus-point`,
 //! `…/movie`. Each goes through the camera service; what would queue behind a capture job's
-//! shot is refused with 409 `busy` naming the job (`release` stops the jobs first instead).
-
-use std::sync::Arc;
+//! shot is refused with 409 `busy` naming the job (`release` stops the jobs and the shots in
+//! flight first instead). The captures themselves are run by [`crate::api::jobs`].
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::header::LOCATION;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use sonyctl_camera::{CaptureOptions, FocusState, ShotKind};
+use sonyctl_camera::{CaptureOptions, FocusState};
 use sonyctl_service::ShotOptions;
 use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, OneOfBuilder, Schema, Type};
@@ -23,7 +22,6 @@ use crate::api::{
     not_while_a_job_shoots,
 };
 use crate::error::{ApiError, ErrorBody};
-use crate::registry::CameraEntry;
 use crate::state::AppState;
 
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
@@ -211,37 +209,10 @@ fn shot_options(state: &AppState, af: Option<bool>) -> ShotOptions {
     }
 }
 
-/// One shot whose images are saved and recorded even if the client goes away before the
-/// answer.
-async fn single(
-    entry: &Arc<CameraEntry>,
-    options: ShotOptions,
-) -> Result<Vec<ImageView>, ApiError> {
-    let handle = entry.service.capture(ShotKind::Single, options).await?;
-    let (answer, images) = tokio::sync::oneshot::channel();
-    let recorder = entry.clone();
-    tokio::spawn(async move {
-        let r = handle
-            .wait()
-            .await
-            .map(|report| jobs::record(&recorder, &report));
-        let _ = answer.send(r);
-    });
-    let images = images
-        .await
-        .map_err(|_| ApiError::internal("the capture's result was lost"))??;
-    if images.is_empty() {
-        return Err(ApiError::new(
-            StatusCode::BAD_GATEWAY,
-            "camera_error",
-            "the camera delivered no image",
-        ));
-    }
-    Ok(images)
-}
-
-/// Takes a picture: `{}` one shot, answered with its images; `bulb`, `burst` or `count` start
-/// a capture job, answered at once with its id (`Location` names it).
+/// Takes a picture: `{}` one shot, answered with its images once they are saved; `bulb`,
+/// `burst` or `count` start a capture job, answered at once with its id (`Location` names it).
+/// A release (or the server's end) stops a shot that waits in the camera's queue: it takes no
+/// picture and is answered 409 `busy` (503 `shutting_down`).
 #[utoipa::path(
     post,
     path = "/cameras/{id}/capture",
@@ -254,12 +225,12 @@ async fn single(
             headers(("Location" = String, description = "The job: /api/v1/cameras/{id}/jobs/{job}"))),
         (status = 400, description = "`invalid_request` (a duration above an hour, two kinds of shot at once, …)", body = ErrorBody),
         (status = 404, description = "`unknown_camera`", body = ErrorBody),
-        (status = 409, description = "`busy` (a capture job is going; `job` names it), `not_possible_now` (no focus, no bulb on this body), `not_settable_now`", body = ErrorBody),
+        (status = 409, description = "`busy` (a capture job is going, `job` names it; a release is in progress, or stopped this shot before it was taken), `not_possible_now` (no focus, no bulb on this body), `not_settable_now`", body = ErrorBody),
         (status = 413, description = "`body_too_large`", body = ErrorBody),
         (status = 415, description = "`invalid_request`: the body is not JSON", body = ErrorBody),
         (status = 500, description = "`internal`: the image could not be written", body = ErrorBody),
         (status = 502, description = "`camera_error`", body = ErrorBody),
-        (status = 503, description = "`camera_disconnected`", body = ErrorBody),
+        (status = 503, description = "`camera_disconnected`, `shutting_down` (the server is stopping: no capture starts)", body = ErrorBody),
     )
 )]
 pub(crate) async fn capture(
@@ -272,7 +243,7 @@ pub(crate) async fn capture(
     let options = shot_options(&state, request.af);
     let Some(plan) = plan else {
         not_while_a_job_shoots(&entry)?;
-        let images = single(&entry, options).await?;
+        let images = jobs::single(&entry, options).await?;
         return Ok(Json(CaptureImages { images }).into_response());
     };
     let job = jobs::launch(&entry, plan, options).await?;
@@ -341,10 +312,15 @@ pub(crate) async fn autofocus(
 pub(crate) struct Released {
     /// The capture jobs stopped first (their images are kept).
     stopped_jobs: Vec<u64>,
+    /// The single shots (`POST …/capture {}`) stopped first: those still queued took no
+    /// picture, one in progress kept its image.
+    stopped_shots: u64,
 }
 
-/// Stops every capture job (what was shot is kept), then releases every shutter and focus
-/// button.
+/// Stops every capture job and every single shot queued or in progress (what was shot is
+/// kept: a shot in progress ends as the camera ends it, after its exposure), waits for them,
+/// then releases every shutter and focus button. No capture starts on the camera until the
+/// release has answered (409 `busy`).
 #[utoipa::path(
     post,
     path = "/cameras/{id}/release",
@@ -364,9 +340,13 @@ pub(crate) async fn release(
     ApiPath(path): ApiPath<CameraPath>,
 ) -> Result<Json<Released>, ApiError> {
     let entry = state.registry.find(&path.id)?;
-    let stopped_jobs = entry.jobs.stop_all().await;
+    let (hold, stopped) = entry.jobs.stop_for_release().await;
     entry.service.release_all().await?;
-    Ok(Json(Released { stopped_jobs }))
+    drop(hold);
+    Ok(Json(Released {
+        stopped_jobs: stopped.jobs,
+        stopped_shots: u64::try_from(stopped.shots).unwrap_or(u64::MAX),
+    }))
 }
 
 /// Which way to focus.

@@ -38,7 +38,7 @@ use utoipa_axum::routes;
 
 use crate::api::cameras::{StatusView, fraction};
 use crate::api::images::rfc3339;
-use crate::api::jobs::JobView;
+use crate::api::jobs::JobUpdate;
 use crate::api::{ApiPath, CameraPath};
 use crate::error::{ApiError, ErrorBody};
 use crate::registry::CameraEntry;
@@ -190,7 +190,7 @@ struct Feed {
     entry: Arc<CameraEntry>,
     events: EventStream,
     /// `None` once the job updates have ended.
-    jobs: Option<broadcast::Receiver<JobView>>,
+    jobs: Option<broadcast::Receiver<JobUpdate>>,
     /// Closed when the service ends.
     status: watch::Receiver<Status>,
     shutdown: watch::Receiver<bool>,
@@ -229,7 +229,7 @@ impl Feed {
                 },
                 job = next_job(jobs) => {
                     let e = match job {
-                        Ok(j) => job_event(j.job, &j.state, j.progress),
+                        Ok(j) => job_event(j.job, j.state, j.progress),
                         Err(broadcast::error::RecvError::Lagged(missed)) => {
                             // The updates missed may hold a job's end: every job's state now
                             // follows (oldest first), then the updates still in the channel.
@@ -239,7 +239,7 @@ impl Feed {
                                     .list()
                                     .iter()
                                     .rev()
-                                    .filter_map(|j| job_event(j.job, &j.state, j.progress)),
+                                    .filter_map(|j| job_event(j.job, j.state.as_str(), j.progress)),
                             );
                             let now = StatusView::new(&entry.service.status());
                             sse("lagged", &LaggedData { missed, status: now })
@@ -320,8 +320,8 @@ impl Feed {
 
 /// The next job update, or never once they have ended.
 async fn next_job(
-    jobs: &mut Option<broadcast::Receiver<JobView>>,
-) -> Result<JobView, broadcast::error::RecvError> {
+    jobs: &mut Option<broadcast::Receiver<JobUpdate>>,
+) -> Result<JobUpdate, broadcast::error::RecvError> {
     match jobs {
         Some(rx) => rx.recv().await,
         None => std::future::pending().await,
@@ -370,7 +370,7 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
     use super::*;
-    use crate::api::jobs::{Plan, launch};
+    use crate::api::jobs::{JobSummary, Plan, launch};
     use crate::registry::Registry;
     use http_body_util::BodyExt;
     use sonyctl_camera::save::Saver;
@@ -386,7 +386,7 @@ mod tests {
     }
 
     /// Runs a timelapse of `count` shots, one right after the other, to its end; its last view.
-    async fn timelapse(entry: &Arc<CameraEntry>, count: u32, shot: &ShotOptions) -> JobView {
+    async fn timelapse(entry: &Arc<CameraEntry>, count: u32, shot: &ShotOptions) -> JobSummary {
         let mut updates = entry.jobs.subscribe();
         let plan = Plan::Timelapse {
             count,
@@ -394,8 +394,12 @@ mod tests {
         };
         let id = launch(entry, plan, shot.clone()).await.unwrap();
         loop {
-            if let Some(v) = entry.jobs.get(id).filter(|v| finished(&v.state)) {
-                return v;
+            if let Some(v) = entry
+                .jobs
+                .get(id)
+                .filter(|v| finished(v.summary.state.as_str()))
+            {
+                return v.summary;
             }
             match updates.recv().await {
                 Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
@@ -427,9 +431,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let shot = ShotOptions::new(Saver::new(dir.path().join("out"), None).unwrap());
         let first = timelapse(&entry, 1, &shot).await;
-        assert_eq!(first.state, "done");
+        assert_eq!(first.state.as_str(), "done");
         let second = timelapse(&entry, 80, &shot).await;
-        assert!(finished(&second.state));
+        assert!(finished(second.state.as_str()));
 
         // Read now: until both ends are heard.
         let mut body = feed.into_response(Duration::from_secs(3600)).into_body();
