@@ -31,6 +31,7 @@ mod advice;
 mod commands;
 mod open;
 mod props;
+mod signals;
 mod text;
 
 use std::process::ExitCode;

@@ -26,6 +26,7 @@ use sonyctl_transport::{UsbDevice, UsbMode};
 
 use crate::advice::describe;
 use crate::open::{self, CameraSpec};
+use crate::signals::Signals;
 use crate::text::sanitize;
 
 /// How often the bus is looked at for bodies plugged in (or switched to PC Remote) later.
@@ -185,7 +186,7 @@ async fn serve(cameras: &[CameraSpec], config: ServerConfig, generated: bool) ->
         }
     );
     let stop = async move {
-        signals.next().await;
+        let _ = signals.next().await;
         // First: no camera is opened while the captures end (the registry would refuse it).
         if let Some(discovery) = stop_discovery {
             discovery.abort();
@@ -195,7 +196,7 @@ async fn serve(cameras: &[CameraSpec], config: ServerConfig, generated: bool) ->
              cameras (again: quit at once)"
         );
         tokio::spawn(async move {
-            signals.next().await;
+            let _ = signals.next().await;
             std::process::exit(130);
         });
     };
@@ -226,41 +227,6 @@ async fn register(registry: &Registry, camera: Camera) -> Result<Arc<CameraEntry
         entry.id
     );
     Ok(entry)
-}
-
-/// Ctrl-C and SIGTERM.
-struct Signals {
-    #[cfg(unix)]
-    interrupt: tokio::signal::unix::Signal,
-    #[cfg(unix)]
-    terminate: tokio::signal::unix::Signal,
-}
-
-impl Signals {
-    /// Starts listening now (the default action, ending the process, is replaced at once).
-    fn new() -> Result<Signals> {
-        #[cfg(unix)]
-        {
-            use tokio::signal::unix::{SignalKind, signal};
-            Ok(Signals {
-                interrupt: signal(SignalKind::interrupt()).context("cannot listen for Ctrl-C")?,
-                terminate: signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?,
-            })
-        }
-        #[cfg(not(unix))]
-        Ok(Signals {})
-    }
-
-    /// The next Ctrl-C or SIGTERM.
-    async fn next(&mut self) {
-        #[cfg(unix)]
-        tokio::select! {
-            _ = self.interrupt.recv() => {}
-            _ = self.terminate.recv() => {}
-        }
-        #[cfg(not(unix))]
-        let _ = tokio::signal::ctrl_c().await;
-    }
 }
 
 /// `--camera usb[:SERIAL]`: every PC-Remote body on USB (or those with the serials given),

@@ -16,6 +16,8 @@ use sonyctl_sim::{Fault, OwnerAction, Profile, ScheduledAction, SimOptions, Simu
 use sonyctl_transport::usbip_server::BUS_ID;
 use sonyctl_transport::{PtpIpServer, ServerOptions, UsbIpOptions, UsbIpServer};
 
+use crate::signals::Signals;
+
 /// Arguments of `sonyctl simulate`.
 #[derive(Args, Debug)]
 pub struct SimulateArgs {
@@ -202,7 +204,7 @@ pub fn run(args: &SimulateArgs, verbose: bool) -> Result<()> {
     runtime.block_on(async move {
         // Listening before the address is printed: a signal sent as soon as a script has read
         // the address still ends the camera in order, with its --stats.
-        let mut stop = Stop::listen()?;
+        let mut stop = Signals::new()?;
         let options = SimOptions {
             seed: args.seed,
             faults: args.faults.iter().copied().collect(),
@@ -240,7 +242,7 @@ pub fn run(args: &SimulateArgs, verbose: bool) -> Result<()> {
             start_owner_input(move |a| owner.with(|c| c.owner(a).map(|()| c.now())))?;
             let result = tokio::select! {
                 r = server.run() => r.context("the USB/IP server stopped"),
-                r = stop.wait() => r,
+                r = stop.next() => r,
             };
             write_stats(args, handle.with(|c| stats_json(c)))?;
             return result;
@@ -271,7 +273,7 @@ pub fn run(args: &SimulateArgs, verbose: bool) -> Result<()> {
         start_owner_input(move |a| owner.with(|c| c.owner(a).map(|()| c.now())))?;
         let result = tokio::select! {
             r = server.run() => r.context("the PTP/IP server stopped"),
-            r = stop.wait() => r,
+            r = stop.next() => r,
         };
         write_stats(args, handle.with(|c| stats_json(c)))?;
         result
@@ -285,49 +287,6 @@ fn write_stats(args: &SimulateArgs, stats: serde_json::Value) -> Result<()> {
             .with_context(|| format!("cannot write the stats to {}", path.display()))?;
     }
     Ok(())
-}
-
-/// What ends the camera: Ctrl-C or SIGTERM.
-struct Stop {
-    #[cfg(unix)]
-    interrupt: tokio::signal::unix::Signal,
-    #[cfg(unix)]
-    terminate: tokio::signal::unix::Signal,
-}
-
-impl Stop {
-    /// Starts listening for the signals (within the runtime). Until this returns, either one
-    /// ends the process at once.
-    #[cfg(unix)]
-    fn listen() -> Result<Stop> {
-        use tokio::signal::unix::{SignalKind, signal};
-        Ok(Stop {
-            interrupt: signal(SignalKind::interrupt()).context("cannot wait for Ctrl-C")?,
-            terminate: signal(SignalKind::terminate()).context("cannot wait for SIGTERM")?,
-        })
-    }
-
-    #[cfg(not(unix))]
-    fn listen() -> Result<Stop> {
-        Ok(Stop {})
-    }
-
-    /// Resolves when one of the signals arrives.
-    #[cfg(unix)]
-    async fn wait(&mut self) -> Result<()> {
-        tokio::select! {
-            _ = self.interrupt.recv() => {}
-            _ = self.terminate.recv() => {}
-        }
-        Ok(())
-    }
-
-    #[cfg(not(unix))]
-    async fn wait(&mut self) -> Result<()> {
-        tokio::signal::ctrl_c()
-            .await
-            .context("cannot wait for Ctrl-C")
-    }
 }
 
 /// Reads the owner's actions from standard input on a thread of its own, each done by `apply`
