@@ -190,11 +190,6 @@ impl Registry {
         );
         tokio::time::timeout(within, all).await.is_ok()
     }
-
-    /// True when a camera with this serial number is served already.
-    pub fn has_serial(&self, serial: &str) -> bool {
-        self.list().iter().any(|c| c.serial == serial)
-    }
 }
 
 /// The id of a camera: its model in lower case and the last 6 characters of its serial
