@@ -258,7 +258,6 @@ pub(crate) async fn get_property(
         (status = 400, description = "`invalid_request`; `value_not_accepted` (with `settable`)", body = ErrorBody),
         (status = 404, description = "`unknown_camera`, `unknown_property`", body = ErrorBody),
         (status = 409, description = "`not_settable_now`, `read_only`, `busy` (a capture job shoots, or the camera stayed busy)", body = ErrorBody),
-        (status = 413, description = "`body_too_large`", body = ErrorBody),
         (status = 415, description = "`invalid_request`: the body is not JSON", body = ErrorBody),
         (status = 502, description = "`camera_error`", body = ErrorBody),
         (status = 503, description = "`camera_disconnected`", body = ErrorBody),
