@@ -219,6 +219,7 @@ pub(crate) fn router(state: AppState, access: &Access) -> Router {
         }),
     )
     .route("/", get(crate::page::index))
+    .route("/assets/{*path}", get(crate::page::asset))
     .fallback(not_found)
     .method_not_allowed_fallback(method_not_allowed)
     .with_state(state)
