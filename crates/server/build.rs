@@ -5,9 +5,9 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-fn main() {
-    let root =
-        PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets it")).join("web");
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let manifest = std::env::var_os("CARGO_MANIFEST_DIR").ok_or("no CARGO_MANIFEST_DIR")?;
+    let root = PathBuf::from(manifest).join("web");
     println!("cargo:rerun-if-changed={}", root.display());
     let mut files = Vec::new();
     collect(&root, &root, &mut files);
@@ -20,13 +20,12 @@ fn main() {
             out,
             "    ({name:?}, include_bytes!({:?})),",
             path.display().to_string()
-        )
-        .expect("writing to a String");
+        )?;
     }
     out.push_str("];\n");
-    let dest =
-        PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets it")).join("web_assets.rs");
-    std::fs::write(dest, out).expect("OUT_DIR is writable");
+    let dest = PathBuf::from(std::env::var_os("OUT_DIR").ok_or("no OUT_DIR")?);
+    std::fs::write(dest.join("web_assets.rs"), out)?;
+    Ok(())
 }
 
 /// Every file under `dir`, as (path relative to `root` with `/`, absolute path).
@@ -36,9 +35,8 @@ fn collect(root: &Path, dir: &Path, files: &mut Vec<(String, PathBuf)>) {
     };
     for entry in entries.flatten() {
         let path = entry.path();
-        let name = entry.file_name();
         // Editor and system litter is not part of the page.
-        if name.to_string_lossy().starts_with('.') {
+        if entry.file_name().to_string_lossy().starts_with('.') {
             continue;
         }
         if path.is_dir() {

@@ -163,18 +163,11 @@ fn serves_each_camera_under_its_id_and_ends_on_sigterm() {
     ]);
     assert_eq!(serving.url, format!("http://127.0.0.1:{}/", serving.port));
     let ids = [first.clone(), second, format!("{first}-2")];
-    // The page lists them in the order given.
+    // The page is served (it lists the cameras from the API).
     let (status, page) = serving.get("/", "");
     assert_eq!(status, 200);
-    let at: Vec<usize> = ids
-        .iter()
-        .map(|id| {
-            page.find(&format!("<b>{id}</b>"))
-                .unwrap_or_else(|| panic!("{id} not on the page: {page}"))
-        })
-        .collect();
-    assert!(at.windows(2).all(|w| w[0] < w[1]), "{page}");
-    // The API lists the same ids.
+    assert!(page.contains("/assets/app.js"), "{page}");
+    // The API lists them in the order given.
     let (status, body) = serving.get("/api/v1/cameras", "");
     assert_eq!(status, 200, "{body}");
     let list: serde_json::Value = serde_json::from_str(&body).unwrap();

@@ -42,7 +42,7 @@ static TAGGED: LazyLock<Vec<Asset>> = LazyLock::new(|| {
         .iter()
         .map(|&(name, bytes)| {
             let hash = Sha256::digest(bytes);
-            let hex: String = hash[..12].iter().map(|b| format!("{b:02x}")).collect();
+            let hex: String = hash.iter().take(12).map(|b| format!("{b:02x}")).collect();
             Asset {
                 name,
                 bytes,

@@ -1159,7 +1159,7 @@ async fn at_the_end_the_cameras_services_end() {
     assert_eq!(ids[1], format!("{}-2", ids[0]));
     let srv = start_with(|c| c.token = None, registry, Probe::default()).await;
     let page = client()
-        .get(srv.at("/"))
+        .get(srv.at("/api/v1/cameras"))
         .send()
         .await
         .unwrap()
