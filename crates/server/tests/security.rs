@@ -276,7 +276,12 @@ async fn until_closed(s: &mut TcpStream) {
 async fn without_the_token_nothing_is_served() {
     let srv = start(|_| {}).await;
     let c = client();
-    for path in ["/api/v1/openapi.json", "/api/v1/cameras", "/no/such/path"] {
+    for path in [
+        "/api/v1/openapi.json",
+        "/api/v1/cameras",
+        "/assets/app.css",
+        "/no/such/path",
+    ] {
         let r = c.get(srv.at(path)).send().await.unwrap();
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{path}");
         let challenges: Vec<&str> = r
