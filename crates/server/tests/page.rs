@@ -3,7 +3,12 @@
 //! served too and nothing points outside the server. (The page's behaviour is tested in a real
 //! browser by `scripts/browser-test`.)
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod common;
 
