@@ -3,7 +3,7 @@
 // and grows from `image` events in between. Thumbnails are the server's (JPEG only); a RAW gets
 // a drawn placeholder rather than a request that can only answer 404.
 
-import { byId, el } from "./dom.js";
+import { byId, el, debounce } from "./dom.js";
 import { cameraPath, get, del, url } from "./api.js";
 import { act, sayError } from "./messages.js";
 
@@ -12,9 +12,11 @@ export class Gallery {
     this.list = byId("gallery");
     this.cameraId = null;
     this.items = new Map(); // name → <li>
+    this.fillIn = debounce(() => this.refresh(), 1500);
   }
 
   setCamera(id) {
+    this.fillIn.cancel();
     this.cameraId = id;
     this.items.clear();
     this.list.replaceChildren();
@@ -42,7 +44,11 @@ export class Gallery {
       }
       // Newest first from the server: append the ones not shown yet in that order, then put
       // every item in its place (cheap: at most a few hundred nodes move).
-      const ordered = images.map((img) => this.items.get(String(img.name)) ?? this.make(img));
+      // An item made from an `image` event lacks the shot's settings: made again from the list.
+      const ordered = images.map((img) => {
+        const have = this.items.get(String(img.name));
+        return have && (have.dataset.settings === "true" || !img.settings) ? have : this.make(img);
+      });
       this.list.replaceChildren(...ordered);
       this.showCount();
     } catch (e) {
@@ -56,6 +62,9 @@ export class Gallery {
     if (!name || this.items.has(name)) return;
     this.list.prepend(this.make(img));
     this.showCount();
+    // The event carries no settings (shutter, aperture, ISO): the list does, read once a burst
+    // of images has arrived.
+    this.fillIn();
   }
 
   make(img) {
@@ -78,6 +87,7 @@ export class Gallery {
     caption.append(el("span", { class: "name", text: name, title: name }));
     if (format) caption.append(el("span", { class: "format", text: format }));
     const settings = img.settings && typeof img.settings === "object" ? img.settings : null;
+    li.dataset.settings = String(Boolean(settings));
     if (settings) {
       const bits = [settings.shutter, settings.aperture, settings.iso ? `ISO ${settings.iso}` : null].filter(Boolean);
       if (bits.length) caption.append(el("span", { class: "exif", text: bits.join("  ") }));

@@ -19,10 +19,13 @@ import { setConn, showStatus, showExposure, resetStatus, connectionState } from 
 const CAMERAS_EVERY_MS = 10000;
 const STORE = "sonyctl.page";
 
-/** What the user chose last time (grid, mask, histogram mode, camera). */
+/**
+ * What the user chose in this tab (grid, mask, histogram mode, camera), kept across a reload
+ * in `sessionStorage`; a new tab starts from the defaults and the first camera.
+ */
 function remembered() {
   try {
-    return JSON.parse(localStorage.getItem(STORE) ?? "{}") ?? {};
+    return JSON.parse(sessionStorage.getItem(STORE) ?? "{}") ?? {};
   } catch {
     return {};
   }
@@ -31,9 +34,9 @@ function remember(key, value) {
   try {
     const all = remembered();
     all[key] = value;
-    localStorage.setItem(STORE, JSON.stringify(all));
+    sessionStorage.setItem(STORE, JSON.stringify(all));
   } catch {
-    // Private windows may refuse storage; the choice then lasts for this visit.
+    // Storage may be refused; the choice then lasts until the page is left.
   }
 }
 
