@@ -1,0 +1,446 @@
+"""The web page of `sonyctl serve` in a real browser (Debian's chromium, headless), against a
+simulated ILCE-7SM3 over PTP/IP (its owner's actions on a pipe) and a simulated ILCE-6000.
+
+Each test waits for what it expects with a time-out (Playwright's `expect`, `wait_for_function`,
+or `poll` below for what only Python sees); none sleeps to let something happen."""
+
+import time
+
+import pytest
+from playwright.sync_api import expect
+
+from conftest import EXPECT_MS, Server, free_port
+
+LV = "#lv"
+ISO = "select[data-prop=iso]"
+
+
+def poll(page, check, what, timeout_ms=EXPECT_MS):
+    """Waits until `check()` is true, letting Playwright deliver its events meanwhile."""
+    deadline = time.monotonic() + timeout_ms / 1000
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {timeout_ms} ms: {what}")
+        page.wait_for_timeout(100)
+
+
+def open_page(context, server, camera, watch=None, path="/"):
+    """A new page of `context` on `server`'s page, showing `camera`, its events stream open."""
+    page = context.new_page()
+    if watch is not None:
+        watch.attach(page)
+    response = page.goto(server.origin + path)
+    assert response is not None and response.status == 200, response and response.status
+    expect(page.locator("#camera-select")).to_be_attached()
+    if page.locator("#camera-select").input_value() != camera:
+        page.select_option("#camera-select", camera)
+    expect(page.locator("#camera-select")).to_have_value(camera)
+    expect(page.locator("#conn")).to_have_attribute("data-state", "connected")
+    return page
+
+
+def frame(page, selector=LV):
+    """The `data-frame` of `selector`, as a number (-1 when not set)."""
+    v = page.locator(selector).get_attribute("data-frame")
+    return int(v) if v not in (None, "") else -1
+
+
+def wait_frame_after(page, after, selector=LV):
+    """Waits until `selector`'s `data-frame` is above `after`."""
+    page.wait_for_function(
+        """([sel, after]) => {
+            const v = document.querySelector(sel)?.dataset.frame;
+            return v !== undefined && v !== "" && Number(v) > after;
+        }""",
+        arg=[selector, after],
+    )
+
+
+def other_iso(server, camera, avoid=()):
+    """A settable ISO of `camera` other than its current one (and `avoid`): (raw, display)."""
+    prop = server.api("GET", f"cameras/{camera}/properties/iso")
+    settable = {s["display"]: s["value"] for s in prop["settable"]}
+    for display in ("800", "1600", "400", "200", "6400"):
+        if display in settable and display != prop["display"] and display not in avoid:
+            return settable[display], display
+    raise AssertionError(f"no other settable ISO: {prop}")
+
+
+def set_iso_in_page(page, raw):
+    page.select_option(ISO, str(raw))
+    # Leave the field, so that the page takes the camera's answer into it at once.
+    page.locator(ISO).blur()
+
+
+def gallery_names(page):
+    return page.eval_on_selector_all(".gallery-item", "els => els.map(e => e.dataset.name)")
+
+
+def take_focus_away(page):
+    page.evaluate("() => document.activeElement && document.activeElement.blur()")
+
+
+def track_conn(page):
+    """Records every `data-state` `#conn` takes from now on into `window.__conn` (with the old
+    values of each change, so that a state held for less than a task is seen too), and marks
+    the document (`window.__same_document`) to show later that it was not reloaded."""
+    page.evaluate(
+        """() => {
+            const conn = document.querySelector('#conn');
+            window.__same_document = true;
+            window.__conn = [conn.dataset.state];
+            new MutationObserver(records => {
+                for (const r of records) window.__conn.push(r.oldValue);
+                window.__conn.push(conn.dataset.state);
+            }).observe(conn, {attributes: true, attributeFilter: ['data-state'],
+                              attributeOldValue: true});
+        }"""
+    )
+
+
+def wait_conn_sequence(page, first, then, timeout_ms=EXPECT_MS):
+    """Waits until `#conn` was `first` and is `then` now (after it), in the same document."""
+    page.wait_for_function(
+        """([first, then]) => {
+            const seen = window.__conn || [];
+            const i = seen.indexOf(first);
+            const state = document.querySelector('#conn').dataset.state;
+            return i >= 0 && state === then && seen.slice(i + 1).includes(then);
+        }""",
+        arg=[first, then],
+        timeout=timeout_ms,
+    )
+    assert page.evaluate("window.__same_document === true"), "the page was reloaded"
+
+
+def test_page_loads_without_errors_and_fetches_only_from_its_server(context, server, ids, watch):
+    page = open_page(context, server, ids["ip"], watch)
+    expect(page.locator(LV)).to_have_attribute("data-state", "playing")
+    wait_frame_after(page, 0)
+    wait_frame_after(page, 0, "#histogram")
+    expect(page.locator("#gallery")).to_be_attached()
+    expect(page.locator(f"{ISO} option").first).to_be_attached()
+    assert watch.errors == [], watch.errors
+    outside = [
+        u for u in watch.requests
+        if not (u.startswith(server.origin + "/") or u.startswith("data:")
+                or u.startswith(f"blob:{server.origin}/"))
+    ]
+    assert outside == [], f"requests outside {server.origin}: {outside}"
+    # At most two long-lived connections: one live view.
+    assert len(watch.streams()) <= 1, watch.streams()
+
+
+def test_live_view_updates_with_histogram_and_af_frames(context, server, ids, sim):
+    cam = ids["ip"]
+    mode = server.api("GET", f"cameras/{cam}/properties/focus-mode")
+    af_s = [s["value"] for s in mode["settable"] if s["display"] == "AF-S"]
+    assert af_s, mode
+    server.api("PUT", f"cameras/{cam}/properties/focus-mode", {"value": af_s[0]})
+    page = open_page(context, server, cam)
+    lv = page.locator(LV)
+    expect(lv).to_have_attribute("data-state", "playing")
+    wait_frame_after(page, 0)
+    first = frame(page)
+    wait_frame_after(page, first)
+    assert frame(page) > first
+    # The histogram follows the pictures.
+    wait_frame_after(page, 0, "#histogram")
+    h = frame(page, "#histogram")
+    wait_frame_after(page, h, "#histogram")
+    # AF frames drawn in AF-S.
+    expect(page.locator("select[data-prop=focus-mode]")).to_have_attribute("data-current", "AF-S")
+    page.wait_for_function("() => Number(document.querySelector('#lv').dataset.afFrames) >= 1")
+
+
+def test_setting_iso_in_the_page_reaches_the_camera(context, server, ids):
+    cam = ids["ip"]
+    page = open_page(context, server, cam)
+    raw, display = other_iso(server, cam)
+    expect(page.locator(f"{ISO} option[value='{raw}']")).to_be_attached()
+    set_iso_in_page(page, raw)
+    poll(
+        page,
+        lambda: server.api("GET", f"cameras/{cam}/properties/iso")["current"] == raw,
+        f"the camera's ISO is {display}",
+    )
+    expect(page.locator(ISO)).to_have_attribute("data-current", display)
+    expect(page.locator(ISO)).to_have_value(str(raw))
+
+
+def test_owner_dial_turn_appears_in_the_page(context, server, ids, sim):
+    cam = ids["ip"]
+    prop = server.api("GET", f"cameras/{cam}/properties/iso")
+    if prop["display"] == "3200":
+        raw, _ = other_iso(server, cam, avoid=("3200",))
+        server.api("PUT", f"cameras/{cam}/properties/iso", {"value": raw})
+    page = open_page(context, server, cam)
+    expect(page.locator(ISO)).not_to_have_attribute("data-current", "3200")
+    take_focus_away(page)
+    sim.act("set iso 3200")
+    expect(page.locator(ISO)).to_have_attribute("data-current", "3200")
+    expect(page.locator(ISO)).to_have_value("3200")
+
+
+def test_capture_appears_in_the_gallery_and_delete_removes_it(context, server, ids, shots):
+    cam = ids["ip"]
+    page = open_page(context, server, cam)
+    expect(page.locator(LV)).to_have_attribute("data-state", "playing")
+    before = set(gallery_names(page))
+    page.click("#btn-shutter")
+    page.wait_for_function(
+        "n => document.querySelectorAll('.gallery-item').length > n", arg=len(before)
+    )
+    new = [n for n in gallery_names(page) if n not in before]
+    assert new, "a new gallery item"
+    jpeg = [n for n in new if n.upper().endswith((".JPG", ".JPEG"))]
+    assert jpeg, f"a JPEG among {new}"
+    name = jpeg[0]
+    assert gallery_names(page)[0] in new, "newest first"
+    item = page.locator(f'.gallery-item[data-name="{name}"]')
+    page.wait_for_function(
+        """sel => { const i = document.querySelector(sel);
+                    return i !== null && i.complete && i.naturalWidth > 0; }""",
+        arg=f'.gallery-item[data-name="{name}"] img',
+    )
+    expect(item.locator("a.open")).to_have_attribute("href", f"/api/v1/cameras/{cam}/images/{name}")
+    expect(item.locator("a.download")).to_have_attribute("download", name)
+    wait_frame_after(page, 0)
+    page.screenshot(path=str(shots / "desktop.png"))
+    # Delete, answering the confirmation.
+    dialogs = []
+
+    def accept(dialog):
+        dialogs.append(dialog.type)
+        dialog.accept()
+
+    page.once("dialog", accept)
+    item.locator("button.delete").click()
+    expect(item).to_have_count(0)
+    assert dialogs == ["confirm"], dialogs
+    poll(
+        page,
+        lambda: name not in [i["name"] for i in server.api("GET", f"cameras/{cam}/images")["images"]],
+        f"{name} deleted on the server",
+    )
+
+
+def test_two_pages_stay_in_sync(context, server, ids):
+    cam = ids["ip"]
+    a = open_page(context, server, cam)
+    b = open_page(context, server, cam)
+    raw, display = other_iso(server, cam)
+    a.bring_to_front()
+    set_iso_in_page(a, raw)
+    expect(b.locator(ISO)).to_have_attribute("data-current", display)
+    expect(b.locator(ISO)).to_have_value(str(raw))
+    expect(a.locator(ISO)).to_have_attribute("data-current", display)
+
+
+def test_phone_sized_layout_fits(browser, server, ids, shots):
+    ctx = browser.new_context(
+        viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True,
+        has_touch=True,
+    )
+    try:
+        page = open_page(ctx, server, ids["ip"])
+        expect(page.locator(LV)).to_have_attribute("data-state", "playing")
+        wait_frame_after(page, 0)
+        width = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
+        assert width[0] <= width[1], f"sideways scrolling: scrollWidth {width[0]} > {width[1]}"
+        small = []
+        for sel in ["#btn-shutter", "#btn-af", "#lv-toggle", "#btn-help", "#btn-release",
+                    "#btn-movie", "#btn-bulb", "#focus-near-1", "#focus-far-1",
+                    "#camera-select", ISO]:
+            el = page.locator(sel)
+            el.scroll_into_view_if_needed()
+            box = el.bounding_box()
+            if box is None or box["width"] < 40 or box["height"] < 40:
+                small.append((sel, box and (round(box["width"]), round(box["height"]))))
+        page.evaluate("() => window.scrollTo(0, 0)")
+        page.screenshot(path=str(shots / "phone.png"))
+        page.screenshot(path=str(shots / "phone-full.png"), full_page=True)
+        assert small == [], f"touch targets under 40x40 px: {small}"
+    finally:
+        ctx.close()
+
+
+def hide(context, page):
+    """Makes `page` hidden, saying how: for real (another page of the context in front) when
+    the browser reports that, else by redefining `document.visibilityState` and sending
+    `visibilitychange`. Headless chromium keeps every page `visible` (the other page in
+    front, a minimized window and CDP's Page.setWebLifecycleState all leave it so)."""
+    other = context.new_page()
+    other.bring_to_front()
+    if page.evaluate("document.visibilityState") == "hidden":
+        return "real", other
+    page.evaluate(
+        """() => {
+            Object.defineProperty(document, 'visibilityState',
+                                  {configurable: true, get: () => 'hidden'});
+            Object.defineProperty(document, 'hidden', {configurable: true, get: () => true});
+            document.dispatchEvent(new Event('visibilitychange'));
+        }"""
+    )
+    assert page.evaluate("document.visibilityState") == "hidden"
+    return "redefined", other
+
+
+def show(page, how, other):
+    other.close()
+    page.bring_to_front()
+    if how == "redefined":
+        page.evaluate(
+            """() => {
+                delete document.visibilityState;
+                delete document.hidden;
+                document.dispatchEvent(new Event('visibilitychange'));
+            }"""
+        )
+    assert page.evaluate("document.visibilityState") == "visible"
+
+
+def test_hidden_page_stops_its_live_view(context, server, ids, watch, record_property):
+    cam = ids["ip"]
+    page = open_page(context, server, cam, watch)
+    expect(page.locator(LV)).to_have_attribute("data-state", "playing")
+    wait_frame_after(page, 0)
+    poll(page, lambda: len(watch.streams(cam)) == 1, "one live-view stream open")
+    how, other = hide(context, page)
+    record_property("hidden", how)
+    print(f"page hidden: {how}")
+    expect(page.locator(LV)).to_have_attribute("data-state", "paused")
+    poll(page, lambda: watch.streams() == [], f"no live-view stream open (open: {watch.streams()})")
+    closed = len(watch.closed_streams)
+    assert closed >= 1
+    show(page, how, other)
+    expect(page.locator(LV)).to_have_attribute("data-state", "playing")
+    poll(page, lambda: len(watch.streams(cam)) == 1, "the live-view stream open again")
+    wait_frame_after(page, frame(page))
+
+
+def test_camera_switcher_switches_the_live_view(context, server, ids, watch):
+    page = open_page(context, server, ids["ip"], watch)
+    options = page.eval_on_selector_all("#camera-select option", "os => os.map(o => o.value)")
+    assert sorted(options) == sorted(ids.values()), options
+    expect(page.locator(LV)).to_have_attribute("data-state", "playing")
+    poll(page, lambda: len(watch.streams(ids["ip"])) == 1, "the ILCE-7SM3's live view open")
+    page.select_option("#camera-select", ids["sim"])
+    expect(page.locator("#conn")).to_have_attribute("data-state", "connected")
+    poll(page, lambda: watch.streams(ids["ip"]) == [], "the ILCE-7SM3's live view closed")
+    poll(page, lambda: len(watch.streams(ids["sim"])) == 1, "the ILCE-6000's live view open")
+    expect(page.locator(LV)).to_have_attribute("data-state", "playing")
+    # The picture comes from the new stream: frames go on.
+    page.wait_for_function(
+        "() => Number(document.querySelector('#lv').dataset.frame) >= 0"
+    )
+    wait_frame_after(page, frame(page))
+    assert watch.streams() == watch.streams(ids["sim"])
+
+
+def test_token_flow(browser, token_server):
+    s = token_server
+    ctx = browser.new_context()
+    try:
+        page = ctx.new_page()
+        r = page.goto(s.origin + "/")
+        assert r is not None and r.status == 401
+        expect(page.locator("body")).to_contain_text("?token=")
+        r = page.goto(f"{s.origin}/?token={s.token}")
+        assert r is not None and r.status == 200
+        assert page.url == s.origin + "/", page.url
+        assert "token" not in page.url
+        expect(page.locator("#conn")).to_have_attribute("data-state", "connected")
+        expect(page.locator("#login-help")).to_be_hidden()
+        expect(page.locator("#camera-select option")).to_have_count(2)
+        expect(page.locator(LV)).to_have_attribute("data-state", "playing")
+        # A new page of the same browser opens / without the token.
+        second = ctx.new_page()
+        r = second.goto(s.origin + "/")
+        assert r is not None and r.status == 200
+        expect(second.locator("#conn")).to_have_attribute("data-state", "connected")
+        expect(second.locator(ISO)).to_be_enabled()
+        wait_frame_after(second, 0)
+    finally:
+        ctx.close()
+
+
+def test_token_lost_shows_login_help(browser, token_server):
+    s = token_server
+    ctx = browser.new_context()
+    try:
+        page = ctx.new_page()
+        page.goto(f"{s.origin}/?token={s.token}")
+        expect(page.locator("#conn")).to_have_attribute("data-state", "connected")
+        expect(page.locator("#login-help")).to_be_hidden()
+        ctx.clear_cookies()
+        # Switching the camera opens new streams, now refused.
+        other = [v for v in page.eval_on_selector_all("#camera-select option",
+                                                      "os => os.map(o => o.value)")
+                 if v != page.locator("#camera-select").input_value()]
+        page.select_option("#camera-select", other[0])
+        expect(page.locator("#conn")).to_have_attribute("data-state", "unauthorized")
+        expect(page.locator("#login-help")).to_be_visible()
+    finally:
+        ctx.close()
+
+
+def test_lost_camera_is_shown_and_recovered_without_reload(context, server, ids, sim):
+    page = open_page(context, server, ids["ip"])
+    track_conn(page)
+    sim.act("unplug")
+    # The simulated camera comes back at once: the server reconnects to it.
+    wait_conn_sequence(page, "disconnected", "connected", timeout_ms=40_000)
+    expect(page.locator(LV)).to_have_attribute("data-state", "playing")
+    wait_frame_after(page, frame(page))
+
+
+def test_server_gone_is_shown_and_recovered_without_reload(browser, work):
+    port = free_port()
+    args = ["--camera", "sim:ilce-6000", "--listen", f"127.0.0.1:{port}"]
+    first = Server("serve-fixed", args, work)
+    second = None
+    ctx = browser.new_context()
+    try:
+        cam = first.camera("ILCE-6000")
+        page = open_page(ctx, first, cam)
+        track_conn(page)
+        first.stop()
+        expect(page.locator("#conn")).to_have_attribute("data-state", "offline")
+        second = Server("serve-fixed-again", args, work)
+        assert second.origin == first.origin
+        wait_conn_sequence(page, "offline", "connected", timeout_ms=40_000)
+        expect(page.locator(LV)).to_have_attribute("data-state", "playing")
+    finally:
+        ctx.close()
+        first.stop()
+        if second:
+            second.stop()
+
+
+def test_keyboard_help_and_space_shutter(context, server, ids):
+    page = open_page(context, server, ids["sim"])
+    help_box = page.locator("#help")
+    expect(help_box).to_be_hidden()
+    take_focus_away(page)
+    page.keyboard.press("?")
+    expect(help_box).to_be_visible()
+    expect(help_box).to_contain_text("space", ignore_case=True)
+    page.keyboard.press("Escape")
+    expect(help_box).to_be_hidden()
+    before = len(gallery_names(page))
+    take_focus_away(page)
+    page.keyboard.press(" ")
+    page.wait_for_function(
+        "n => document.querySelectorAll('.gallery-item').length > n", arg=before
+    )
+
+
+@pytest.fixture(autouse=True)
+def _server_still_running(request):
+    """A test that took a server down says so, instead of the tests after it failing."""
+    yield
+    for name in ("server", "sim"):
+        if name in request.fixturenames:
+            proc = request.getfixturevalue(name)
+            assert proc.proc.poll() is None, f"{name} ended: {proc.stderr()}"
