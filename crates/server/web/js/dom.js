@@ -1,0 +1,52 @@
+// Small DOM helpers. Camera strings (models, property texts, file names) are untrusted: they only
+// ever go into `textContent` and attributes, never into HTML.
+
+/** The element with `id`; the page's ids are fixed, so a missing one is a bug in index.html. */
+export function byId(id) {
+  const el = document.getElementById(id);
+  if (!el) throw new Error(`the page has no #${id}`);
+  return el;
+}
+
+/** A new element with attributes and children (strings become text nodes). */
+export function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k === "text") node.textContent = String(v);
+    else if (k === "class") node.className = v;
+    else node.setAttribute(k, v === true ? "" : String(v));
+  }
+  for (const c of children) node.append(c);
+  return node;
+}
+
+/** True when keys typed now belong to a field rather than to the page's shortcuts. */
+export function typingIn(target) {
+  if (!(target instanceof Element)) return false;
+  if (target.isContentEditable) return true;
+  if (target instanceof HTMLSelectElement || target instanceof HTMLTextAreaElement) return true;
+  if (target instanceof HTMLInputElement) {
+    return !["button", "checkbox", "radio", "submit", "reset", "range"].includes(target.type);
+  }
+  return false;
+}
+
+/** `fn` run at most once per `ms`, after the last call (trailing debounce). */
+export function debounce(fn, ms) {
+  let timer = 0;
+  const wrapped = (...args) => {
+    clearTimeout(timer);
+    timer = setTimeout(() => fn(...args), ms);
+  };
+  wrapped.cancel = () => clearTimeout(timer);
+  return wrapped;
+}
+
+/** Resolves after `ms`, or at once when `signal` aborts. */
+export function sleep(ms, signal) {
+  return new Promise((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener("abort", () => { clearTimeout(t); resolve(); }, { once: true });
+  });
+}

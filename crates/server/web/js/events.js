@@ -1,0 +1,96 @@
+// The selected camera's event stream (`GET …/events`, Server-Sent Events): one of the page's two
+// long-lived connections. The browser's EventSource reconnects by itself after a network error;
+// when the server answers with an error instead (401, 503 `too_many_streams`, a camera that went
+// away) it gives up, so this reopens it with back-off. Every (re)open calls `onOpen`, where the
+// page re-reads everything: events missed while the stream was down are not replayed.
+
+import { url, cameraPath, get, ApiError } from "./api.js";
+
+const NAMES = ["status", "property", "image", "exposure", "connection", "job", "lagged"];
+
+export class EventFeed {
+  /**
+   * `handlers`: `onOpen()`, `onDown()`, `onUnauthorized()`, and one function per event name
+   * (`status`, `property`, …) given the event's parsed data.
+   */
+  constructor(cameraId, handlers) {
+    this.cameraId = cameraId;
+    this.handlers = handlers;
+    this.source = null;
+    this.retryTimer = 0;
+    this.backoff = 1000;
+    this.stopped = false;
+  }
+
+  start() {
+    this.stopped = false;
+    this.open();
+  }
+
+  /** Closes the stream for good (switching cameras, leaving). */
+  stop() {
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
+    this.source?.close();
+    this.source = null;
+  }
+
+  open() {
+    if (this.stopped) return;
+    const source = new EventSource(url(cameraPath(this.cameraId, "/events")));
+    this.source = source;
+    source.onopen = () => {
+      this.backoff = 1000;
+      this.handlers.onOpen?.();
+    };
+    source.onerror = () => {
+      if (this.stopped || this.source !== source) return;
+      this.handlers.onDown?.();
+      if (source.readyState === EventSource.CLOSED) {
+        source.close();
+        this.source = null;
+        this.retry();
+      }
+      // CONNECTING: the browser is already trying again.
+    };
+    for (const name of NAMES) {
+      source.addEventListener(name, (ev) => {
+        if (this.source !== source) return;
+        let data;
+        try {
+          data = JSON.parse(ev.data);
+        } catch {
+          return; // not ours to guess at
+        }
+        try {
+          this.handlers[name]?.(data);
+        } catch (e) {
+          // A handler's bug must not take the stream down with it.
+          console.warn(`the ${name} event was not handled:`, e);
+        }
+      });
+    }
+  }
+
+  /** Reopens after a refusal, asking a short request first whether the refusal was a 401. */
+  retry() {
+    clearTimeout(this.retryTimer);
+    const wait = this.backoff;
+    this.backoff = Math.min(this.backoff * 2, 15000);
+    this.retryTimer = setTimeout(async () => {
+      if (this.stopped) return;
+      try {
+        await get(cameraPath(this.cameraId));
+      } catch (e) {
+        if (e instanceof ApiError && e.status === 401) {
+          this.handlers.onUnauthorized?.();
+          // Keep asking now and then: a login in another tab sets the cookie for this one too.
+          this.backoff = 5000;
+          this.retry();
+          return;
+        }
+      }
+      this.open();
+    }, wait);
+  }
+}

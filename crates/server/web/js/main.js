@@ -1,0 +1,219 @@
+// The page's entry point: picks the camera, opens its two streams (events and live view), and
+// wires every panel to them. Switching cameras closes both streams before opening the new
+// camera's, so the page never holds more than two long-lived connections; other cameras'
+// states come from `GET /cameras` now and then.
+
+import { byId } from "./dom.js";
+import { cameraPath, get, post, onUnauthorized, ApiError } from "./api.js";
+import { EventFeed } from "./events.js";
+import { LiveView } from "./liveview.js";
+import { Overlay } from "./overlay.js";
+import { Histogram } from "./histogram.js";
+import { Settings } from "./settings.js";
+import { Shoot } from "./shoot.js";
+import { Gallery } from "./gallery.js";
+import { installKeys } from "./keys.js";
+import { sayError } from "./messages.js";
+import { setConn, showStatus, showExposure, resetStatus, connectionState } from "./status.js";
+
+const CAMERAS_EVERY_MS = 10000;
+const STORE = "sonyctl.page";
+
+/** What the user chose last time (grid, mask, histogram mode, camera). */
+function remembered() {
+  try {
+    return JSON.parse(localStorage.getItem(STORE) ?? "{}") ?? {};
+  } catch {
+    return {};
+  }
+}
+function remember(key, value) {
+  try {
+    const all = remembered();
+    all[key] = value;
+    localStorage.setItem(STORE, JSON.stringify(all));
+  } catch {
+    // Private windows may refuse storage; the choice then lasts for this visit.
+  }
+}
+
+const lv = byId("lv");
+const histogram = new Histogram(byId("histogram"), byId("histogram-mode"));
+const settings = new Settings(byId("settings"));
+const shoot = new Shoot();
+const gallery = new Gallery();
+let cameraId = null;
+let feed = null;
+
+const overlay = new Overlay({
+  container: lv,
+  picture: byId("lv-canvas"),
+  overlay: byId("lv-overlay"),
+  loupe: byId("loupe-view"),
+  onPoint: (x, y) => {
+    if (!cameraId) return;
+    post(cameraPath(cameraId, "/focus-point"), { x, y }).catch(sayError);
+  },
+});
+
+const NOTICE = {
+  paused: "Live view paused",
+  unavailable: "Live view unavailable — waiting for the camera",
+  playing: "",
+};
+
+const live = new LiveView(byId("lv-canvas"), lv, {
+  frame(bitmap, number) {
+    histogram.update(bitmap, number);
+    overlay.frame(overlay.clipping ? histogram.clippingMask() : null);
+  },
+  info(info) {
+    overlay.setInfo(info);
+    byId("focus-state").textContent = typeof info?.focus === "string" ? info.focus : "";
+  },
+  state(state) {
+    byId("lv-notice").textContent = NOTICE[state] ?? "";
+    if (state !== "playing") byId("focus-state").textContent = "";
+  },
+});
+
+// Live-view tools.
+const toggle = byId("lv-toggle");
+toggle.addEventListener("click", () => {
+  const paused = toggle.getAttribute("aria-pressed") !== "true";
+  toggle.setAttribute("aria-pressed", String(paused));
+  toggle.querySelector(".tool-label").textContent = paused ? "Paused" : "Live";
+  live.setUserPaused(paused);
+});
+const pressToggle = (id, fn) => {
+  const b = byId(id);
+  b.addEventListener("click", () => {
+    const on = b.getAttribute("aria-pressed") !== "true";
+    b.setAttribute("aria-pressed", String(on));
+    fn(on);
+  });
+};
+pressToggle("clipping", (on) => overlay.setClipping(on));
+pressToggle("loupe", (on) => overlay.setLoupe(on));
+for (const [id, apply] of [
+  ["grid", (v) => overlay.setGrid(v)],
+  ["aspect", (v) => overlay.setAspect(v)],
+  ["histogram-mode", () => {}],
+]) {
+  const select = byId(id);
+  const saved = remembered()[id];
+  if (saved && [...select.options].some((o) => o.value === saved)) select.value = saved;
+  apply(select.value);
+  select.addEventListener("change", () => {
+    apply(select.value);
+    remember(id, select.value);
+  });
+}
+histogram.draw();
+
+/** Everything the stream may have missed, read again. */
+function refreshAll() {
+  const id = cameraId;
+  if (!id) return;
+  get(cameraPath(id)).then((c) => {
+    if (id === cameraId && connectionState() !== "unauthorized") showStatus(c?.status);
+  }).catch(() => {});
+  settings.load();
+  gallery.refresh();
+  shoot.refresh();
+}
+
+function openFeed(id) {
+  feed = new EventFeed(id, {
+    onOpen: refreshAll,
+    onDown: () => {
+      if (connectionState() !== "unauthorized") setConn("offline");
+    },
+    onUnauthorized: () => setConn("unauthorized"),
+    status: showStatus,
+    property: (p) => settings.onProperty(p),
+    image: (i) => gallery.onImage(i),
+    exposure: showExposure,
+    connection: (c) => {
+      setConn(c.connected ? "connected" : "disconnected", c.error);
+      if (c.connected) refreshAll();
+    },
+    job: (j) => shoot.onJob(j),
+    lagged: (l) => {
+      showStatus(l.status);
+      refreshAll();
+    },
+  });
+  feed.start();
+}
+
+/** Shows camera `id` in every panel, closing the last camera's streams first. */
+function selectCamera(id) {
+  if (id === cameraId) return;
+  feed?.stop();
+  feed = null;
+  cameraId = id;
+  remember("camera", id);
+  resetStatus();
+  setConn("offline");
+  overlay.clear();
+  histogram.clear();
+  settings.setCamera(id);
+  shoot.setCamera(id);
+  gallery.setCamera(id);
+  live.setCamera(id);
+  if (id) openFeed(id);
+}
+
+const select = byId("camera-select");
+select.addEventListener("change", () => selectCamera(select.value));
+
+/** Fills the camera list; answers whether the server could be read. */
+async function loadCameras() {
+  let reply;
+  try {
+    reply = await get("/cameras");
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 401) setConn("unauthorized");
+    else if (!cameraId) setConn("offline");
+    return false;
+  }
+  const cameras = Array.isArray(reply?.cameras) ? reply.cameras : [];
+  const known = new Map([...select.options].map((o) => [o.value, o]));
+  const options = cameras.map((c) => {
+    const id = String(c.id);
+    const opt = known.get(id) ?? document.createElement("option");
+    opt.value = id;
+    opt.textContent = `${c.model ?? "Camera"} · ${id}${c.connected ? "" : " (disconnected)"}`;
+    opt.dataset.connected = String(Boolean(c.connected));
+    return opt;
+  });
+  const keep = cameraId;
+  select.replaceChildren(...options);
+  select.disabled = options.length === 0;
+  if (keep && options.some((o) => o.value === keep)) {
+    select.value = keep;
+  } else if (options.length) {
+    const wanted = remembered().camera;
+    const first = options.some((o) => o.value === wanted) ? wanted : options[0].value;
+    select.value = first;
+    selectCamera(first);
+  } else {
+    selectCamera(null);
+    setConn("disconnected", "The server has no camera yet");
+  }
+  return true;
+}
+
+onUnauthorized(() => setConn("unauthorized"));
+installKeys();
+
+async function start() {
+  // Until the server answers (or admits us), try again now and then: no reload needed.
+  while (!(await loadCameras())) await new Promise((r) => setTimeout(r, 3000));
+  setInterval(() => {
+    if (document.visibilityState === "visible") loadCameras();
+  }, CAMERAS_EVERY_MS);
+}
+
+start().catch(sayError);

@@ -1,0 +1,248 @@
+// The shooting panel: half-press, shutter, bulb, burst, interval shooting, manual focus, movie
+// and release-all, and the running job (#job) with its progress, countdown and stop.
+//
+// A job's state comes from `job` events (`{job, state, progress}`); the bulb countdown runs on
+// a local timer between them and is corrected by each event's progress, so it ticks every
+// second without the server sending anything.
+
+import { byId } from "./dom.js";
+import { cameraPath, get, post, del } from "./api.js";
+import { act, say } from "./messages.js";
+
+const JOB_TEXT = {
+  queued: "Queued",
+  running: "Running",
+  done: "Done",
+  stopped: "Stopped",
+  aborted: "Aborted",
+  failed: "Failed",
+};
+
+export class Shoot {
+  constructor() {
+    this.cameraId = null;
+    this.job = null; // {id, kind, state, progress, length?, count?, startedAt}
+    this.tick = 0;
+    this.recording = false;
+
+    const on = (id, fn) => byId(id).addEventListener("click", () => fn(byId(id)));
+    on("btn-af", (b) => this.af(b));
+    on("btn-shutter", (b) => this.shutter(b));
+    on("btn-bulb", (b) => this.bulb(b));
+    on("btn-burst", (b) => this.burst(b));
+    on("btn-interval", (b) => this.interval(b));
+    on("btn-job-stop", (b) => this.stopJob(b));
+    on("btn-movie", (b) => this.movie(b));
+    on("btn-release", (b) => this.release(b));
+    for (const dir of ["near", "far"]) {
+      for (const size of [1, 3, 7]) on(`focus-${dir}-${size}`, (b) => this.focus(b, dir, size));
+    }
+  }
+
+  setCamera(id) {
+    this.cameraId = id;
+    this.job = null;
+    this.recording = false;
+    this.showMovie();
+    this.showJob();
+  }
+
+  path(rest) {
+    return cameraPath(this.cameraId, rest);
+  }
+
+  /** Half-press: autofocus, then tell what it found. */
+  af(button) {
+    return act(button, async () => {
+      const r = await post(this.path("/af"), {});
+      if (r?.focus && r.focus !== "focused") say(`Autofocus: ${String(r.focus).replace("_", " ")}`, "info");
+    });
+  }
+
+  shutter(button) {
+    return act(button, () => post(this.path("/capture"), {}));
+  }
+
+  bulb(button) {
+    const s = this.seconds("bulb-seconds", 1);
+    if (s === null) return undefined;
+    return this.startJob(button, { bulb: `${s}s` }, { kind: "bulb", length: s });
+  }
+
+  burst(button) {
+    const s = this.seconds("burst-count", 1);
+    if (s === null) return undefined;
+    return this.startJob(button, { burst: `${s}s` }, { kind: "burst", length: s });
+  }
+
+  interval(button) {
+    const count = this.seconds("interval-count", 1);
+    const every = this.seconds("interval-seconds", 0);
+    if (count === null || every === null) return undefined;
+    return this.startJob(button, { count, interval: `${every}s` }, { kind: "timelapse", count });
+  }
+
+  /** A whole number from input `id`, at least `min`; null (and a message) when it is not. */
+  seconds(id, min) {
+    const input = byId(id);
+    const n = Number(input.value);
+    if (!Number.isInteger(n) || n < min || (input.max && n > Number(input.max))) {
+      say(`${input.closest("label")?.textContent?.trim() ?? id}: a whole number from ${min}${input.max ? ` to ${input.max}` : ""}, please.`);
+      input.focus();
+      return null;
+    }
+    return n;
+  }
+
+  startJob(button, body, plan) {
+    return act(button, async () => {
+      const r = await post(this.path("/capture"), body);
+      if (r?.job !== undefined) {
+        this.job = { id: r.job, state: "queued", progress: 0, startedAt: performance.now(), ...plan };
+        this.showJob();
+      }
+    });
+  }
+
+  stopJob(button) {
+    const job = this.job;
+    if (!job) return undefined;
+    return act(button, async () => {
+      const r = await del(this.path(`/jobs/${encodeURIComponent(job.id)}`));
+      if (r && this.job?.id === job.id) this.applySummary(r);
+    });
+  }
+
+  focus(button, direction, size) {
+    return act(button, () => post(this.path("/focus"), { direction, size, steps: 1 }));
+  }
+
+  movie(button) {
+    return act(button, async () => {
+      const r = await post(this.path("/movie"), { record: !this.recording });
+      if (typeof r?.recording === "boolean") this.recording = r.recording;
+      this.showMovie();
+    });
+  }
+
+  release(button) {
+    return act(button, async () => {
+      const r = await post(this.path("/release"), {});
+      const jobs = r?.stopped_jobs?.length ?? 0;
+      const shots = r?.stopped_shots ?? 0;
+      if (jobs || shots) say(`Released: ${jobs} job(s) and ${shots} shot(s) stopped.`, "info");
+    });
+  }
+
+  showMovie() {
+    const b = byId("btn-movie");
+    b.setAttribute("aria-pressed", String(this.recording));
+    b.querySelector(".movie-label").textContent = this.recording ? "Stop recording" : "Record movie";
+  }
+
+  /** A `job` event. A job this page did not start (another tab, a script) is shown too. */
+  onJob(ev) {
+    if (!this.job || this.job.id !== ev.job) {
+      // Only a job that is going takes the panel over; an old one's late news does not.
+      if (ev.state !== "queued" && ev.state !== "running") return;
+      this.job = { id: ev.job, kind: "job", startedAt: performance.now() };
+      this.fetchJob(ev.job);
+    }
+    this.job.state = ev.state;
+    this.job.progress = Number(ev.progress) || 0;
+    if (this.job.length) {
+      // Re-base the countdown on the server's progress.
+      this.job.startedAt = performance.now() - this.job.progress * this.job.length * 1000;
+    }
+    this.showJob();
+  }
+
+  /** Learns kind and size of a job this page did not start. */
+  async fetchJob(id) {
+    try {
+      const j = await get(this.path(`/jobs/${encodeURIComponent(id)}`));
+      if (this.job?.id === id) this.applySummary(j);
+    } catch {
+      // It shows as a plain job.
+    }
+  }
+
+  applySummary(j) {
+    if (!this.job || !j) return;
+    this.job.kind = j.kind ?? this.job.kind;
+    this.job.state = j.state ?? this.job.state;
+    this.job.progress = Number(j.progress) || 0;
+    if (j.count) this.job.count = j.count;
+    this.showJob();
+  }
+
+  /** After a (re)connect: the newest job still going, if any. */
+  async refresh() {
+    const id = this.cameraId;
+    try {
+      const r = await get(this.path("/jobs"));
+      if (id !== this.cameraId) return;
+      const live = (r?.jobs ?? []).find((j) => j.state === "queued" || j.state === "running");
+      if (live) {
+        if (this.job?.id !== live.job) this.job = { id: live.job, startedAt: performance.now() };
+        this.applySummary(live);
+      } else if (this.job && (this.job.state === "queued" || this.job.state === "running")) {
+        // It ended while the stream was down.
+        const mine = (r?.jobs ?? []).find((j) => j.job === this.job.id);
+        if (mine) this.applySummary(mine);
+      }
+    } catch {
+      // The stream's state tells of a lost server.
+    }
+  }
+
+  showJob() {
+    const box = byId("job");
+    const job = this.job;
+    clearInterval(this.tick);
+    this.tick = 0;
+    if (!job) {
+      box.hidden = true;
+      box.dataset.state = "none";
+      return;
+    }
+    box.hidden = false;
+    box.dataset.state = job.state ?? "queued";
+    box.dataset.kind = job.kind ?? "job";
+    const going = job.state === "queued" || job.state === "running";
+    byId("btn-job-stop").disabled = !going;
+    const progress = byId("job-progress");
+    progress.value = Math.max(0, Math.min(1, job.state === "done" ? 1 : Number(job.progress) || 0));
+    this.writeJobText();
+    if (going && job.kind === "bulb" && job.length) {
+      this.tick = setInterval(() => this.writeJobText(), 250);
+    }
+  }
+
+  writeJobText() {
+    const job = this.job;
+    if (!job) return;
+    const state = JOB_TEXT[job.state] ?? String(job.state ?? "");
+    const going = job.state === "queued" || job.state === "running";
+    let text;
+    if (job.kind === "bulb") {
+      if (going && job.length) {
+        const left = Math.max(0, Math.ceil(job.length - (performance.now() - job.startedAt) / 1000));
+        text = job.state === "queued" ? `Bulb ${job.length} s — queued` : `Bulb — ${left} s left`;
+        byId("job-progress").value = Math.min(1, Math.max(0, 1 - left / job.length));
+      } else {
+        text = `Bulb — ${state.toLowerCase()}`;
+      }
+    } else if (job.kind === "timelapse") {
+      const count = job.count ?? 0;
+      const shots = count ? Math.round((Number(job.progress) || 0) * count) : 0;
+      text = count ? `Interval — shot ${shots} of ${count}` : "Interval";
+      if (!going) text += ` — ${state.toLowerCase()}`;
+    } else if (job.kind === "burst") {
+      text = going ? `Burst — ${Math.round((Number(job.progress) || 0) * 100)} %` : `Burst — ${state.toLowerCase()}`;
+    } else {
+      text = `Job ${job.id} — ${state.toLowerCase()}`;
+    }
+    byId("job-text").textContent = text;
+  }
+}
