@@ -13,7 +13,6 @@ import socket
 import subprocess
 import tempfile
 import time
-import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -273,5 +272,10 @@ def pytest_configure(config):
     expect.set_options(timeout=EXPECT_MS)
 
 
-# Used by the tests: urllib's HTTPError, to read a refused request's status.
-HTTPError = urllib.error.HTTPError
+# What the tests want said at the end of the run (how a page was hidden).
+NOTES = []
+
+
+def pytest_terminal_summary(terminalreporter):
+    for note in NOTES:
+        terminalreporter.write_line(f"browser-test: {note}")
