@@ -238,9 +238,97 @@ def test_two_pages_stay_in_sync(context, server, ids):
     expect(a.locator(ISO)).to_have_attribute("data-current", display)
 
 
-def test_phone_sized_layout_fits(browser, server, ids, shots):
+# Every element the page's contract names, by id.
+CONTRACT_IDS = [
+    "camera-select", "conn", "battery", "pending", "exposure", "exposure-progress", "login-help",
+    "messages", "lv", "lv-canvas", "lv-overlay", "lv-toggle", "focus-state", "grid", "aspect",
+    "loupe", "clipping", "histogram", "histogram-mode", "settings", "shoot", "btn-af",
+    "btn-shutter", "bulb-seconds", "btn-bulb", "burst-count", "btn-burst", "interval-count",
+    "interval-seconds", "btn-interval", "job", "job-progress", "btn-job-stop", "focus-near-7",
+    "focus-near-3", "focus-near-1", "focus-far-1", "focus-far-3", "focus-far-7", "btn-movie",
+    "btn-release", "gallery", "btn-help", "help",
+]
+# The settings by group, and the choices of the view's own selects.
+CONTRACT_GROUPS = {
+    "exposure": ["mode", "shutter", "aperture", "iso", "ev"],
+    "focus": ["focus-mode", "focus-area"],
+    "drive": ["drive"],
+    "quality": ["file-format", "quality"],
+    "wb": ["wb"],
+}
+CONTRACT_CHOICES = {
+    "grid": ["none", "thirds", "centre"],
+    "aspect": ["none", "1:1", "4:3", "3:2", "16:9", "65:24"],
+    "histogram-mode": ["luma", "rgb"],
+}
+
+
+def test_page_has_the_contracts_elements(context, server, ids):
+    cam = ids["ip"]
+    page = open_page(context, server, cam)
+    missing = [i for i in CONTRACT_IDS if page.locator(f"#{i}").count() != 1]
+    assert missing == [], f"ids missing (or not unique): {missing}"
+    for tag, sel in [("SELECT", "#camera-select"), ("PROGRESS", "#exposure-progress"),
+                     ("PROGRESS", "#job-progress"), ("CANVAS", "#histogram"),
+                     ("SELECT", "#grid"), ("SELECT", "#aspect"), ("SELECT", "#histogram-mode")]:
+        assert page.eval_on_selector(sel, "e => e.tagName") == tag, sel
+    expect(page.locator("#messages")).to_have_attribute("role", "status")
+    for sel, values in CONTRACT_CHOICES.items():
+        got = page.eval_on_selector_all(f"#{sel} option", "os => os.map(o => o.value)")
+        assert sorted(got) == sorted(values), (sel, got)
+    for group, aliases in CONTRACT_GROUPS.items():
+        for alias in aliases:
+            field = page.locator(f'#settings fieldset[data-group="{group}"] select[data-prop="{alias}"]')
+            expect(field).to_have_count(1)
+    # Each setting offers exactly what the camera says is settable now, current value selected.
+    for alias in ["shutter", "aperture", "iso", "ev", "focus-mode", "wb"]:
+        prop = server.api("GET", f"cameras/{cam}/properties/{alias}")
+        sel = page.locator(f"select[data-prop={alias}]")
+        expect(sel).to_have_attribute("data-current", prop["display"])
+        expect(sel).to_have_value(str(prop["current"]))
+        offered = sel.evaluate("s => [...s.options].map(o => [o.value, o.textContent.trim()])")
+        settable = [[str(v["value"]), v["display"]] for v in prop["settable"]]
+        extra = [o for o in offered if o not in settable and o[0] != str(prop["current"])]
+        absent = [v for v in settable if v not in offered]
+        assert extra == [] and absent == [], f"{alias}: offered {extra} not settable, {absent} missing"
+        if prop["writable"]:
+            expect(sel).to_be_enabled()
+        else:
+            expect(sel).to_be_disabled()
+    # The user's pause of the live view.
+    toggle = page.locator("#lv-toggle")
+    expect(page.locator(LV)).to_have_attribute("data-state", "playing")
+    toggle.click()
+    expect(toggle).to_have_attribute("aria-pressed", "true")
+    expect(page.locator(LV)).to_have_attribute("data-state", "paused")
+    toggle.click()
+    expect(toggle).to_have_attribute("aria-pressed", "false")
+    expect(page.locator(LV)).to_have_attribute("data-state", "playing")
+
+
+def test_a_focused_setting_waits_until_the_user_leaves_it(context, server, ids, sim):
+    cam = ids["ip"]
+    prop = server.api("GET", f"cameras/{cam}/properties/iso")
+    before = prop["display"]
+    page = open_page(context, server, cam)
+    watcher = open_page(context, server, cam)
+    target = next(d for d in ("1250", "2500", "5000") if d != before)
+    expect(page.locator(ISO)).to_have_attribute("data-current", before)
+    page.bring_to_front()
+    page.locator(ISO).focus()
+    sim.act(f"set iso {target}")
+    # The other page got the event: this one had it too, and keeps the field as it is.
+    expect(watcher.locator(ISO)).to_have_attribute("data-current", target)
+    assert page.evaluate("document.activeElement.dataset.prop") == "iso"
+    assert page.locator(ISO).get_attribute("data-current") == before
+    take_focus_away(page)
+    expect(page.locator(ISO)).to_have_attribute("data-current", target)
+
+
+@pytest.mark.parametrize("width", [360, 390, 430])
+def test_phone_sized_layout_fits(browser, server, ids, shots, width):
     ctx = browser.new_context(
-        viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True,
+        viewport={"width": width, "height": 844}, device_scale_factor=2, is_mobile=True,
         has_touch=True,
     )
     try:
@@ -259,8 +347,9 @@ def test_phone_sized_layout_fits(browser, server, ids, shots):
             if box is None or box["width"] < 40 or box["height"] < 40:
                 small.append((sel, box and (round(box["width"]), round(box["height"]))))
         page.evaluate("() => window.scrollTo(0, 0)")
-        page.screenshot(path=str(shots / "phone.png"))
-        page.screenshot(path=str(shots / "phone-full.png"), full_page=True)
+        if width == 390:
+            page.screenshot(path=str(shots / "phone.png"))
+            page.screenshot(path=str(shots / "phone-full.png"), full_page=True)
         assert small == [], f"touch targets under 40x40 px: {small}"
     finally:
         ctx.close()
