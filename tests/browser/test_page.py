@@ -226,6 +226,50 @@ def test_capture_appears_in_the_gallery_and_delete_removes_it(context, server, i
     )
 
 
+def test_a_click_on_the_picture_moves_the_af_point(context, server, ids):
+    page = open_page(context, server, ids["ip"])
+    expect(page.locator(LV)).to_have_attribute("data-state", "playing")
+    wait_frame_after(page, 0)
+    canvas = page.locator("#lv-canvas")
+    box = canvas.bounding_box()
+    assert box is not None
+    with page.expect_request(
+        lambda r: r.method == "POST" and r.url.endswith("/focus-point")
+    ) as request:
+        canvas.click(position={"x": box["width"] * 0.25, "y": box["height"] * 0.75})
+    body = request.value.post_data_json
+    assert abs(body["x"] - 160) <= 640 * 0.03 and abs(body["y"] - 360) <= 480 * 0.03, body
+
+
+def test_bulb_job_counts_down_and_delivers(context, server, ids):
+    page = open_page(context, server, ids["ip"])
+    before = len(gallery_names(page))
+    page.fill("#bulb-seconds", "2")
+    page.click("#btn-bulb")
+    job = page.locator("#job")
+    expect(job).to_have_attribute("data-state", "running")
+    page.wait_for_function("() => document.querySelector('#job-progress').value > 0")
+    expect(job).to_have_attribute("data-state", "done")
+    page.wait_for_function(
+        "n => document.querySelectorAll('.gallery-item').length > n", arg=before
+    )
+
+
+def test_a_running_job_is_stopped_from_the_page(context, server, ids):
+    cam = ids["sim"]
+    page = open_page(context, server, cam)
+    page.fill("#interval-count", "10")
+    page.fill("#interval-seconds", "5")
+    page.click("#btn-interval")
+    job = page.locator("#job")
+    expect(job).to_have_attribute("data-state", "running")
+    with page.expect_request(lambda r: r.method == "DELETE" and "/jobs/" in r.url):
+        page.click("#btn-job-stop")
+    expect(job).to_have_attribute("data-state", "stopped")
+    jobs = server.api("GET", f"cameras/{cam}/jobs")["jobs"]
+    assert not [j for j in jobs if j["state"] in ("queued", "running")], jobs
+
+
 def test_two_pages_stay_in_sync(context, server, ids):
     cam = ids["ip"]
     a = open_page(context, server, cam)
