@@ -216,8 +216,8 @@ def browser(playwright):
 
 
 class Watch:
-    """What a page did: console errors, uncaught exceptions, every request, and the live-view
-    streams (`liveview.mjpg` requests) still open."""
+    """What a page did: console errors, uncaught exceptions, every request, and its long-lived
+    requests (`liveview.mjpg` and `events`) still open."""
 
     def __init__(self):
         self.errors = []
@@ -234,7 +234,8 @@ class Watch:
 
     def _request(self, request):
         self.requests.append(request.url)
-        if "/liveview.mjpg" in request.url:
+        path = request.url.split("?", 1)[0]
+        if path.endswith(("/liveview.mjpg", "/events")):
             self.open_streams.append(request)
 
     def _ended(self, request):
@@ -242,9 +243,13 @@ class Watch:
             self.open_streams.remove(request)
             self.closed_streams.append(request)
 
-    def streams(self, camera=None):
-        """The live-view streams open now (of `camera`, if given)."""
-        return [r.url for r in self.open_streams if camera is None or f"/{camera}/" in r.url]
+    def streams(self, camera=None, kind="/liveview.mjpg"):
+        """The live-view streams (or with `kind="/events"`, event streams; `kind=""`: both)
+        open now, of `camera` if given."""
+        return [
+            r.url for r in self.open_streams
+            if kind in r.url and (camera is None or f"/{camera}/" in r.url)
+        ]
 
 
 @pytest.fixture

@@ -31,7 +31,7 @@ def open_page(context, server, camera, watch=None, path="/"):
         watch.attach(page)
     response = page.goto(server.origin + path)
     assert response is not None and response.status == 200, response and response.status
-    expect(page.locator("#camera-select")).to_be_attached()
+    expect(page.locator("#camera-select option")).not_to_have_count(0)
     if page.locator("#camera-select").input_value() != camera:
         page.select_option("#camera-select", camera)
     expect(page.locator("#camera-select")).to_have_value(camera)
@@ -127,8 +127,10 @@ def test_page_loads_without_errors_and_fetches_only_from_its_server(context, ser
                 or u.startswith(f"blob:{server.origin}/"))
     ]
     assert outside == [], f"requests outside {server.origin}: {outside}"
-    # At most two long-lived connections: one live view.
-    assert len(watch.streams()) <= 1, watch.streams()
+    # Two long-lived connections, both the selected camera's: its events and its live view.
+    poll(page, lambda: len(watch.streams(kind="")) == 2, f"two streams: {watch.streams(kind='')}")
+    assert len(watch.streams(ids["ip"])) == 1, watch.streams(kind="")
+    assert len(watch.streams(ids["ip"], kind="/events")) == 1, watch.streams(kind="")
 
 
 def test_live_view_updates_with_histogram_and_af_frames(context, server, ids, sim):
@@ -469,6 +471,9 @@ def test_camera_switcher_switches_the_live_view(context, server, ids, watch):
     )
     wait_frame_after(page, frame(page))
     assert watch.streams() == watch.streams(ids["sim"])
+    # The events stream follows too: only the new camera's is open.
+    poll(page, lambda: watch.streams(ids["ip"], kind="/events") == [], "the old events closed")
+    assert len(watch.streams(ids["sim"], kind="/events")) == 1, watch.streams(kind="")
 
 
 def test_token_flow(browser, token_server):
