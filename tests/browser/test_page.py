@@ -272,6 +272,23 @@ def test_a_running_job_is_stopped_from_the_page(context, server, ids):
     assert not [j for j in jobs if j["state"] in ("queued", "running")], jobs
 
 
+def test_an_api_error_is_shown_as_a_message(context, server, ids):
+    page = open_page(context, server, ids["sim"])
+    text = "the camera is busy: try again in a moment (a refusal made by the test)"
+    # The server's own refusals are hard to provoke on purpose from the page; this one is
+    # answered in the API's error shape by the test, on the way.
+    page.route(
+        "**/api/v1/cameras/*/capture",
+        lambda route: route.fulfill(
+            status=409, content_type="application/json",
+            body='{"error": {"code": "busy", "message": "%s"}}' % text,
+        ),
+    )
+    page.click("#btn-shutter")
+    last = page.locator("#messages .message").last
+    expect(last).to_contain_text(text)
+
+
 def test_two_pages_stay_in_sync(context, server, ids):
     cam = ids["ip"]
     a = open_page(context, server, cam)
