@@ -19,6 +19,9 @@
 //!   on another port that receives it gets nothing it could send as a Bearer or Basic token.
 //!   `?token=` counts on `GET /` only, so that it never has to appear in a URL that is shared
 //!   or logged. Tokens are never logged.
+//!   A 401 challenges with `Bearer` and `Basic`, but with `Bearer` only for a browser's script
+//!   or subresource request (`Sec-Fetch-Mode` other than `navigate`): a `Basic` challenge there
+//!   would hold the web page's request behind the browser's password dialog.
 //! - **Connections**: a 401, 403 or 413 answer closes its connection (`Connection: close`), so
 //!   a client without the token cannot keep a connection (and a place under
 //!   `limits.connections`) by asking again and again.
@@ -442,6 +445,7 @@ pub(crate) async fn token(State(sec): State<Arc<Security>>, req: Request, next: 
     if page {
         return unauthorized_page();
     }
+    let script = from_page_script(req.headers());
     let mut response = ApiError::new(
         StatusCode::UNAUTHORIZED,
         "unauthorized",
@@ -454,10 +458,12 @@ pub(crate) async fn token(State(sec): State<Arc<Security>>, req: Request, next: 
         header::WWW_AUTHENTICATE,
         HeaderValue::from_static("Bearer realm=\"sonyctl\""),
     );
-    headers.append(
-        header::WWW_AUTHENTICATE,
-        HeaderValue::from_static("Basic realm=\"sonyctl\", charset=\"UTF-8\""),
-    );
+    if !script {
+        headers.append(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Basic realm=\"sonyctl\", charset=\"UTF-8\""),
+        );
+    }
     response
 }
 
@@ -509,6 +515,19 @@ fn presented<'a>(headers: &'a HeaderMap, cookie: &'a str) -> impl Iterator<Item 
             (name == cookie).then(|| Credential::Cookie(value.trim().to_string()))
         });
     from_authorization.chain(from_cookies)
+}
+
+/// True when a browser sends the request for a script or a subresource (`Sec-Fetch-Mode`
+/// other than `navigate`), as the web page's own API calls, event stream and images are. A
+/// `Basic` challenge in their 401 would make the browser hold the request and ask the person
+/// for a user and password, so the page would never see the 401 it explains; they are
+/// challenged with `Bearer` only, which browsers do not prompt for. Other clients (curl,
+/// Alpaca clients, a person opening an API URL) still get both challenges.
+fn from_page_script(headers: &HeaderMap) -> bool {
+    headers
+        .get("sec-fetch-mode")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|mode| !mode.eq_ignore_ascii_case("navigate"))
 }
 
 /// 401 for the page: what to do, for a person in a browser.

@@ -295,6 +295,38 @@ async fn without_the_token_nothing_is_served() {
         );
         assert_eq!(code(r).await, "unauthorized");
     }
+    // The web page's own requests are challenged with Bearer only: a Basic challenge would
+    // hold them behind the browser's password dialog. A navigation still gets both.
+    for (mode, basic) in [
+        ("cors", false),
+        ("no-cors", false),
+        ("same-origin", false),
+        ("navigate", true),
+    ] {
+        let r = c
+            .get(srv.at("/api/v1/cameras"))
+            .header("Sec-Fetch-Mode", mode)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{mode}");
+        let challenges: Vec<&str> = r
+            .headers()
+            .get_all("www-authenticate")
+            .iter()
+            .map(|v| v.to_str().unwrap())
+            .collect();
+        assert!(
+            challenges.iter().any(|c| c.starts_with("Bearer")),
+            "{mode}: {challenges:?}"
+        );
+        assert_eq!(
+            challenges.iter().any(|c| c.starts_with("Basic")),
+            basic,
+            "{mode}: {challenges:?}"
+        );
+        assert_eq!(code(r).await, "unauthorized");
+    }
     // The page says what to do, for a person.
     let r = c.get(srv.at("/")).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);

@@ -133,7 +133,10 @@ function openFeed(id) {
     status: showStatus,
     property: (p) => settings.onProperty(p),
     image: (i) => gallery.onImage(i),
-    exposure: showExposure,
+    exposure: (e) => {
+      showExposure(e);
+      shoot.onExposure(e);
+    },
     connection: (c) => {
       setConn(c.connected ? "connected" : "disconnected", c.error);
       if (c.connected) refreshAll();

@@ -24,6 +24,7 @@ export class Shoot {
     this.job = null; // {id, kind, state, progress, length?, count?, startedAt}
     this.tick = 0;
     this.recording = false;
+    this.exposure = "idle";
 
     const on = (id, fn) => byId(id).addEventListener("click", () => fn(byId(id)));
     on("btn-af", (b) => this.af(b));
@@ -140,6 +141,24 @@ export class Shoot {
     b.querySelector(".movie-label").textContent = this.recording ? "Stop recording" : "Record movie";
   }
 
+  /**
+   * An `exposure` event: a bulb's countdown starts when the shutter opens (not when the job
+   * starts: focusing comes first) and is re-based on each progress the camera reports.
+   */
+  onExposure(ev) {
+    this.exposure = String(ev?.state ?? "idle");
+    const job = this.job;
+    if (!job || job.kind !== "bulb" || !job.length) return;
+    if (this.exposure === "exposing") {
+      const progress = Number(ev.progress) || 0;
+      job.startedAt = performance.now() - progress * job.length * 1000;
+      job.exposing = true;
+    } else {
+      job.exposing = false;
+    }
+    this.writeJobText();
+  }
+
   /** A `job` event. A job this page did not start (another tab, a script) is shown too. */
   onJob(ev) {
     if (!this.job || this.job.id !== ev.job) {
@@ -150,10 +169,6 @@ export class Shoot {
     }
     this.job.state = ev.state;
     this.job.progress = Number(ev.progress) || 0;
-    if (this.job.length) {
-      // Re-base the countdown on the server's progress.
-      this.job.startedAt = performance.now() - this.job.progress * this.job.length * 1000;
-    }
     this.showJob();
   }
 
@@ -226,10 +241,14 @@ export class Shoot {
     const going = job.state === "queued" || job.state === "running";
     let text;
     if (job.kind === "bulb") {
-      if (going && job.length) {
-        const left = Math.max(0, Math.ceil(job.length - (performance.now() - job.startedAt) / 1000));
-        text = job.state === "queued" ? `Bulb ${job.length} s — queued` : `Bulb — ${left} s left`;
-        byId("job-progress").value = Math.min(1, Math.max(0, 1 - left / job.length));
+      if (going && job.length && job.exposing) {
+        const elapsed = (performance.now() - job.startedAt) / 1000;
+        const left = Math.max(0, Math.ceil(job.length - elapsed));
+        text = `Bulb — ${left} s left`;
+        byId("job-progress").value = Math.min(0.99, Math.max(0, elapsed / job.length));
+      } else if (going) {
+        const phase = { queued: "queued", waiting: "focusing", processing: "processing", downloading: "downloading", idle: "saving" };
+        text = `Bulb${job.length ? ` ${job.length} s` : ""} — ${phase[job.state === "queued" ? "queued" : this.exposure] ?? "starting"}`;
       } else {
         text = `Bulb — ${state.toLowerCase()}`;
       }
