@@ -284,3 +284,14 @@ NOTES = []
 def pytest_terminal_summary(terminalreporter):
     for note in NOTES:
         terminalreporter.write_line(f"browser-test: {note}")
+    skipped = terminalreporter.stats.get("skipped", []) + terminalreporter.stats.get("xfailed", [])
+    if skipped:
+        terminalreporter.write_line(
+            f"browser-test: FAILED: {len(skipped)} test(s) skipped; nothing here may be skipped"
+        )
+
+
+def pytest_sessionfinish(session, exitstatus):
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter and (reporter.stats.get("skipped") or reporter.stats.get("xfailed")):
+        session.exitstatus = 1
