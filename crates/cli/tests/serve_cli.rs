@@ -163,10 +163,13 @@ fn serves_each_camera_under_its_id_and_ends_on_sigterm() {
     ]);
     assert_eq!(serving.url, format!("http://127.0.0.1:{}/", serving.port));
     let ids = [first.clone(), second, format!("{first}-2")];
-    // The page is served (it lists the cameras from the API).
+    // The page is served, with the module it starts from.
     let (status, page) = serving.get("/", "");
     assert_eq!(status, 200);
-    assert!(page.contains("/assets/app.js"), "{page}");
+    assert!(page.contains("/assets/js/main.js"), "{page}");
+    let (status, script) = serving.get("/assets/js/main.js", "");
+    assert_eq!(status, 200);
+    assert!(script.contains("import"), "{script}");
     // The API lists them in the order given.
     let (status, body) = serving.get("/api/v1/cameras", "");
     assert_eq!(status, 200, "{body}");
