@@ -243,9 +243,27 @@ def test_a_click_on_the_picture_moves_the_af_point(context, server, ids):
     assert abs(body["x"] - 160) <= 640 * 0.03 and abs(body["y"] - 360) <= 480 * 0.03, body
 
 
+def record_states(page, selector, name):
+    """Records every `data-state` of `selector` from now on into `window[name]` (the old
+    value of each change too, so that a state held for less than a task is seen)."""
+    page.evaluate(
+        """([selector, name]) => {
+            const el = document.querySelector(selector);
+            const seen = window[name] = [el.dataset.state];
+            new MutationObserver(records => {
+                for (const r of records) seen.push(r.oldValue);
+                seen.push(el.dataset.state);
+            }).observe(el, {attributes: true, attributeFilter: ['data-state'],
+                            attributeOldValue: true});
+        }""",
+        [selector, name],
+    )
+
+
 def test_bulb_job_counts_down_and_delivers(context, server, ids):
     page = open_page(context, server, ids["ip"])
     before = len(gallery_names(page))
+    record_states(page, "#exposure", "__exposure")
     page.fill("#bulb-seconds", "2")
     page.click("#btn-bulb")
     job = page.locator("#job")
@@ -255,6 +273,42 @@ def test_bulb_job_counts_down_and_delivers(context, server, ids):
     page.wait_for_function(
         "n => document.querySelectorAll('.gallery-item').length > n", arg=before
     )
+    seen = page.evaluate("window.__exposure")
+    assert "exposing" in seen, f"#exposure went through {seen}"
+    expect(page.locator("#exposure")).to_have_attribute("data-state", "idle")
+
+
+def test_movie_button_shows_recording(context, server, ids):
+    page = open_page(context, server, ids["sim"])
+    movie = page.locator("#btn-movie")
+    expect(movie).to_have_attribute("aria-pressed", "false")
+    movie.click()
+    expect(movie).to_have_attribute("aria-pressed", "true")
+    movie.click()
+    expect(movie).to_have_attribute("aria-pressed", "false")
+
+
+def test_a_raw_has_a_placeholder_in_the_gallery(context, server, ids):
+    cam = ids["ip"]
+    fmt = server.api("GET", f"cameras/{cam}/properties/file-format")
+    raw = [v["value"] for v in fmt["settable"] if v["display"] == "RAW"]
+    assert raw, fmt
+    server.api("PUT", f"cameras/{cam}/properties/file-format", {"value": raw[0]})
+    try:
+        page = open_page(context, server, cam)
+        before = set(gallery_names(page))
+        page.click("#btn-shutter")
+        page.wait_for_function(
+            "n => document.querySelectorAll('.gallery-item').length > n", arg=len(before)
+        )
+        new = [n for n in gallery_names(page) if n not in before]
+        assert new and all(n.upper().endswith(".ARW") for n in new), new
+        item = page.locator(f'.gallery-item[data-name="{new[0]}"]')
+        # The contract asks for a placeholder, not for an <img>: an element with role img.
+        expect(item.locator("img, [role=img]")).to_have_count(1)
+        expect(item.locator("a.download")).to_have_attribute("download", new[0])
+    finally:
+        server.api("PUT", f"cameras/{cam}/properties/file-format", {"value": fmt["current"]})
 
 
 def test_a_running_job_is_stopped_from_the_page(context, server, ids):
@@ -594,6 +648,32 @@ def test_keyboard_help_and_space_shutter(context, server, ids):
     page.wait_for_function(
         "n => document.querySelectorAll('.gallery-item').length > n", arg=before
     )
+
+
+def test_keyboard_toggles_and_inputs_keep_their_keys(context, server, ids):
+    page = open_page(context, server, ids["sim"])
+    lv = page.locator(LV)
+    expect(lv).to_have_attribute("data-state", "playing")
+    # Typed into a number input, the keys are the input's.
+    page.fill("#bulb-seconds", "")
+    page.focus("#bulb-seconds")
+    page.keyboard.type("l2")
+    expect(page.locator("#bulb-seconds")).to_have_value("2")
+    expect(lv).to_have_attribute("data-state", "playing")
+    take_focus_away(page)
+    page.keyboard.press("l")
+    expect(lv).to_have_attribute("data-state", "paused")
+    expect(page.locator("#lv-toggle")).to_have_attribute("aria-pressed", "true")
+    page.keyboard.press("l")
+    expect(lv).to_have_attribute("data-state", "playing")
+    grid = page.locator("#grid")
+    first = grid.input_value()
+    page.keyboard.press("g")
+    expect(grid).not_to_have_value(first)
+    for key, sel in [("c", "#clipping"), ("z", "#loupe")]:
+        was = page.locator(sel).get_attribute("aria-pressed")
+        page.keyboard.press(key)
+        expect(page.locator(sel)).not_to_have_attribute("aria-pressed", was or "")
 
 
 @pytest.fixture(autouse=True)
