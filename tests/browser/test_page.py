@@ -80,22 +80,28 @@ def take_focus_away(page):
     page.evaluate("() => document.activeElement && document.activeElement.blur()")
 
 
-def track_conn(page):
-    """Records every `data-state` `#conn` takes from now on into `window.__conn` (with the old
-    values of each change, so that a state held for less than a task is seen too), and marks
-    the document (`window.__same_document`) to show later that it was not reloaded."""
+def record_states(page, selector, name):
+    """Records every `data-state` of `selector` from now on into `window[name]` (the old
+    value of each change too, so that a state held for less than a task is seen)."""
     page.evaluate(
-        """() => {
-            const conn = document.querySelector('#conn');
-            window.__same_document = true;
-            window.__conn = [conn.dataset.state];
+        """([selector, name]) => {
+            const el = document.querySelector(selector);
+            const seen = window[name] = [el.dataset.state];
             new MutationObserver(records => {
-                for (const r of records) window.__conn.push(r.oldValue);
-                window.__conn.push(conn.dataset.state);
-            }).observe(conn, {attributes: true, attributeFilter: ['data-state'],
-                              attributeOldValue: true});
-        }"""
+                for (const r of records) seen.push(r.oldValue);
+                seen.push(el.dataset.state);
+            }).observe(el, {attributes: true, attributeFilter: ['data-state'],
+                            attributeOldValue: true});
+        }""",
+        [selector, name],
     )
+
+
+def track_conn(page):
+    """Records every state `#conn` takes from now on into `window.__conn`, and marks the
+    document (`window.__same_document`) to show later that it was not reloaded."""
+    page.evaluate("() => { window.__same_document = true; }")
+    record_states(page, "#conn", "__conn")
 
 
 def wait_conn_sequence(page, first, then, timeout_ms=EXPECT_MS):
@@ -120,7 +126,6 @@ def test_page_loads_without_errors_and_fetches_only_from_its_server(context, ser
     wait_frame_after(page, 0, "#histogram")
     expect(page.locator("#gallery")).to_be_attached()
     expect(page.locator(f"{ISO} option").first).to_be_attached()
-    assert watch.errors == [], watch.errors
     outside = [
         u for u in watch.requests
         if not (u.startswith(server.origin + "/") or u.startswith("data:")
@@ -128,9 +133,10 @@ def test_page_loads_without_errors_and_fetches_only_from_its_server(context, ser
     ]
     assert outside == [], f"requests outside {server.origin}: {outside}"
     # Two long-lived connections, both the selected camera's: its events and its live view.
-    poll(page, lambda: len(watch.streams(kind="")) == 2, f"two streams: {watch.streams(kind='')}")
+    poll(page, lambda: len(watch.streams(kind="")) == 2, "two streams open")
     assert len(watch.streams(ids["ip"])) == 1, watch.streams(kind="")
     assert len(watch.streams(ids["ip"], kind="/events")) == 1, watch.streams(kind="")
+    assert watch.errors == [], watch.errors
 
 
 def test_live_view_updates_with_histogram_and_af_frames(context, server, ids, sim):
@@ -241,23 +247,6 @@ def test_a_click_on_the_picture_moves_the_af_point(context, server, ids):
         canvas.click(position={"x": box["width"] * 0.25, "y": box["height"] * 0.75})
     body = request.value.post_data_json
     assert abs(body["x"] - 160) <= 640 * 0.03 and abs(body["y"] - 360) <= 480 * 0.03, body
-
-
-def record_states(page, selector, name):
-    """Records every `data-state` of `selector` from now on into `window[name]` (the old
-    value of each change too, so that a state held for less than a task is seen)."""
-    page.evaluate(
-        """([selector, name]) => {
-            const el = document.querySelector(selector);
-            const seen = window[name] = [el.dataset.state];
-            new MutationObserver(records => {
-                for (const r of records) seen.push(r.oldValue);
-                seen.push(el.dataset.state);
-            }).observe(el, {attributes: true, attributeFilter: ['data-state'],
-                            attributeOldValue: true});
-        }""",
-        [selector, name],
-    )
 
 
 def test_bulb_job_counts_down_and_delivers(context, server, ids):
