@@ -168,6 +168,24 @@ function selectCamera(id) {
   if (id) openFeed(id);
 }
 
+// A tab left in the background lets go of its event stream too (after a while, so that a quick
+// look at another tab costs nothing): with many tabs open, streams of tabs nobody looks at
+// would otherwise take the browser's few connections per host from the one in front. Coming
+// back reopens it, and the open re-reads everything.
+const HIDDEN_EVENTS_MS = 30000;
+let hiddenTimer = 0;
+document.addEventListener("visibilitychange", () => {
+  clearTimeout(hiddenTimer);
+  if (document.visibilityState === "hidden") {
+    hiddenTimer = setTimeout(() => {
+      feed?.stop();
+      feed = null;
+    }, HIDDEN_EVENTS_MS);
+  } else if (!feed && cameraId) {
+    openFeed(cameraId);
+  }
+});
+
 const select = byId("camera-select");
 select.addEventListener("change", () => selectCamera(select.value));
 

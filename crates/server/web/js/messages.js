@@ -5,19 +5,21 @@ import { byId, el } from "./dom.js";
 import { ApiError } from "./api.js";
 
 const KEEP = 6;
-const SHOW_MS = 9000;
+/** How long a message stays: long enough to read an error twice. */
+const SHOW_MS = { error: 15000, info: 6000 };
 
 /** Shows `text` as a message (`kind`: `error` or `info`). */
 export function say(text, kind = "error") {
   const box = byId("messages");
   const item = el("div", { class: `message ${kind}` });
   item.append(el("span", { class: "message-text", text }));
-  const close = el("button", { type: "button", class: "message-close", "aria-label": "Dismiss", text: "×" });
+  // The cross is drawn by CSS, so the message's text is exactly the API's message.
+  const close = el("button", { type: "button", class: "message-close", "aria-label": "Dismiss", title: "Dismiss" });
   close.addEventListener("click", () => item.remove());
   item.append(close);
   box.append(item);
   while (box.children.length > KEEP) box.firstElementChild?.remove();
-  setTimeout(() => item.remove(), SHOW_MS);
+  setTimeout(() => item.remove(), SHOW_MS[kind] ?? SHOW_MS.error);
 }
 
 /** Shows an error caught from an API call (an abort is nobody's news). */

@@ -153,6 +153,7 @@ export class Shoot {
       const progress = Number(ev.progress) || 0;
       job.startedAt = performance.now() - progress * job.length * 1000;
       job.exposing = true;
+      job.opened = true;
     } else {
       job.exposing = false;
     }
@@ -247,8 +248,10 @@ export class Shoot {
         text = `Bulb — ${left} s left`;
         byId("job-progress").value = Math.min(0.99, Math.max(0, elapsed / job.length));
       } else if (going) {
-        const phase = { queued: "queued", waiting: "focusing", processing: "processing", downloading: "downloading", idle: "saving" };
-        text = `Bulb${job.length ? ` ${job.length} s` : ""} — ${phase[job.state === "queued" ? "queued" : this.exposure] ?? "starting"}`;
+        const phase = { waiting: "focusing", processing: "processing", downloading: "downloading" };
+        let now = phase[this.exposure] ?? (job.opened ? "saving" : "starting");
+        if (job.state === "queued") now = "queued";
+        text = `Bulb${job.length ? ` ${job.length} s` : ""} — ${now}`;
       } else {
         text = `Bulb — ${state.toLowerCase()}`;
       }
