@@ -330,7 +330,7 @@ def test_an_api_error_is_shown_as_a_message(context, server, ids):
     )
     page.click("#btn-shutter")
     last = page.locator("#messages .message").last
-    expect(last).to_contain_text(text)
+    expect(last).to_have_text(text)
 
 
 def test_two_pages_stay_in_sync(context, server, ids):
