@@ -157,15 +157,19 @@ async fn what_is_not_a_file_of_the_page_is_not_found() {
     s.stop().await;
 }
 
-/// Every reference in `text` to another file or address: `src`/`href` attributes, CSS `url()`,
-/// and module specifiers (`import … from "x"`, `import "x"`, `import("x")`).
-fn references(text: &str) -> Vec<String> {
-    let patterns = [
-        r#"(?:src|href)\s*=\s*["']([^"']+)["']"#,
-        r#"url\(\s*["']?([^"')]+)["']?\s*\)"#,
-        r#"\bfrom\s*["']([^"']+)["']"#,
-        r#"\bimport\s*\(?\s*["']([^"']+)["']"#,
-    ];
+/// Every reference in `text`, a file of kind `ext`, to another file or address: `src`/`href`
+/// attributes in HTML and SVG, `url()` in CSS, module specifiers in JavaScript
+/// (`import … from "x"`, `import "x"`, `import("x")`).
+fn references(ext: &str, text: &str) -> Vec<String> {
+    let patterns: &[&str] = match ext {
+        "html" | "svg" => &[r#"(?:src|href)\s*=\s*["']([^"']+)["']"#],
+        "css" => &[r#"url\(\s*["']?([^"')]+)["']?\s*\)"#],
+        "js" => &[
+            r#"\bfrom\s*["']([^"']+)["']"#,
+            r#"\bimport\s*\(?\s*["']([^"']+)["']"#,
+        ],
+        _ => &[],
+    };
     let mut out = Vec::new();
     for p in patterns {
         let re = regex::Regex::new(p).unwrap();
@@ -207,7 +211,8 @@ async fn what_the_page_references_is_served_and_nothing_is_elsewhere() {
             continue;
         };
         let from = address(&name);
-        for reference in references(text) {
+        let ext = name.rsplit_once('.').map(|(_, e)| e).unwrap_or_default();
+        for reference in references(ext, text) {
             let lower = reference.to_ascii_lowercase();
             assert!(
                 !lower.contains("//") && !lower.starts_with("javascript:"),
@@ -237,22 +242,17 @@ async fn what_the_page_references_is_served_and_nothing_is_elsewhere() {
 
 #[test]
 fn references_are_found_and_resolved_as_a_browser_does() {
-    let refs = references(
-        r#"<link href="/assets/a.css"><script type="module" src="/assets/js/m.js"></script>
-        import { x } from "./api.js"; import "../b.js"; const m = await import('./c.js');
-        .i { background: url(icons.svg#cam) }"#,
-    );
+    let html =
+        r#"<link href="/assets/a.css"><script type="module" src="/assets/js/m.js"></script>"#;
     assert_eq!(
-        refs,
-        [
-            "/assets/a.css",
-            "/assets/js/m.js",
-            "icons.svg#cam",
-            "./api.js",
-            "../b.js",
-            "./c.js"
-        ]
+        references("html", html),
+        ["/assets/a.css", "/assets/js/m.js"]
     );
+    let js = r#"import { x } from "./api.js"; import "../b.js"; const m = await import('./c.js');
+        // a url(path) in a comment is no reference"#;
+    assert_eq!(references("js", js), ["./api.js", "../b.js", "./c.js"]);
+    let css = ".i { background: url(icons.svg#cam) }";
+    assert_eq!(references("css", css), ["icons.svg#cam"]);
     assert_eq!(
         resolve("/assets/js/m.js", "./api.js").unwrap(),
         "/assets/js/api.js"
