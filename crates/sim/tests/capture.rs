@@ -163,7 +163,10 @@ fn raw_and_jpeg_are_two_files_of_one_shot() {
     assert_eq!(raw_info.filename, "DSC00001.ARW");
     assert_eq!(raw_info.object_format.0, 0xB101);
     assert_eq!(&raw[..4], b"II*\0");
-    assert_eq!(raw.len(), 4240 * 2832);
+    let image = sonyctl_raw::decode(&raw).expect("an ARW");
+    assert_eq!((image.width, image.height), (4240, 2832));
+    assert_eq!(image.info.kind, sonyctl_raw::RawKind::Compressed);
+    assert_eq!(raw_info.object_compressed_size as usize, raw.len());
     assert_eq!(jpeg_info.filename, "DSC00001.JPG");
     assert_eq!(h.pending(), 0);
 }
