@@ -877,3 +877,33 @@ fn layout(spec: &ArwSpec) -> Result<Vec<u8>, ArwError> {
     out.resize(at_raster, 0);
     Ok(out)
 }
+
+/// The width and height a JPEG declares (its first SOFn segment), for describing a preview
+/// without decoding it; `None` if no frame header is found within its markers.
+pub fn jpeg_dimensions(jpeg: &[u8]) -> Option<(u16, u16)> {
+    if jpeg.get(..2)? != [0xFF, 0xD8] {
+        return None;
+    }
+    let mut at = 2usize;
+    loop {
+        let (&m0, &marker) = (jpeg.get(at)?, jpeg.get(at + 1)?);
+        if m0 != 0xFF {
+            return None;
+        }
+        if marker == 0xFF {
+            at += 1; // fill byte
+            continue;
+        }
+        let len = usize::from(u16::from_be_bytes([*jpeg.get(at + 2)?, *jpeg.get(at + 3)?]));
+        // SOF0..SOF15 except DHT (C4), JPG (C8) and DAC (CC).
+        if (0xC0..=0xCF).contains(&marker) && ![0xC4, 0xC8, 0xCC].contains(&marker) {
+            let h = u16::from_be_bytes([*jpeg.get(at + 5)?, *jpeg.get(at + 6)?]);
+            let w = u16::from_be_bytes([*jpeg.get(at + 7)?, *jpeg.get(at + 8)?]);
+            return Some((w, h));
+        }
+        if marker == 0xDA || len < 2 {
+            return None;
+        }
+        at = at.checked_add(2 + len)?;
+    }
+}
