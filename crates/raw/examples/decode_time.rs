@@ -2,13 +2,17 @@
 //! JSON line with the median milliseconds of RUNS decodes (the file read once, beforehand) and
 //! the megapixels of its raster (`scripts/bench --arw`).
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 use std::time::Instant;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let runs: usize = args.first().and_then(|r| r.parse().ok()).unwrap_or(5).max(1);
+    let runs: usize = args
+        .first()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(5)
+        .max(1);
     for path in args.iter().skip(1) {
         let bytes = std::fs::read(path).expect("read the file");
         let mut times = Vec::with_capacity(runs);

@@ -14,7 +14,7 @@
 //! DefaultCropOrigin/DefaultCropSize 0xC61F/0xC620); and the SR2 private data with its
 //! encrypted SR2SubIFD (black level 0x7310, white level 0x787F, white balance 0x7313). Tag
 //! meanings follow ExifTool's Sony and EXIF tag documentation. Rasters: uncompressed 16-bit
-//! words (12- or 14-bit samples), and ARW 2.x compressed (see [`arw2`]). Sony's lossless
+//! words (12- or 14-bit samples), and ARW 2.x compressed (the `arw2` module documents the block layout). Sony's lossless
 //! (JPEG) compression of ARW 4 is refused as unsupported.
 //!
 //! Nothing here panics on input: every offset and length is checked against the file, and the
