@@ -38,7 +38,7 @@ pub struct ErrorBody {
 /// | `unauthorized` | 401 | no token, or a wrong one (the connection is closed after the answer) |
 /// | `forbidden_host`, `forbidden_origin` | 403 | a `Host` or `Origin` this server does not answer (the connection is closed after the answer) |
 /// | `unknown_camera`, `unknown_property`, `unknown_image`, `unknown_job` | 404 | no such thing |
-/// | `no_thumbnail` | 404 | the image has no thumbnail (a RAW or HEIF file) |
+/// | `no_thumbnail` | 404 | the image has no thumbnail (a HEIF file, a RAW without a preview) |
 /// | `not_found` | 404 | nothing is served at that path |
 /// | `method_not_allowed` | 405 | the path is served, not with that method (`Allow` lists those it takes) |
 /// | `value_not_accepted` | 400 | a value the camera does not take now (`settable` lists those it does) |

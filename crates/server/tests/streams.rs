@@ -1109,7 +1109,9 @@ async fn only_names_in_the_store_are_served() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn raw_files_have_no_thumbnail_yet() {
+async fn raw_files_without_a_preview_have_no_thumbnail() {
+    // `raw_size` below an ARW's size makes the camera write a TIFF header and filler: a RAW
+    // file without a preview.
     let h = start(Setup::default()).await;
     let mut events = h.events().await;
     h.owner("set compression RAW+JPEG Fine").await;
@@ -1139,6 +1141,40 @@ async fn raw_files_have_no_thumbnail_yet() {
     let r = h.get(&format!("/images/{raw}/thumbnail")).await;
     assert_eq!(r.status(), 404);
     assert_eq!(error_code(r).await, "no_thumbnail");
+    h.shut_down().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_raw_files_thumbnail_is_made_from_its_preview() {
+    let h = start(Setup {
+        sim: SimOptions::default(),
+        ..Setup::default()
+    })
+    .await;
+    let mut events = h.events().await;
+    h.owner("set compression RAW").await;
+    h.owner("shutter").await;
+    let image = events.until("image").await;
+    assert_eq!(image["format"], "ARW");
+    let raw = image["name"].as_str().unwrap().to_string();
+    let file = std::fs::read(h.out().join(&raw)).unwrap();
+    let preview = sonyctl_raw::preview(&file).unwrap().unwrap();
+    let r = h.get(&format!("/images/{raw}/thumbnail")).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "image/jpeg");
+    let thumb = r.bytes().await.unwrap();
+    let mut decoder = jpeg_decoder::Decoder::new(&thumb[..]);
+    decoder.decode().unwrap();
+    let t = decoder.info().unwrap();
+    let mut decoder = jpeg_decoder::Decoder::new(preview);
+    decoder.read_info().unwrap();
+    let p = decoder.info().unwrap();
+    // The preview's shape, within 320 × 320.
+    assert_eq!(t.width, 320);
+    assert_eq!(
+        t.height,
+        (u32::from(p.height) * 320 / u32::from(p.width)) as u16
+    );
     h.shut_down().await;
 }
 

@@ -65,6 +65,7 @@ fn main() {
         sdio_version: ext.version,
         buffer_depth: 8,
         sensor: (6000, 4000),
+        raw: sonyctl_sim::profile::RawFormat::from_sensor((6000, 4000)),
         live_view_fps: sonyctl_sim::profile::DEFAULT_LIVE_VIEW_FPS,
         device_info,
         controls: ext.controls,

@@ -13,8 +13,7 @@ fn main() {
         number,
         settings: "1/250 f/5.6 ISO 800".into(),
         capture_date: "20261124T120000".into(),
-        sensor: (4240, 2832),
-        raw_size: 0,
+        raw_size: None,
     };
     std::fs::write(out, jpeg_file(&info).bytes()).expect("write the JPEG");
 }

@@ -45,8 +45,8 @@ pub struct SimOptions {
     pub faults: std::collections::BTreeSet<Fault>,
     /// What the owner does, counted from the end of the first host's SDIO handshake.
     pub actions: Vec<ScheduledAction>,
-    /// The size of RAW files in bytes (default: one byte per pixel of the sensor), to test
-    /// large downloads.
+    /// The size of RAW files in bytes, to test large downloads (default: the ARW's own size;
+    /// larger pads the ARW, smaller gives a TIFF header and filler: see `image`).
     pub raw_size: Option<u64>,
 }
 

@@ -26,7 +26,7 @@ use sonyctl_sony::format_value;
 use sonyctl_sony::values::{DriveMode, FocusIndication, PendingImages, ShutterSpeed};
 
 use crate::camera::{Reply, SimulatedCamera};
-use crate::image::{ShotFile, ShotInfo, jpeg_file, raw_file};
+use crate::image::{RawShot, ShotFile, ShotInfo, jpeg_file, raw_file};
 
 /// Autofocus state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -338,14 +338,12 @@ impl SimulatedCamera {
 
     /// The files of shot `number`: JPEG then RAW, as the file format asks.
     fn shot_files(&self, number: u32, _exposure: Duration) -> Vec<ShotFile> {
-        let (w, h) = self.profile.sensor;
         let info = ShotInfo {
             model: self.profile.device_info.model.clone(),
             number,
             settings: self.settings_text(),
             capture_date: self.capture_date(self.now),
-            sensor: (w, h),
-            raw_size: self.options.raw_size.unwrap_or(u64::from(w) * u64::from(h)),
+            raw_size: self.options.raw_size,
         };
         let (jpeg, raw) = match self.value(prop::FILE_FORMAT).and_then(Value::as_u64) {
             Some(1) => (false, true),
@@ -365,7 +363,9 @@ impl SimulatedCamera {
             files.push(jpeg_file(&info));
         }
         if raw {
-            files.push(raw_file(&info));
+            let format = self.profile.raw.clone();
+            let kind = format.kind(self.value(prop::RAW_FILE_TYPE).and_then(Value::as_u64));
+            files.push(raw_file(&info, &RawShot { format, kind }));
         }
         if self.has_fault(crate::script::Fault::HostileFilename) {
             let names = crate::script::HOSTILE_NAMES;

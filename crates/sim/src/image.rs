@@ -3,9 +3,15 @@
 //! - The JPEG is a real, decodable image that differs per shot: a colour field that changes with
 //!   the shot number, with the model, shot number and exposure settings drawn into it, and the
 //!   same text in its EXIF ImageDescription. It ends with its FF D9 marker.
-//! - The RAW is a deterministic blob of realistic size: a valid little-endian TIFF header (Make,
-//!   Model, ImageDescription, sensor size) followed by pseudo-random bytes generated on demand
-//!   from a seed, so a 20 MB file never has to sit in memory.
+//! - The RAW is a real ARW 2.3 file written by `sonyctl-raw`: the same scene as the JPEG, drawn
+//!   over the body's active area as a Bayer mosaic (RGGB) between its black and white levels,
+//!   with a little deterministic noise (so compressed blocks carry real deltas), the margins at
+//!   the black level; the shot's JPEG is its embedded preview. Only the head (structures and
+//!   preview) and the scene (640 × 424) are held: the raster's rows are made when they are read,
+//!   so a 48 MB file never sits in memory, and any piece reads the same whatever the order.
+//! - With a RAW size asked for (`--raw-size`), an ARW shorter than that is padded with zeros
+//!   after its raster (TIFF readers ignore bytes nothing points to); a size smaller than the ARW
+//!   gives the old filler instead: a TIFF header followed by pseudo-random bytes.
 
 /// A file waiting in the camera's buffer. Its bytes are read in pieces with [`ShotFile::read`].
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -26,6 +32,8 @@ pub struct ShotFile {
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Content {
     Bytes(Vec<u8>),
+    /// A real ARW whose raster is made as it is read.
+    Arw(std::sync::Arc<ArwSource>),
     /// `head`, then `len - head.len()` bytes of a SplitMix64 stream from `seed`.
     Generated {
         head: Vec<u8>,
@@ -39,6 +47,7 @@ impl ShotFile {
     pub fn size(&self) -> u64 {
         match &self.content {
             Content::Bytes(b) => b.len() as u64,
+            Content::Arw(a) => a.writer.len(),
             Content::Generated { len, .. } => *len,
         }
     }
@@ -51,6 +60,7 @@ impl ShotFile {
         }
         match &self.content {
             Content::Bytes(b) => b.get(offset as usize..end as usize).unwrap_or(&[]).to_vec(),
+            Content::Arw(a) => a.read(offset, end),
             Content::Generated { head, seed, .. } => {
                 let mut out = Vec::with_capacity((end - offset) as usize);
                 let mut pos = offset;
@@ -111,10 +121,8 @@ pub struct ShotInfo {
     pub settings: String,
     /// `YYYYMMDDThhmmss`.
     pub capture_date: String,
-    /// Sensor size for the RAW.
-    pub sensor: (u32, u32),
-    /// Approximate RAW size in bytes.
-    pub raw_size: u64,
+    /// The RAW file's size asked for (`--raw-size`); `None` for the ARW's own size.
+    pub raw_size: Option<u64>,
 }
 
 /// JPEG size drawn (a small preview-sized image keeps tests and memory light).
@@ -137,22 +145,181 @@ pub fn jpeg_file(info: &ShotInfo) -> ShotFile {
     }
 }
 
-/// The RAW file of a shot.
-pub fn raw_file(info: &ShotInfo) -> ShotFile {
+/// How the RAW file of a shot is written: the body's format and the kind chosen.
+#[derive(Clone, Debug)]
+pub struct RawShot {
+    /// The body's RAW format.
+    pub format: crate::profile::RawFormat,
+    /// Compressed or uncompressed.
+    pub kind: sonyctl_raw::RawKind,
+}
+
+/// The RAW file of a shot: an ARW (see the module documentation), or the filler when
+/// `info.raw_size` is smaller than the ARW.
+pub fn raw_file(info: &ShotInfo, raw: &RawShot) -> ShotFile {
     let text = format!("{} #{} {}", info.model, info.number, info.settings);
-    let head = tiff_header(info, &text);
-    let len = info.raw_size.max(head.len() as u64);
+    let name = format!("DSC{:05}.ARW", info.number % 100_000);
+    let seed = u64::from(info.number).wrapping_mul(0x1000_0000_0000_0001);
+    let content = match ArwSource::new(info, raw, &text, seed) {
+        Some(arw) => Content::Arw(std::sync::Arc::new(arw)),
+        None => {
+            let head = tiff_header(
+                info,
+                (raw.format.active.width, raw.format.active.height),
+                &text,
+            );
+            let len = info.raw_size.unwrap_or(0).max(head.len() as u64);
+            Content::Generated { head, len, seed }
+        }
+    };
     ShotFile {
         format: 0xB101,
-        filename: format!("DSC{:05}.ARW", info.number % 100_000),
-        width: info.sensor.0,
-        height: info.sensor.1,
+        filename: name,
+        width: raw.format.active.width,
+        height: raw.format.active.height,
         capture_date: info.capture_date.clone(),
-        content: Content::Generated {
-            head,
-            len,
-            seed: u64::from(info.number).wrapping_mul(0x1000_0000_0000_0001),
-        },
+        content,
+    }
+}
+
+/// The samples of a shot's raster, made on demand: the JPEG's scene (`JPEG_WIDTH` ×
+/// `JPEG_HEIGHT` RGB) stretched over the active area, one colour per pixel (RGGB), plus noise.
+#[derive(Debug)]
+pub struct ArwSource {
+    writer: sonyctl_raw::ArwWriter,
+    format: crate::profile::RawFormat,
+    scene: Vec<u8>,
+    /// Sample above black for each 8-bit scene value (an sRGB-like curve).
+    linear: Vec<u16>,
+    seed: u64,
+}
+
+impl PartialEq for ArwSource {
+    fn eq(&self, other: &Self) -> bool {
+        self.writer.head() == other.writer.head()
+            && self.seed == other.seed
+            && self.format == other.format
+    }
+}
+
+impl Eq for ArwSource {}
+
+impl ArwSource {
+    /// `None` when the RAW size asked for is smaller than the ARW (or the format is unusable).
+    fn new(info: &ShotInfo, raw: &RawShot, text: &str, seed: u64) -> Option<ArwSource> {
+        let f = &raw.format;
+        let scene = render(JPEG_WIDTH, JPEG_HEIGHT, info.number, text);
+        let preview = encode_jpeg(&scene, JPEG_WIDTH, JPEG_HEIGHT, &exif(info, text));
+        let mut spec = sonyctl_raw::ArwSpec {
+            make: "SONY".into(),
+            model: info.model.clone(),
+            description: text.to_string(),
+            software: format!("{} (simulated)", info.model),
+            date_time: exif_date(&info.capture_date),
+            kind: raw.kind,
+            // Sony declares 12 bits for its compressed raster (a real ILCE-6000 file).
+            bits_per_sample: match raw.kind {
+                sonyctl_raw::RawKind::Compressed => 12,
+                sonyctl_raw::RawKind::Uncompressed => 14,
+            },
+            raw_width: f.raster.0,
+            raw_height: f.raster.1,
+            active: f.active,
+            black_level: f.black_level,
+            white_level: f.white_level,
+            // Unverified white balance (daylight-like) and a compressive tone curve whose top
+            // passes the 14-bit white level.
+            wb_rggb: [2400, 1024, 1024, 1700],
+            tone_curve: [8000, 10400, 12900, 14100],
+            preview,
+            padding: 0,
+        };
+        let natural = sonyctl_raw::ArwWriter::new(spec.clone()).ok()?.len();
+        if let Some(want) = info.raw_size {
+            spec.padding = want.checked_sub(natural)?;
+        }
+        let writer = sonyctl_raw::ArwWriter::new(spec).ok()?;
+        let span = f32::from(f.white_level.saturating_sub(f.black_level)) * 0.9;
+        let linear = (0..256)
+            .map(|c| ((c as f32 / 255.0).powf(2.2) * span) as u16)
+            .collect();
+        Some(ArwSource {
+            writer,
+            format: f.clone(),
+            scene,
+            linear,
+            seed,
+        })
+    }
+
+    /// Row `y` of the raster's samples.
+    pub fn samples(&self, y: u32, out: &mut Vec<u16>) {
+        let f = &self.format;
+        let a = f.active;
+        out.clear();
+        let inside_y = y >= a.y && y < a.y + a.height;
+        let sy = if inside_y {
+            ((y - a.y) as u64 * u64::from(JPEG_HEIGHT) / u64::from(a.height)) as usize
+        } else {
+            0
+        };
+        let row_seed = splitmix(self.seed ^ u64::from(y).wrapping_mul(0x9E37_79B9));
+        for x in 0..f.raster.0 {
+            let noise = (splitmix(row_seed.wrapping_add(u64::from(x))) & 15) as u16;
+            let base = if inside_y && x >= a.x && x < a.x + a.width {
+                let sx = ((x - a.x) as u64 * u64::from(JPEG_WIDTH) / u64::from(a.width)) as usize;
+                // RGGB from the raster's corner: red on even rows and columns, blue on odd.
+                let channel = match (y % 2, x % 2) {
+                    (0, 0) => 0,
+                    (1, 1) => 2,
+                    _ => 1,
+                };
+                let c = self
+                    .scene
+                    .get((sy * JPEG_WIDTH as usize + sx) * 3 + channel)
+                    .copied()
+                    .unwrap_or(0);
+                self.linear.get(usize::from(c)).copied().unwrap_or(0)
+            } else {
+                0
+            };
+            out.push(
+                f.black_level
+                    .saturating_add(base)
+                    .saturating_add(noise)
+                    .min(f.white_level),
+            );
+        }
+    }
+
+    /// The file's bytes from `offset` to `end`.
+    fn read(&self, offset: u64, end: u64) -> Vec<u8> {
+        let head = self.writer.head();
+        let mut out = Vec::with_capacity((end - offset) as usize);
+        let mut pos = offset;
+        if pos < head.len() as u64 {
+            let stop = end.min(head.len() as u64);
+            out.extend_from_slice(head.get(pos as usize..stop as usize).unwrap_or(&[]));
+            pos = stop;
+        }
+        let row_len = self.writer.row_len() as u64;
+        let raster_end = head.len() as u64 + row_len * u64::from(self.format.raster.1);
+        let mut samples = Vec::with_capacity(self.format.raster.0 as usize);
+        let mut row = Vec::with_capacity(row_len as usize);
+        while pos < end.min(raster_end) {
+            let within = pos - head.len() as u64;
+            let y = within / row_len;
+            self.samples(y as u32, &mut samples);
+            row.clear();
+            self.writer.row(&samples, &mut row, None);
+            let from = (within % row_len) as usize;
+            let take = (end.min(raster_end) - pos).min(row_len - from as u64) as usize;
+            out.extend_from_slice(row.get(from..from + take).unwrap_or(&[]));
+            pos += take as u64;
+        }
+        // The padding after the raster is zeros.
+        out.resize((end - offset) as usize, 0);
+        out
     }
 }
 
@@ -389,10 +556,10 @@ fn exif_date(ptp: &str) -> String {
     )
 }
 
-fn tiff_header(info: &ShotInfo, text: &str) -> Vec<u8> {
+fn tiff_header(info: &ShotInfo, size: (u32, u32), text: &str) -> Vec<u8> {
     tiff(&[
-        (0x0100, TagValue::Long(info.sensor.0)),
-        (0x0101, TagValue::Long(info.sensor.1)),
+        (0x0100, TagValue::Long(size.0)),
+        (0x0101, TagValue::Long(size.1)),
         (0x010E, TagValue::Ascii(text.to_string())),
         (0x010F, TagValue::Ascii("SONY".into())),
         (0x0110, TagValue::Ascii(info.model.clone())),
@@ -402,22 +569,29 @@ fn tiff_header(info: &ShotInfo, text: &str) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::profile::Profile;
 
-    fn info(n: u32) -> ShotInfo {
+    fn info(n: u32, raw_size: Option<u64>) -> ShotInfo {
         ShotInfo {
             model: "ILCE-7SM3".into(),
             number: n,
             settings: "1/250 f/5.6 ISO 800".into(),
             capture_date: "20261124T120000".into(),
-            sensor: (4240, 2832),
-            raw_size: 12_000_000,
+            raw_size,
+        }
+    }
+
+    fn shot(kind: sonyctl_raw::RawKind) -> RawShot {
+        RawShot {
+            format: Profile::builtin("ilce-7sm3").expect("built in").raw,
+            kind,
         }
     }
 
     #[test]
     fn jpeg_is_a_jpeg_that_differs_per_shot() {
-        let a = jpeg_file(&info(1)).bytes();
-        let b = jpeg_file(&info(2)).bytes();
+        let a = jpeg_file(&info(1, None)).bytes();
+        let b = jpeg_file(&info(2, None)).bytes();
         assert_ne!(a, b);
         for j in [&a, &b] {
             assert_eq!(&j[..2], &[0xFF, 0xD8]);
@@ -428,21 +602,70 @@ mod tests {
     }
 
     #[test]
-    fn raw_reads_consistently_in_any_pieces() {
-        let raw = raw_file(&info(3));
-        assert_eq!(raw.size(), 12_000_000);
-        let head = raw.read(0, 64);
-        assert_eq!(&head[..4], b"II*\0");
-        let whole = raw.read(1_000_000, 100_003);
+    fn raw_is_an_arw_that_reads_the_same_in_any_pieces() {
+        let raw = raw_file(&info(3, None), &shot(sonyctl_raw::RawKind::Compressed));
+        let whole = raw.bytes();
+        assert_eq!(whole.len() as u64, raw.size());
+        let image = sonyctl_raw::decode(&whole).expect("an ARW");
+        assert_eq!((image.width, image.height), (4240, 2832));
+        assert_eq!(image.info.model, "ILCE-7SM3");
         let mut pieces = Vec::new();
-        let mut off = 1_000_000;
-        for step in [1, 7, 8, 13, 99_974] {
+        let mut off = 0;
+        for step in [1, 7, 8, 13, 99_974, 4255, 4257, 1 << 20] {
             pieces.extend(raw.read(off, step));
             off += step;
         }
-        assert_eq!(whole, pieces);
-        assert_eq!(raw.read(raw.size() - 3, 100).len(), 3);
+        pieces.extend(raw.read(off, raw.size()));
+        assert_eq!(pieces, whole);
         assert!(raw.read(raw.size(), 10).is_empty());
-        assert_ne!(raw_file(&info(4)).read(5000, 64), raw.read(5000, 64));
+        let other = raw_file(&info(4, None), &shot(sonyctl_raw::RawKind::Compressed));
+        assert_ne!(other.read(100_000, 64), raw.read(100_000, 64));
+    }
+
+    #[test]
+    fn the_raw_preview_is_the_shots_jpeg_and_the_mosaic_its_scene() {
+        let n = 5;
+        let raw = raw_file(&info(n, None), &shot(sonyctl_raw::RawKind::Uncompressed)).bytes();
+        let preview = sonyctl_raw::preview(&raw)
+            .expect("reads")
+            .expect("a preview");
+        assert_eq!(preview, jpeg_file(&info(n, None)).bytes().as_slice());
+        let image = sonyctl_raw::decode(&raw).expect("an ARW");
+        assert_eq!(image.info.kind, sonyctl_raw::RawKind::Uncompressed);
+        // The caption band is white text on a dark band: its brightest green samples are near
+        // white, its darkest near black, as in the JPEG.
+        let text = format!("ILCE-7SM3 #{n} 1/250 f/5.6 ISO 800");
+        let scene = render(JPEG_WIDTH, JPEG_HEIGHT, n, &text);
+        let (sx, sy) = (100usize, 212usize);
+        let g = scene[(sy * JPEG_WIDTH as usize + sx) * 3 + 1];
+        let x = (sx as u32 * 4240).div_ceil(JPEG_WIDTH) | 1;
+        let y = (sy as u32 * 2832).div_ceil(JPEG_HEIGHT) & !1;
+        let s = image.get(x, y).expect("inside");
+        let expect = 512 + ((f32::from(g) / 255.0).powf(2.2) * (16383.0 - 512.0) * 0.9) as u16;
+        assert!(
+            (i32::from(s) - i32::from(expect)).abs() <= 16,
+            "{s} vs {expect}"
+        );
+    }
+
+    #[test]
+    fn a_raw_size_above_the_arw_pads_it_and_below_it_gives_the_filler() {
+        let natural = raw_file(&info(3, None), &shot(sonyctl_raw::RawKind::Compressed)).size();
+        let padded = raw_file(
+            &info(3, Some(natural + 1000)),
+            &shot(sonyctl_raw::RawKind::Compressed),
+        );
+        assert_eq!(padded.size(), natural + 1000);
+        let bytes = padded.bytes();
+        assert!(sonyctl_raw::decode(&bytes).is_ok());
+        assert!(bytes[natural as usize..].iter().all(|&b| b == 0));
+        let small = raw_file(
+            &info(3, Some(300_000)),
+            &shot(sonyctl_raw::RawKind::Compressed),
+        );
+        assert_eq!(small.size(), 300_000);
+        let head = small.read(0, 64);
+        assert_eq!(&head[..4], b"II*\0");
+        assert!(sonyctl_raw::decode(&small.bytes()).is_err());
     }
 }

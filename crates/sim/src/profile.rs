@@ -57,6 +57,8 @@ pub struct Profile {
     pub buffer_depth: usize,
     /// Sensor size in pixels (sets the RAW's size).
     pub sensor: (u32, u32),
+    /// How the body writes RAW files (ARW).
+    pub raw: RawFormat,
     /// Live-view frames a second. No source gives a figure for any body (fact sheet §8.1), so
     /// the built-in profiles say 30 and mark it unverified; a profile that omits it gets 30.
     pub live_view_fps: u32,
@@ -87,6 +89,8 @@ struct RawProfile {
     sensor: [u32; 2],
     #[serde(default = "default_live_view_fps")]
     live_view_fps: u32,
+    #[serde(default)]
+    raw: Option<RawRawFormat>,
     device_info: RawDeviceInfo,
     controls: Vec<u16>,
     #[serde(default)]
@@ -112,6 +116,80 @@ struct RawDeviceInfo {
     model: String,
     device_version: String,
     serial_number: String,
+}
+
+/// How a body writes its RAW files (ARW 2.3): the stored raster, its active area, the levels,
+/// and, for bodies with a choice, the 0xD288 values that select compressed or uncompressed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RawFormat {
+    /// The stored raster, width × height (a multiple of 32 wide: compressed rows are runs of 32).
+    pub raster: (u32, u32),
+    /// The active area within it.
+    pub active: sonyctl_raw::Area,
+    /// The black level.
+    pub black_level: u16,
+    /// The white level.
+    pub white_level: u16,
+    /// The RAW file type property (0xD288) values, if the body offers both kinds; a body
+    /// without writes compressed files.
+    pub file_type: Option<RawFileTypeValues>,
+}
+
+/// Which 0xD288 value means which kind of file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RawFileTypeValues {
+    /// The value for compressed files.
+    pub compressed: u8,
+    /// The value for uncompressed files.
+    pub uncompressed: u8,
+}
+
+impl RawFormat {
+    /// The format a profile without a `[raw]` table gets: the sensor size as the active area at
+    /// the raster's corner, the raster widened to a multiple of 32, 14-bit levels.
+    pub fn from_sensor(sensor: (u32, u32)) -> RawFormat {
+        RawFormat {
+            raster: (sensor.0.next_multiple_of(32), sensor.1),
+            active: sonyctl_raw::Area {
+                x: 0,
+                y: 0,
+                width: sensor.0,
+                height: sensor.1,
+            },
+            black_level: 512,
+            white_level: 16383,
+            file_type: None,
+        }
+    }
+
+    /// The kind of file written while 0xD288 reads `value` (`None`: the body has no such
+    /// property).
+    pub fn kind(&self, value: Option<u64>) -> sonyctl_raw::RawKind {
+        match (self.file_type, value) {
+            (Some(t), Some(v)) if v == u64::from(t.uncompressed) => {
+                sonyctl_raw::RawKind::Uncompressed
+            }
+            _ => sonyctl_raw::RawKind::Compressed,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRawFormat {
+    raster: [u32; 2],
+    active: [u32; 4],
+    black: u16,
+    white: u16,
+    #[serde(default)]
+    file_type: Option<RawRawFileType>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRawFileType {
+    compressed: u8,
+    uncompressed: u8,
 }
 
 /// A value as written in TOML: an integer, or a string (a PTP string, or an integer too large
@@ -246,6 +324,42 @@ impl Profile {
                 raw.live_view_fps
             )));
         }
+        let raw_format = match raw.raw {
+            None => RawFormat::from_sensor((raw.sensor[0], raw.sensor[1])),
+            Some(r) => {
+                let [x, y, width, height] = r.active;
+                let f = RawFormat {
+                    raster: (r.raster[0], r.raster[1]),
+                    active: sonyctl_raw::Area {
+                        x,
+                        y,
+                        width,
+                        height,
+                    },
+                    black_level: r.black,
+                    white_level: r.white,
+                    file_type: r.file_type.map(|t| RawFileTypeValues {
+                        compressed: t.compressed,
+                        uncompressed: t.uncompressed,
+                    }),
+                };
+                let fits = |at: u32, len: u32, max: u32| {
+                    len > 0 && at.checked_add(len).is_some_and(|e| e <= max)
+                };
+                if f.raster.0 % 32 != 0
+                    || !fits(x, width, f.raster.0)
+                    || !fits(y, height, f.raster.1)
+                    || f.black_level >= f.white_level
+                {
+                    return Err(ProfileError::Invalid(format!(
+                        "raw: a raster a multiple of 32 wide with the active area inside it \
+                         and black below white is needed, not {:?}",
+                        f
+                    )));
+                }
+                f
+            }
+        };
         let d = raw.device_info;
         for s in [
             &d.vendor_extension_desc,
@@ -267,6 +381,7 @@ impl Profile {
             sdio_version: SdioVersion(raw.sdio_version),
             buffer_depth: raw.buffer_depth,
             sensor: (raw.sensor[0], raw.sensor[1]),
+            raw: raw_format,
             live_view_fps: raw.live_view_fps,
             device_info: DeviceInfo {
                 standard_version: d.standard_version,
@@ -354,6 +469,28 @@ impl Profile {
         let _ = writeln!(s, "buffer_depth = {}", self.buffer_depth);
         let _ = writeln!(s, "sensor = [{}, {}]", self.sensor.0, self.sensor.1);
         let _ = writeln!(s, "live_view_fps = {}", self.live_view_fps);
+        let raw_table = {
+            let r = &self.raw;
+            let mut t = format!(
+                "\n[raw]\nraster = [{}, {}]\nactive = [{}, {}, {}, {}]\nblack = {}\nwhite = {}\n",
+                r.raster.0,
+                r.raster.1,
+                r.active.x,
+                r.active.y,
+                r.active.width,
+                r.active.height,
+                r.black_level,
+                r.white_level
+            );
+            if let Some(f) = r.file_type {
+                let _ = writeln!(
+                    t,
+                    "file_type = {{ compressed = 0x{:02X}, uncompressed = 0x{:02X} }}",
+                    f.compressed, f.uncompressed
+                );
+            }
+            t
+        };
         let d = &self.device_info;
         let _ = writeln!(
             s,
@@ -367,6 +504,7 @@ impl Profile {
                 hex_list(&ext.iter().map(|c| c.0).collect::<Vec<_>>())
             );
         }
+        s.push_str(&raw_table);
         let _ = writeln!(s, "\n[device_info]");
         let _ = writeln!(s, "standard_version = {}", d.standard_version);
         let _ = writeln!(s, "vendor_extension_id = 0x{:X}", d.vendor_extension_id);

@@ -163,9 +163,34 @@ fn raw_and_jpeg_are_two_files_of_one_shot() {
     assert_eq!(raw_info.filename, "DSC00001.ARW");
     assert_eq!(raw_info.object_format.0, 0xB101);
     assert_eq!(&raw[..4], b"II*\0");
-    assert_eq!(raw.len(), 4240 * 2832);
+    let image = sonyctl_raw::decode(&raw).expect("an ARW");
+    assert_eq!((image.width, image.height), (4240, 2832));
+    assert_eq!(image.info.kind, sonyctl_raw::RawKind::Compressed);
+    assert_eq!(raw_info.object_compressed_size as usize, raw.len());
     assert_eq!(jpeg_info.filename, "DSC00001.JPG");
     assert_eq!(h.pending(), 0);
+}
+
+#[test]
+fn the_raw_file_type_property_chooses_uncompressed_or_compressed() {
+    let mut kinds = Vec::new();
+    for value in [0x05, 0x01] {
+        let mut h = Host::new("ilce-7sm3");
+        h.set(0xD253, Value::U8(1));
+        // The owner picks the RAW file type in the menu (the host cannot set 0xD288).
+        h.cam
+            .owner_set(PropertyCode(0xD288), Value::U8(value))
+            .unwrap();
+        h.shoot();
+        h.wait(Duration::from_secs(1));
+        let (_, raw) = h.download();
+        let image = sonyctl_raw::decode(&raw).expect("an ARW");
+        assert_eq!((image.width, image.height), (4240, 2832));
+        kinds.push((image.info.kind, raw.len()));
+    }
+    assert_eq!(kinds[0].0, sonyctl_raw::RawKind::Uncompressed);
+    assert_eq!(kinds[1].0, sonyctl_raw::RawKind::Compressed);
+    assert!(kinds[0].1 > 2 * 4256 * 2848 && kinds[1].1 < 4256 * 2848 + 200_000);
 }
 
 #[test]

@@ -133,6 +133,9 @@ pub mod prop {
     pub const JPEG_QUALITY: PropertyCode = PropertyCode(0xD252);
     /// 0xD253 FileFormat (protocol 300).
     pub const FILE_FORMAT: PropertyCode = PropertyCode(0xD253);
+    /// 0xD288 RAWFileType (compressed or uncompressed; the values are body data, see the
+    /// simulated camera's profiles).
+    pub const RAW_FILE_TYPE: PropertyCode = PropertyCode(0xD288);
     /// 0xD25A PriorityKeySetting (0 camera, 1 PC).
     pub const PRIORITY_KEY: PropertyCode = PropertyCode(0xD25A);
     /// 0xD21B PictureEffect.

@@ -236,6 +236,7 @@ fn every_layout_is_decoded_in_its_home_only() {
             "camera",
             "cli",
             "ptp",
+            "raw",
             "server",
             "service",
             "sim",

@@ -47,6 +47,8 @@ pub enum Kind {
     LiveView,
     /// An event (USB event container or PTP/IP event packet).
     Event,
+    /// A Sony RAW file (ARW): body, size, kind, levels, CFA pattern, preview.
+    Arw,
 }
 
 /// Protocol version for a 0x9209 reply.
@@ -262,8 +264,25 @@ struct Rendered {
     json: Json,
 }
 
+/// The largest ARW file `decode --as arw` reads (a 61-megapixel uncompressed file is about
+/// 125 MB).
+const MAX_ARW: u64 = 512 * 1024 * 1024;
+
 /// Runs `sonyctl decode`.
 pub fn run(args: &DecodeArgs) -> Result<()> {
+    if args.kind == Some(Kind::Arw) {
+        let bytes = read_arw(args.file.as_ref())?;
+        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+        let rendered = render_arw(&bytes)?;
+        if args.json {
+            serde_json::to_writer_pretty(&mut out, &rendered.json)?;
+            out.write_all(b"\n")?;
+        } else {
+            out.write_all(rendered.text.as_bytes())?;
+        }
+        out.flush()?;
+        return Ok(());
+    }
     let input = read_input(args.file.as_ref())?;
     if let Some(records) = trace_records(&input.text) {
         let mut out = std::io::BufWriter::new(std::io::stdout().lock());
@@ -319,7 +338,7 @@ fn decode(
             bail!(
                 "cannot tell what these {} bytes are (not a USB container, not PTP/IP packets); \
                  say it with --as KIND (container, ptpip, device-info, object-info, storage-info, \
-                 prop-desc, sony-ext-device-info, sony-all-prop-info, live-view, event)",
+                 prop-desc, sony-ext-device-info, sony-all-prop-info, live-view, event, arw)",
                 input.len()
             );
         }
@@ -357,6 +376,7 @@ fn decode(
             return write_all_prop_info(&info, how, container.as_ref(), json, out);
         }
         Kind::LiveView => render_live_view(payload, base)?,
+        Kind::Arw => render_arw(input)?,
         Kind::Event => match &container {
             Some(c) if c.kind == ContainerKind::Event => render_event(&c.to_event()?),
             _ => match Packet::decode_exact(input)? {
@@ -388,6 +408,90 @@ fn decode(
         out.write_all(rendered.text.as_bytes())?;
     }
     Ok(())
+}
+
+/// A whole ARW file (binary), bounded by [`MAX_ARW`].
+fn read_arw(file: Option<&PathBuf>) -> Result<Vec<u8>> {
+    let mut buf = Vec::new();
+    let (name, n) = match file.filter(|p| p.as_os_str() != "-") {
+        Some(path) => {
+            let f = std::fs::File::open(path)
+                .with_context(|| format!("cannot open {}", path.display()))?;
+            let n = f
+                .take(MAX_ARW + 1)
+                .read_to_end(&mut buf)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            (path.display().to_string(), n)
+        }
+        None => {
+            let n = std::io::stdin()
+                .lock()
+                .take(MAX_ARW + 1)
+                .read_to_end(&mut buf)
+                .context("cannot read standard input")?;
+            ("standard input".to_string(), n)
+        }
+    };
+    if n as u64 > MAX_ARW {
+        bail!("{name} is larger than {} MiB", MAX_ARW >> 20);
+    }
+    Ok(buf)
+}
+
+/// What an ARW file says about itself (its structures only; the raster is not decoded).
+fn render_arw(bytes: &[u8]) -> Result<Rendered> {
+    let info = sonyctl_raw::identify(bytes).context("not an ARW file this decoder reads")?;
+    let preview = info.preview.clone().map(|r| {
+        let size = bytes.get(r.clone()).and_then(sonyctl_raw::jpeg_dimensions);
+        (r.len(), size)
+    });
+    let a = info.active;
+    let preview_text = match preview {
+        Some((len, Some((w, h)))) => format!("JPEG {w}x{h} ({len} bytes)"),
+        Some((len, None)) => format!("JPEG ({len} bytes, size unknown)"),
+        None => "none".to_string(),
+    };
+    let text = format!(
+        "ARW\n  Make              {}\n  Model             {}\n  Kind              {} ({} bits \
+         per sample)\n  Raster            {}x{}\n  Active area       {}x{} at ({}, {})\n  \
+         CFA pattern       {}\n  Black level       {}\n  White level       {}\n  \
+         Preview           {}\n",
+        sanitize(&info.make),
+        sanitize(&info.model),
+        info.kind.name(),
+        info.bits_per_sample,
+        info.raw_width,
+        info.raw_height,
+        a.width,
+        a.height,
+        a.x,
+        a.y,
+        info.cfa.name(),
+        info.black_level,
+        info.white_level,
+        preview_text,
+    );
+    let json = json!({
+        "kind": "arw",
+        "arw": {
+            "make": info.make,
+            "model": info.model,
+            "raw_kind": info.kind.name(),
+            "bits_per_sample": info.bits_per_sample,
+            "raw_width": info.raw_width,
+            "raw_height": info.raw_height,
+            "active": { "x": a.x, "y": a.y, "width": a.width, "height": a.height },
+            "cfa": info.cfa.name(),
+            "black_level": info.black_level,
+            "white_level": info.white_level,
+            "preview": preview.map(|(len, size)| json!({
+                "bytes": len,
+                "width": size.map(|s| s.0),
+                "height": size.map(|s| s.1),
+            })),
+        }
+    });
+    Ok(Rendered { text, json })
 }
 
 fn exact<T: Codec>(payload: &[u8], base: usize) -> Result<T, DecodeError> {
@@ -750,6 +854,53 @@ fn render_event(ev: &sonyctl_ptp::Event) -> Rendered {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_arw_is_described_from_its_structures() {
+        let spec = sonyctl_raw::ArwSpec {
+            make: "SONY".into(),
+            model: "ILCE-7SM3".into(),
+            description: String::new(),
+            software: String::new(),
+            date_time: String::new(),
+            kind: sonyctl_raw::RawKind::Uncompressed,
+            bits_per_sample: 14,
+            raw_width: 64,
+            raw_height: 4,
+            active: sonyctl_raw::Area {
+                x: 1,
+                y: 0,
+                width: 62,
+                height: 4,
+            },
+            black_level: 512,
+            white_level: 16383,
+            wb_rggb: [2400, 1024, 1024, 1700],
+            tone_curve: [8000, 10400, 12900, 14100],
+            // SOI, an SOF0 of 40 × 30, EOI.
+            preview: vec![
+                0xFF, 0xD8, 0xFF, 0xC0, 0, 11, 8, 0, 30, 0, 40, 1, 1, 0x11, 0, 0xFF, 0xD9,
+            ],
+            padding: 0,
+        };
+        let file = sonyctl_raw::encode(spec, &[600; 256]).unwrap();
+        let r = render_arw(&file).unwrap();
+        for line in [
+            "Model             ILCE-7SM3",
+            "Kind              uncompressed (14 bits per sample)",
+            "Active area       62x4 at (1, 0)",
+            "CFA pattern       GRBG",
+            "Black level       512",
+            "Preview           JPEG 40x30 (17 bytes)",
+        ] {
+            assert!(r.text.contains(line), "{line} in {}", r.text);
+        }
+        assert_eq!(r.json["arw"]["preview"]["width"], 40);
+        let Err(err) = render_arw(b"II*\0\x08\0\0\0") else {
+            panic!("a TIFF without directories is not an ARW");
+        };
+        assert!(format!("{err:#}").contains("not an ARW"), "{err:#}");
+    }
 
     #[test]
     fn plausibility_needs_matching_type_and_code() {

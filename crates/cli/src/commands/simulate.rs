@@ -45,6 +45,9 @@ pub struct SimulateArgs {
     #[arg(long = "act", value_name = "DELAY:ACTION", value_parser = parse_action)]
     actions: Vec<ScheduledAction>,
     /// Size of the RAW files shots produce, for large downloads: 200MB, 64MiB, 5000000.
+    /// Without it a RAW is the body's real-sized ARW (about 1 byte a pixel compressed, 2
+    /// uncompressed). A size above the ARW's pads it with zeros after the raster (still a valid
+    /// ARW); a size below it gives a TIFF header and filler bytes instead (not an ARW).
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     raw_size: Option<u64>,
     /// Seed for everything random (faults).

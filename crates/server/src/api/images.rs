@@ -408,8 +408,9 @@ async fn delete_image(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// A small JPEG of the image, within 320 × 320 pixels, made from a JPEG (decoded scaled down)
-/// and kept for the next request. Other formats have none yet: 404 `no_thumbnail`.
+/// A small JPEG of the image, within 320 × 320 pixels, made from a JPEG (decoded scaled down),
+/// or from the JPEG preview embedded in a RAW (ARW) file, and kept for the next request. Other
+/// formats, and RAW files without a readable preview, have none: 404 `no_thumbnail`.
 #[utoipa::path(
     get,
     path = "/cameras/{id}/images/{name}/thumbnail",
@@ -422,7 +423,7 @@ async fn delete_image(
         (status = 200, description = "The thumbnail", content_type = "image/jpeg", body = Binary),
         (status = 304, description = "Not modified (`If-None-Match`)"),
         (status = 400, description = "`invalid_request`: a path that does not decode", body = ErrorBody),
-        (status = 404, description = "`unknown_camera`, `unknown_image`, `no_thumbnail` (not a JPEG, or one that does not decode)", body = ErrorBody),
+        (status = 404, description = "`unknown_camera`, `unknown_image`, `no_thumbnail` (neither a JPEG nor a RAW with a preview, or one that does not decode)", body = ErrorBody),
         (status = 500, description = "`internal`: the file cannot be read, or the thumbnail could not be made", body = ErrorBody),
     )
 )]
@@ -436,16 +437,20 @@ async fn image_thumbnail(
         .images
         .get(&name)
         .ok_or_else(|| unknown_image(&name))?;
-    if media_type(record.format) != mime::IMAGE_JPEG.essence_str() {
-        return Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            "no_thumbnail",
-            format!(
-                "{name} is {}: thumbnails are made from JPEGs (RAW previews are not read yet)",
-                record.view.format
-            ),
-        ));
-    }
+    let source = match media_type(record.format) {
+        m if m == mime::IMAGE_JPEG.essence_str() => Source::Jpeg,
+        RAW_MEDIA_TYPE => Source::RawPreview,
+        _ => {
+            return Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                "no_thumbnail",
+                format!(
+                    "{name} is {}: thumbnails are made from JPEGs and RAW previews",
+                    record.view.format
+                ),
+            ));
+        }
+    };
     let etag = etag(&record, "-thumbnail");
     if let Some(etag) = &etag {
         if not_modified(&headers, etag) {
@@ -465,7 +470,7 @@ async fn image_thumbnail(
             match entry.images.thumbnail(&name) {
                 Some(jpeg) => jpeg,
                 None => {
-                    let jpeg = make_thumbnail(record.path.clone(), name.clone()).await?;
+                    let jpeg = make_thumbnail(record.path.clone(), name.clone(), source).await?;
                     entry.images.keep_thumbnail(&name, jpeg.clone());
                     jpeg
                 }
@@ -486,8 +491,24 @@ async fn image_thumbnail(
     Ok(response)
 }
 
-/// The thumbnail of the JPEG at `path`, made on a blocking thread.
-async fn make_thumbnail(path: PathBuf, name: String) -> Result<Bytes, ApiError> {
+/// The media type of Sony RAW files (`values::media_type` of ARW).
+const RAW_MEDIA_TYPE: &str = "image/x-sony-arw";
+
+/// The most of a RAW file read to find its preview: the TIFF structures and the preview come
+/// before the raster in ARW files (a few hundred kilobytes to a few megabytes).
+const RAW_HEAD: u64 = 16 << 20;
+
+/// What a thumbnail is made from.
+#[derive(Clone, Copy)]
+enum Source {
+    /// The file is a JPEG.
+    Jpeg,
+    /// The JPEG preview inside a RAW file.
+    RawPreview,
+}
+
+/// The thumbnail of the image at `path`, made on a blocking thread.
+async fn make_thumbnail(path: PathBuf, name: String, source: Source) -> Result<Bytes, ApiError> {
     let made = tokio::task::spawn_blocking(move || {
         let file = std::fs::File::open(&path).map_err(|e| {
             if e.kind() == std::io::ErrorKind::NotFound {
@@ -496,13 +517,29 @@ async fn make_thumbnail(path: PathBuf, name: String) -> Result<Bytes, ApiError> 
                 ApiError::internal(format!("reading {name}: {e}"))
             }
         })?;
-        thumbnail(std::io::BufReader::new(file)).map_err(|e| {
+        let no_thumbnail = |why: String| {
             ApiError::new(
                 StatusCode::NOT_FOUND,
                 "no_thumbnail",
-                format!("no thumbnail of {name}: {e}"),
+                format!("no thumbnail of {name}: {why}"),
             )
-        })
+        };
+        match source {
+            Source::Jpeg => {
+                thumbnail(std::io::BufReader::new(file)).map_err(|e| no_thumbnail(e.to_string()))
+            }
+            Source::RawPreview => {
+                use std::io::Read as _;
+                let mut head = Vec::new();
+                file.take(RAW_HEAD)
+                    .read_to_end(&mut head)
+                    .map_err(|e| ApiError::internal(format!("reading {name}: {e}")))?;
+                let preview = sonyctl_raw::preview(&head)
+                    .map_err(|e| no_thumbnail(e.to_string()))?
+                    .ok_or_else(|| no_thumbnail("the RAW file has no preview".into()))?;
+                thumbnail(preview).map_err(|e| no_thumbnail(e.to_string()))
+            }
+        }
     })
     .await
     .map_err(|e| ApiError::internal(format!("making a thumbnail: {e}")))??;
