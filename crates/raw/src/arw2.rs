@@ -1,17 +1,27 @@
-//! The ARW 2.x compressed raster ("cRAW"), as public descriptions give it (RawDigger's and
-//! LibRaw's author's notes on Sony's compression; the Sony RAW format notes of L. Clévy):
+//! The ARW 2.x compressed raster ("cRAW"). Public descriptions of the layout: Alex Tutubalin's
+//! summary of how LibRaw unpacks it (<https://www.dpreview.com/forums/post/50577431>),
+//! RawDigger's article on its artefacts
+//! (<https://www.rawdigger.com/howtouse/sony-craw-arw2-posterization-detection>) and L. Clévy's
+//! Sony RAW notes (<https://github.com/lclevy/sony_raw>). In our words:
 //!
 //! - A row of `width` pixels takes `width` bytes: each run of 32 pixels is two 16-byte blocks,
 //!   the first for its even pixels, the second for its odd ones (one colour each).
 //! - A block, read as a 128-bit little-endian number: an 11-bit maximum, an 11-bit minimum, the
-//!   4-bit indices (0–15) of the pixels that hold them, then fourteen 7-bit deltas for the other
-//!   pixels in order. The deltas are shifted left by the smallest `sh` (0 to 4) for which
-//!   `0x80 << sh` exceeds maximum − minimum, added to the minimum and capped at 0x7FF. A block
-//!   whose values span less than 128 is lossless.
-//! - The 11-bit value `v` becomes a sample through the tone curve of tag 0x7010
-//!   (`SonyToneCurve`, four values): their 14-bit knots, divided by four, split the 12-bit range
-//!   into five segments of slopes 1, 2, 4, 8 and 16; the sample is the curve at `2v`. Without
-//!   the tag the curve is the identity.
+//!   4-bit positions (0–15) of the pixels that hold them, then fourteen 7-bit deltas for the
+//!   other pixels in order. A delta is scaled by `2^shift`, the smallest shift (0 to 4) whose
+//!   step `128 << shift` exceeds maximum − minimum, added to the minimum and capped at 0x7FF.
+//!   A block whose values span less than 128 is lossless.
+//! - A block whose two positions agree is described nowhere; it is read as storing its one
+//!   extreme there, the fourteen deltas for the next fourteen pixels and the minimum for the
+//!   last (a flat block, maximum = minimum, so reads as that value everywhere) rather than
+//!   refused, since one odd block must not cost a whole file.
+//! - The 11-bit value `v` becomes a sample through the tone curve: "shifted 1 bit to the left
+//!   and rendered through [the] decompression curve" (the summary above), i.e. the curve at
+//!   `2v`. The curve's four inner knots are tag 0x7010 (`SonyToneCurve`, ExifTool: "only the
+//!   middle 4 points are stored", <https://exiftool.org/TagNames/EXIF.html>), on the 14-bit
+//!   scale; divided by four they split the 12-bit range into five segments whose slopes double,
+//!   1, 2, 4, 8 and 16 (the 11-to-14-bit curve RawDigger describes). Without the tag the curve
+//!   is the identity.
 
 use crate::ArwError;
 
@@ -70,27 +80,15 @@ impl ToneCurve {
 }
 
 /// Decodes one compressed row (`src` is `dst.len()` bytes) into samples through `curve`.
-pub(crate) fn decode_row(
-    src: &[u8],
-    dst: &mut [u16],
-    curve: &ToneCurve,
-    row: usize,
-) -> Result<(), ArwError> {
+pub(crate) fn decode_row(src: &[u8], dst: &mut [u16], curve: &ToneCurve) -> Result<(), ArwError> {
     let mut values = [0u16; BLOCK];
-    for (span, (bytes, out)) in src
-        .chunks_exact(32)
-        .zip(dst.chunks_exact_mut(32))
-        .enumerate()
-    {
+    for (bytes, out) in src.chunks_exact(32).zip(dst.chunks_exact_mut(32)) {
         for half in 0..2 {
             let block: [u8; 16] = bytes
                 .get(half * 16..half * 16 + 16)
                 .and_then(|b| b.try_into().ok())
                 .ok_or(ArwError::Truncated("compressed block"))?;
-            decode_block(u128::from_le_bytes(block), &mut values).ok_or(ArwError::Block {
-                row,
-                column: span * 32 + half,
-            })?;
+            decode_block(u128::from_le_bytes(block), &mut values);
             for (i, v) in values.iter().enumerate() {
                 if let Some(o) = out.get_mut(2 * i + half) {
                     *o = curve.sample(*v);
@@ -101,70 +99,77 @@ pub(crate) fn decode_row(
     Ok(())
 }
 
-/// The sixteen 11-bit values of a block; `None` when both indices name the same pixel (the
-/// fourteen deltas would not cover the other fifteen).
-fn decode_block(bits: u128, out: &mut [u16; BLOCK]) -> Option<()> {
+/// Where the fields of a block start, in bits from its least significant end.
+const MIN_AT_BIT: u32 = 11;
+const MAX_POSITION_AT_BIT: u32 = 22;
+const MIN_POSITION_AT_BIT: u32 = 26;
+const DELTAS_AT_BIT: u32 = 30;
+const DELTA_BITS: u32 = 7;
+
+/// The sixteen 11-bit values of a block.
+fn decode_block(bits: u128, out: &mut [u16; BLOCK]) {
     let max = (bits & 0x7FF) as u16;
-    let min = ((bits >> 11) & 0x7FF) as u16;
-    let imax = ((bits >> 22) & 0xF) as usize;
-    let imin = ((bits >> 26) & 0xF) as usize;
-    if imax == imin {
-        return None;
-    }
-    let sh = shift(max, min);
-    let mut at = 30;
+    let min = ((bits >> MIN_AT_BIT) & 0x7FF) as u16;
+    let max_position = ((bits >> MAX_POSITION_AT_BIT) & 0xF) as usize;
+    let min_position = ((bits >> MIN_POSITION_AT_BIT) & 0xF) as usize;
+    let shift = delta_shift(max, min);
+    let mut next_delta = DELTAS_AT_BIT;
     for (i, o) in out.iter_mut().enumerate() {
-        *o = if i == imax {
+        *o = if i == max_position {
             max
-        } else if i == imin {
+        } else if i == min_position || next_delta >= 128 {
+            // The second test only holds when both positions agree (see the module's notes):
+            // the fourteen deltas are spent and the last pixel takes the minimum.
             min
         } else {
-            let d = ((bits >> at) & 0x7F) as u16;
-            at += 7;
-            ((d << sh) + min).min(0x7FF)
+            let delta = ((bits >> next_delta) & 0x7F) as u16;
+            next_delta += DELTA_BITS;
+            ((delta << shift) + min).min(0x7FF)
         };
     }
-    Some(())
 }
 
-/// The shift of a block: the smallest (at most 4) with `0x80 << sh` above maximum − minimum.
-fn shift(max: u16, min: u16) -> u32 {
+/// The scale of a block's deltas: the smallest shift (at most 4) whose step `0x80 << shift`
+/// exceeds maximum − minimum.
+fn delta_shift(max: u16, min: u16) -> u32 {
     let span = i32::from(max) - i32::from(min);
-    (0..4).find(|&sh| (0x80 << sh) > span).unwrap_or(4)
+    (0..4).find(|&shift| (0x80 << shift) > span).unwrap_or(4)
 }
 
 /// Encodes sixteen 11-bit values as a block; what the decoder gives back is in `decoded`.
-fn encode_block(v: &[u16; BLOCK], decoded: &mut [u16; BLOCK]) -> u128 {
-    let (mut imax, mut imin) = (0, 0);
-    let (mut max, mut min) = (v[0], v[0]);
-    for (i, &x) in v.iter().enumerate() {
+fn encode_block(values: &[u16; BLOCK], decoded: &mut [u16; BLOCK]) -> u128 {
+    let (mut max_position, mut min_position) = (0, 0);
+    let (mut max, mut min) = (values[0], values[0]);
+    for (i, &x) in values.iter().enumerate() {
         if x > max {
-            (imax, max) = (i, x);
+            (max_position, max) = (i, x);
         }
         if x < min {
-            (imin, min) = (i, x);
+            (min_position, min) = (i, x);
         }
     }
-    if imax == imin {
+    if max_position == min_position {
         // A flat block: any other pixel may carry the minimum.
-        imin = (imax + 1) % BLOCK;
+        min_position = (max_position + 1) % BLOCK;
     }
     let (max, min) = (max & 0x7FF, min & 0x7FF);
-    let sh = shift(max, min);
-    let mut bits = u128::from(max) | u128::from(min) << 11;
-    bits |= (imax as u128) << 22 | (imin as u128) << 26;
-    let mut at = 30;
-    for (i, (&x, out)) in v.iter().zip(decoded.iter_mut()).enumerate() {
-        *out = if i == imax {
+    let shift = delta_shift(max, min);
+    let mut bits = u128::from(max) | u128::from(min) << MIN_AT_BIT;
+    bits |= (max_position as u128) << MAX_POSITION_AT_BIT
+        | (min_position as u128) << MIN_POSITION_AT_BIT;
+    let mut next_delta = DELTAS_AT_BIT;
+    for (i, (&x, out)) in values.iter().zip(decoded.iter_mut()).enumerate() {
+        *out = if i == max_position {
             max
-        } else if i == imin {
+        } else if i == min_position {
             min
         } else {
-            let half = (1u16 << sh) >> 1;
-            let d = ((x.min(0x7FF).saturating_sub(min) + half) >> sh).min(0x7F);
-            bits |= u128::from(d) << at;
-            at += 7;
-            ((d << sh) + min).min(0x7FF)
+            // Rounded to the nearest step.
+            let half_step = (1u16 << shift) >> 1;
+            let delta = ((x.min(0x7FF).saturating_sub(min) + half_step) >> shift).min(0x7F);
+            bits |= u128::from(delta) << next_delta;
+            next_delta += DELTA_BITS;
+            ((delta << shift) + min).min(0x7FF)
         };
     }
     bits
@@ -255,10 +260,25 @@ mod tests {
     }
 
     #[test]
-    fn a_block_with_one_index_for_both_is_refused() {
+    fn a_flat_block_with_one_position_for_both_is_that_value_everywhere() {
         let mut out = [0u16; BLOCK];
-        let bits = 100u128 | 50 << 11 | 3 << 22 | 3 << 26;
-        assert!(decode_block(bits, &mut out).is_none());
+        let bits = 700u128 | 700 << 11 | 3 << 22 | 3 << 26;
+        decode_block(bits, &mut out);
+        assert_eq!(out, [700; BLOCK]);
+    }
+
+    #[test]
+    fn a_block_with_one_position_for_both_spends_its_deltas_then_takes_the_minimum() {
+        let mut out = [0u16; BLOCK];
+        // Maximum 300 at 0, minimum 100, every delta 5 (span 200: shift 1, step 2).
+        let mut bits = 300u128 | 100 << 11;
+        for i in 0..14 {
+            bits |= 5 << (30 + 7 * i);
+        }
+        decode_block(bits, &mut out);
+        assert_eq!(out[0], 300);
+        assert!(out[1..15].iter().all(|&v| v == 110), "{out:?}");
+        assert_eq!(out[15], 100);
     }
 
     #[test]
@@ -268,7 +288,7 @@ mod tests {
         let bits = encode_block(&v, &mut back);
         assert_eq!(back, v);
         let mut out = [0u16; BLOCK];
-        decode_block(bits, &mut out).expect("distinct indices");
+        decode_block(bits, &mut out);
         assert_eq!(out, v);
     }
 
@@ -278,10 +298,10 @@ mod tests {
         let mut back = [0u16; BLOCK];
         let bits = encode_block(&v, &mut back);
         let mut out = [0u16; BLOCK];
-        decode_block(bits, &mut out).expect("distinct indices");
+        decode_block(bits, &mut out);
         assert_eq!(out, back);
         let (max, min) = (*v.iter().max().unwrap_or(&0), *v.iter().min().unwrap_or(&0));
-        let step = 1i32 << shift(max, min);
+        let step = 1i32 << delta_shift(max, min);
         for (a, b) in v.iter().zip(out) {
             assert!(
                 (i32::from(*a) - i32::from(b)).abs() <= step / 2 + 1,

@@ -9,13 +9,18 @@
 //!
 //! What is read and written: the TIFF structure (TIFF 6.0); IFD0 with Make, Model and the
 //! preview JPEG (0x0201/0x0202), its SubIFD (0x014A) with the raster (size, BitsPerSample,
-//! Compression 1 = uncompressed, 32767 = Sony's compressed, one strip, the CFA pattern
+//! Compression 1 or 32767, one strip whose size tells the kind, the CFA pattern
 //! 0x828D/0x828E, `SonyRawFileType` 0x7000, `SonyToneCurve` 0x7010, the active area as
 //! DefaultCropOrigin/DefaultCropSize 0xC61F/0xC620); and the SR2 private data with its
 //! encrypted SR2SubIFD (black level 0x7310, white level 0x787F, white balance 0x7313). Tag
-//! meanings follow ExifTool's Sony and EXIF tag documentation. Rasters: uncompressed 16-bit
-//! words (12- or 14-bit samples), and ARW 2.x compressed (the `arw2` module documents the block layout). Sony's lossless
-//! (JPEG) compression of ARW 4 is refused as unsupported.
+//! meanings follow ExifTool's tag documentation (<https://exiftool.org/TagNames/EXIF.html>,
+//! <https://exiftool.org/TagNames/Sony.html>); the `sr2` module gives the cipher's source and
+//! the `arw2` module the compressed block layout's and tone curve's. Rasters: uncompressed
+//! 16-bit words (12- or 14-bit samples), and ARW 2.x compressed. Sony's lossless (JPEG)
+//! compression of ARW 4 is refused as unsupported.
+//!
+//! A file whose preview or SR2 block is broken still decodes: the preview is then absent and
+//! the levels unknown, each with its reason ([`ArwInfo::preview_problem`], [`ArwInfo::levels`]).
 //!
 //! Nothing here panics on input: every offset and length is checked against the file, and the
 //! raster's size is bounded ([`MAX_PIXELS`]) before anything is allocated for it.
@@ -63,16 +68,10 @@ pub enum ArwError {
         /// Its height.
         height: u32,
     },
-    /// A compressed block names the same pixel as its maximum and its minimum.
-    #[error(
-        "compressed block at row {row}, column {column} is malformed (one index for maximum and minimum)"
-    )]
-    Block {
-        /// The row.
-        row: usize,
-        /// The first pixel of the block.
-        column: usize,
-    },
+    /// The SR2 private data, where the black and white levels are, cannot be read (absent,
+    /// out of the file, or not a directory once decrypted). The raster may still decode.
+    #[error("the black and white levels are unknown: {0}")]
+    Sr2(String),
     /// A value that makes no sense (a tag of the wrong type, an area outside the raster, …).
     #[error("{0}")]
     Invalid(String),
@@ -187,16 +186,29 @@ pub struct ArwInfo {
     pub active: Area,
     /// The colour filter at the active area's top-left corner.
     pub cfa: CfaPattern,
-    /// The black level (the first of the SR2 black levels; 0 when the file has none).
-    pub black_level: u16,
-    /// The white level (the SR2 white level; the largest sample of the bit depth when none).
-    pub white_level: u16,
-    /// Where the embedded JPEG preview lies in the file.
+    /// The black and white levels from the SR2SubIFD, or why they are unknown
+    /// ([`ArwError::Sr2`]): the samples decode either way, and a guess would mislead anyone
+    /// calibrating with them.
+    pub levels: Result<Levels, ArwError>,
+    /// Where the embedded JPEG preview lies in the file (`None` when the file has none or it
+    /// is unusable; [`ArwInfo::preview_problem`] then says why).
     pub preview: Option<Range<usize>>,
+    /// Why the preview the file names cannot be used (outside the file, not a JPEG); the
+    /// raster is read regardless.
+    pub preview_problem: Option<ArwError>,
     /// Where the raster lies in the file.
     pub raster: Range<usize>,
     /// The tone curve of a compressed raster.
     tone_curve: Option<[u16; 4]>,
+}
+
+/// The black and white levels of a raster (SR2SubIFD tags 0x7310 and 0x787F).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Levels {
+    /// The black level (the first of the four, in CFA order, Sony writes).
+    pub black: u16,
+    /// The white level (the first of those Sony writes).
+    pub white: u16,
 }
 
 /// A decoded ARW: [`ArwInfo`] and the samples of the active area, row by row.
@@ -238,6 +250,7 @@ const STRIP_OFFSETS: u16 = 0x0111;
 const SAMPLES_PER_PIXEL: u16 = 0x0115;
 const ROWS_PER_STRIP: u16 = 0x0116;
 const STRIP_BYTE_COUNTS: u16 = 0x0117;
+const TILE_OFFSETS: u16 = 0x0144;
 const PLANAR_CONFIGURATION: u16 = 0x011C;
 const SOFTWARE: u16 = 0x0131;
 const DATE_TIME: u16 = 0x0132;
@@ -249,13 +262,21 @@ const CFA_PATTERN: u16 = 0x828E;
 const DNG_PRIVATE_DATA: u16 = 0xC634;
 const DEFAULT_CROP_ORIGIN: u16 = 0xC61F;
 const DEFAULT_CROP_SIZE: u16 = 0xC620;
-/// `SonyRawFileType` (ExifTool): 0 uncompressed 14-bit, 1 uncompressed 12-bit, 2 compressed,
-/// 3 lossless compressed.
+/// `SonyRawFileType` (ExifTool's EXIF tags, <https://exiftool.org/TagNames/EXIF.html>, tag
+/// 0x7000): 0 uncompressed 14-bit, 1 uncompressed 12-bit, 2 compressed, 3 and 4 lossless
+/// compressed, 6 "Compressed RAW 2".
 const SONY_RAW_FILE_TYPE: u16 = 0x7000;
+const RAW_FILE_TYPE_UNCOMPRESSED_14: u32 = 0;
+const RAW_FILE_TYPE_UNCOMPRESSED_12: u32 = 1;
+const RAW_FILE_TYPE_COMPRESSED: u32 = 2;
+const RAW_FILE_TYPE_LOSSLESS: u32 = 3;
+const RAW_FILE_TYPE_LOSSLESS_2: u32 = 4;
+const RAW_FILE_TYPE_COMPRESSED_2: u32 = 6;
 const SONY_TONE_CURVE: u16 = 0x7010;
 
-/// TIFF Compression values: 1 none; Sony's compressed raster uses 32767; 7 is the lossless
-/// JPEG of ARW 4.
+/// TIFF Compression values: 1 none; 32767 is Sony's ("Sony ARW Compressed" in ExifTool's
+/// list), written for the compressed raster and found on uncompressed ones too (the strip's
+/// size tells them apart); 7 is the lossless JPEG of ARW 4.
 const COMPRESSION_NONE: u32 = 1;
 const COMPRESSION_SONY: u32 = 32767;
 const COMPRESSION_JPEG: u32 = 7;
@@ -264,6 +285,9 @@ const COMPRESSION_JPEG: u32 = 7;
 const MAX_DIRECTORIES: usize = 32;
 
 /// Reads the description of an ARW without decoding its raster.
+///
+/// A broken preview or SR2 block does not stop it: the raster is what a decoder is for, so
+/// those are reported in [`ArwInfo::preview_problem`] and [`ArwInfo::levels`] instead.
 pub fn identify(bytes: &[u8]) -> Result<ArwInfo, ArwError> {
     let (tiff, first) = Tiff::open(bytes)?;
     let (ifd0, _) = tiff.directory(first)?;
@@ -272,9 +296,12 @@ pub fn identify(bytes: &[u8]) -> Result<ArwInfo, ArwError> {
     };
     let make = text(MAKE)?;
     let model = text(MODEL)?;
-    let preview = preview_range(&tiff, &ifd0)?;
+    let (preview, preview_problem) = match preview_range(&tiff, &ifd0) {
+        Ok(p) => (p, None),
+        Err(e) => (None, Some(e)),
+    };
 
-    // The raster: the first SubIFD of IFD0 that is a full-resolution CFA image.
+    // The raster: the first SubIFD of IFD0 that is a full-resolution image in strips or tiles.
     let sub_offsets = match find(&ifd0, SUB_IFDS) {
         Some(e) => tiff.uints(e, MAX_DIRECTORIES)?,
         None => Vec::new(),
@@ -283,7 +310,9 @@ pub fn identify(bytes: &[u8]) -> Result<ArwInfo, ArwError> {
     for &off in &sub_offsets {
         let (entries, _) = tiff.directory(off)?;
         let full = find(&entries, NEW_SUBFILE_TYPE).map_or(Ok(0), |e| tiff.uint(e))? & 1 == 0;
-        if full && find(&entries, STRIP_OFFSETS).is_some() {
+        let stored =
+            find(&entries, STRIP_OFFSETS).is_some() || find(&entries, TILE_OFFSETS).is_some();
+        if full && stored {
             raster_ifd = Some(entries);
             break;
         }
@@ -294,6 +323,30 @@ pub fn identify(bytes: &[u8]) -> Result<ArwInfo, ArwError> {
             .ok_or_else(|| ArwError::Invalid(format!("the raw image has no {what}")))
             .and_then(|e| tiff.uint(e))
     };
+    let compression = get(COMPRESSION, "Compression")?;
+    let file_type = find(&raster, SONY_RAW_FILE_TYPE)
+        .map(|e| tiff.uint(e))
+        .transpose()?;
+    // Lossless ARW (ARW 4) is a tiled lossless JPEG: refused by name before anything looks
+    // for the strips it does not have.
+    if compression == COMPRESSION_JPEG
+        || find(&raster, TILE_OFFSETS).is_some()
+        || matches!(
+            file_type,
+            Some(RAW_FILE_TYPE_LOSSLESS | RAW_FILE_TYPE_LOSSLESS_2)
+        )
+    {
+        return Err(ArwError::Unsupported(format!(
+            "lossless compressed ARW (ARW 4: Compression {compression}, tiles, \
+             SonyRawFileType {})",
+            file_type.map_or("absent".to_string(), |t| t.to_string())
+        )));
+    }
+    if file_type == Some(RAW_FILE_TYPE_COMPRESSED_2) {
+        return Err(ArwError::Unsupported(
+            "Sony Compressed RAW 2 (SonyRawFileType 6)".into(),
+        ));
+    }
     let raw_width = get(IMAGE_WIDTH, "width")?;
     let raw_height = get(IMAGE_LENGTH, "height")?;
     if raw_width == 0
@@ -308,7 +361,6 @@ pub fn identify(bytes: &[u8]) -> Result<ArwInfo, ArwError> {
         });
     }
     let bits = get(BITS_PER_SAMPLE, "BitsPerSample")?;
-    let compression = get(COMPRESSION, "Compression")?;
     let offsets = tiff.uints(find(&raster, STRIP_OFFSETS).ok_or(ArwError::NoRaster)?, 2)?;
     let counts = match find(&raster, STRIP_BYTE_COUNTS) {
         Some(e) => tiff.uints(e, 2)?,
@@ -320,18 +372,8 @@ pub fn identify(bytes: &[u8]) -> Result<ArwInfo, ArwError> {
         ));
     }
     let pixels = u64::from(raw_width) * u64::from(raw_height);
-    let kind = match compression {
-        COMPRESSION_NONE => RawKind::Uncompressed,
-        COMPRESSION_SONY => RawKind::Compressed,
-        COMPRESSION_JPEG => {
-            return Err(ArwError::Unsupported(
-                "lossless compressed ARW (JPEG, ARW 4)".into(),
-            ));
-        }
-        other => {
-            return Err(ArwError::Unsupported(format!("compression {other}")));
-        }
-    };
+    let count = counts.first().map(|&c| u64::from(c));
+    let kind = raster_kind(compression, count, pixels, file_type)?;
     let need = match kind {
         RawKind::Uncompressed => {
             if !(9..=16).contains(&bits) {
@@ -351,8 +393,8 @@ pub fn identify(bytes: &[u8]) -> Result<ArwInfo, ArwError> {
         }
     };
     let start = u64::from(offsets.first().copied().unwrap_or(0));
-    if let Some(&count) = counts.first() {
-        if u64::from(count) < need {
+    if let Some(count) = count {
+        if count < need {
             return Err(ArwError::Invalid(format!(
                 "the raster's strip holds {count} bytes; {need} are needed"
             )));
@@ -378,13 +420,10 @@ pub fn identify(bytes: &[u8]) -> Result<ArwInfo, ArwError> {
         _ => None,
     };
     let levels = match find(&ifd0, DNG_PRIVATE_DATA) {
-        Some(e) => sr2_levels(&tiff, e)?,
-        None => Sr2Levels::default(),
-    };
-    let depth_white = match kind {
-        RawKind::Uncompressed => ((1u32 << bits.min(16)) - 1) as u16,
-        // A compressed raster's samples are on the 14-bit scale of its tone curve.
-        RawKind::Compressed => 16383,
+        Some(e) => sr2_levels(&tiff, e),
+        None => Err(ArwError::Sr2(
+            "the file has no SR2 private data (IFD0 has no DNGPrivateData, 0xC634)".into(),
+        )),
     };
     Ok(ArwInfo {
         make,
@@ -395,12 +434,54 @@ pub fn identify(bytes: &[u8]) -> Result<ArwInfo, ArwError> {
         raw_height,
         active,
         cfa: cfa.shifted(active.x, active.y),
-        black_level: levels.black.unwrap_or(0),
-        white_level: levels.white.unwrap_or(depth_white),
+        levels,
         preview,
+        preview_problem,
         raster: raster_range,
         tone_curve,
     })
+}
+
+/// How the raster is stored, from its Compression, its strip's size and `SonyRawFileType`,
+/// which must agree. Sony's Compression 32767 is followed by uncompressed rasters too, told
+/// apart by their size: one byte a pixel is the compressed raster, two the uncompressed one.
+fn raster_kind(
+    compression: u32,
+    count: Option<u64>,
+    pixels: u64,
+    file_type: Option<u32>,
+) -> Result<RawKind, ArwError> {
+    let by_type = match file_type {
+        Some(RAW_FILE_TYPE_UNCOMPRESSED_14 | RAW_FILE_TYPE_UNCOMPRESSED_12) => {
+            Some(RawKind::Uncompressed)
+        }
+        Some(RAW_FILE_TYPE_COMPRESSED) => Some(RawKind::Compressed),
+        // A value ExifTool does not list: nothing to check against.
+        _ => None,
+    };
+    let kind = match (compression, count) {
+        (COMPRESSION_NONE, _) => RawKind::Uncompressed,
+        (COMPRESSION_SONY, Some(c)) if c == pixels => RawKind::Compressed,
+        (COMPRESSION_SONY, Some(c)) if c == 2 * pixels => RawKind::Uncompressed,
+        (COMPRESSION_SONY, Some(c)) => {
+            return Err(ArwError::Invalid(format!(
+                "a Sony raster of {pixels} pixels in a strip of {c} bytes (one byte a pixel \
+                 is compressed, two uncompressed)"
+            )));
+        }
+        (COMPRESSION_SONY, None) => by_type.unwrap_or(RawKind::Compressed),
+        (other, _) => return Err(ArwError::Unsupported(format!("compression {other}"))),
+    };
+    match (by_type, file_type) {
+        (Some(said), Some(t)) if said != kind => Err(ArwError::Invalid(format!(
+            "the raster is stored {} (Compression {compression}, {} bytes), but \
+             SonyRawFileType {t} says {}",
+            kind.name(),
+            count.map_or("no byte count".to_string(), |c| c.to_string()),
+            said.name()
+        ))),
+        _ => Ok(kind),
+    }
 }
 
 /// The embedded JPEG preview's bytes, if the file has one.
@@ -410,17 +491,36 @@ pub fn preview(bytes: &[u8]) -> Result<Option<&[u8]>, ArwError> {
     Ok(preview_range(&tiff, &ifd0)?.and_then(|r| bytes.get(r)))
 }
 
-fn preview_range(tiff: &Tiff<'_>, ifd0: &[Entry]) -> Result<Option<Range<usize>>, ArwError> {
+/// Where IFD0 says the embedded preview lies, from the file's first bytes alone (its head: the
+/// header and IFD0), whether or not `head` reaches that far; for a reader that fetches the
+/// preview's range itself. `None` when IFD0 names no preview.
+pub fn preview_location(head: &[u8]) -> Result<Option<Range<u64>>, ArwError> {
+    let (tiff, first) = Tiff::open(head)?;
+    let (ifd0, _) = tiff.directory(first)?;
+    preview_place(&tiff, &ifd0)
+}
+
+fn preview_place(tiff: &Tiff<'_>, ifd0: &[Entry]) -> Result<Option<Range<u64>>, ArwError> {
     let (Some(o), Some(l)) = (find(ifd0, JPEG_OFFSET), find(ifd0, JPEG_LENGTH)) else {
         return Ok(None);
     };
-    let (start, len) = (tiff.uint(o)? as usize, tiff.uint(l)? as usize);
-    let end = start
-        .checked_add(len)
-        .ok_or(ArwError::Truncated("preview"))?;
-    if end > tiff.bytes.len() || len < 4 {
+    let (start, len) = (u64::from(tiff.uint(o)?), u64::from(tiff.uint(l)?));
+    if len < 4 {
+        return Err(ArwError::Invalid(format!(
+            "a preview of {len} bytes (a JPEG has at least 4)"
+        )));
+    }
+    Ok(Some(start..start + len))
+}
+
+fn preview_range(tiff: &Tiff<'_>, ifd0: &[Entry]) -> Result<Option<Range<usize>>, ArwError> {
+    let Some(place) = preview_place(tiff, ifd0)? else {
+        return Ok(None);
+    };
+    if place.end > tiff.bytes.len() as u64 {
         return Err(ArwError::Truncated("preview"));
     }
+    let (start, end) = (place.start as usize, place.end as usize);
     // A JPEG starts with SOI (FF D8); anything else is not a preview this crate hands out.
     if tiff.bytes.get(start..start + 2) != Some(&[0xFF, 0xD8]) {
         return Err(ArwError::Invalid("the preview is not a JPEG".into()));
@@ -494,59 +594,79 @@ fn active_area(
     })
 }
 
-#[derive(Default)]
-struct Sr2Levels {
-    black: Option<u16>,
-    white: Option<u16>,
-}
-
-/// The levels from the encrypted SR2SubIFD that DNGPrivateData leads to.
-fn sr2_levels(tiff: &Tiff<'_>, private: &Entry) -> Result<Sr2Levels, ArwError> {
+/// The levels from the encrypted SR2SubIFD that DNGPrivateData leads to; every failure is an
+/// [`ArwError::Sr2`] naming the step that failed.
+fn sr2_levels(tiff: &Tiff<'_>, private: &Entry) -> Result<Levels, ArwError> {
+    let sr2 = |why: String| ArwError::Sr2(why);
     let at = match private.field_type {
-        tiff::FieldType::LONG => tiff.uint(private)?,
+        tiff::FieldType::LONG => tiff.uint(private),
         // Sony writes the offset as four bytes of type BYTE or UNDEFINED in the file's order.
-        _ if private.count == 4 => tiff.u32_at(private.value_at as u64, "SR2Private offset")?,
-        _ => return Ok(Sr2Levels::default()),
-    };
-    let (sr2_private, _) = tiff.directory(at)?;
+        _ if private.count == 4 => tiff.u32_at(private.value_at as u64, "SR2Private offset"),
+        _ => {
+            return Err(sr2(format!(
+                "DNGPrivateData is {} values of type {}, not an offset",
+                private.count, private.field_type.0
+            )));
+        }
+    }
+    .map_err(|e| sr2(format!("DNGPrivateData: {e}")))?;
+    let (sr2_private, _) = tiff
+        .directory(at)
+        .map_err(|e| sr2(format!("the SR2Private directory at {at}: {e}")))?;
     let (Some(o), Some(l), Some(k)) = (
         find(&sr2_private, sr2::SR2_SUB_IFD_OFFSET),
         find(&sr2_private, sr2::SR2_SUB_IFD_LENGTH),
         find(&sr2_private, sr2::SR2_SUB_IFD_KEY),
     ) else {
-        return Ok(Sr2Levels::default());
+        return Err(sr2(
+            "the SR2Private directory lacks the SR2SubIFD's offset, length or key".into(),
+        ));
     };
-    let offset = tiff.uint(o)?;
-    let length = tiff.uint(l)?;
-    let key = tiff.u32_at(k.value_at as u64, "SR2 key")?;
+    let place = || -> Result<(u32, u32, u32), ArwError> {
+        Ok((
+            tiff.uint(o)?,
+            tiff.uint(l)?,
+            tiff.u32_at(k.value_at as u64, "SR2 key")?,
+        ))
+    };
+    let (offset, length, key) = place().map_err(|e| sr2(format!("SR2Private: {e}")))?;
     if length > sr2::MAX_LENGTH {
-        return Err(ArwError::Invalid(format!(
+        return Err(sr2(format!(
             "an SR2SubIFD of {length} bytes (at most {} are read)",
             sr2::MAX_LENGTH
         )));
     }
-    let start = offset as usize;
-    let end = start
-        .checked_add(length as usize)
-        .filter(|&e| e <= tiff.bytes.len())
-        .ok_or(ArwError::Truncated("SR2SubIFD"))?;
-    // The SR2SubIFD's own offsets are file offsets into the decrypted block: decrypt it into a
-    // copy of the file's prefix up to its end, so the directory reader works unchanged.
-    let mut plain = tiff.bytes.get(..end).unwrap_or(&[]).to_vec();
-    if let Some(block) = plain.get_mut(start..end) {
-        sr2::crypt(block, key);
-    }
-    let (inner, _) = Tiff::open(&plain)?;
-    let (entries, _) = inner.directory(offset)?;
-    let first = |tag| -> Result<Option<u16>, ArwError> {
-        match find(&entries, tag) {
-            Some(e) => Ok(inner.uints(e, 1)?.first().map(|&v| v.min(0xFFFF) as u16)),
-            None => Ok(None),
-        }
+    let mut block = usize::try_from(offset)
+        .ok()
+        .and_then(|start| tiff.bytes.get(start..start.checked_add(length as usize)?))
+        .ok_or_else(|| {
+            sr2(format!(
+                "the SR2SubIFD ({length} bytes at {offset}) lies outside the file"
+            ))
+        })?
+        .to_vec();
+    sr2::crypt(&mut block, key);
+    // The SR2SubIFD's own offsets are file offsets: read the decrypted block where it lies.
+    let inner = tiff.block(&block, u64::from(offset));
+    let (entries, _) = inner.directory(offset).map_err(|e| {
+        // The directory reader's own words ("a directory with 29136 entries") would describe
+        // noise: what is known is that the block is not what the key should have revealed.
+        let _ = e;
+        sr2("the SR2SubIFD does not decrypt to a directory (a wrong key or a damaged block)".into())
+    })?;
+    let first = |tag, name: &str| -> Result<u16, ArwError> {
+        let e = find(&entries, tag)
+            .ok_or_else(|| sr2(format!("the SR2SubIFD has no {name} ({tag:#06X})")))?;
+        inner
+            .uints(e, 1)
+            .map_err(|err| sr2(format!("the SR2SubIFD's {name}: {err}")))?
+            .first()
+            .map(|&v| v.min(0xFFFF) as u16)
+            .ok_or_else(|| sr2(format!("the SR2SubIFD's {name} has no value")))
     };
-    Ok(Sr2Levels {
-        black: first(sr2::BLACK_LEVEL)?,
-        white: first(sr2::WHITE_LEVEL)?,
+    Ok(Levels {
+        black: first(sr2::BLACK_LEVEL, "black level")?,
+        white: first(sr2::WHITE_LEVEL, "white level")?,
     })
 }
 
@@ -580,7 +700,7 @@ pub fn decode(bytes: &[u8]) -> Result<BayerImage, ArwError> {
                 let src = raster
                     .get(y * rw..(y + 1) * rw)
                     .ok_or(ArwError::Truncated("raster"))?;
-                arw2::decode_row(src, &mut row, &curve, y)?;
+                arw2::decode_row(src, &mut row, &curve)?;
             }
         }
         samples.extend_from_slice(
@@ -667,7 +787,9 @@ impl ArwWriter {
             )));
         }
         let a = spec.active;
-        if a.width == 0 || a.height == 0 || a.x + a.width > w || a.y + a.height > h {
+        let fits =
+            |at: u32, len: u32, max: u32| len > 0 && at.checked_add(len).is_some_and(|e| e <= max);
+        if !fits(a.x, a.width, w) || !fits(a.y, a.height, h) {
             return Err(ArwError::Invalid(
                 "the active area is outside the raster".into(),
             ));
@@ -787,6 +909,9 @@ fn layout(spec: &ArwSpec) -> Result<Vec<u8>, ArwError> {
     };
     let raw_ifd = |strip: u32| -> Vec<(u16, Field)> {
         let (compression, file_type) = match spec.kind {
+            // Compression 1 for an uncompressed raster is unverified: no public source says
+            // which value Sony's bodies write there (readers accept 1, and 32767 with two
+            // bytes a pixel); LibRaw reads these files as uncompressed.
             RawKind::Uncompressed => (
                 COMPRESSION_NONE,
                 if spec.bits_per_sample == 12 { 1 } else { 0 },

@@ -1,13 +1,17 @@
 //! Sony's SR2 private data: IFD0's DNGPrivateData (0xC634) holds the offset of the
 //! SR2Private directory, whose tags 0x7200 (offset), 0x7201 (length) and 0x7221 (key) locate
-//! the SR2SubIFD, a directory stored encrypted (ExifTool's Sony tag documentation, "SR2Private
-//! Tags" and "SR2SubIFD Tags"). The SR2SubIFD holds the black level (0x7310, four values in
-//! CFA order), the white level (0x787F) and the white balance (0x7313, RGGB levels).
+//! the SR2SubIFD, a directory stored encrypted (ExifTool's Sony tags, "SR2Private Tags" and
+//! "SR2SubIFD Tags", <https://exiftool.org/TagNames/Sony.html#SR2Private>). The SR2SubIFD holds
+//! the black level (0x7310, four values in CFA order), the white level (0x787F) and the white
+//! balance (0x7313, RGGB levels).
 //!
-//! The cipher XORs the data, taken as 32-bit words, with a keystream: a 127-word pad seeded
-//! from the key by the linear congruential step `k·48828125 + 1`, extended by a shift
-//! register, then run as a lagged-XOR generator; each pad word is applied in big-endian byte
-//! order. XOR makes encryption and decryption the same operation.
+//! The cipher (the `Decrypt` routine of ExifTool's `lib/Image/ExifTool/Sony.pm`,
+//! <https://github.com/exiftool/exiftool/blob/master/lib/Image/ExifTool/Sony.pm>, whose
+//! reference is dcraw) XORs the data, taken as 32-bit words, with a keystream: a 127-word
+//! pad whose first four words are successive states of the linear congruential step
+//! `k·48828125 + 1` from the key, the rest grown by a shift-register rule, then run as a
+//! lagged-XOR generator (lags 1 and 65 of 127); each keystream word is applied in big-endian
+//! byte order. XOR makes encryption and decryption the same operation.
 
 /// The SR2Private directory's tags.
 pub(crate) const SR2_SUB_IFD_OFFSET: u16 = 0x7200;
@@ -21,35 +25,39 @@ pub(crate) const WHITE_LEVEL: u16 = 0x787F;
 /// The largest SR2SubIFD decrypted (real ones are a few kilobytes).
 pub(crate) const MAX_LENGTH: u32 = 1 << 20;
 
+/// Words in the cipher's pad, and the lags of its generator.
+const PAD_WORDS: usize = 127;
+const LONG_LAG: usize = 65;
+
 /// Encrypts or decrypts `data` in place with `key`; a trailing partial word is left as is.
 pub(crate) fn crypt(data: &mut [u8], key: u32) {
+    // One spare word: indices are taken modulo 128 so that no lookup can fail.
     let mut pad = [0u32; 128];
-    // Every index below is taken modulo 128, the pad's length.
-    let at = |pad: &[u32; 128], i: usize| pad.get(i & 127).copied().unwrap_or(0);
-    let mut k = key;
+    let word_at = |pad: &[u32; 128], i: usize| pad.get(i & 127).copied().unwrap_or(0);
+    let mut state = key;
     for word in pad.iter_mut().take(4) {
-        k = k.wrapping_mul(48_828_125).wrapping_add(1);
-        *word = k;
+        state = state.wrapping_mul(48_828_125).wrapping_add(1);
+        *word = state;
     }
-    let third = (at(&pad, 3) << 1) | ((at(&pad, 0) ^ at(&pad, 2)) >> 31);
+    let fourth = (word_at(&pad, 3) << 1) | ((word_at(&pad, 0) ^ word_at(&pad, 2)) >> 31);
     if let Some(w) = pad.get_mut(3) {
-        *w = third;
+        *w = fourth;
     }
-    for p in 4..127 {
-        let next = ((at(&pad, p - 4) ^ at(&pad, p - 2)) << 1)
-            | ((at(&pad, p - 3) ^ at(&pad, p - 1)) >> 31);
-        if let Some(w) = pad.get_mut(p) {
-            *w = next;
+    for filled in 4..PAD_WORDS {
+        let grown = ((word_at(&pad, filled - 4) ^ word_at(&pad, filled - 2)) << 1)
+            | ((word_at(&pad, filled - 3) ^ word_at(&pad, filled - 1)) >> 31);
+        if let Some(w) = pad.get_mut(filled) {
+            *w = grown;
         }
     }
-    for (i, word) in data.chunks_exact_mut(4).enumerate() {
-        let j = (127 + i) & 127;
-        let next = at(&pad, j + 1) ^ at(&pad, j + 65);
-        if let Some(w) = pad.get_mut(j) {
-            *w = next;
+    for (i, chunk) in data.chunks_exact_mut(4).enumerate() {
+        let slot = (PAD_WORDS + i) & 127;
+        let keystream = word_at(&pad, slot + 1) ^ word_at(&pad, slot + LONG_LAG);
+        if let Some(w) = pad.get_mut(slot) {
+            *w = keystream;
         }
-        for (b, k) in word.iter_mut().zip(next.to_be_bytes()) {
-            *b ^= k;
+        for (byte, k) in chunk.iter_mut().zip(keystream.to_be_bytes()) {
+            *byte ^= k;
         }
     }
 }

@@ -49,6 +49,9 @@ pub(crate) struct Entry {
 pub(crate) struct Tiff<'a> {
     pub bytes: &'a [u8],
     little_endian: bool,
+    /// The file offset of `bytes[0]`: 0 for the whole file, the block's offset for a block
+    /// read on its own (the SR2SubIFD, decrypted apart from the file).
+    base: u64,
 }
 
 impl<'a> Tiff<'a> {
@@ -62,12 +65,24 @@ impl<'a> Tiff<'a> {
         let tiff = Tiff {
             bytes,
             little_endian,
+            base: 0,
         };
         let first = tiff.u32_at(4, "TIFF header")?;
         Ok((tiff, first))
     }
 
+    /// A block of the same file held apart (`bytes` is what lies at file offset `base`), read
+    /// with file offsets as its directories give them.
+    pub(crate) fn block<'b>(&self, bytes: &'b [u8], base: u64) -> Tiff<'b> {
+        Tiff {
+            bytes,
+            little_endian: self.little_endian,
+            base,
+        }
+    }
+
     fn slice(&self, at: u64, len: u64, what: &'static str) -> Result<&'a [u8], ArwError> {
+        let at = at.checked_sub(self.base).ok_or(ArwError::Truncated(what))?;
         let end = at.checked_add(len).ok_or(ArwError::Truncated(what))?;
         if end > self.bytes.len() as u64 {
             return Err(ArwError::Truncated(what));

@@ -449,7 +449,14 @@ fn render_arw(bytes: &[u8]) -> Result<Rendered> {
     let preview_text = match preview {
         Some((len, Some((w, h)))) => format!("JPEG {w}x{h} ({len} bytes)"),
         Some((len, None)) => format!("JPEG ({len} bytes, size unknown)"),
-        None => "none".to_string(),
+        None => match &info.preview_problem {
+            Some(why) => format!("unusable ({why})"),
+            None => "none".to_string(),
+        },
+    };
+    let (black_text, white_text) = match &info.levels {
+        Ok(l) => (l.black.to_string(), l.white.to_string()),
+        Err(why) => (format!("unknown ({why})"), "unknown".to_string()),
     };
     let text = format!(
         "ARW\n  Make              {}\n  Model             {}\n  Kind              {} ({} bits \
@@ -467,8 +474,8 @@ fn render_arw(bytes: &[u8]) -> Result<Rendered> {
         a.x,
         a.y,
         info.cfa.name(),
-        info.black_level,
-        info.white_level,
+        black_text,
+        white_text,
         preview_text,
     );
     let json = json!({
@@ -482,8 +489,10 @@ fn render_arw(bytes: &[u8]) -> Result<Rendered> {
             "raw_height": info.raw_height,
             "active": { "x": a.x, "y": a.y, "width": a.width, "height": a.height },
             "cfa": info.cfa.name(),
-            "black_level": info.black_level,
-            "white_level": info.white_level,
+            "black_level": info.levels.as_ref().ok().map(|l| l.black),
+            "white_level": info.levels.as_ref().ok().map(|l| l.white),
+            "levels_problem": info.levels.as_ref().err().map(|e| e.to_string()),
+            "preview_problem": info.preview_problem.as_ref().map(|e| e.to_string()),
             "preview": preview.map(|(len, size)| json!({
                 "bytes": len,
                 "width": size.map(|s| s.0),
