@@ -204,6 +204,10 @@ impl PartialEq for ArwSource {
 
 impl Eq for ArwSource {}
 
+/// The white balance levels (R, G, G, B) written into every RAW's SR2SubIFD: daylight-like and
+/// unverified (no body's own figures were read).
+pub const RAW_WB_RGGB: [u16; 4] = [2400, 1024, 1024, 1700];
+
 impl ArwSource {
     /// `None` when the RAW size asked for is smaller than the ARW (or the format is unusable).
     fn new(info: &ShotInfo, raw: &RawShot, text: &str, seed: u64) -> Option<ArwSource> {
@@ -227,9 +231,8 @@ impl ArwSource {
             active: f.active,
             black_level: f.black_level,
             white_level: f.white_level,
-            // Unverified white balance (daylight-like) and a compressive tone curve whose top
-            // passes the 14-bit white level.
-            wb_rggb: [2400, 1024, 1024, 1700],
+            // A compressive tone curve whose top passes the 14-bit white level.
+            wb_rggb: RAW_WB_RGGB,
             tone_curve: [8000, 10400, 12900, 14100],
             preview,
             padding: 0,
