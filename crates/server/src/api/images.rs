@@ -439,7 +439,7 @@ async fn image_thumbnail(
         .ok_or_else(|| unknown_image(&name))?;
     let source = match media_type(record.format) {
         m if m == mime::IMAGE_JPEG.essence_str() => Source::Jpeg,
-        RAW_MEDIA_TYPE => Source::RawPreview,
+        m if m == media_type(sonyctl_sony::codes::format::ARW) => Source::RawPreview,
         _ => {
             return Err(ApiError::new(
                 StatusCode::NOT_FOUND,
@@ -491,12 +491,12 @@ async fn image_thumbnail(
     Ok(response)
 }
 
-/// The media type of Sony RAW files (`values::media_type` of ARW).
-const RAW_MEDIA_TYPE: &str = "image/x-sony-arw";
+/// The most of a RAW file read to find where its preview lies: the TIFF structures come first
+/// in ARW files, and the preview usually right after them.
+const RAW_HEAD: u64 = 1 << 20;
 
-/// The most of a RAW file read to find its preview: the TIFF structures and the preview come
-/// before the raster in ARW files (a few hundred kilobytes to a few megabytes).
-const RAW_HEAD: u64 = 16 << 20;
+/// The largest preview read (real ones are a few hundred kilobytes to a few megabytes).
+const MAX_RAW_PREVIEW: u64 = 16 << 20;
 
 /// What a thumbnail is made from.
 #[derive(Clone, Copy)]
@@ -529,15 +529,37 @@ async fn make_thumbnail(path: PathBuf, name: String, source: Source) -> Result<B
                 thumbnail(std::io::BufReader::new(file)).map_err(|e| no_thumbnail(e.to_string()))
             }
             Source::RawPreview => {
-                use std::io::Read as _;
+                use std::io::{Read as _, Seek as _};
+                let mut file = file;
+                let reading =
+                    |e: std::io::Error| ApiError::internal(format!("reading {name}: {e}"));
                 let mut head = Vec::new();
-                file.take(RAW_HEAD)
+                (&mut file)
+                    .take(RAW_HEAD)
                     .read_to_end(&mut head)
-                    .map_err(|e| ApiError::internal(format!("reading {name}: {e}")))?;
-                let preview = sonyctl_raw::preview(&head)
+                    .map_err(reading)?;
+                let place = sonyctl_raw::preview_location(&head)
                     .map_err(|e| no_thumbnail(e.to_string()))?
                     .ok_or_else(|| no_thumbnail("the RAW file has no preview".into()))?;
-                thumbnail(preview).map_err(|e| no_thumbnail(e.to_string()))
+                let len = place.end - place.start;
+                if len > MAX_RAW_PREVIEW {
+                    return Err(no_thumbnail(format!(
+                        "its preview is {len} bytes (at most {MAX_RAW_PREVIEW} are read)"
+                    )));
+                }
+                // Wherever the preview lies, its own range is read (not only what the head
+                // holds), so a late preview is found and a short file is named as such.
+                file.seek(std::io::SeekFrom::Start(place.start))
+                    .map_err(reading)?;
+                let mut preview = Vec::new();
+                file.take(len).read_to_end(&mut preview).map_err(reading)?;
+                if (preview.len() as u64) < len {
+                    return Err(no_thumbnail(format!(
+                        "the file ends inside its preview ({len} bytes at {})",
+                        place.start
+                    )));
+                }
+                thumbnail(preview.as_slice()).map_err(|e| no_thumbnail(e.to_string()))
             }
         }
     })
