@@ -65,7 +65,11 @@ fn main() {
         sdio_version: ext.version,
         buffer_depth: 8,
         sensor: (6000, 4000),
-        raw: sonyctl_sim::profile::RawFormat::from_sensor((6000, 4000)),
+        // The RAW format (and the sensor above) of the ILCE-6000, a stand-in: a capture does not
+        // show how a body writes its RAW files.
+        raw: sonyctl_sim::profile::Profile::builtin("ilce-6000")
+            .expect("a built-in profile")
+            .raw,
         live_view_fps: sonyctl_sim::profile::DEFAULT_LIVE_VIEW_FPS,
         device_info,
         controls: ext.controls,

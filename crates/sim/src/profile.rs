@@ -89,8 +89,7 @@ struct RawProfile {
     sensor: [u32; 2],
     #[serde(default = "default_live_view_fps")]
     live_view_fps: u32,
-    #[serde(default)]
-    raw: Option<RawRawFormat>,
+    raw: RawRawFormat,
     device_info: RawDeviceInfo,
     controls: Vec<u16>,
     #[serde(default)]
@@ -145,23 +144,6 @@ pub struct RawFileTypeValues {
 }
 
 impl RawFormat {
-    /// The format a profile without a `[raw]` table gets: the sensor size as the active area at
-    /// the raster's corner, the raster widened to a multiple of 32, 14-bit levels.
-    pub fn from_sensor(sensor: (u32, u32)) -> RawFormat {
-        RawFormat {
-            raster: (sensor.0.next_multiple_of(32), sensor.1),
-            active: sonyctl_raw::Area {
-                x: 0,
-                y: 0,
-                width: sensor.0,
-                height: sensor.1,
-            },
-            black_level: 512,
-            white_level: 16383,
-            file_type: None,
-        }
-    }
-
     /// The kind of file written while 0xD288 reads `value` (`None`: the body has no such
     /// property).
     pub fn kind(&self, value: Option<u64>) -> sonyctl_raw::RawKind {
@@ -324,41 +306,40 @@ impl Profile {
                 raw.live_view_fps
             )));
         }
-        let raw_format = match raw.raw {
-            None => RawFormat::from_sensor((raw.sensor[0], raw.sensor[1])),
-            Some(r) => {
-                let [x, y, width, height] = r.active;
-                let f = RawFormat {
-                    raster: (r.raster[0], r.raster[1]),
-                    active: sonyctl_raw::Area {
-                        x,
-                        y,
-                        width,
-                        height,
-                    },
-                    black_level: r.black,
-                    white_level: r.white,
-                    file_type: r.file_type.map(|t| RawFileTypeValues {
-                        compressed: t.compressed,
-                        uncompressed: t.uncompressed,
-                    }),
-                };
-                let fits = |at: u32, len: u32, max: u32| {
-                    len > 0 && at.checked_add(len).is_some_and(|e| e <= max)
-                };
-                if f.raster.0 % 32 != 0
-                    || !fits(x, width, f.raster.0)
-                    || !fits(y, height, f.raster.1)
-                    || f.black_level >= f.white_level
-                {
-                    return Err(ProfileError::Invalid(format!(
-                        "raw: a raster a multiple of 32 wide with the active area inside it \
-                         and black below white is needed, not {:?}",
-                        f
-                    )));
-                }
-                f
+        // Every profile says how its body writes RAW files: levels have one home, the profile.
+        let raw_format = {
+            let r = raw.raw;
+            let [x, y, width, height] = r.active;
+            let f = RawFormat {
+                raster: (r.raster[0], r.raster[1]),
+                active: sonyctl_raw::Area {
+                    x,
+                    y,
+                    width,
+                    height,
+                },
+                black_level: r.black,
+                white_level: r.white,
+                file_type: r.file_type.map(|t| RawFileTypeValues {
+                    compressed: t.compressed,
+                    uncompressed: t.uncompressed,
+                }),
+            };
+            let fits = |at: u32, len: u32, max: u32| {
+                len > 0 && at.checked_add(len).is_some_and(|e| e <= max)
+            };
+            if f.raster.0 % 32 != 0
+                || !fits(x, width, f.raster.0)
+                || !fits(y, height, f.raster.1)
+                || f.black_level >= f.white_level
+            {
+                return Err(ProfileError::Invalid(format!(
+                    "raw: a raster a multiple of 32 wide with the active area inside it \
+                     and black below white is needed, not {:?}",
+                    f
+                )));
             }
+            f
         };
         let d = raw.device_info;
         for s in [
@@ -602,6 +583,20 @@ fn toml_list(vs: &[Value]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_profile_without_a_raw_table_is_refused_rather_than_given_invented_levels() {
+        let (_, text) = BUILTIN
+            .iter()
+            .find(|(n, _)| *n == "ilce-6000")
+            .expect("a built-in profile");
+        assert!(Profile::from_toml(text).is_ok());
+        let start = text.find("\n[raw]").expect("a [raw] table");
+        let end = start + 1 + text[start + 1..].find("\n[").expect("a table after it");
+        let without = format!("{}{}", &text[..start], &text[end..]);
+        let err = Profile::from_toml(&without).expect_err("no [raw] table");
+        assert!(err.to_string().contains("raw"), "{err}");
+    }
 
     #[test]
     fn every_builtin_profile_loads_and_writes_back_the_same() {

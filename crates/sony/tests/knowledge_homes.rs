@@ -144,6 +144,31 @@ const RULES: &[Rule] = &[
             "crates/sony/src/catalogue_names.rs",
         ],
     },
+    Rule {
+        what: "the SR2 cipher's keystream (home: sonyctl-raw's sr2 module)",
+        needles: &["48_828_125"],
+        unless: &[],
+        homes: &["crates/raw/src/sr2.rs"],
+    },
+    Rule {
+        what: "the SR2 cipher's keystream (home: sonyctl-raw's sr2 module)",
+        needles: &["48828125"],
+        unless: &[],
+        homes: &["crates/raw/src/sr2.rs"],
+    },
+    Rule {
+        what: "the SR2 tags (home: sonyctl-raw's sr2 module)",
+        needles: &["0x7221"],
+        unless: &[],
+        homes: &["crates/raw/src/sr2.rs"],
+    },
+    Rule {
+        what: "the ARW media type (home: values::media_type)",
+        needles: &["\"image/x-sony-arw\""],
+        // The OpenAPI attributes list media types as literals (no call is possible there).
+        unless: &["binary ="],
+        homes: &["crates/sony/src/values/object_format.rs"],
+    },
 ];
 
 const HALVES_WHAT: &str = "two 16-bit halves in a u32: shutter num<<16|den, mode category<<16|code, AF point x<<16|y (homes: ShutterSpeed, DriveMode/ExposureProgram, AfPoint)";
@@ -288,13 +313,16 @@ fn bit15(raw: u16) -> bool { raw & 0x8000 != 0 }
 const EXT: &[(u16, &str)] = &[(0x3801, "JPG")];
 fn url() -> &'static str { "http://x" } fn ready(v: u16) -> u16 { v | 0x8000 }
 fn auto(iso: u32) -> bool { iso & 0x00FF_FFFF == 0x00FF_FFFF }
+const ARW: &str = "image/x-sony-arw"; fn pad(k: u32) -> u32 { k.wrapping_mul(48_828_125) }
 "#;
     let found = check("crates/camera/src/planted.rs", planted);
     let whats: Vec<&str> = found.iter().map(|&(_, w)| w).collect();
     assert_eq!(
         found.iter().map(|&(l, _)| l).collect::<Vec<_>>(),
-        [3, 3, 6, 9, 11, 12, 13, 14, 15, 16, 17, 18]
+        [3, 3, 6, 9, 11, 12, 13, 14, 15, 16, 17, 18, 19, 19]
     );
+    assert!(whats.iter().any(|w| w.starts_with("the ARW media type")));
+    assert!(whats.iter().any(|w| w.starts_with("the SR2 cipher")));
     assert!(whats.iter().any(|w| w.starts_with("two 16-bit halves")));
     assert!(whats.iter().any(|w| w.starts_with("ISO")));
     assert!(whats.iter().any(|w| w.starts_with("0xD215")));
