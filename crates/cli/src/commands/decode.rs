@@ -65,7 +65,8 @@ pub enum Sdio {
 /// Arguments of `sonyctl decode`.
 #[derive(Args, Debug)]
 pub struct DecodeArgs {
-    /// What the bytes are; by default the USB container's operation code decides.
+    /// What the bytes are; by default a file that starts as a TIFF is an ARW, and otherwise the
+    /// USB container's operation code decides.
     #[arg(long = "as", value_enum)]
     kind: Option<Kind>,
     /// Layout of a 0x9209 reply; by default two lists (300) are tried, then one (200).
@@ -270,7 +271,21 @@ const MAX_ARW: u64 = 512 * 1024 * 1024;
 
 /// Runs `sonyctl decode`.
 pub fn run(args: &DecodeArgs) -> Result<()> {
-    if args.kind == Some(Kind::Arw) {
+    // A file that starts as a TIFF is taken for an ARW without --as (a RAW file is far larger
+    // than the PTP messages read otherwise); standard input is told apart after reading.
+    let tiff_file = args.kind.is_none()
+        && args
+            .file
+            .as_ref()
+            .filter(|p| p.as_os_str() != "-")
+            .and_then(|p| std::fs::File::open(p).ok())
+            .and_then(|f| {
+                let mut head = Vec::new();
+                f.take(4).read_to_end(&mut head).ok()?;
+                Some(is_tiff(&head))
+            })
+            .unwrap_or(false);
+    if args.kind == Some(Kind::Arw) || tiff_file {
         let bytes = read_arw(args.file.as_ref())?;
         let mut out = std::io::BufWriter::new(std::io::stdout().lock());
         let rendered = render_arw(&bytes)?;
@@ -331,6 +346,7 @@ fn decode(
     let kind = match (kind, &container) {
         (Some(k), _) => k,
         (None, Some(c)) => kind_for(c),
+        (None, None) if is_tiff(input) => Kind::Arw,
         (None, None) => {
             if Packet::decode_stream(input).is_ok() {
                 return write_ptpip(input, json, out);
@@ -438,9 +454,20 @@ fn read_arw(file: Option<&PathBuf>) -> Result<Vec<u8>> {
     Ok(buf)
 }
 
+/// Whether `bytes` start with a TIFF header (`II*\0` or `MM\0*`), as ARW files do.
+fn is_tiff(bytes: &[u8]) -> bool {
+    matches!(bytes.get(..4), Some(b"II*\0" | b"MM\0*"))
+}
+
 /// What an ARW file says about itself (its structures only; the raster is not decoded).
 fn render_arw(bytes: &[u8]) -> Result<Rendered> {
     let info = sonyctl_raw::identify(bytes).context("not an ARW file this decoder reads")?;
+    if !info.make.eq_ignore_ascii_case("SONY") {
+        bail!(
+            "a TIFF file made by {:?}, not a Sony ARW",
+            sanitize(&info.make)
+        );
+    }
     let preview = info.preview.clone().map(|r| {
         let size = bytes.get(r.clone()).and_then(sonyctl_raw::jpeg_dimensions);
         (r.len(), size)
@@ -892,7 +919,7 @@ mod tests {
             ],
             padding: 0,
         };
-        let file = sonyctl_raw::encode(spec, &[600; 256]).unwrap();
+        let file = sonyctl_raw::encode(spec.clone(), &[600; 256]).unwrap();
         let r = render_arw(&file).unwrap();
         for line in [
             "Model             ILCE-7SM3",
@@ -905,6 +932,23 @@ mod tests {
             assert!(r.text.contains(line), "{line} in {}", r.text);
         }
         assert_eq!(r.json["arw"]["preview"]["width"], 40);
+        // Without --as, the TIFF header says it is an ARW.
+        let mut out = Vec::new();
+        decode(&file, None, None, false, &mut out).unwrap();
+        assert!(String::from_utf8_lossy(&out).contains("Model             ILCE-7SM3"));
+        // A TIFF from another maker is named as such.
+        let other = sonyctl_raw::encode(
+            sonyctl_raw::ArwSpec {
+                make: "OTHER".into(),
+                ..spec.clone()
+            },
+            &[600; 256],
+        )
+        .unwrap();
+        let Err(err) = render_arw(&other) else {
+            panic!("another maker's TIFF is not a Sony ARW");
+        };
+        assert!(format!("{err:#}").contains("not a Sony ARW"), "{err:#}");
         let Err(err) = render_arw(b"II*\0\x08\0\0\0") else {
             panic!("a TIFF without directories is not an ARW");
         };
