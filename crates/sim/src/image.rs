@@ -208,6 +208,10 @@ impl Eq for ArwSource {}
 /// unverified (no body's own figures were read).
 pub const RAW_WB_RGGB: [u16; 4] = [2400, 1024, 1024, 1700];
 
+/// The tone curve (tag 0x7010) of every compressed RAW: compressive, its top past the 14-bit
+/// white level.
+pub const RAW_TONE_CURVE: [u16; 4] = [8000, 10400, 12900, 14100];
+
 impl ArwSource {
     /// `None` when the RAW size asked for is smaller than the ARW (or the format is unusable).
     fn new(info: &ShotInfo, raw: &RawShot, text: &str, seed: u64) -> Option<ArwSource> {
@@ -231,9 +235,8 @@ impl ArwSource {
             active: f.active,
             black_level: f.black_level,
             white_level: f.white_level,
-            // A compressive tone curve whose top passes the 14-bit white level.
             wb_rggb: RAW_WB_RGGB,
-            tone_curve: [8000, 10400, 12900, 14100],
+            tone_curve: RAW_TONE_CURVE,
             preview,
             padding: 0,
         };
