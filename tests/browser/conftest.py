@@ -15,6 +15,7 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+from urllib.parse import urlparse
 
 import pytest
 from playwright.sync_api import sync_playwright
@@ -61,6 +62,15 @@ class Process:
             time.sleep(0.05)
         raise RuntimeError(f"{self.name} printed no line in {START_TIMEOUT} s: {self.stderr()}")
 
+    def first_line_or_stop(self):
+        """`first_line()`; when it fails, the process is stopped before the error goes on (a
+        constructor that raises leaves nobody to stop it)."""
+        try:
+            return self.first_line()
+        except BaseException:
+            self.stop()
+            raise
+
     def stderr(self):
         return self.err.read_text(errors="replace")[-4000:]
 
@@ -90,7 +100,7 @@ class Simulator(Process):
             stdin=subprocess.PIPE,
         )
         # "simulated ILCE-7SM3 on ptpip 127.0.0.1:PORT"
-        line = self.first_line()
+        line = self.first_line_or_stop()
         self.addr = line.rsplit(" ", 1)[-1]
         self.done = 0
 
@@ -118,7 +128,7 @@ class Server(Process):
     def __init__(self, name, args, work):
         out = work / f"{name}-images"
         super().__init__(name, [SONYCTL, "serve", *args, "-o", out], work)
-        self.url = self.first_line()
+        self.url = self.first_line_or_stop()
         self.origin = self.url.split("/?", 1)[0].rstrip("/")
         self.token = None
 
@@ -216,14 +226,27 @@ def browser(playwright):
 
 
 class Watch:
-    """What a page did: console errors, uncaught exceptions, every request, and its long-lived
-    requests (`liveview.mjpg` and `events`) still open."""
+    """What a test's pages did: console errors, uncaught exceptions, every request, and their
+    long-lived requests (`liveview.mjpg` and `events`) still open. Every page of a context made
+    by `context` or `new_context` is watched."""
 
     def __init__(self):
         self.errors = []
         self.requests = []
         self.open_streams = []
         self.closed_streams = []
+
+    def watch_context(self, ctx):
+        ctx.on("page", self.attach)
+        return ctx
+
+    def outside(self):
+        """Requests to anything but a server of this test run (loopback), `data:` or `blob:`."""
+        return [
+            u for u in self.requests
+            if not (u.startswith(("data:", "blob:http://127.0.0.1:"))
+                    or urlparse(u).hostname == "127.0.0.1")
+        ]
 
     def attach(self, page):
         page.on("console", lambda m: m.type == "error" and self.errors.append(f"console: {m.text}"))
@@ -253,16 +276,44 @@ class Watch:
 
 
 @pytest.fixture
-def context(browser):
-    ctx = browser.new_context(viewport={"width": 1400, "height": 900})
-    ctx.set_default_timeout(EXPECT_MS)
-    yield ctx
-    ctx.close()
+def watch():
+    return Watch()
 
 
 @pytest.fixture
-def watch():
-    return Watch()
+def new_context(browser, watch):
+    """Makes browser contexts whose pages `watch` sees; closes them after the test."""
+    made = []
+
+    def make(**options):
+        ctx = watch.watch_context(browser.new_context(**options))
+        ctx.set_default_timeout(EXPECT_MS)
+        made.append(ctx)
+        return ctx
+
+    yield make
+    for ctx in made:
+        ctx.close()
+
+
+@pytest.fixture
+def context(new_context):
+    return new_context(viewport={"width": 1400, "height": 900})
+
+
+@pytest.fixture(autouse=True)
+def _pages_stay_clean(request, watch):
+    """Every test: no console error, no uncaught exception and no request outside the test's
+    servers on any watched page. A test that provokes errors on purpose (a server stopped, a
+    camera unplugged, a refused token) names the console texts it expects with
+    `@pytest.mark.allow_console("substring", …)`; nothing else is let through."""
+    yield
+    marker = request.node.get_closest_marker("allow_console")
+    allowed = marker.args if marker else ()
+    errors = [e for e in watch.errors
+              if not (e.startswith("console: ") and any(a in e for a in allowed))]
+    assert errors == [], f"console errors or exceptions: {errors}"
+    assert watch.outside() == [], f"requests outside the test's servers: {watch.outside()}"
 
 
 @pytest.fixture(scope="session")
@@ -275,6 +326,9 @@ def pytest_configure(config):
     from playwright.sync_api import expect
 
     expect.set_options(timeout=EXPECT_MS)
+    config.addinivalue_line(
+        "markers", "allow_console(*texts): console errors containing one of texts are expected"
+    )
 
 
 # What the tests want said at the end of the run (how a page was hidden).

@@ -24,11 +24,10 @@ def poll(page, check, what, timeout_ms=EXPECT_MS):
         page.wait_for_timeout(100)
 
 
-def open_page(context, server, camera, watch=None, path="/"):
-    """A new page of `context` on `server`'s page, showing `camera`, its events stream open."""
+def open_page(context, server, camera, path="/"):
+    """A new page of `context` on `server`'s page, showing `camera`, its events stream open.
+    (Every page of the `context` fixture's contexts is watched: see conftest's `Watch`.)"""
     page = context.new_page()
-    if watch is not None:
-        watch.attach(page)
     response = page.goto(server.origin + path)
     assert response is not None and response.status == 200, response and response.status
     expect(page.locator("#camera-select option")).not_to_have_count(0)
@@ -120,7 +119,7 @@ def wait_conn_sequence(page, first, then, timeout_ms=EXPECT_MS):
 
 
 def test_page_loads_without_errors_and_fetches_only_from_its_server(context, server, ids, watch):
-    page = open_page(context, server, ids["ip"], watch)
+    page = open_page(context, server, ids["ip"])
     expect(page.locator(LV)).to_have_attribute("data-state", "playing")
     wait_frame_after(page, 0)
     wait_frame_after(page, 0, "#histogram")
@@ -132,6 +131,7 @@ def test_page_loads_without_errors_and_fetches_only_from_its_server(context, ser
                 or u.startswith(f"blob:{server.origin}/"))
     ]
     assert outside == [], f"requests outside {server.origin}: {outside}"
+    assert watch.requests, "the watch sees the page's requests"
     # Two long-lived connections, both the selected camera's: its events and its live view.
     poll(page, lambda: len(watch.streams(kind="")) == 2, "two streams open")
     assert len(watch.streams(ids["ip"])) == 1, watch.streams(kind="")
@@ -214,6 +214,16 @@ def test_capture_appears_in_the_gallery_and_delete_removes_it(context, server, i
     href = item.locator("a.open").evaluate("a => a.href")
     assert href == f"{server.origin}/api/v1/cameras/{cam}/images/{name}", href
     expect(item.locator("a.download")).to_have_attribute("download", name)
+    # The README's picture: a gallery of a few images beside the live view.
+    while len(gallery_names(page)) < 3:
+        n = len(gallery_names(page))
+        page.click("#btn-shutter")
+        page.wait_for_function("n => document.querySelectorAll('.gallery-item').length > n", arg=n)
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.gallery-item img')]"
+        ".every(i => i.complete && i.naturalWidth > 0)"
+    )
+    take_focus_away(page)
     wait_frame_after(page, 0)
     page.screenshot(path=str(shots / "desktop.png"))
     page.screenshot(path=str(shots / "desktop-full.png"), full_page=True)
@@ -316,6 +326,7 @@ def test_a_running_job_is_stopped_from_the_page(context, server, ids):
     assert not [j for j in jobs if j["state"] in ("queued", "running")], jobs
 
 
+@pytest.mark.allow_console("status of 409")
 def test_an_api_error_is_shown_as_a_message(context, server, ids):
     page = open_page(context, server, ids["sim"])
     text = "the camera is busy: try again in a moment (a refusal made by the test)"
@@ -424,42 +435,49 @@ def test_a_focused_setting_waits_until_the_user_leaves_it(context, server, ids, 
     page.bring_to_front()
     page.locator(ISO).focus()
     sim.act(f"set iso {target}")
-    # The other page got the event: this one had it too, and keeps the field as it is.
+    # The other page got the event; this one had it too: it marks the field's update as
+    # waiting for the user, and keeps the field as it is.
     expect(watcher.locator(ISO)).to_have_attribute("data-current", target)
+    expect(page.locator(ISO)).to_have_attribute("data-pending", "true")
     assert page.evaluate("document.activeElement.dataset.prop") == "iso"
     assert page.locator(ISO).get_attribute("data-current") == before
     take_focus_away(page)
     expect(page.locator(ISO)).to_have_attribute("data-current", target)
+    expect(page.locator(ISO)).not_to_have_attribute("data-pending", "true")
 
 
 @pytest.mark.parametrize("width", [360, 390, 430])
-def test_phone_sized_layout_fits(browser, server, ids, shots, width):
-    ctx = browser.new_context(
+def test_phone_sized_layout_fits(new_context, server, ids, shots, width):
+    ctx = new_context(
         viewport={"width": width, "height": 844}, device_scale_factor=2, is_mobile=True,
         has_touch=True,
     )
-    try:
-        page = open_page(ctx, server, ids["ip"])
-        expect(page.locator(LV)).to_have_attribute("data-state", "playing")
-        wait_frame_after(page, 0)
-        width = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
-        assert width[0] <= width[1], f"sideways scrolling: scrollWidth {width[0]} > {width[1]}"
-        small = []
-        for sel in ["#btn-shutter", "#btn-af", "#lv-toggle", "#btn-help", "#btn-release",
-                    "#btn-movie", "#btn-bulb", "#focus-near-1", "#focus-far-1",
-                    "#camera-select", ISO]:
-            el = page.locator(sel)
-            el.scroll_into_view_if_needed()
-            box = el.bounding_box()
-            if box is None or box["width"] < 40 or box["height"] < 40:
-                small.append((sel, box and (round(box["width"]), round(box["height"]))))
-        page.evaluate("() => window.scrollTo(0, 0)")
-        if width == 390:
-            page.screenshot(path=str(shots / "phone.png"))
-            page.screenshot(path=str(shots / "phone-full.png"), full_page=True)
-        assert small == [], f"touch targets under 40x40 px: {small}"
-    finally:
-        ctx.close()
+    page = open_page(ctx, server, ids["ip"])
+    expect(page.locator(LV)).to_have_attribute("data-state", "playing")
+    wait_frame_after(page, 0)
+    scroll = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
+    assert scroll[0] <= scroll[1], f"sideways scrolling: scrollWidth {scroll[0]} > {scroll[1]}"
+    # Grid and mask selects tell themselves apart without their (hidden) labels.
+    names = [page.locator(s).get_attribute("aria-label") for s in ("#grid", "#aspect")]
+    shown = [page.locator(s).evaluate("s => s.selectedOptions[0].textContent")
+             for s in ("#grid", "#aspect")]
+    assert all(names) and names[0] != names[1], names
+    assert shown[0] != shown[1], shown
+    small = []
+    for sel in ["#btn-shutter", "#btn-af", "#lv-toggle", "#btn-help", "#btn-release",
+                "#btn-movie", "#btn-bulb", "#focus-near-1", "#focus-far-1",
+                "#camera-select", ISO]:
+        el = page.locator(sel)
+        el.scroll_into_view_if_needed()
+        box = el.bounding_box()
+        if box is None or box["width"] < 40 or box["height"] < 40:
+            small.append((sel, box and (round(box["width"]), round(box["height"]))))
+    page.evaluate("() => window.scrollTo(0, 0)")
+    if width == 390:
+        # One image pixel per CSS pixel: small enough for the README.
+        page.screenshot(path=str(shots / "phone.png"), scale="css")
+        page.screenshot(path=str(shots / "phone-full.png"), full_page=True, scale="css")
+    assert small == [], f"touch targets under 40x40 px: {small}"
 
 
 def hide(context, page):
@@ -499,7 +517,7 @@ def show(page, how, other):
 
 def test_hidden_page_stops_its_live_view(context, server, ids, watch):
     cam = ids["ip"]
-    page = open_page(context, server, cam, watch)
+    page = open_page(context, server, cam)
     expect(page.locator(LV)).to_have_attribute("data-state", "playing")
     wait_frame_after(page, 0)
     poll(page, lambda: len(watch.streams(cam)) == 1, "one live-view stream open")
@@ -516,7 +534,7 @@ def test_hidden_page_stops_its_live_view(context, server, ids, watch):
 
 
 def test_camera_switcher_switches_the_live_view(context, server, ids, watch):
-    page = open_page(context, server, ids["ip"], watch)
+    page = open_page(context, server, ids["ip"])
     options = page.eval_on_selector_all("#camera-select option", "os => os.map(o => o.value)")
     assert sorted(options) == sorted(ids.values()), options
     expect(page.locator(LV)).to_have_attribute("data-state", "playing")
@@ -537,58 +555,55 @@ def test_camera_switcher_switches_the_live_view(context, server, ids, watch):
     assert len(watch.streams(ids["sim"], kind="/events")) == 1, watch.streams(kind="")
 
 
-def test_token_flow(browser, token_server):
+@pytest.mark.allow_console("status of 401")
+def test_token_flow(new_context, token_server):
     s = token_server
-    ctx = browser.new_context()
-    try:
-        page = ctx.new_page()
-        r = page.goto(s.origin + "/")
-        assert r is not None and r.status == 401
-        expect(page.locator("body")).to_contain_text("?token=")
-        r = page.goto(f"{s.origin}/?token={s.token}")
-        assert r is not None and r.status == 200
-        assert page.url == s.origin + "/", page.url
-        assert "token" not in page.url
-        expect(page.locator("#conn")).to_have_attribute("data-state", "connected")
-        expect(page.locator("#login-help")).to_be_hidden()
-        expect(page.locator("#camera-select option")).to_have_count(2)
-        expect(page.locator(LV)).to_have_attribute("data-state", "playing")
-        # A new page of the same browser opens / without the token.
-        second = ctx.new_page()
-        r = second.goto(s.origin + "/")
-        assert r is not None and r.status == 200
-        expect(second.locator("#conn")).to_have_attribute("data-state", "connected")
-        cam = second.locator("#camera-select").input_value()
-        iso = s.api("GET", f"cameras/{cam}/properties/iso")
-        expect(second.locator(ISO)).to_have_attribute("data-current", iso["display"])
-        expect(second.locator(LV)).to_have_attribute("data-state", "playing")
-        wait_frame_after(second, 0)
-    finally:
-        ctx.close()
+    ctx = new_context()
+    page = ctx.new_page()
+    r = page.goto(s.origin + "/")
+    assert r is not None and r.status == 401
+    expect(page.locator("body")).to_contain_text("?token=")
+    r = page.goto(f"{s.origin}/?token={s.token}")
+    assert r is not None and r.status == 200
+    assert page.url == s.origin + "/", page.url
+    assert "token" not in page.url
+    expect(page.locator("#conn")).to_have_attribute("data-state", "connected")
+    expect(page.locator("#login-help")).to_be_hidden()
+    expect(page.locator("#camera-select option")).to_have_count(2)
+    expect(page.locator(LV)).to_have_attribute("data-state", "playing")
+    # A new page of the same browser opens / without the token.
+    second = ctx.new_page()
+    r = second.goto(s.origin + "/")
+    assert r is not None and r.status == 200
+    expect(second.locator("#conn")).to_have_attribute("data-state", "connected")
+    cam = second.locator("#camera-select").input_value()
+    iso = s.api("GET", f"cameras/{cam}/properties/iso")
+    expect(second.locator(ISO)).to_have_attribute("data-current", iso["display"])
+    expect(second.locator(LV)).to_have_attribute("data-state", "playing")
+    wait_frame_after(second, 0)
 
 
-def test_token_lost_shows_login_help(browser, token_server):
+@pytest.mark.allow_console("status of 401")
+def test_token_lost_shows_login_help(new_context, token_server):
     """The API answering 401 to the page's own requests shows #login-help. (Chromium holds a
     request answered 401 with a `WWW-Authenticate: Basic` challenge for its password dialog.)"""
     s = token_server
-    ctx = browser.new_context()
-    try:
-        page = ctx.new_page()
-        page.goto(f"{s.origin}/?token={s.token}")
-        expect(page.locator("#conn")).to_have_attribute("data-state", "connected")
-        expect(page.locator("#login-help")).to_be_hidden()
-        ctx.clear_cookies()
-        # Switching the camera opens new streams, now refused.
-        other = [v for v in page.eval_on_selector_all("#camera-select option",
-                                                      "os => os.map(o => o.value)")
-                 if v != page.locator("#camera-select").input_value()]
-        page.select_option("#camera-select", other[0])
-        expect(page.locator("#conn")).to_have_attribute("data-state", "unauthorized")
-        expect(page.locator("#login-help")).to_be_visible()
-    finally:
-        ctx.close()
+    ctx = new_context()
+    page = ctx.new_page()
+    page.goto(f"{s.origin}/?token={s.token}")
+    expect(page.locator("#conn")).to_have_attribute("data-state", "connected")
+    expect(page.locator("#login-help")).to_be_hidden()
+    ctx.clear_cookies()
+    # Switching the camera opens new streams, now refused.
+    other = [v for v in page.eval_on_selector_all("#camera-select option",
+                                                  "os => os.map(o => o.value)")
+             if v != page.locator("#camera-select").input_value()]
+    page.select_option("#camera-select", other[0])
+    expect(page.locator("#conn")).to_have_attribute("data-state", "unauthorized")
+    expect(page.locator("#login-help")).to_be_visible()
 
 
+@pytest.mark.allow_console("status of 503")
 def test_lost_camera_is_shown_and_recovered_without_reload(context, server, ids, sim):
     page = open_page(context, server, ids["ip"])
     track_conn(page)
@@ -599,12 +614,14 @@ def test_lost_camera_is_shown_and_recovered_without_reload(context, server, ids,
     wait_frame_after(page, frame(page))
 
 
-def test_server_gone_is_shown_and_recovered_without_reload(browser, work):
+@pytest.mark.allow_console("ERR_CONNECTION_REFUSED", "ERR_EMPTY_RESPONSE",
+                           "ERR_CONNECTION_RESET", "ERR_INCOMPLETE_CHUNKED_ENCODING")
+def test_server_gone_is_shown_and_recovered_without_reload(new_context, work):
     port = free_port()
     args = ["--camera", "sim:ilce-6000", "--listen", f"127.0.0.1:{port}"]
     first = Server("serve-fixed", args, work)
     second = None
-    ctx = browser.new_context()
+    ctx = new_context()
     try:
         cam = first.camera("ILCE-6000")
         page = open_page(ctx, first, cam)
@@ -616,7 +633,7 @@ def test_server_gone_is_shown_and_recovered_without_reload(browser, work):
         wait_conn_sequence(page, "offline", "connected", timeout_ms=40_000)
         expect(page.locator(LV)).to_have_attribute("data-state", "playing")
     finally:
-        ctx.close()
+        ctx.close()  # before the servers go: their streams' ends are no error of the page
         first.stop()
         if second:
             second.stop()
@@ -664,6 +681,211 @@ def test_keyboard_toggles_and_inputs_keep_their_keys(context, server, ids):
         was = page.locator(sel).get_attribute("aria-pressed")
         page.keyboard.press(key)
         expect(page.locator(sel)).not_to_have_attribute("aria-pressed", was or "")
+
+
+class Held:
+    """Replies to requests matching `match`, fetched from the server when the request is made
+    (so they say what was true then) and handed to the page only when the test says so."""
+
+    def __init__(self, page, pattern, match):
+        self.replies = []
+        self.page = page
+
+        def hold(route):
+            if not match(route.request):
+                route.fallback()
+                return
+            self.replies.append((route, route.fetch()))
+
+        page.route(pattern, hold)
+
+    def wait(self, n, what):
+        poll(self.page, lambda: len(self.replies) >= n, f"{n} {what} held")
+
+    def release(self, i):
+        route, reply = self.replies[i]
+        route.fulfill(response=reply)
+
+
+def loads(page, selector):
+    return int(page.locator(selector).get_attribute("data-loads") or 0)
+
+
+def test_an_older_properties_reply_does_not_undo_a_newer_event(context, server, ids, sim):
+    cam = ids["ip"]
+    raw, first = other_iso(server, cam, avoid=("3200",))
+    page = open_page(context, server, cam)
+    take_focus_away(page)
+    expect(page.locator(f"{ISO} option").first).to_be_attached()
+    held = Held(page, "**/properties",
+                lambda r: r.method == "GET" and r.url.endswith("/properties"))
+    # Each owner's change makes the page re-read the list: two reads, each answered with
+    # the ISO of its moment.
+    sim.act(f"set iso {first}")
+    held.wait(1, "list read")
+    sim.act("set iso 3200")
+    expect(page.locator(ISO)).to_have_attribute("data-current", "3200")
+    held.wait(2, "list reads")
+    before = loads(page, "#settings")
+    # The newer reply first, then the older: the older must not win.
+    held.release(1)
+    held.release(0)
+    poll(page, lambda: loads(page, "#settings") >= before + 2, "both replies handled")
+    expect(page.locator(ISO)).to_have_attribute("data-current", "3200")
+    expect(page.locator(ISO)).to_have_value("3200")
+
+
+def test_an_older_image_list_does_not_remove_a_newer_capture(context, server, ids):
+    cam = ids["sim"]
+    page = context.new_page()
+    held = Held(page, "**/images", lambda r: r.method == "GET" and r.url.endswith("/images"))
+    page.goto(server.origin + "/")
+    expect(page.locator("#camera-select option")).not_to_have_count(0)
+    if page.locator("#camera-select").input_value() != cam:
+        page.select_option("#camera-select", cam)
+    expect(page.locator("#conn")).to_have_attribute("data-state", "connected")
+    # The list the page asked for on opening is held; a picture is taken meanwhile.
+    poll(page, lambda: any(f"/{cam}/" in r.request.url for r, _ in held.replies),
+         "the camera's image list held")
+    n = len(held.replies)
+    before = set(gallery_names(page))
+    page.click("#btn-shutter")
+    page.wait_for_function(
+        "n => document.querySelectorAll('.gallery-item').length > n", arg=len(before)
+    )
+    new = [x for x in gallery_names(page) if x not in before]
+    done = loads(page, "#gallery")
+    for i in range(n):
+        held.release(i)
+    poll(page, lambda: loads(page, "#gallery") >= done + 1, "the held list handled")
+    assert all(x in gallery_names(page) for x in new), (new, gallery_names(page))
+    page.unroute("**/images")
+
+
+def test_a_job_state_never_goes_back(context, server, ids):
+    page = open_page(context, server, ids["sim"])
+    record_states(page, "#job", "__job")
+    # The reply to the POST that starts the job comes after the job's own events.
+    held = Held(page, "**/capture", lambda r: r.method == "POST")
+    page.fill("#burst-count", "1")
+    page.click("#btn-burst")
+    held.wait(1, "capture reply")
+    expect(page.locator("#job")).to_have_attribute("data-state", "running")
+    held.release(0)
+    expect(page.locator("#job")).to_have_attribute("data-state", "done")
+    seen = [x for x in page.evaluate("window.__job") if x not in (None, "none")]
+    order = ["queued", "running", "done"]
+    ranks = [order.index(x) for x in seen if x in order]
+    assert ranks == sorted(ranks), f"#job went through {seen}"
+    expect(page.locator("#job-text")).to_contain_text("Burst")
+
+
+def test_help_open_takes_no_shortcut(context, server, ids):
+    page = open_page(context, server, ids["sim"])
+    captures = []
+    page.on("request", lambda r: r.method == "POST" and r.url.endswith("/capture")
+            and captures.append(r.url))
+    grid = page.locator("#grid").input_value()
+    take_focus_away(page)
+    page.keyboard.press("?")
+    expect(page.locator("#help")).to_be_visible()
+    expect(page.locator("#help-close")).to_be_focused()
+    for key in ["b", "l", "g", "r"]:
+        page.keyboard.press(key)
+    expect(page.locator("#help")).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(page.locator("#help")).to_be_hidden()
+    expect(page.locator("#btn-help")).to_be_focused()
+    # Space with the help open presses its focused Close button: it closes, no picture.
+    page.keyboard.press("?")
+    expect(page.locator("#help-close")).to_be_focused()
+    page.keyboard.press(" ")
+    expect(page.locator("#help")).to_be_hidden()
+    expect(page.locator("#btn-help")).to_be_focused()
+    take_focus_away(page)
+    # A request after the keys: any capture they had asked for would have gone before it.
+    with page.expect_request(lambda r: r.url.endswith("/af")):
+        page.keyboard.press("f")
+    assert captures == [], captures
+    expect(page.locator(LV)).to_have_attribute("data-state", "playing")
+    assert page.locator("#grid").input_value() == grid
+
+
+def test_keyboard_choice_in_a_setting_is_sent_once_and_keeps_focus(context, server, ids):
+    cam = ids["ip"]
+    page = open_page(context, server, cam)
+    iso = page.locator(ISO)
+    expect(iso).to_be_enabled()
+    puts = []
+    page.on("request", lambda r: r.method == "PUT" and "/properties/iso" in r.url
+            and puts.append(r.post_data_json))
+    options = iso.evaluate("s => [...s.options].filter(o => !o.disabled).map(o => o.value)")
+    start = iso.input_value()
+    at = options.index(start) if start in options else 0
+    steps = 3 if at + 3 < len(options) else -3
+    key = "ArrowDown" if steps > 0 else "ArrowUp"
+    iso.focus()
+    with page.expect_response(lambda r: r.request.method == "PUT"):
+        for _ in range(abs(steps)):
+            page.keyboard.press(key)
+    want = options[at + steps]
+    assert [p["value"] for p in puts] == [int(want)], puts
+    expect(iso).to_be_focused()
+    expect(iso).to_be_enabled()
+    poll(page, lambda: str(server.api("GET", f"cameras/{cam}/properties/iso")["current"]) == want,
+         "the camera has the chosen ISO")
+    assert len(puts) == 1, puts
+
+
+def test_a_recording_movie_shows_after_a_reload_and_stops(context, server, ids):
+    cam = ids["sim"]
+    server.api("POST", f"cameras/{cam}/movie", {"record": True})
+    try:
+        page = open_page(context, server, cam)
+        movie = page.locator("#btn-movie")
+        expect(movie).to_have_attribute("aria-pressed", "true")
+        movie.click()
+        expect(movie).to_have_attribute("aria-pressed", "false")
+        poll(page, lambda: server.api("GET", f"cameras/{cam}/properties/movie")["current"] == 0,
+             "the camera stopped recording")
+        # Started elsewhere (a script), the page follows the camera's event.
+        server.api("POST", f"cameras/{cam}/movie", {"record": True})
+        expect(movie).to_have_attribute("aria-pressed", "true")
+    finally:
+        server.api("POST", f"cameras/{cam}/movie", {"record": False})
+
+
+STALLING_LIVE_VIEW = r"""
+(() => {
+  const real = window.fetch.bind(window);
+  let first = true;
+  window.fetch = (input, init) => {
+    const u = String(input instanceof Request ? input.url : input);
+    if (first && u.endsWith('/liveview.mjpg')) {
+      first = false;
+      // One part, then silence with the connection open: a stream that died unseen.
+      const part = new TextEncoder().encode(
+        '--frame\r\nContent-Type: image/jpeg\r\nX-Frame-Number: 1\r\n' +
+        'Content-Length: 2\r\n\r\nxx\r\n');
+      const body = new ReadableStream({ start(c) { c.enqueue(part); } });
+      return Promise.resolve(new Response(body, { headers: {
+        'Content-Type': 'multipart/x-mixed-replace; boundary=frame' } }));
+    }
+    return real(input, init);
+  };
+})();
+"""
+
+
+def test_a_silent_live_view_is_reopened(context, server, ids):
+    page = context.new_page()
+    page.add_init_script(STALLING_LIVE_VIEW)
+    page.goto(server.origin + "/")
+    expect(page.locator("#camera-select option")).not_to_have_count(0)
+    # The first stream says one thing and goes quiet; the watchdog replaces it.
+    expect(page.locator(LV)).to_have_attribute("data-stalls", "1")
+    expect(page.locator(LV)).to_have_attribute("data-state", "playing")
+    wait_frame_after(page, 1)
 
 
 @pytest.fixture(autouse=True)

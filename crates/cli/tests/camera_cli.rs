@@ -35,11 +35,13 @@ fn props_on_the_simulated_camera() {
     let props = json["properties"].as_array().unwrap();
     let iso = props.iter().find(|p| p["code"] == 0xD21E).unwrap();
     for field in [
-        "name", "datatype", "get_set", "enabled", "current", "display", "settable", "all",
+        "name", "aliases", "datatype", "get_set", "enabled", "current", "display", "settable",
+        "all",
     ] {
         assert!(iso.get(field).is_some(), "{field}");
     }
     assert_eq!(iso["display"], "AUTO");
+    assert_eq!(iso["aliases"], serde_json::json!(["iso"]));
 }
 
 #[test]

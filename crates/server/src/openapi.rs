@@ -85,9 +85,9 @@ impl utoipa::Modify for Access {
             COOKIE,
             SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
                 self.cookie.clone(),
-                "The cookie `GET /?token=TOKEN` sets (`HttpOnly; SameSite=Strict; Path=/`). It \
-                 holds a value made from the token, not the token: cookies go to every port of \
-                 a host."
+                "The cookie `GET /?token=TOKEN` sets (`Max-Age` 30 days; `HttpOnly; SameSite=Strict; \
+                 Path=/`). It holds a value made from the token, not the token: cookies go to \
+                 every port of a host."
                     .to_string(),
             ))),
         );

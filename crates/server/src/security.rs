@@ -156,6 +156,9 @@ impl Security {
     }
 }
 
+/// How long the browser keeps the cookie `GET /?token=` sets, in seconds: 30 days.
+pub(crate) const COOKIE_MAX_AGE_S: u32 = 30 * 24 * 60 * 60;
+
 /// The name of the cookie `GET /?token=` sets on a server listening on `port`: the port is in
 /// the name because cookies are not kept apart by port, and two servers on one machine must
 /// not overwrite each other's.
@@ -419,9 +422,11 @@ pub(crate) async fn token(State(sec): State<Arc<Security>>, req: Request, next: 
             if !sec.token_matches(t) {
                 return unauthorized_page();
             }
-            // The token leaves the address bar (and the history) for a cookie made from it.
+            // The token leaves the address bar (and the history) for a cookie made from it,
+            // kept for a while rather than until the browser closes: a camera on a shelf is
+            // looked at again next week without digging out the printed URL.
             let cookie = format!(
-                "{}={}; HttpOnly; SameSite=Strict; Path=/",
+                "{}={}; Max-Age={COOKIE_MAX_AGE_S}; HttpOnly; SameSite=Strict; Path=/",
                 sec.cookie,
                 cookie_value(&sec.cookie, t)
             );

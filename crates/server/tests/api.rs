@@ -73,9 +73,20 @@ async fn properties_are_read_from_the_snapshot_by_any_name() {
     // The fields of `sonyctl props --json`.
     for field in [
         "code", "name", "datatype", "get_set", "enabled", "writable", "current", "display",
-        "settable", "all",
+        "settable", "all", "aliases",
     ] {
         assert!(iso.get(field).is_some(), "{field}: {iso}");
+    }
+    // Each entry names the aliases that reach it, as the page looks settings up.
+    assert_eq!(iso["aliases"], json!(["iso"]));
+    for p in all {
+        for alias in p["aliases"].as_array().into_iter().flatten() {
+            let (status, one) = s
+                .get(&s.cam(&format!("/properties/{}", alias.as_str().unwrap())))
+                .await;
+            assert_eq!(status, StatusCode::OK, "{alias}");
+            assert_eq!(one["code"], p["code"], "{alias}");
+        }
     }
     for name in ["iso", "ISO", "0xD21E", "0xd21e"] {
         let (status, one) = s.get(&s.cam(&format!("/properties/{name}"))).await;

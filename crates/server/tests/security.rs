@@ -425,7 +425,8 @@ async fn the_printed_url_sets_a_cookie_and_leaves_the_address_bar() {
     assert_eq!(pair, format!("{name}={value}"));
     assert!(!set.contains(TOKEN), "{set}");
     let attributes: Vec<&str> = attributes.split(';').map(str::trim).collect();
-    for a in ["HttpOnly", "SameSite=Strict", "Path=/"] {
+    // Kept 30 days, not only until the browser closes.
+    for a in ["Max-Age=2592000", "HttpOnly", "SameSite=Strict", "Path=/"] {
         assert!(attributes.contains(&a), "{set}");
     }
     // Whoever receives the cookie cannot use its value as the token.

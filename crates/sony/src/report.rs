@@ -3,9 +3,18 @@
 
 use sonyctl_ptp::Value;
 
-use crate::codes::property_name;
+use crate::codes::{ALIASES, property_name};
 use crate::format::format_value;
 use crate::prop_info::{SonyDevicePropDesc, SonyForm};
+
+/// Every alias of property `code`, in [`ALIASES`]'s order.
+fn aliases_of(code: u16) -> Vec<&'static str> {
+    ALIASES
+        .iter()
+        .filter(|&&(_, c)| c == code)
+        .map(|&(a, _)| a)
+        .collect()
+}
 
 /// A value both raw (as on the wire) and as a person reads it.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
@@ -34,6 +43,10 @@ pub struct PropertyReport {
     pub code: u16,
     /// Public name, or `None` (shown as hex).
     pub name: Option<&'static str>,
+    /// The short names `sonyctl get/set` accept for it ([`crate::codes::ALIASES`]), in that
+    /// table's order; empty (and left out of JSON) for a property without one.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub aliases: Vec<&'static str>,
     /// PTP data type name (`UINT16`, `STR`, …).
     pub datatype: String,
     /// GetSet byte.
@@ -84,6 +97,7 @@ impl PropertyReport {
         PropertyReport {
             code: d.code.0,
             name: property_name(d.code),
+            aliases: aliases_of(d.code.0),
             datatype: d.data_type.to_string(),
             get_set: d.get_set.0,
             enabled: d.enabled.0,
@@ -99,5 +113,48 @@ impl PropertyReport {
     /// The name, or the code in hex.
     pub fn label(&self) -> String {
         crate::codes::describe(self.name, self.code)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::prop_info::{Enabled, GetSet};
+    use sonyctl_ptp::{DataType, PropertyCode};
+
+    fn report(code: u16) -> PropertyReport {
+        PropertyReport::new(&SonyDevicePropDesc {
+            code: PropertyCode(code),
+            data_type: DataType::UINT16,
+            get_set: GetSet::READ_WRITE,
+            enabled: Enabled::ENABLED,
+            default: Value::U16(0),
+            current: Value::U16(0),
+            form: SonyForm::None,
+        })
+    }
+
+    /// A report names the aliases that resolve to its code, and only those; JSON leaves the
+    /// field out for a property without one.
+    #[test]
+    fn a_report_carries_the_aliases_of_its_code() {
+        let shutter = report(0xD20D);
+        assert_eq!(shutter.aliases, ["shutter", "shutter-speed"]);
+        for alias in &shutter.aliases {
+            assert_eq!(
+                crate::codes::property_by_name(alias),
+                Some(PropertyCode(0xD20D))
+            );
+        }
+        assert_eq!(report(0x500E).aliases, ["program", "mode"]);
+        let json = serde_json::to_value(report(0xD20D)).unwrap_or_default();
+        assert_eq!(
+            json["aliases"],
+            serde_json::json!(["shutter", "shutter-speed"])
+        );
+        let none = report(0xD2FE);
+        assert!(none.aliases.is_empty());
+        let json = serde_json::to_value(none).unwrap_or_default();
+        assert!(json.get("aliases").is_none(), "{json}");
     }
 }

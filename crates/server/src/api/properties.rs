@@ -61,6 +61,11 @@ pub(crate) struct PropertyReportSchema {
     code: u16,
     /// The public name, or null (the code then names it).
     name: Option<String>,
+    /// The short names `sonyctl get/set` (and this API's `{name}`) accept for it, such as
+    /// `iso` or `shutter`; left out when it has none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schema(example = json!(["shutter", "shutter-speed"]))]
+    aliases: Vec<String>,
     /// The PTP data type (`UINT16`, `STR`, …).
     datatype: String,
     /// The GetSet byte: 0 read-only, 1 settable, 0x81–0x84 a control.

@@ -3,10 +3,19 @@
 // when the server answers with an error instead (401, 503 `too_many_streams`, a camera that went
 // away) it gives up, so this reopens it with back-off. Every (re)open calls `onOpen`, where the
 // page re-reads everything: events missed while the stream was down are not replayed.
+//
+// A stream can also die without a word (a half-open connection after a laptop slept, a proxy):
+// the server's keep-alives are comments, which EventSource does not show. So after SILENT_MS
+// without an event the page asks `GET …/cameras/{id}`; if the server answers, the silent
+// stream is replaced by a new one (whose open re-reads everything); if not, the server is gone
+// and the stream's own error handling goes on. An idle camera costs one small request and a
+// reopen every SILENT_MS; a dead stream is found within about that time.
 
 import { url, cameraPath, get, ApiError } from "./api.js";
 
 const NAMES = ["status", "property", "image", "exposure", "connection", "job", "lagged"];
+const SILENT_MS = 40000;
+const CHECK_EVERY_MS = 5000;
 
 export class EventFeed {
   /**
@@ -20,17 +29,43 @@ export class EventFeed {
     this.retryTimer = 0;
     this.backoff = 1000;
     this.stopped = false;
+    this.heard = performance.now();
+    this.checking = false;
+    this.watchdog = 0;
   }
 
   start() {
     this.stopped = false;
     this.open();
+    clearInterval(this.watchdog);
+    this.watchdog = setInterval(() => this.checkSilence(), CHECK_EVERY_MS);
+  }
+
+  /** After SILENT_MS without an event on an open stream: is the server there? Then reopen. */
+  async checkSilence() {
+    const source = this.source;
+    if (this.stopped || this.checking || !source || source.readyState !== EventSource.OPEN) return;
+    if (performance.now() - this.heard < SILENT_MS) return;
+    this.checking = true;
+    try {
+      await get(cameraPath(this.cameraId));
+      if (this.stopped || this.source !== source) return;
+      source.close();
+      this.source = null;
+      this.open();
+    } catch {
+      // Not answering: the stream's errors take it from here.
+    } finally {
+      this.heard = performance.now();
+      this.checking = false;
+    }
   }
 
   /** Closes the stream for good (switching cameras, leaving). */
   stop() {
     this.stopped = true;
     clearTimeout(this.retryTimer);
+    clearInterval(this.watchdog);
     this.source?.close();
     this.source = null;
   }
@@ -39,7 +74,9 @@ export class EventFeed {
     if (this.stopped) return;
     const source = new EventSource(url(cameraPath(this.cameraId, "/events")));
     this.source = source;
+    this.heard = performance.now();
     source.onopen = () => {
+      this.heard = performance.now();
       this.backoff = 1000;
       this.handlers.onOpen?.();
     };
@@ -56,6 +93,7 @@ export class EventFeed {
     for (const name of NAMES) {
       source.addEventListener(name, (ev) => {
         if (this.source !== source) return;
+        this.heard = performance.now();
         let data;
         try {
           data = JSON.parse(ev.data);

@@ -12,6 +12,10 @@ export class Gallery {
     this.list = byId("gallery");
     this.cameraId = null;
     this.items = new Map(); // name → <li>
+    this.reads = 0; // list reads started
+    // What happened since a read started, which its reply cannot know: name → read number.
+    this.arrived = new Map(); // images from events
+    this.deleted = new Map(); // images deleted from this page
     this.fillIn = debounce(() => this.refresh(), 1500);
   }
 
@@ -19,6 +23,8 @@ export class Gallery {
     this.fillIn.cancel();
     this.cameraId = id;
     this.items.clear();
+    this.arrived.clear();
+    this.deleted.clear();
     this.list.replaceChildren();
     this.showCount();
   }
@@ -31,13 +37,17 @@ export class Gallery {
   async refresh() {
     const id = this.cameraId;
     if (!id) return;
+    const read = ++this.reads;
     try {
       const r = await get(cameraPath(id, "/images"));
-      if (id !== this.cameraId) return;
-      const images = Array.isArray(r?.images) ? r.images : [];
+      if (id !== this.cameraId || read !== this.reads) return; // a newer read is on its way
+      // An image deleted here after the read started is not brought back by it.
+      const images = (Array.isArray(r?.images) ? r.images : [])
+        .filter((i) => !((this.deleted.get(String(i.name)) ?? 0) >= read));
       const names = new Set(images.map((i) => String(i.name)));
       for (const [name, li] of this.items) {
-        if (!names.has(name)) {
+        // One that arrived by event after the read started stays; the list has not seen it.
+        if (!names.has(name) && !((this.arrived.get(name) ?? 0) >= read)) {
           li.remove();
           this.items.delete(name);
         }
@@ -49,10 +59,20 @@ export class Gallery {
         const have = this.items.get(String(img.name));
         return have && (have.dataset.settings === "true" || !img.settings) ? have : this.make(img);
       });
-      this.list.replaceChildren(...ordered);
+      const newer = [...this.arrived.keys()]
+        .filter((n) => !names.has(n) && this.items.has(n))
+        .reverse()
+        .map((n) => this.items.get(n));
+      this.list.replaceChildren(...newer, ...ordered);
+      // What this read has seen needs no keeping.
+      for (const m of [this.arrived, this.deleted]) {
+        for (const [n, at] of m) if (at < read) m.delete(n);
+      }
       this.showCount();
     } catch (e) {
       if (e?.status !== 0) sayError(e);
+    } finally {
+      if (id === this.cameraId) this.list.dataset.loads = String(Number(this.list.dataset.loads ?? 0) + 1);
     }
   }
 
@@ -60,6 +80,7 @@ export class Gallery {
   onImage(img) {
     const name = String(img?.name ?? "");
     if (!name || this.items.has(name)) return;
+    this.arrived.set(name, this.reads);
     this.list.prepend(this.make(img));
     this.showCount();
     // The event carries no settings (shutter, aperture, ISO): the list does, read once a burst
@@ -71,7 +92,7 @@ export class Gallery {
     const name = String(img.name);
     const format = String(img.format ?? "");
     const isJpeg = /^jpe?g$/i.test(format) || /\.jpe?g$/i.test(name);
-    const li = el("li", { class: "gallery-item", "data-name": name, "data-format": format });
+    const li = el("li", { class: "gallery-item", "data-name": name, "data-format": format, title: name });
     const full = this.imageUrl(name);
     let thumb;
     if (isJpeg) {
@@ -90,7 +111,11 @@ export class Gallery {
     li.dataset.settings = String(Boolean(settings));
     if (settings) {
       const bits = [settings.shutter, settings.aperture, settings.iso ? `ISO ${settings.iso}` : null].filter(Boolean);
-      if (bits.length) caption.append(el("span", { class: "exif", text: bits.join("  ") }));
+      if (bits.length) {
+        caption.append(el("span", { class: "exif", text: bits.join("  ") }));
+        // The filmstrip shows names only: the settings are in the tooltip there.
+        li.title = `${name}\n${bits.join("  ")}`;
+      }
     }
     const actions = el("div", { class: "item-actions" });
     const download = el("a", { class: "download icon-link", href: full, download: name, title: `Download ${name}`, "aria-label": `Download ${name}` });
@@ -110,6 +135,8 @@ export class Gallery {
     return act(button, async () => {
       await del(cameraPath(id, `/images/${encodeURIComponent(name)}`));
       if (id !== this.cameraId) return;
+      this.deleted.set(name, this.reads);
+      this.arrived.delete(name);
       this.items.get(name)?.remove();
       this.items.delete(name);
       this.showCount();

@@ -19,8 +19,23 @@ export class Histogram {
     this.work.height = H;
     this.workCtx = this.work.getContext("2d", { willReadFrequently: true });
     this.pixels = null; // the last small copy, for the clipping overlay
+    this.mask = new ImageData(W, H); // the clipping overlay's pixels, reused frame after frame
     this.bins = null;
     modeSelect.addEventListener("change", () => this.draw());
+    // Drawn at its shown size times the screen's pixel ratio, so it is sharp on a phone too.
+    new ResizeObserver(() => this.resize()).observe(canvas);
+  }
+
+  resize() {
+    const r = this.canvas.getBoundingClientRect();
+    const dpr = window.devicePixelRatio || 1;
+    const w = Math.max(1, Math.round(r.width * dpr));
+    const h = Math.max(1, Math.round(r.height * dpr));
+    if (this.canvas.width !== w || this.canvas.height !== h) {
+      this.canvas.width = w;
+      this.canvas.height = h;
+      this.draw();
+    }
   }
 
   /** Counts `bitmap` (frame `number`) and draws the histogram. */
@@ -116,12 +131,13 @@ export class Histogram {
 
   /**
    * A W×H ImageData of the clipped pixels of the last frame (red blown, blue blocked,
-   * transparent elsewhere), or null.
+   * transparent elsewhere), or null. The same ImageData each time: use it before the next
+   * frame.
    */
   clippingMask() {
     if (!this.pixels) return null;
     const src = this.pixels.data;
-    const out = new ImageData(W, H);
+    const out = this.mask;
     const dst = out.data;
     for (let i = 0; i < src.length; i += 4) {
       const max = Math.max(src[i], src[i + 1], src[i + 2]);
@@ -129,6 +145,8 @@ export class Histogram {
         dst[i] = 255; dst[i + 1] = 40; dst[i + 2] = 40; dst[i + 3] = 200;
       } else if (max <= SHADOW) {
         dst[i] = 40; dst[i + 1] = 110; dst[i + 2] = 255; dst[i + 3] = 200;
+      } else {
+        dst[i + 3] = 0;
       }
     }
     return out;

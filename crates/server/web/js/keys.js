@@ -1,6 +1,7 @@
 // Keyboard shortcuts for a desktop, listed in #help. They act by clicking the page's own
 // controls, so a shortcut does exactly what its button does (disabled while its request runs,
-// errors in #messages). Keys typed into a field or a list are the field's, never a shortcut.
+// errors in #messages). Keys typed into a field or a list are the field's, never a shortcut,
+// and while the help is open only `?` and Escape do anything (they close it).
 
 import { byId, typingIn } from "./dom.js";
 
@@ -22,9 +23,11 @@ export function installKeys() {
   const help = byId("help");
   const helpButton = byId("btn-help");
   const setHelp = (open) => {
+    const was = !help.hidden;
     help.hidden = !open;
     helpButton.setAttribute("aria-expanded", String(open));
     if (open) byId("help-close").focus();
+    else if (was) helpButton.focus();
   };
   helpButton.addEventListener("click", () => setHelp(help.hidden));
   byId("help-close").addEventListener("click", () => setHelp(false));
@@ -33,9 +36,13 @@ export function installKeys() {
   });
 
   document.addEventListener("keydown", (e) => {
-    if (e.key === "Escape" && !help.hidden) {
-      setHelp(false);
-      e.preventDefault();
+    if (!help.hidden) {
+      // The help is a dialog: Escape and `?` close it, and no other key is a shortcut (Space
+      // on its Close button closes it, it takes no picture).
+      if (e.key === "Escape" || e.key === "?") {
+        setHelp(false);
+        e.preventDefault();
+      }
       return;
     }
     if (e.ctrlKey || e.metaKey || e.altKey || e.isComposing) return;

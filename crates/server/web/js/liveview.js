@@ -8,12 +8,20 @@
 // parts of `multipart/x-mixed-replace` are cut out by their Content-Length, and each JPEG is
 // decoded with createImageBitmap, never more than one at a time: a frame that arrives while one
 // is decoding replaces the one waiting, so a slow machine shows fewer frames, never older ones.
+//
+// The server sends the newest frame again about once a second even when the camera has nothing
+// new, so a stream that goes silent for STALL_MS is dead (a proxy, a sleeping laptop, a half-open
+// TCP connection): a watchdog aborts that attempt and the loop opens a new one.
 
 import { url, cameraPath, get, reportUnauthorized } from "./api.js";
 import { sleep } from "./dom.js";
 
 const INFO_EVERY_MS = 250;
 const MAX_BACKOFF_MS = 8000;
+/** No part for this long while playing: the stream is reopened. */
+const STALL_MS = 4000;
+/** The first part may take longer (the camera starting its live view). */
+const FIRST_PART_MS = 15000;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -98,9 +106,22 @@ export class LiveView {
     let backoff = 500;
     while (!controller.signal.aborted) {
       let gotFrame = false;
+      // One attempt's own abort: the watchdog ends it without ending the loop.
+      const attempt = new AbortController();
+      const endAttempt = () => attempt.abort();
+      controller.signal.addEventListener("abort", endAttempt, { once: true });
+      let watchdog = 0;
+      const feed = (ms = STALL_MS) => {
+        clearTimeout(watchdog);
+        watchdog = setTimeout(() => {
+          this.container.dataset.stalls = String(Number(this.container.dataset.stalls ?? 0) + 1);
+          attempt.abort();
+        }, ms);
+      };
       try {
+        feed(FIRST_PART_MS);
         const reply = await fetch(url(cameraPath(id, "/liveview.mjpg")), {
-          signal: controller.signal,
+          signal: attempt.signal,
           cache: "no-store",
           credentials: "same-origin",
         });
@@ -110,16 +131,19 @@ export class LiveView {
           reply.body?.cancel().catch(() => {});
         } else {
           this.startInfo(gen, id);
-          await readParts(reply.body, boundary, controller.signal, (headers, bytes) => {
+          await readParts(reply.body, boundary, attempt.signal, (headers, bytes) => {
             if (gen !== this.generation) return;
+            feed();
             gotFrame = true;
             backoff = 500;
             this.offer(bytes, Number(headers.get("x-frame-number") ?? 0), gen);
           });
         }
       } catch (e) {
-        if (controller.signal.aborted) return;
-        // A network failure: retried below like a refusal.
+        // A network failure or the watchdog: retried below like a refusal.
+      } finally {
+        clearTimeout(watchdog);
+        controller.signal.removeEventListener("abort", endAttempt);
       }
       if (controller.signal.aborted) return;
       if (!gotFrame) this.setState("unavailable");
@@ -210,7 +234,16 @@ export function boundaryOf(contentType) {
  */
 export async function readParts(body, boundary, signal, onPart) {
   const reader = body.getReader();
-  signal.addEventListener("abort", () => reader.cancel().catch(() => {}), { once: true });
+  const cancel = () => reader.cancel().catch(() => {});
+  signal.addEventListener("abort", cancel, { once: true });
+  try {
+    await readAll(reader, boundary, signal, onPart);
+  } finally {
+    signal.removeEventListener("abort", cancel);
+  }
+}
+
+async function readAll(reader, boundary, signal, onPart) {
   const delim = encoder.encode(`--${boundary}`);
   let buf = new Uint8Array(0);
   for (;;) {

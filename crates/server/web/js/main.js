@@ -44,6 +44,7 @@ const lv = byId("lv");
 const histogram = new Histogram(byId("histogram"), byId("histogram-mode"));
 const settings = new Settings(byId("settings"));
 const shoot = new Shoot();
+settings.watch("movie", (raw) => shoot.onMovie(raw));
 const gallery = new Gallery();
 let cameraId = null;
 let feed = null;
@@ -114,12 +115,22 @@ for (const [id, apply] of [
 }
 histogram.draw();
 
+// The status re-read races the stream: a reply older than the newest read is dropped, and an
+// exposure state the stream brought after the read started is not undone by the reply's.
+let statusReads = 0;
+let exposureEvents = 0;
+
 /** Everything the stream may have missed, read again. */
 function refreshAll() {
   const id = cameraId;
   if (!id) return;
+  const read = ++statusReads;
+  const since = exposureEvents;
   get(cameraPath(id)).then((c) => {
-    if (id === cameraId && connectionState() !== "unauthorized") showStatus(c?.status);
+    if (id !== cameraId || read !== statusReads || connectionState() === "unauthorized") return;
+    const status = c?.status;
+    if (status && exposureEvents !== since) delete status.exposure;
+    showStatus(status);
   }).catch(() => {});
   settings.load();
   gallery.refresh();
@@ -137,6 +148,7 @@ function openFeed(id) {
     property: (p) => settings.onProperty(p),
     image: (i) => gallery.onImage(i),
     exposure: (e) => {
+      exposureEvents += 1;
       showExposure(e);
       shoot.onExposure(e);
     },

@@ -3,7 +3,12 @@
 //
 // A job's state comes from `job` events (`{job, state, progress}`); the bulb countdown runs on
 // a local timer between them and is corrected by each event's progress, so it ticks every
-// second without the server sending anything.
+// second without the server sending anything (and not at all in a hidden tab). Replies (the
+// POST that started a job, a job read) can arrive after the job's own events: they add what
+// the events lack (kind, length, count) but never take its state back.
+//
+// Whether the camera records a movie is its `movie` property (0xD21D): read with the list and
+// followed through `property` events, so a reloaded tab shows a recording and can stop it.
 
 import { byId } from "./dom.js";
 import { cameraPath, get, post, del } from "./api.js";
@@ -21,10 +26,12 @@ const JOB_TEXT = {
 export class Shoot {
   constructor() {
     this.cameraId = null;
-    this.job = null; // {id, kind, state, progress, length?, count?, startedAt}
+    this.job = null; // {id, kind, state, progress, length?, count?, startedAt, events}
     this.tick = 0;
     this.recording = false;
+    this.movieReads = 0;
     this.exposure = "idle";
+    document.addEventListener("visibilitychange", () => this.showJob());
 
     const on = (id, fn) => byId(id).addEventListener("click", () => fn(byId(id)));
     on("btn-af", (b) => this.af(b));
@@ -98,19 +105,24 @@ export class Shoot {
   startJob(button, body, plan) {
     return act(button, async () => {
       const r = await post(this.path("/capture"), body);
-      if (r?.job !== undefined) {
-        this.job = { id: r.job, state: "queued", progress: 0, startedAt: performance.now(), ...plan };
-        this.showJob();
+      if (r?.job === undefined) return;
+      if (this.job?.id === r.job) {
+        // Its events came first: they know where it stands; this adds what it is.
+        Object.assign(this.job, plan);
+      } else {
+        this.job = { id: r.job, state: "queued", progress: 0, startedAt: performance.now(), events: 0, ...plan };
       }
+      this.showJob();
     });
   }
 
   stopJob(button) {
     const job = this.job;
     if (!job) return undefined;
+    const since = job.events;
     return act(button, async () => {
       const r = await del(this.path(`/jobs/${encodeURIComponent(job.id)}`));
-      if (r && this.job?.id === job.id) this.applySummary(r);
+      if (r && this.job?.id === job.id) this.applySummary(r, since);
     });
   }
 
@@ -119,11 +131,24 @@ export class Shoot {
   }
 
   movie(button) {
+    const read = ++this.movieReads;
     return act(button, async () => {
       const r = await post(this.path("/movie"), { record: !this.recording });
-      if (typeof r?.recording === "boolean") this.recording = r.recording;
+      if (typeof r?.recording === "boolean" && read === this.movieReads) this.recording = r.recording;
       this.showMovie();
     });
+  }
+
+  /**
+   * The `movie` property (from the list or an event): raw 0 is not recording, anything else
+   * recording (the Sony layer's MOVIE_STATE; the display text is for people).
+   */
+  onMovie(raw) {
+    const n = Number(raw);
+    if (!Number.isFinite(n)) return;
+    this.movieReads += 1; // an older reply does not undo what the camera says now
+    this.recording = n !== 0;
+    this.showMovie();
   }
 
   release(button) {
@@ -148,6 +173,7 @@ export class Shoot {
   onExposure(ev) {
     this.exposure = String(ev?.state ?? "idle");
     const job = this.job;
+    if (job?.kind === "bulb" && !job.length && this.exposure === "exposing") this.learnLength(job, ev);
     if (!job || job.kind !== "bulb" || !job.length) return;
     if (this.exposure === "exposing") {
       const progress = Number(ev.progress) || 0;
@@ -160,6 +186,27 @@ export class Shoot {
     this.writeJobText();
   }
 
+  /**
+   * Another tab's (or a script's) bulb: the API does not say its length, but the exposure's
+   * progress (elapsed over length) at two moments does.
+   */
+  learnLength(job, ev) {
+    const p = Number(ev.progress);
+    const t = performance.now();
+    if (!(p > 0 && p < 1)) return;
+    const first = job.sample;
+    if (!first) {
+      job.sample = { t, p };
+      return;
+    }
+    if (p - first.p < 0.02 || t - first.t < 500) return;
+    const seconds = Math.round((t - first.t) / 1000 / (p - first.p));
+    if (seconds >= 1) {
+      job.length = seconds;
+      this.showJob();
+    }
+  }
+
   /** A `job` event. A job this page did not start (another tab, a script) is shown too. */
   onJob(ev) {
     if (!this.job || this.job.id !== ev.job) {
@@ -170,42 +217,53 @@ export class Shoot {
     }
     this.job.state = ev.state;
     this.job.progress = Number(ev.progress) || 0;
+    this.job.events = (this.job.events ?? 0) + 1;
     this.showJob();
   }
 
   /** Learns kind and size of a job this page did not start. */
   async fetchJob(id) {
+    const since = this.job?.id === id ? this.job.events ?? 0 : 0;
     try {
       const j = await get(this.path(`/jobs/${encodeURIComponent(id)}`));
-      if (this.job?.id === id) this.applySummary(j);
+      if (this.job?.id === id) this.applySummary(j, since);
     } catch {
       // It shows as a plain job.
     }
   }
 
-  applySummary(j) {
+  /**
+   * A job as the API lists it, read when `since` job events had arrived: its state and
+   * progress count only when no event came after the read started.
+   */
+  applySummary(j, since) {
     if (!this.job || !j) return;
     this.job.kind = j.kind ?? this.job.kind;
-    this.job.state = j.state ?? this.job.state;
-    this.job.progress = Number(j.progress) || 0;
     if (j.count) this.job.count = j.count;
+    if ((this.job.events ?? 0) === since) {
+      this.job.state = j.state ?? this.job.state;
+      this.job.progress = Number(j.progress) || 0;
+    }
     this.showJob();
   }
 
   /** After a (re)connect: the newest job still going, if any. */
   async refresh() {
     const id = this.cameraId;
+    const before = this.job;
+    const since = before?.events ?? 0;
     try {
       const r = await get(this.path("/jobs"));
       if (id !== this.cameraId) return;
       const live = (r?.jobs ?? []).find((j) => j.state === "queued" || j.state === "running");
+      if (this.job !== before) return; // events brought another job meanwhile: they are newer
       if (live) {
-        if (this.job?.id !== live.job) this.job = { id: live.job, startedAt: performance.now() };
-        this.applySummary(live);
+        if (this.job?.id !== live.job) this.job = { id: live.job, startedAt: performance.now(), events: 0 };
+        this.applySummary(live, this.job === before ? since : 0);
       } else if (this.job && (this.job.state === "queued" || this.job.state === "running")) {
         // It ended while the stream was down.
         const mine = (r?.jobs ?? []).find((j) => j.job === this.job.id);
-        if (mine) this.applySummary(mine);
+        if (mine) this.applySummary(mine, since);
       }
     } catch {
       // The stream's state tells of a lost server.
@@ -230,7 +288,8 @@ export class Shoot {
     const progress = byId("job-progress");
     progress.value = Math.max(0, Math.min(1, job.state === "done" ? 1 : Number(job.progress) || 0));
     this.writeJobText();
-    if (going && job.kind === "bulb" && job.length) {
+    // The countdown ticks only where someone can see it; showing the tab again redraws.
+    if (going && job.kind === "bulb" && job.length && document.visibilityState !== "hidden") {
       this.tick = setInterval(() => this.writeJobText(), 250);
     }
   }
