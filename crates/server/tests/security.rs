@@ -185,6 +185,15 @@ async fn start(edit: impl FnOnce(&mut ServerConfig)) -> Running {
     start_with(edit, Registry::new(), Probe::default()).await
 }
 
+/// The `WWW-Authenticate` challenges of a response.
+fn challenges(r: &reqwest::Response) -> Vec<String> {
+    r.headers()
+        .get_all("www-authenticate")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .collect()
+}
+
 fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -284,12 +293,7 @@ async fn without_the_token_nothing_is_served() {
     ] {
         let r = c.get(srv.at(path)).send().await.unwrap();
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{path}");
-        let challenges: Vec<&str> = r
-            .headers()
-            .get_all("www-authenticate")
-            .iter()
-            .map(|v| v.to_str().unwrap())
-            .collect();
+        let challenges = challenges(&r);
         assert!(
             challenges.iter().any(|c| c.starts_with("Bearer")),
             "{challenges:?}"
@@ -315,12 +319,7 @@ async fn without_the_token_nothing_is_served() {
             .await
             .unwrap();
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{mode}");
-        let challenges: Vec<&str> = r
-            .headers()
-            .get_all("www-authenticate")
-            .iter()
-            .map(|v| v.to_str().unwrap())
-            .collect();
+        let challenges = challenges(&r);
         assert!(
             challenges.iter().any(|c| c.starts_with("Bearer")),
             "{mode}: {challenges:?}"

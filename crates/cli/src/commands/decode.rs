@@ -86,32 +86,11 @@ struct Input {
 }
 
 fn read_input(file: Option<&PathBuf>) -> Result<Input> {
-    let mut buf = Vec::new();
-    let (name, n) = match file.filter(|p| p.as_os_str() != "-") {
-        Some(path) => {
-            let f = std::fs::File::open(path)
-                .with_context(|| format!("cannot open {}", path.display()))?;
-            let n = f
-                .take(MAX_INPUT + 1)
-                .read_to_end(&mut buf)
-                .with_context(|| format!("cannot read {}", path.display()))?;
-            (path.display().to_string(), n)
-        }
-        None => {
-            let n = std::io::stdin()
-                .lock()
-                .take(MAX_INPUT + 1)
-                .read_to_end(&mut buf)
-                .context("cannot read standard input")?;
-            ("standard input".to_string(), n)
-        }
-    };
-    if n as u64 > MAX_INPUT {
-        bail!(
-            "{name} is larger than {} MiB: decode reads PTP messages, not whole files",
-            MAX_INPUT >> 20
-        );
-    }
+    let (name, buf) = read_bounded(
+        file,
+        MAX_INPUT,
+        ": decode reads PTP messages, not whole files",
+    )?;
     if buf.is_empty() {
         bail!("{name} is empty");
     }
@@ -428,13 +407,19 @@ fn decode(
 
 /// A whole ARW file (binary), bounded by [`MAX_ARW`].
 fn read_arw(file: Option<&PathBuf>) -> Result<Vec<u8>> {
+    Ok(read_bounded(file, MAX_ARW, "")?.1)
+}
+
+/// The bytes of `file` (standard input for none or `-`) and the name to use in messages, at
+/// most `max` bytes: a longer input is refused ("larger than N MiB", then `why`).
+fn read_bounded(file: Option<&PathBuf>, max: u64, why: &str) -> Result<(String, Vec<u8>)> {
     let mut buf = Vec::new();
     let (name, n) = match file.filter(|p| p.as_os_str() != "-") {
         Some(path) => {
             let f = std::fs::File::open(path)
                 .with_context(|| format!("cannot open {}", path.display()))?;
             let n = f
-                .take(MAX_ARW + 1)
+                .take(max + 1)
                 .read_to_end(&mut buf)
                 .with_context(|| format!("cannot read {}", path.display()))?;
             (path.display().to_string(), n)
@@ -442,16 +427,16 @@ fn read_arw(file: Option<&PathBuf>) -> Result<Vec<u8>> {
         None => {
             let n = std::io::stdin()
                 .lock()
-                .take(MAX_ARW + 1)
+                .take(max + 1)
                 .read_to_end(&mut buf)
                 .context("cannot read standard input")?;
             ("standard input".to_string(), n)
         }
     };
-    if n as u64 > MAX_ARW {
-        bail!("{name} is larger than {} MiB", MAX_ARW >> 20);
+    if n as u64 > max {
+        bail!("{name} is larger than {} MiB{why}", max >> 20);
     }
-    Ok(buf)
+    Ok((name, buf))
 }
 
 /// Whether `bytes` start with a TIFF header (`II*\0` or `MM\0*`), as ARW files do.

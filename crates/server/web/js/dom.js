@@ -55,3 +55,18 @@ export function sleep(ms, signal) {
     signal?.addEventListener("abort", done, { once: true });
   });
 }
+
+/**
+ * Sizes `canvas`'s pixels to its shown box times the screen's pixel ratio, so what is drawn is
+ * sharp on any screen; true when the size changed (the canvas was cleared).
+ */
+export function fitToBox(canvas) {
+  const r = canvas.getBoundingClientRect();
+  const dpr = window.devicePixelRatio || 1;
+  const w = Math.max(1, Math.round(r.width * dpr));
+  const h = Math.max(1, Math.round(r.height * dpr));
+  if (canvas.width === w && canvas.height === h) return false;
+  canvas.width = w;
+  canvas.height = h;
+  return true;
+}

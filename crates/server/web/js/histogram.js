@@ -3,6 +3,8 @@
 // times that on every frame. Nothing runs while live view is paused: the work is driven by
 // frames, not by a timer.
 
+import { fitToBox } from "./dom.js";
+
 const W = 160;
 const H = 120;
 /** At or above this (any channel) a pixel counts as blown; at or below SHADOW as blocked. */
@@ -27,15 +29,7 @@ export class Histogram {
   }
 
   resize() {
-    const r = this.canvas.getBoundingClientRect();
-    const dpr = window.devicePixelRatio || 1;
-    const w = Math.max(1, Math.round(r.width * dpr));
-    const h = Math.max(1, Math.round(r.height * dpr));
-    if (this.canvas.width !== w || this.canvas.height !== h) {
-      this.canvas.width = w;
-      this.canvas.height = h;
-      this.draw();
-    }
+    if (fitToBox(this.canvas)) this.draw();
   }
 
   /** Counts `bitmap` (frame `number`) and draws the histogram. */

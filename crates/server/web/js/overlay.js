@@ -4,6 +4,8 @@
 // device's pixel ratio), so lines stay one crisp pixel on any screen. Also here: a click or tap
 // on the picture moves the AF point, and the loupe (#loupe-view) magnifies the picture.
 
+import { fitToBox } from "./dom.js";
+
 export const LV_W = 640;
 export const LV_H = 480;
 /** The loupe shows this many live-view pixels square (magnified to its 240-pixel canvas). */
@@ -59,14 +61,7 @@ export class Overlay {
   }
 
   resize() {
-    const r = this.canvas.getBoundingClientRect();
-    const dpr = window.devicePixelRatio || 1;
-    const w = Math.max(1, Math.round(r.width * dpr));
-    const h = Math.max(1, Math.round(r.height * dpr));
-    if (this.canvas.width !== w || this.canvas.height !== h) {
-      this.canvas.width = w;
-      this.canvas.height = h;
-    }
+    fitToBox(this.canvas);
     this.draw();
   }
 
