@@ -12,9 +12,12 @@
 //!   step `128 << shift` exceeds maximum − minimum, added to the minimum and capped at 0x7FF.
 //!   A block whose values span less than 128 is lossless.
 //! - A block whose two positions agree is described nowhere; it is read as storing its one
-//!   extreme there, the fourteen deltas for the next fourteen pixels and the minimum for the
-//!   last (a flat block, maximum = minimum, so reads as that value everywhere) rather than
-//!   refused, since one odd block must not cost a whole file.
+//!   extreme there, the fourteen deltas (added to the minimum, as in any block) for the next
+//!   fourteen pixels and the minimum for the last, rather than refused, since one odd block
+//!   must not cost a whole file. Only a block whose deltas are all zero is thereby flat. Other
+//!   decoders may read that last pixel differently (LibRaw's output for such a block is not
+//!   compared: our encoder never writes one, and no file in the tests holds one), so the one
+//!   pixel can differ from theirs.
 //! - The 11-bit value `v` becomes a sample through the tone curve: "shifted 1 bit to the left
 //!   and rendered through [the] decompression curve" (the summary above), i.e. the curve at
 //!   `2v`. The curve's four inner knots are tag 0x7010 (`SonyToneCurve`, ExifTool: "only the

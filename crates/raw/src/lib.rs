@@ -444,7 +444,8 @@ pub fn identify(bytes: &[u8]) -> Result<ArwInfo, ArwError> {
 
 /// How the raster is stored, from its Compression, its strip's size and `SonyRawFileType`,
 /// which must agree. Sony's Compression 32767 is followed by uncompressed rasters too, told
-/// apart by their size: one byte a pixel is the compressed raster, two the uncompressed one.
+/// apart by their size: one byte a pixel (up to two, for a padded strip) is the compressed
+/// raster, two or more the uncompressed one.
 fn raster_kind(
     compression: u32,
     count: Option<u64>,
@@ -461,8 +462,11 @@ fn raster_kind(
     };
     let kind = match (compression, count) {
         (COMPRESSION_NONE, _) => RawKind::Uncompressed,
-        (COMPRESSION_SONY, Some(c)) if c == pixels => RawKind::Compressed,
-        (COMPRESSION_SONY, Some(c)) if c == 2 * pixels => RawKind::Uncompressed,
+        // A strip may be padded beyond its raster (no source says Sony never pads): two bytes
+        // a pixel or more is the uncompressed raster, one byte a pixel up to two the
+        // compressed one.
+        (COMPRESSION_SONY, Some(c)) if c >= 2 * pixels => RawKind::Uncompressed,
+        (COMPRESSION_SONY, Some(c)) if c >= pixels => RawKind::Compressed,
         (COMPRESSION_SONY, Some(c)) => {
             return Err(ArwError::Invalid(format!(
                 "a Sony raster of {pixels} pixels in a strip of {c} bytes (one byte a pixel \
@@ -1030,5 +1034,40 @@ pub fn jpeg_dimensions(jpeg: &[u8]) -> Option<(u16, u16)> {
             return None;
         }
         at = at.checked_add(2 + len)?;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sony_rasters_kind_follows_its_strips_size_padding_included() {
+        let px = 6000 * 4000;
+        let kind = |count, file_type| raster_kind(COMPRESSION_SONY, Some(count), px, file_type);
+        assert_eq!(kind(px, None).ok(), Some(RawKind::Compressed));
+        assert_eq!(kind(px + 4096, None).ok(), Some(RawKind::Compressed));
+        assert_eq!(kind(2 * px, None).ok(), Some(RawKind::Uncompressed));
+        assert_eq!(kind(2 * px + 4096, None).ok(), Some(RawKind::Uncompressed));
+        // Too short for either: refused, saying why.
+        assert!(matches!(kind(px - 1, None), Err(ArwError::Invalid(_))));
+        // SonyRawFileType must agree with the size.
+        assert_eq!(
+            kind(px + 10, Some(RAW_FILE_TYPE_COMPRESSED)).ok(),
+            Some(RawKind::Compressed)
+        );
+        assert!(matches!(
+            kind(2 * px, Some(RAW_FILE_TYPE_COMPRESSED)),
+            Err(ArwError::Invalid(_))
+        ));
+        assert!(matches!(
+            kind(px, Some(RAW_FILE_TYPE_UNCOMPRESSED_14)),
+            Err(ArwError::Invalid(_))
+        ));
+        // Compression 1 is uncompressed whatever the strip's size.
+        assert_eq!(
+            raster_kind(COMPRESSION_NONE, Some(px), px, None).ok(),
+            Some(RawKind::Uncompressed)
+        );
     }
 }

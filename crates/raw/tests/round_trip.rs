@@ -345,11 +345,17 @@ fn the_kind_comes_from_the_strip_size_and_agrees_with_sony_raw_file_type() {
         "{:?}",
         decode(&contradictory).map(|i| i.info)
     );
-    // A strip of neither size under Compression 32767.
-    let mut odd = compressed.clone();
-    let at = find_u32(&odd, 256, 0x0117).expect("StripByteCounts");
-    odd[at..at + 4].copy_from_slice(&300u32.to_le_bytes());
-    assert!(matches!(decode(&odd), Err(ArwError::Invalid(_))));
+    // A padded strip under Compression 32767 (more than one byte a pixel, less than two) is
+    // still the compressed raster; one shorter than a byte a pixel is refused.
+    let mut padded = compressed.clone();
+    let at = find_u32(&padded, 256, 0x0117).expect("StripByteCounts");
+    padded[at..at + 4].copy_from_slice(&300u32.to_le_bytes());
+    let image = decode(&padded).expect("decodes");
+    assert_eq!(image.info.kind, RawKind::Compressed);
+    assert_eq!(image.samples, decode(&compressed).expect("decodes").samples);
+    let mut short = compressed.clone();
+    short[at..at + 4].copy_from_slice(&200u32.to_le_bytes());
+    assert!(matches!(decode(&short), Err(ArwError::Invalid(_))));
 }
 
 #[test]
