@@ -507,6 +507,49 @@ enum Source {
     RawPreview,
 }
 
+/// Why a RAW file gave no preview.
+#[derive(Debug)]
+enum PreviewError {
+    /// Reading the file failed.
+    Read(std::io::Error),
+    /// The file has no usable preview: why, for people.
+    None(String),
+}
+
+/// The JPEG preview inside the RAW file `file`: where it lies, from the file's first
+/// [`RAW_HEAD`] bytes, then its own range, wherever that is (not only what the head holds), so
+/// a late preview is found and a short file is named as such; at most [`MAX_RAW_PREVIEW`] bytes.
+fn raw_preview(mut file: impl std::io::Read + std::io::Seek) -> Result<Vec<u8>, PreviewError> {
+    use std::io::Read as _;
+    let mut head = Vec::new();
+    (&mut file)
+        .take(RAW_HEAD)
+        .read_to_end(&mut head)
+        .map_err(PreviewError::Read)?;
+    let place = sonyctl_raw::preview_location(&head)
+        .map_err(|e| PreviewError::None(e.to_string()))?
+        .ok_or_else(|| PreviewError::None("the RAW file has no preview".into()))?;
+    let len = place.end - place.start;
+    if len > MAX_RAW_PREVIEW {
+        return Err(PreviewError::None(format!(
+            "its preview is {len} bytes (at most {MAX_RAW_PREVIEW} are read)"
+        )));
+    }
+    file.seek(std::io::SeekFrom::Start(place.start))
+        .map_err(PreviewError::Read)?;
+    let mut preview = Vec::new();
+    file.take(len)
+        .read_to_end(&mut preview)
+        .map_err(PreviewError::Read)?;
+    if (preview.len() as u64) < len {
+        return Err(PreviewError::None(format!(
+            "the file ends inside its preview ({len} bytes at {})",
+            place.start
+        )));
+    }
+    Ok(preview)
+}
+
 /// The thumbnail of the image at `path`, made on a blocking thread.
 async fn make_thumbnail(path: PathBuf, name: String, source: Source) -> Result<Bytes, ApiError> {
     let made = tokio::task::spawn_blocking(move || {
@@ -528,39 +571,15 @@ async fn make_thumbnail(path: PathBuf, name: String, source: Source) -> Result<B
             Source::Jpeg => {
                 thumbnail(std::io::BufReader::new(file)).map_err(|e| no_thumbnail(e.to_string()))
             }
-            Source::RawPreview => {
-                use std::io::{Read as _, Seek as _};
-                let mut file = file;
-                let reading =
-                    |e: std::io::Error| ApiError::internal(format!("reading {name}: {e}"));
-                let mut head = Vec::new();
-                (&mut file)
-                    .take(RAW_HEAD)
-                    .read_to_end(&mut head)
-                    .map_err(reading)?;
-                let place = sonyctl_raw::preview_location(&head)
-                    .map_err(|e| no_thumbnail(e.to_string()))?
-                    .ok_or_else(|| no_thumbnail("the RAW file has no preview".into()))?;
-                let len = place.end - place.start;
-                if len > MAX_RAW_PREVIEW {
-                    return Err(no_thumbnail(format!(
-                        "its preview is {len} bytes (at most {MAX_RAW_PREVIEW} are read)"
-                    )));
+            Source::RawPreview => match raw_preview(file) {
+                Ok(preview) => {
+                    thumbnail(preview.as_slice()).map_err(|e| no_thumbnail(e.to_string()))
                 }
-                // Wherever the preview lies, its own range is read (not only what the head
-                // holds), so a late preview is found and a short file is named as such.
-                file.seek(std::io::SeekFrom::Start(place.start))
-                    .map_err(reading)?;
-                let mut preview = Vec::new();
-                file.take(len).read_to_end(&mut preview).map_err(reading)?;
-                if (preview.len() as u64) < len {
-                    return Err(no_thumbnail(format!(
-                        "the file ends inside its preview ({len} bytes at {})",
-                        place.start
-                    )));
+                Err(PreviewError::Read(e)) => {
+                    Err(ApiError::internal(format!("reading {name}: {e}")))
                 }
-                thumbnail(preview.as_slice()).map_err(|e| no_thumbnail(e.to_string()))
-            }
+                Err(PreviewError::None(why)) => Err(no_thumbnail(why)),
+            },
         }
     })
     .await
@@ -579,6 +598,98 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    /// A small ARW whose preview is `jpeg`, and where IFD0 keeps the preview's offset
+    /// (JPEGInterchangeFormat, 0x0201) and length (0x0202).
+    fn arw_with_preview(jpeg: &[u8]) -> (Vec<u8>, usize, usize) {
+        use sonyctl_raw::{Area, ArwSpec, RawKind};
+        let spec = ArwSpec {
+            make: "SONY".into(),
+            model: "ILCE-6000".into(),
+            description: String::new(),
+            software: "sonyctl".into(),
+            date_time: "2026:01:01 12:00:00".into(),
+            kind: RawKind::Compressed,
+            bits_per_sample: 12,
+            raw_width: 64,
+            raw_height: 4,
+            active: Area {
+                x: 0,
+                y: 0,
+                width: 64,
+                height: 4,
+            },
+            black_level: 512,
+            white_level: 16383,
+            wb_rggb: [2400, 1024, 1024, 1700],
+            tone_curve: [8000, 10400, 12900, 14100],
+            preview: jpeg.to_vec(),
+            padding: 0,
+        };
+        let file = sonyctl_raw::encode(spec, &[700; 256]).unwrap();
+        // IFD0's entries: their value fields, by tag.
+        let u16_at = |at: usize| u16::from_le_bytes([file[at], file[at + 1]]) as usize;
+        let u32_at = |at: usize| {
+            u32::from_le_bytes([file[at], file[at + 1], file[at + 2], file[at + 3]]) as usize
+        };
+        let ifd0 = u32_at(4);
+        let value = |tag: usize| {
+            (0..u16_at(ifd0))
+                .map(|i| ifd0 + 2 + 12 * i)
+                .find(|&e| u16_at(e) == tag)
+                .map(|e| e + 8)
+                .unwrap()
+        };
+        let (offset, length) = (value(0x0201), value(0x0202));
+        (file, offset, length)
+    }
+
+    /// A JPEG of `w` × `h` grey pixels.
+    fn jpeg(w: u16, h: u16) -> Vec<u8> {
+        let mut out = Vec::new();
+        jpeg_encoder::Encoder::new(&mut out, 80)
+            .encode(
+                &vec![128u8; usize::from(w) * usize::from(h) * 3],
+                w,
+                h,
+                jpeg_encoder::ColorType::Rgb,
+            )
+            .unwrap();
+        out
+    }
+
+    #[test]
+    fn a_raw_preview_is_read_from_its_own_range_wherever_it_lies() {
+        let preview = jpeg(64, 48);
+        let (mut file, offset, _) = arw_with_preview(&preview);
+        assert_eq!(raw_preview(std::io::Cursor::new(&file)).unwrap(), preview);
+        // Moved past the head that is read first (1 MiB): still found.
+        let late = 3 << 20;
+        file.resize(late, 0);
+        file.extend_from_slice(&preview);
+        file[offset..offset + 4].copy_from_slice(&(late as u32).to_le_bytes());
+        let found = raw_preview(std::io::Cursor::new(&file)).unwrap();
+        assert_eq!(found, preview);
+        assert!(thumbnail(found.as_slice()).is_ok());
+        // The file cut inside it: said so.
+        file.truncate(late + preview.len() / 2);
+        let Err(PreviewError::None(why)) = raw_preview(std::io::Cursor::new(&file)) else {
+            panic!("a cut preview is no preview");
+        };
+        assert!(why.contains("ends inside its preview"), "{why}");
+    }
+
+    #[test]
+    fn a_raw_preview_beyond_the_bound_is_not_read() {
+        let (mut file, _, length) = arw_with_preview(&jpeg(16, 16));
+        let huge = (MAX_RAW_PREVIEW + 1) as u32;
+        file[length..length + 4].copy_from_slice(&huge.to_le_bytes());
+        // Nothing that large is read, whatever the file holds.
+        match raw_preview(std::io::Cursor::new(&file)) {
+            Err(PreviewError::None(why)) => assert!(why.contains("at most"), "{why}"),
+            other => panic!("{other:?}"),
+        }
+    }
 
     #[test]
     fn only_one_byte_range_is_served_as_a_range() {
