@@ -5,6 +5,7 @@ Each test waits for what it expects with a time-out (Playwright's `expect`, `wai
 or `poll` below for what only Python sees); none sleeps to let something happen."""
 
 import time
+from urllib.parse import urlparse
 
 import pytest
 from playwright.sync_api import expect
@@ -886,6 +887,78 @@ def test_a_silent_live_view_is_reopened(context, server, ids):
     expect(page.locator(LV)).to_have_attribute("data-stalls", "1")
     expect(page.locator(LV)).to_have_attribute("data-state", "playing")
     wait_frame_after(page, 1)
+
+
+HOLDING_EVENTS = r"""
+(() => {
+  // The page's event streams, with a door the test controls: while `window.__holdEvent(name,
+  // data)` answers true, an event is kept back in `window.__heldEvents`;
+  // `window.__releaseEvents()` hands them over in order.
+  const Real = window.EventSource;
+  window.__holdEvent = null;
+  window.__heldEvents = [];
+  window.__releaseEvents = () => {
+    window.__holdEvent = null;
+    for (const give of window.__heldEvents.splice(0)) give();
+  };
+  window.EventSource = class extends Real {
+    addEventListener(name, fn, options) {
+      return super.addEventListener(name, (ev) => {
+        let data = null;
+        try { data = JSON.parse(ev.data); } catch { /* the page's to judge */ }
+        if (window.__holdEvent && window.__holdEvent(name, data)) {
+          window.__heldEvents.push(() => fn(ev));
+        } else {
+          fn(ev);
+        }
+      }, options);
+    }
+  };
+})();
+"""
+
+
+def status_loads(page):
+    return loads(page, "#statusbar")
+
+
+@pytest.mark.allow_console("status of 503")
+def test_a_status_read_overtaken_by_an_unplug_does_not_show_connected(context, server, ids, sim):
+    cam = ids["ip"]
+    page = context.new_page()
+    page.add_init_script(HOLDING_EVENTS)
+    page.goto(server.origin + "/")
+    expect(page.locator("#camera-select option")).not_to_have_count(0)
+    if page.locator("#camera-select").input_value() != ids["sim"]:
+        page.select_option("#camera-select", ids["sim"])
+    expect(page.locator("#conn")).to_have_attribute("data-state", "connected")
+    # From now on the stream tells only of a lost camera: anything saying it is connected
+    # waits, so that nothing but the held reply below can say so.
+    page.evaluate(
+        """() => { window.__holdEvent = (name, d) =>
+                     ['status', 'connection', 'lagged'].includes(name) &&
+                     (d?.connected === true || d?.status?.connected === true); }"""
+    )
+    path = f"/api/v1/cameras/{cam}"
+    held = Held(page, "**/api/v1/cameras/**",
+                lambda r: r.method == "GET" and urlparse(r.url).path == path)
+    # Choosing the camera opens its stream, whose open re-reads the status: that read's
+    # reply (the camera connected) is held.
+    page.select_option("#camera-select", cam)
+    held.wait(1, "status read")
+    sim.act("unplug")
+    expect(page.locator("#conn")).to_have_attribute("data-state", "disconnected",
+                                                    timeout=40_000)
+    before = status_loads(page)
+    held.release(0)
+    poll(page, lambda: status_loads(page) >= before + 1, "the held status reply handled")
+    expect(page.locator("#conn")).to_have_attribute("data-state", "disconnected")
+    # The news kept back (the camera back) still makes it connected.
+    page.unroute("**/api/v1/cameras/**")
+    page.evaluate("() => window.__releaseEvents()")
+    poll(page, lambda: server.api("GET", f"cameras/{cam}")["status"]["connected"],
+         "the camera reconnected", timeout_ms=40_000)
+    expect(page.locator("#conn")).to_have_attribute("data-state", "connected")
 
 
 @pytest.fixture(autouse=True)
