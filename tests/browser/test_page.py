@@ -889,6 +889,59 @@ def test_a_silent_live_view_is_reopened(context, server, ids):
     wait_frame_after(page, 1)
 
 
+SILENT_FIRST_EVENTS = r"""
+(() => {
+  // The page's event watchdog made short (1.5 s), and its first stream silent though open:
+  // its events never reach the page, as on a connection that died unseen. The page's reads
+  // of the settings made after that stream closed are counted in `window.__readsAfter`.
+  window.__sonyctlTimings = { silentMs: 1500 };
+  const Real = window.EventSource;
+  window.__sources = [];
+  window.__readsAfter = 0;
+  window.EventSource = class extends Real {
+    constructor(...args) {
+      super(...args);
+      this.silent = window.__sources.length === 0;
+      this.opened = performance.now();
+      this.closedAfter = null;
+      window.__sources.push(this);
+    }
+    addEventListener(name, fn, options) {
+      return super.addEventListener(name, (ev) => { if (!this.silent) fn(ev); }, options);
+    }
+    close() {
+      if (this.closedAfter === null) this.closedAfter = performance.now() - this.opened;
+      super.close();
+    }
+  };
+  const realFetch = window.fetch.bind(window);
+  window.fetch = (input, init) => {
+    const u = String(input instanceof Request ? input.url : input);
+    if (u.endsWith('/properties') && window.__sources[0]?.closedAfter != null) {
+      window.__readsAfter += 1;
+    }
+    return realFetch(input, init);
+  };
+})();
+"""
+
+
+def test_a_silent_event_stream_is_reopened_and_the_page_reads_again(context, server, ids):
+    page = context.new_page()
+    page.add_init_script(SILENT_FIRST_EVENTS)
+    page.goto(server.origin + "/")
+    expect(page.locator("#camera-select option")).not_to_have_count(0)
+    page.wait_for_function(
+        "() => window.__sources.length >= 2 && window.__sources[0].closedAfter !== null"
+    )
+    closed_after = page.evaluate("() => window.__sources[0].closedAfter")
+    # Replaced only once silent for the watchdog's time; the new stream's open reads
+    # everything again.
+    assert closed_after >= 1500, closed_after
+    page.wait_for_function("() => window.__readsAfter >= 1")
+    expect(page.locator("#conn")).to_have_attribute("data-state", "connected")
+
+
 HOLDING_EVENTS = r"""
 (() => {
   // The page's event streams, with a door the test controls: while `window.__holdEvent(name,
