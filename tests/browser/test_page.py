@@ -812,30 +812,69 @@ def test_help_open_takes_no_shortcut(context, server, ids):
     assert page.locator("#grid").input_value() == grid
 
 
-def test_keyboard_choice_in_a_setting_is_sent_once_and_keeps_focus(context, server, ids):
-    cam = ids["ip"]
-    page = open_page(context, server, cam)
-    iso = page.locator(ISO)
-    expect(iso).to_be_enabled()
+def iso_puts(page):
+    """The values of the page's `PUT …/properties/iso` requests, as they are made."""
     puts = []
     page.on("request", lambda r: r.method == "PUT" and "/properties/iso" in r.url
-            and puts.append(r.post_data_json))
-    options = iso.evaluate("s => [...s.options].filter(o => !o.disabled).map(o => o.value)")
+            and puts.append(r.post_data_json["value"]))
+    return puts
+
+
+def iso_options(iso):
+    return iso.evaluate("s => [...s.options].filter(o => !o.disabled).map(o => o.value)")
+
+
+def test_keyboard_choice_in_a_setting_is_sent_once_on_enter_and_keeps_focus(context, server, ids):
+    cam = ids["ip"]
+    page = open_page(context, server, cam)
+    # The keys' rest would send a choice between two presses slower than it: made long here,
+    # only Enter sends.
+    page.evaluate("() => { window.__sonyctlTimings = { keysIdleMs: 600000 }; }")
+    iso = page.locator(ISO)
+    expect(iso).to_be_enabled()
+    puts = iso_puts(page)
+    options = iso_options(iso)
     start = iso.input_value()
     at = options.index(start) if start in options else 0
     steps = 3 if at + 3 < len(options) else -3
     key = "ArrowDown" if steps > 0 else "ArrowUp"
-    iso.focus()
-    with page.expect_response(lambda r: r.request.method == "PUT"):
-        for _ in range(abs(steps)):
-            page.keyboard.press(key)
     want = options[at + steps]
-    assert [p["value"] for p in puts] == [int(want)], puts
+    iso.focus()
+    for _ in range(abs(steps)):
+        page.keyboard.press(key)
+    expect(iso).to_have_value(want)
+    assert puts == [], puts
+    with page.expect_response(lambda r: r.request.method == "PUT"):
+        page.keyboard.press("Enter")
+    assert puts == [int(want)], puts
     expect(iso).to_be_focused()
     expect(iso).to_be_enabled()
     poll(page, lambda: str(server.api("GET", f"cameras/{cam}/properties/iso")["current"]) == want,
          "the camera has the chosen ISO")
-    assert len(puts) == 1, puts
+    assert puts == [int(want)], puts
+
+
+def test_keyboard_choice_in_a_setting_is_sent_when_the_keys_rest(context, server, ids):
+    cam = ids["ip"]
+    page = open_page(context, server, cam)
+    iso = page.locator(ISO)
+    expect(iso).to_be_enabled()
+    puts = iso_puts(page)
+    options = iso_options(iso)
+    start = iso.input_value()
+    at = options.index(start) if start in options else 0
+    key, want = ("ArrowDown", options[at + 1]) if at + 1 < len(options) else ("ArrowUp", options[at - 1])
+    iso.focus()
+    # One press: one choice, sent once the keys rest (600 ms), however slow the machine.
+    with page.expect_response(lambda r: r.request.method == "PUT", timeout=EXPECT_MS):
+        page.keyboard.press(key)
+    assert puts == [int(want)], puts
+    expect(iso).to_be_focused()
+    poll(page, lambda: str(server.api("GET", f"cameras/{cam}/properties/iso")["current"]) == want,
+         "the camera has the chosen ISO")
+    # Well past another rest: nothing more is sent.
+    page.wait_for_timeout(2000)
+    assert puts == [int(want)], puts
 
 
 def test_a_recording_movie_shows_after_a_reload_and_stops(context, server, ids):

@@ -15,10 +15,13 @@
 
 import { cameraPath, get, put } from "./api.js";
 import { sayError } from "./messages.js";
-import { debounce } from "./dom.js";
+import { debounce, timing } from "./dom.js";
 
 const REREAD_MS = 350;
-/** A choice made with the keyboard is sent once the keys rest this long (or on Enter/leaving). */
+/**
+ * A choice made with the keyboard is sent once the keys rest this long (or on Enter/leaving).
+ * The browser tests lengthen it (`timing("keysIdleMs")`) to test Enter without the rest.
+ */
 const KEYS_IDLE_MS = 600;
 
 export class Settings {
@@ -70,7 +73,7 @@ export class Settings {
       select.dataset.chosen = select.value;
       if (keyed) {
         clearTimeout(timer);
-        timer = setTimeout(commit, KEYS_IDLE_MS);
+        timer = setTimeout(commit, timing("keysIdleMs", KEYS_IDLE_MS));
       } else {
         commit();
       }
