@@ -709,7 +709,11 @@ class Held:
 
 
 def loads(page, selector):
-    return int(page.locator(selector).get_attribute("data-loads") or 0)
+    return loads_of(page, selector, "data-loads")
+
+
+def loads_of(page, selector, attribute):
+    return int(page.locator(selector).get_attribute(attribute) or 0)
 
 
 def test_an_older_properties_reply_does_not_undo_a_newer_event(context, server, ids, sim):
@@ -1051,6 +1055,46 @@ def test_a_status_read_overtaken_by_an_unplug_does_not_show_connected(context, s
     poll(page, lambda: server.api("GET", f"cameras/{cam}")["status"]["connected"],
          "the camera reconnected", timeout_ms=40_000)
     expect(page.locator("#conn")).to_have_attribute("data-state", "connected")
+
+
+def test_an_older_write_reply_does_not_undo_a_newer_choice(context, server, ids):
+    cam = ids["ip"]
+    page = context.new_page()
+    page.add_init_script(HOLDING_EVENTS)
+    page.goto(server.origin + "/")
+    expect(page.locator("#camera-select option")).not_to_have_count(0)
+    if page.locator("#camera-select").input_value() != cam:
+        page.select_option("#camera-select", cam)
+    expect(page.locator("#conn")).to_have_attribute("data-state", "connected")
+    expect(page.locator(ISO)).to_be_enabled()
+    first, _ = other_iso(server, cam)
+    second, second_display = other_iso(server, cam, avoid=(
+        next(s["display"] for s in server.api("GET", f"cameras/{cam}/properties/iso")["settable"]
+             if s["value"] == first),))
+    # Only the two writes' replies tell the page what the camera did: the events saying so,
+    # and the list re-reads, wait.
+    page.evaluate("() => { window.__holdEvent = (name) => name === 'property'; }")
+    lists = Held(page, "**/properties", lambda r: r.method == "GET")
+    writes = Held(page, "**/properties/iso", lambda r: r.method == "PUT")
+    page.select_option(ISO, str(first))
+    writes.wait(1, "write")
+    page.select_option(ISO, str(second))
+    writes.wait(2, "writes")
+    take_focus_away(page)
+    before = loads_of(page, "#settings", "data-writes")
+    # The newer write's reply first, then the older: the older must not win.
+    writes.release(1)
+    writes.release(0)
+    poll(page, lambda: loads_of(page, "#settings", "data-writes") >= before + 2,
+         "both write replies handled")
+    expect(page.locator(ISO)).to_have_attribute("data-current", second_display)
+    expect(page.locator(ISO)).to_have_value(str(second))
+    assert server.api("GET", f"cameras/{cam}/properties/iso")["current"] == second
+    page.unroute("**/properties")
+    for i in range(len(lists.replies)):
+        lists.release(i)
+    page.evaluate("() => window.__releaseEvents()")
+    expect(page.locator(ISO)).to_have_attribute("data-current", second_display)
 
 
 @pytest.fixture(autouse=True)
