@@ -5,6 +5,7 @@ Each test waits for what it expects with a time-out (Playwright's `expect`, `wai
 or `poll` below for what only Python sees); none sleeps to let something happen."""
 
 import time
+from urllib.parse import urlparse
 
 import pytest
 from playwright.sync_api import expect
@@ -708,7 +709,11 @@ class Held:
 
 
 def loads(page, selector):
-    return int(page.locator(selector).get_attribute("data-loads") or 0)
+    return loads_of(page, selector, "data-loads")
+
+
+def loads_of(page, selector, attribute):
+    return int(page.locator(selector).get_attribute(attribute) or 0)
 
 
 def test_an_older_properties_reply_does_not_undo_a_newer_event(context, server, ids, sim):
@@ -811,30 +816,69 @@ def test_help_open_takes_no_shortcut(context, server, ids):
     assert page.locator("#grid").input_value() == grid
 
 
-def test_keyboard_choice_in_a_setting_is_sent_once_and_keeps_focus(context, server, ids):
-    cam = ids["ip"]
-    page = open_page(context, server, cam)
-    iso = page.locator(ISO)
-    expect(iso).to_be_enabled()
+def iso_puts(page):
+    """The values of the page's `PUT …/properties/iso` requests, as they are made."""
     puts = []
     page.on("request", lambda r: r.method == "PUT" and "/properties/iso" in r.url
-            and puts.append(r.post_data_json))
-    options = iso.evaluate("s => [...s.options].filter(o => !o.disabled).map(o => o.value)")
+            and puts.append(r.post_data_json["value"]))
+    return puts
+
+
+def iso_options(iso):
+    return iso.evaluate("s => [...s.options].filter(o => !o.disabled).map(o => o.value)")
+
+
+def test_keyboard_choice_in_a_setting_is_sent_once_on_enter_and_keeps_focus(context, server, ids):
+    cam = ids["ip"]
+    page = open_page(context, server, cam)
+    # The keys' rest would send a choice between two presses slower than it: made long here,
+    # only Enter sends.
+    page.evaluate("() => { window.__sonyctlTimings = { keysIdleMs: 600000 }; }")
+    iso = page.locator(ISO)
+    expect(iso).to_be_enabled()
+    puts = iso_puts(page)
+    options = iso_options(iso)
     start = iso.input_value()
     at = options.index(start) if start in options else 0
     steps = 3 if at + 3 < len(options) else -3
     key = "ArrowDown" if steps > 0 else "ArrowUp"
-    iso.focus()
-    with page.expect_response(lambda r: r.request.method == "PUT"):
-        for _ in range(abs(steps)):
-            page.keyboard.press(key)
     want = options[at + steps]
-    assert [p["value"] for p in puts] == [int(want)], puts
+    iso.focus()
+    for _ in range(abs(steps)):
+        page.keyboard.press(key)
+    expect(iso).to_have_value(want)
+    assert puts == [], puts
+    with page.expect_response(lambda r: r.request.method == "PUT"):
+        page.keyboard.press("Enter")
+    assert puts == [int(want)], puts
     expect(iso).to_be_focused()
     expect(iso).to_be_enabled()
     poll(page, lambda: str(server.api("GET", f"cameras/{cam}/properties/iso")["current"]) == want,
          "the camera has the chosen ISO")
-    assert len(puts) == 1, puts
+    assert puts == [int(want)], puts
+
+
+def test_keyboard_choice_in_a_setting_is_sent_when_the_keys_rest(context, server, ids):
+    cam = ids["ip"]
+    page = open_page(context, server, cam)
+    iso = page.locator(ISO)
+    expect(iso).to_be_enabled()
+    puts = iso_puts(page)
+    options = iso_options(iso)
+    start = iso.input_value()
+    at = options.index(start) if start in options else 0
+    key, want = ("ArrowDown", options[at + 1]) if at + 1 < len(options) else ("ArrowUp", options[at - 1])
+    iso.focus()
+    # One press: one choice, sent once the keys rest (600 ms), however slow the machine.
+    with page.expect_response(lambda r: r.request.method == "PUT", timeout=EXPECT_MS):
+        page.keyboard.press(key)
+    assert puts == [int(want)], puts
+    expect(iso).to_be_focused()
+    poll(page, lambda: str(server.api("GET", f"cameras/{cam}/properties/iso")["current"]) == want,
+         "the camera has the chosen ISO")
+    # Well past another rest: nothing more is sent.
+    page.wait_for_timeout(2000)
+    assert puts == [int(want)], puts
 
 
 def test_a_recording_movie_shows_after_a_reload_and_stops(context, server, ids):
@@ -886,6 +930,171 @@ def test_a_silent_live_view_is_reopened(context, server, ids):
     expect(page.locator(LV)).to_have_attribute("data-stalls", "1")
     expect(page.locator(LV)).to_have_attribute("data-state", "playing")
     wait_frame_after(page, 1)
+
+
+SILENT_FIRST_EVENTS = r"""
+(() => {
+  // The page's event watchdog made short (1.5 s), and its first stream silent though open:
+  // its events never reach the page, as on a connection that died unseen. The page's reads
+  // of the settings made after that stream closed are counted in `window.__readsAfter`.
+  window.__sonyctlTimings = { silentMs: 1500 };
+  const Real = window.EventSource;
+  window.__sources = [];
+  window.__readsAfter = 0;
+  window.EventSource = class extends Real {
+    constructor(...args) {
+      super(...args);
+      this.silent = window.__sources.length === 0;
+      this.opened = performance.now();
+      this.closedAfter = null;
+      window.__sources.push(this);
+    }
+    addEventListener(name, fn, options) {
+      return super.addEventListener(name, (ev) => { if (!this.silent) fn(ev); }, options);
+    }
+    close() {
+      if (this.closedAfter === null) this.closedAfter = performance.now() - this.opened;
+      super.close();
+    }
+  };
+  const realFetch = window.fetch.bind(window);
+  window.fetch = (input, init) => {
+    const u = String(input instanceof Request ? input.url : input);
+    if (u.endsWith('/properties') && window.__sources[0]?.closedAfter != null) {
+      window.__readsAfter += 1;
+    }
+    return realFetch(input, init);
+  };
+})();
+"""
+
+
+def test_a_silent_event_stream_is_reopened_and_the_page_reads_again(context, server, ids):
+    page = context.new_page()
+    page.add_init_script(SILENT_FIRST_EVENTS)
+    page.goto(server.origin + "/")
+    expect(page.locator("#camera-select option")).not_to_have_count(0)
+    page.wait_for_function(
+        "() => window.__sources.length >= 2 && window.__sources[0].closedAfter !== null"
+    )
+    closed_after = page.evaluate("() => window.__sources[0].closedAfter")
+    # Replaced only once silent for the watchdog's time; the new stream's open reads
+    # everything again.
+    assert closed_after >= 1500, closed_after
+    page.wait_for_function("() => window.__readsAfter >= 1")
+    expect(page.locator("#conn")).to_have_attribute("data-state", "connected")
+
+
+HOLDING_EVENTS = r"""
+(() => {
+  // The page's event streams, with a door the test controls: while `window.__holdEvent(name,
+  // data)` answers true, an event is kept back in `window.__heldEvents`;
+  // `window.__releaseEvents()` hands them over in order.
+  const Real = window.EventSource;
+  window.__holdEvent = null;
+  window.__heldEvents = [];
+  window.__releaseEvents = () => {
+    window.__holdEvent = null;
+    for (const give of window.__heldEvents.splice(0)) give();
+  };
+  window.EventSource = class extends Real {
+    addEventListener(name, fn, options) {
+      return super.addEventListener(name, (ev) => {
+        let data = null;
+        try { data = JSON.parse(ev.data); } catch { /* the page's to judge */ }
+        if (window.__holdEvent && window.__holdEvent(name, data)) {
+          window.__heldEvents.push(() => fn(ev));
+        } else {
+          fn(ev);
+        }
+      }, options);
+    }
+  };
+})();
+"""
+
+
+def status_loads(page):
+    return loads(page, "#statusbar")
+
+
+@pytest.mark.allow_console("status of 503")
+def test_a_status_read_overtaken_by_an_unplug_does_not_show_connected(context, server, ids, sim):
+    cam = ids["ip"]
+    page = context.new_page()
+    page.add_init_script(HOLDING_EVENTS)
+    page.goto(server.origin + "/")
+    expect(page.locator("#camera-select option")).not_to_have_count(0)
+    if page.locator("#camera-select").input_value() != ids["sim"]:
+        page.select_option("#camera-select", ids["sim"])
+    expect(page.locator("#conn")).to_have_attribute("data-state", "connected")
+    # From now on the stream tells only of a lost camera: anything saying it is connected
+    # waits, so that nothing but the held reply below can say so.
+    page.evaluate(
+        """() => { window.__holdEvent = (name, d) =>
+                     ['status', 'connection', 'lagged'].includes(name) &&
+                     (d?.connected === true || d?.status?.connected === true); }"""
+    )
+    path = f"/api/v1/cameras/{cam}"
+    held = Held(page, "**/api/v1/cameras/**",
+                lambda r: r.method == "GET" and urlparse(r.url).path == path)
+    # Choosing the camera opens its stream, whose open re-reads the status: that read's
+    # reply (the camera connected) is held.
+    page.select_option("#camera-select", cam)
+    held.wait(1, "status read")
+    sim.act("unplug")
+    expect(page.locator("#conn")).to_have_attribute("data-state", "disconnected",
+                                                    timeout=40_000)
+    before = status_loads(page)
+    held.release(0)
+    poll(page, lambda: status_loads(page) >= before + 1, "the held status reply handled")
+    expect(page.locator("#conn")).to_have_attribute("data-state", "disconnected")
+    # The news kept back (the camera back) still makes it connected.
+    page.unroute("**/api/v1/cameras/**")
+    page.evaluate("() => window.__releaseEvents()")
+    poll(page, lambda: server.api("GET", f"cameras/{cam}")["status"]["connected"],
+         "the camera reconnected", timeout_ms=40_000)
+    expect(page.locator("#conn")).to_have_attribute("data-state", "connected")
+
+
+def test_an_older_write_reply_does_not_undo_a_newer_choice(context, server, ids):
+    cam = ids["ip"]
+    page = context.new_page()
+    page.add_init_script(HOLDING_EVENTS)
+    page.goto(server.origin + "/")
+    expect(page.locator("#camera-select option")).not_to_have_count(0)
+    if page.locator("#camera-select").input_value() != cam:
+        page.select_option("#camera-select", cam)
+    expect(page.locator("#conn")).to_have_attribute("data-state", "connected")
+    expect(page.locator(ISO)).to_be_enabled()
+    first, _ = other_iso(server, cam)
+    second, second_display = other_iso(server, cam, avoid=(
+        next(s["display"] for s in server.api("GET", f"cameras/{cam}/properties/iso")["settable"]
+             if s["value"] == first),))
+    # Only the two writes' replies tell the page what the camera did: the events saying so,
+    # and the list re-reads, wait.
+    page.evaluate("() => { window.__holdEvent = (name) => name === 'property'; }")
+    lists = Held(page, "**/properties", lambda r: r.method == "GET")
+    writes = Held(page, "**/properties/iso", lambda r: r.method == "PUT")
+    page.select_option(ISO, str(first))
+    writes.wait(1, "write")
+    page.select_option(ISO, str(second))
+    writes.wait(2, "writes")
+    take_focus_away(page)
+    before = loads_of(page, "#settings", "data-writes")
+    # The newer write's reply first, then the older: the older must not win.
+    writes.release(1)
+    writes.release(0)
+    poll(page, lambda: loads_of(page, "#settings", "data-writes") >= before + 2,
+         "both write replies handled")
+    expect(page.locator(ISO)).to_have_attribute("data-current", second_display)
+    expect(page.locator(ISO)).to_have_value(str(second))
+    assert server.api("GET", f"cameras/{cam}/properties/iso")["current"] == second
+    page.unroute("**/properties")
+    for i in range(len(lists.replies)):
+        lists.release(i)
+    page.evaluate("() => window.__releaseEvents()")
+    expect(page.locator(ISO)).to_have_attribute("data-current", second_display)
 
 
 @pytest.fixture(autouse=True)

@@ -70,3 +70,14 @@ export function fitToBox(canvas) {
   canvas.height = h;
   return true;
 }
+
+/**
+ * A waiting time the browser tests may change: `window.__sonyctlTimings[name]` when it is a
+ * positive number, else `fallback`. Only a script of the page's own origin can set it (a test's
+ * init script); the Content-Security-Policy runs no other, and an element named so by a camera
+ * string would not be a number. Read at each use, so a test may change it on a loaded page.
+ */
+export function timing(name, fallback) {
+  const v = window.__sonyctlTimings?.[name];
+  return typeof v === "number" && Number.isFinite(v) && v > 0 ? v : fallback;
+}

@@ -9,9 +9,11 @@
 // without an event the page asks `GET …/cameras/{id}`; if the server answers, the silent
 // stream is replaced by a new one (whose open re-reads everything); if not, the server is gone
 // and the stream's own error handling goes on. An idle camera costs one small request and a
-// reopen every SILENT_MS; a dead stream is found within about that time.
+// reopen every SILENT_MS; a dead stream is found within about that time. (The browser tests
+// shorten SILENT_MS: `timing("silentMs")`.)
 
 import { url, cameraPath, get, ApiError } from "./api.js";
+import { timing } from "./dom.js";
 
 const NAMES = ["status", "property", "image", "exposure", "connection", "job", "lagged"];
 const SILENT_MS = 40000;
@@ -38,14 +40,16 @@ export class EventFeed {
     this.stopped = false;
     this.open();
     clearInterval(this.watchdog);
-    this.watchdog = setInterval(() => this.checkSilence(), CHECK_EVERY_MS);
+    // A shortened silence (tests) is checked often enough to be seen soon after it.
+    const every = Math.min(CHECK_EVERY_MS, Math.max(50, timing("silentMs", SILENT_MS) / 4));
+    this.watchdog = setInterval(() => this.checkSilence(), every);
   }
 
   /** After SILENT_MS without an event on an open stream: is the server there? Then reopen. */
   async checkSilence() {
     const source = this.source;
     if (this.stopped || this.checking || !source || source.readyState !== EventSource.OPEN) return;
-    if (performance.now() - this.heard < SILENT_MS) return;
+    if (performance.now() - this.heard < timing("silentMs", SILENT_MS)) return;
     this.checking = true;
     try {
       await get(cameraPath(this.cameraId));

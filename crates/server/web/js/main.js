@@ -115,23 +115,28 @@ for (const [id, apply] of [
 }
 histogram.draw();
 
-// The status re-read races the stream: a reply older than the newest read is dropped, and an
-// exposure state the stream brought after the read started is not undone by the reply's.
+// The status re-read races the stream: a reply older than the newest read is dropped, and so is
+// a reply to a read that any event carrying status (`status`, `connection`, `lagged`,
+// `exposure`) overtook: that event is newer than the reply, which would undo it (a camera
+// unplugged while the read was on its way shown connected again). The event's own re-read, or
+// the next, brings the rest. `#statusbar`'s `data-loads` counts the replies handled.
 let statusReads = 0;
-let exposureEvents = 0;
+let statusEvents = 0;
 
 /** Everything the stream may have missed, read again. */
 function refreshAll() {
   const id = cameraId;
   if (!id) return;
   const read = ++statusReads;
-  const since = exposureEvents;
+  const since = statusEvents;
   get(cameraPath(id)).then((c) => {
-    if (id !== cameraId || read !== statusReads || connectionState() === "unauthorized") return;
-    const status = c?.status;
-    if (status && exposureEvents !== since) delete status.exposure;
-    showStatus(status);
-  }).catch(() => {});
+    if (id !== cameraId || read !== statusReads || statusEvents !== since) return;
+    if (connectionState() === "unauthorized") return;
+    showStatus(c?.status);
+  }).catch(() => {}).finally(() => {
+    const bar = byId("statusbar");
+    if (id === cameraId) bar.dataset.loads = String(Number(bar.dataset.loads ?? 0) + 1);
+  });
   settings.load();
   gallery.refresh();
   shoot.refresh();
@@ -144,20 +149,25 @@ function openFeed(id) {
       if (connectionState() !== "unauthorized") setConn("offline");
     },
     onUnauthorized: () => setConn("unauthorized"),
-    status: showStatus,
+    status: (st) => {
+      statusEvents += 1;
+      showStatus(st);
+    },
     property: (p) => settings.onProperty(p),
     image: (i) => gallery.onImage(i),
     exposure: (e) => {
-      exposureEvents += 1;
+      statusEvents += 1;
       showExposure(e);
       shoot.onExposure(e);
     },
     connection: (c) => {
+      statusEvents += 1;
       setConn(c.connected ? "connected" : "disconnected", c.error);
       if (c.connected) refreshAll();
     },
     job: (j) => shoot.onJob(j),
     lagged: (l) => {
+      statusEvents += 1;
       showStatus(l.status);
       refreshAll();
     },

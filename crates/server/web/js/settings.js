@@ -8,17 +8,22 @@
 //
 // Replies and events race: a list read before an event can arrive after it. So a reply older
 // than the newest read is dropped, and a value an event brought after a read started wins over
-// that read's (the next re-read, which every event schedules, brings the rest).
+// that read's (the next re-read, which every event schedules, brings the rest). Two quick
+// choices in one field can have two writes on their way: only the newest write's reply is
+// taken (`#settings`' `data-writes` counts the replies handled).
 //
 // Each field is found in the list by the aliases the server names in every entry (`aliases`,
 // from `sonyctl set`'s table): the page keeps no copy of property codes.
 
 import { cameraPath, get, put } from "./api.js";
 import { sayError } from "./messages.js";
-import { debounce } from "./dom.js";
+import { debounce, timing } from "./dom.js";
 
 const REREAD_MS = 350;
-/** A choice made with the keyboard is sent once the keys rest this long (or on Enter/leaving). */
+/**
+ * A choice made with the keyboard is sent once the keys rest this long (or on Enter/leaving).
+ * The browser tests lengthen it (`timing("keysIdleMs")`) to test Enter without the rest.
+ */
 const KEYS_IDLE_MS = 600;
 
 export class Settings {
@@ -34,6 +39,7 @@ export class Settings {
     this.reads = 0; // list reads started
     this.eventCount = 0; // property events seen
     this.lastEvent = new Map(); // code → {n, raw, display}: the newest event of each property
+    this.writes = new Map(); // alias → the number of the newest write of that setting
     this.reread = debounce(() => this.load(), REREAD_MS);
     for (const select of root.querySelectorAll("select[data-prop]")) {
       const alias = select.dataset.prop;
@@ -41,6 +47,7 @@ export class Settings {
       this.wire(alias, select);
     }
     root.dataset.loads = "0";
+    root.dataset.writes = "0";
   }
 
   /** `fn(raw)` gets property `alias`'s value from every list read and every event. */
@@ -70,7 +77,7 @@ export class Settings {
       select.dataset.chosen = select.value;
       if (keyed) {
         clearTimeout(timer);
-        timer = setTimeout(commit, KEYS_IDLE_MS);
+        timer = setTimeout(commit, timing("keysIdleMs", KEYS_IDLE_MS));
       } else {
         commit();
       }
@@ -227,25 +234,33 @@ export class Settings {
     delete select.dataset.chosen;
     if (!id || raw === undefined || !/^-?\d+$/.test(raw)) return;
     const shown = this.props.get(alias);
-    if (shown && String(shown.current) === raw) return; // back where it was: nothing to send
+    // Back where it was: nothing to send, unless a write of another value is on its way.
+    if (shown && String(shown.current) === raw && !select.hasAttribute("aria-busy")) return;
     const since = this.eventCount;
+    const write = (this.writes.get(alias) ?? 0) + 1;
+    this.writes.set(alias, write);
+    const newest = () => id === this.cameraId && this.writes.get(alias) === write;
     select.setAttribute("aria-busy", "true");
     try {
       // Sent as written: a JSON number of the raw value, so no digit is lost to floats.
       const entry = await put(cameraPath(id, `/properties/${encodeURIComponent(alias)}`), `{"value": ${raw}}`);
-      if (id === this.cameraId && entry && entry.code !== undefined) {
+      if (newest() && entry && entry.code !== undefined) {
         this.props.set(alias, this.fresher(entry, since));
       }
     } catch (e) {
       sayError(e);
-      // Refused: the field goes back to the camera's value (its list stays as it is).
+      // Refused: the field goes back to the camera's value (its list stays as it is), unless
+      // a newer choice is on its way.
       const now = String(this.props.get(alias)?.current ?? "");
-      if ([...select.options].some((o) => o.value === now)) select.value = now;
+      if (newest() && [...select.options].some((o) => o.value === now)) select.value = now;
     } finally {
-      select.removeAttribute("aria-busy");
-      this.signature.delete(alias);
-      this.render(alias);
+      if (newest()) {
+        select.removeAttribute("aria-busy");
+        this.signature.delete(alias);
+        this.render(alias);
+      }
       this.reread();
+      if (id === this.cameraId) this.root.dataset.writes = String(Number(this.root.dataset.writes) + 1);
     }
   }
 }
