@@ -112,7 +112,7 @@ pub struct DeviceIdentity {
     pub driver_version: String,
     /// The management `UniqueID`: ASCII, from a space of at least 48 bits, stable across runs
     /// (made from the body's serial), and different for the camera and the focuser of one
-    /// body (e.g. "sonyctl-camera-<serial>" and "sonyctl-focuser-<serial>"). The layer refuses
+    /// body (e.g. `sonyctl-camera-SERIAL` and `sonyctl-focuser-SERIAL`). The layer refuses
     /// to start with two devices of one type sharing an id.
     pub unique_id: String,
 }
