@@ -32,4 +32,4 @@ pub use object_format::{
 };
 pub use pending::PendingImages;
 pub use quirks::{STARTUP_SETTLE, startup_settle};
-pub use shutter::{ExtendedShutterSpeed, ShutterSpeed, format_seconds};
+pub use shutter::{ExtendedShutterSpeed, ShutterSpeed, format_seconds, shutter_duration};

@@ -7,6 +7,7 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::time::Duration;
 
 use crate::format::ParseError;
 
@@ -49,6 +50,31 @@ pub(crate) fn fraction_of(raw: u64, wide: bool) -> Option<(u64, u64)> {
         (u64::from(n), u64::from(d))
     };
     (d != 0).then_some((n, d))
+}
+
+/// The length of a raw shutter value of either layout: 0xD20D (`wide` false) or 0xD19F
+/// (`wide` true); `None` for BULB, "no value" (movie mode, automatic exposure showing nothing)
+/// and a fraction that is no duration (a zero part).
+///
+/// Exact to the nanosecond: every speed a body lists is a whole number of nanoseconds except
+/// the thirds and sixths (1/3, 1/6, 1/15 is exact), which are rounded to the nearest one.
+pub fn shutter_duration(raw: u64, wide: bool) -> Option<Duration> {
+    let (n, d) = fraction_of(raw, wide)?;
+    duration_of(n, d)
+}
+
+/// `n / d` seconds rounded to the nearest nanosecond; `None` for a zero part or a length
+/// `Duration` cannot hold (it can hold any u32 fraction).
+fn duration_of(n: u64, d: u64) -> Option<Duration> {
+    if n == 0 || d == 0 {
+        return None;
+    }
+    const NANOS: u128 = 1_000_000_000;
+    let (n, d) = (u128::from(n), u128::from(d));
+    let nanos = (n * NANOS * 2 + d) / (d * 2);
+    let secs = u64::try_from(nanos / NANOS).ok()?;
+    let sub = u32::try_from(nanos % NANOS).ok()?;
+    Some(Duration::new(secs, sub))
 }
 
 /// `num / den` seconds in the layout of 0xD20D (`wide` false) or 0xD19F (`wide` true);
@@ -175,6 +201,13 @@ impl ShutterSpeed {
         (d != 0).then(|| f64::from(n) / f64::from(d))
     }
 
+    /// The length, exact to the nanosecond (see [`shutter_duration`]), or `None` for BULB and a
+    /// fraction that is no duration.
+    pub fn duration(self) -> Option<Duration> {
+        let (n, d) = self.fraction()?;
+        duration_of(n.into(), d.into())
+    }
+
     /// Whole microseconds (exact integer arithmetic, for ordering), or `None` for BULB and a
     /// zero denominator.
     pub fn micros(self) -> Option<u64> {
@@ -260,6 +293,13 @@ impl ExtendedShutterSpeed {
         let (n, d) = self.fraction()?;
         (d != 0).then(|| f64::from(n) / f64::from(d))
     }
+
+    /// The length, exact to the nanosecond (see [`shutter_duration`]), or `None` for BULB, no
+    /// value and a fraction that is no duration.
+    pub fn duration(self) -> Option<Duration> {
+        let (n, d) = self.fraction()?;
+        duration_of(n.into(), d.into())
+    }
 }
 
 impl fmt::Display for ExtendedShutterSpeed {
@@ -322,6 +362,32 @@ mod tests {
             ExtendedShutterSpeed::from_fraction(1, 8000).0,
             (1 << 32) | 8000
         );
+    }
+
+    #[test]
+    fn durations_are_exact() {
+        let d = |raw| ShutterSpeed::from_raw(raw).and_then(ShutterSpeed::duration);
+        assert_eq!(d(0), None, "BULB");
+        assert_eq!(d(ShutterSpeed::NO_VALUE), None);
+        assert_eq!(d(0x012C_000A), Some(Duration::from_secs(30)));
+        assert_eq!(d(0x0019_000A), Some(Duration::from_millis(2500)));
+        assert_eq!(d(0x000A_000A), Some(Duration::from_secs(1)));
+        assert_eq!(d(0x0001_1F40), Some(Duration::from_micros(125)));
+        assert_eq!(d(0x0001_0003), Some(Duration::from_nanos(333_333_333)));
+        assert_eq!(d(0x0002_0003), Some(Duration::from_nanos(666_666_667)));
+        assert_eq!(d(0x0005_0000), None, "a zero denominator");
+        assert_eq!(d(0x0000_0005), None, "a zero numerator");
+        let x = |raw| ExtendedShutterSpeed(raw).duration();
+        assert_eq!(x(0), None);
+        assert_eq!(x(u64::MAX), None);
+        assert_eq!(x(0x12C_0000_000A), Some(Duration::from_secs(30)));
+        assert_eq!(
+            x((u64::from(u32::MAX) << 32) | 1),
+            Some(Duration::from_secs(u64::from(u32::MAX)))
+        );
+        assert_eq!(shutter_duration(0x0019_000A, false), d(0x0019_000A));
+        assert_eq!(shutter_duration(0x12C_0000_000A, true), x(0x12C_0000_000A));
+        assert_eq!(shutter_duration(0x1_0000_0000, false), None, "not a u32");
     }
 
     #[test]
@@ -396,6 +462,17 @@ mod tests {
                 }
                 None => prop_assert_eq!(raw, ShutterSpeed::NO_VALUE),
             }
+        }
+
+        #[test]
+        fn durations_agree_with_the_fraction(n in 1..=u16::MAX, d in 1..=u16::MAX) {
+            let s = ShutterSpeed::Seconds { numerator: n, denominator: d };
+            let nanos = s.duration().map(|x| x.as_nanos());
+            let exact = u128::from(n) * 1_000_000_000;
+            let d = u128::from(d);
+            // Within half a nanosecond of n / d seconds: |nanos × d − exact| ≤ d / 2.
+            prop_assert!(nanos.is_some_and(|x| (x * d).abs_diff(exact) * 2 <= d), "{:?}", nanos);
+            prop_assert_eq!(ExtendedShutterSpeed::from_fraction(n.into(), d as u32).duration(), s.duration());
         }
 
         #[test]
