@@ -12,3 +12,6 @@
 //! camera, and the Sony layer owns every value's layout (this crate decodes none).
 
 pub mod exposure;
+pub mod focuser;
+pub mod gain;
+pub mod state;
