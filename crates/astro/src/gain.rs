@@ -98,7 +98,7 @@ mod tests {
         let list = desc(
             ISO,
             &[
-                0x00FF_FFFF,
+                Iso::AUTO.0,
                 0x1000_0028,
                 0x1000_0032,
                 80,
