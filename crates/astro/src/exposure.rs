@@ -10,9 +10,9 @@
 use std::time::Duration;
 
 use sonyctl_ptp::Value;
-use sonyctl_sony::SonyDevicePropDesc;
 use sonyctl_sony::codes::prop::{EXTENDED_SHUTTER_SPEED, SHUTTER_SPEED};
-use sonyctl_sony::values::shutter_duration;
+use sonyctl_sony::values::{DEFAULT_FASTEST_SHUTTER, shutter_duration, third_stop_scale};
+use sonyctl_sony::{SonyDevicePropDesc, SonyForm, bodies};
 
 /// Host-timed BULB above this length by default (`--bulb-above`).
 pub const DEFAULT_BULB_ABOVE: Duration = Duration::from_secs(30);
@@ -112,14 +112,34 @@ pub struct ListedSpeeds {
 }
 
 impl ListedSpeeds {
-    /// The speeds settable now from a 0xD20D or 0xD19F descriptor; empty for another property
-    /// or a descriptor with a range instead of a list (protocol-200 bodies).
+    /// The speeds settable now from a 0xD20D or 0xD19F descriptor; empty for another
+    /// property. A 0xD20D range instead of a list (protocol-200 bodies, which step the
+    /// shutter) gives the Sony layer's third-stop scale down to
+    /// [`DEFAULT_FASTEST_SHUTTER`] (see [`ListedSpeeds::for_model`]).
     pub fn from_desc(desc: &SonyDevicePropDesc) -> ListedSpeeds {
+        ListedSpeeds::with_fastest(desc, DEFAULT_FASTEST_SHUTTER)
+    }
+
+    /// As [`from_desc`](Self::from_desc), a range giving the scale down to the fastest speed
+    /// of `model` in the Sony layer's body table (1/4000 for a body it does not know).
+    pub fn for_model(desc: &SonyDevicePropDesc, model: &str) -> ListedSpeeds {
+        let fastest = bodies::body(model).map_or(DEFAULT_FASTEST_SHUTTER, |b| b.fastest_shutter);
+        ListedSpeeds::with_fastest(desc, fastest)
+    }
+
+    fn with_fastest(desc: &SonyDevicePropDesc, fastest: Duration) -> ListedSpeeds {
         let wide = match desc.code {
             SHUTTER_SPEED => false,
             EXTENDED_SHUTTER_SPEED => true,
             _ => return ListedSpeeds::default(),
         };
+        if !wide && matches!(desc.form, SonyForm::Range { .. }) {
+            let speeds = third_stop_scale(fastest)
+                .into_iter()
+                .filter_map(|s| Some((s.duration()?, u64::from(s.to_raw()))))
+                .collect();
+            return ListedSpeeds { speeds };
+        }
         let speeds = desc
             .settable_values()
             .unwrap_or(&[])
@@ -336,6 +356,33 @@ mod tests {
         };
         assert_eq!(ListedSpeeds::from_desc(&other), ListedSpeeds::default());
         assert_eq!(ListedSpeeds::default().bounds(), None);
+    }
+
+    /// A protocol-200 body's 0xD20D is a dummy range (the real ILCE-6000 reply's, read in
+    /// place): the speeds are the third-stop scale down to the body's fastest, and plan on it.
+    #[test]
+    fn a_range_gives_the_third_stop_scale() {
+        use sonyctl_ptp::UsbContainer;
+        use sonyctl_sony::{AllPropInfo, SdioVersion};
+        let container =
+            sonyctl_vectors::hex("ilce6000_usb_9209_getallextdevicepropinfo_reply.container.hex");
+        let payload = UsbContainer::decode(&container).unwrap().payload;
+        let info = AllPropInfo::decode(&payload, SdioVersion::V200).unwrap();
+        let desc = info.get(SHUTTER_SPEED).unwrap();
+        assert!(matches!(desc.form, SonyForm::Range { .. }));
+        let listed = ListedSpeeds::for_model(desc, "ILCE-6000");
+        assert_eq!(listed.bounds(), Some((Duration::from_micros(250), s(30))));
+        assert_eq!(listed.speeds.len(), 52);
+        assert_eq!(listed.raw_for(s(2)), Some(0x0014_000A));
+        assert_eq!(
+            plan(s(2), &listed.durations(), DEFAULT_BULB_ABOVE).unwrap(),
+            Plan::Listed(s(2))
+        );
+        // A body the table does not know: down to 1/4000 too.
+        assert_eq!(ListedSpeeds::from_desc(desc), listed);
+        // The ILCE-7SM3 reaches 1/8000.
+        let a7s3 = ListedSpeeds::for_model(desc, "ILCE-7SM3");
+        assert_eq!(a7s3.bounds().unwrap().0, Duration::from_micros(125));
     }
 
     proptest! {

@@ -521,3 +521,46 @@ fn listed_shutter_speeds_as_durations() {
         }
     }
 }
+
+/// The third-stop scale is what real bodies list: the DSC-RX100M7's whole list, the
+/// ILCE-7SM3's down to its 1/8000; and the ILCE-6000, whose 0xD20D is a dummy range, gets the
+/// scale down to its 1/4000 from the body table.
+#[test]
+fn the_third_stop_scale_is_what_real_bodies_list() {
+    use sonyctl_sony::bodies;
+    use sonyctl_sony::values::{ShutterSpeed, third_stop_scale};
+
+    let a7s3 = UsbContainer::decode(&vectors::hex(
+        "ilce7sm3_fw300_usb_9209_getallextdevicepropinfo_reply.container.hex",
+    ))
+    .unwrap()
+    .payload;
+    let rx100 =
+        vectors::hex("dscrx100m7_fw100_ptpip_9209_getallextdevicepropinfo_reply.payload.hex");
+    for (model, payload) in [("ILCE-7SM3", &a7s3), ("DSC-RX100M7", &rx100)] {
+        let info = AllPropInfo::decode(payload, SdioVersion::V300).unwrap();
+        let listed: Vec<ShutterSpeed> = info
+            .get(PropertyCode(0xD20D))
+            .unwrap()
+            .settable_values()
+            .unwrap()
+            .iter()
+            .filter_map(|v| ShutterSpeed::from_value(v.as_u64().unwrap()))
+            .filter(|s| !s.is_bulb())
+            .collect();
+        let fastest = bodies::body(model).unwrap().fastest_shutter;
+        assert_eq!(third_stop_scale(fastest), listed, "{model}");
+    }
+    let container = vectors::hex("ilce6000_usb_9209_getallextdevicepropinfo_reply.container.hex");
+    let c = UsbContainer::decode(&container).unwrap();
+    let info = AllPropInfo::decode(&c.payload, SdioVersion::V200).unwrap();
+    let shutter = info.get(PropertyCode(0xD20D)).unwrap();
+    assert!(matches!(shutter.form, SonyForm::Range { .. }));
+    let scale = third_stop_scale(bodies::body("ILCE-6000").unwrap().fastest_shutter);
+    assert_eq!(scale.len(), 52);
+    assert_eq!(scale.first().unwrap().to_raw(), 0x012C_000A);
+    assert_eq!(
+        format_value(shutter.code, &Value::U32(scale.last().unwrap().to_raw())),
+        "1/4000"
+    );
+}

@@ -316,6 +316,44 @@ impl fmt::Display for ExtendedShutterSpeed {
     }
 }
 
+/// The fastest speed a body lists when nothing says otherwise: every body Sony made in the
+/// PC-remote era reaches 1/4000.
+pub const DEFAULT_FASTEST_SHUTTER: Duration = Duration::from_micros(250);
+
+/// Sony's shutter speeds in thirds of a stop, slowest first, as the cameras encode them: 30" to
+/// 0.4" in tenths of a second (300/10 … 4/10), then 1/3 to 1/32000. Every body that lists its
+/// speeds lists a run of these (the real ILCE-7SM3 list is 30" to 1/8000, the DSC-RX100M7's
+/// the whole scale); protocol-200 bodies give a dummy range instead of a list, and their speeds
+/// are this scale down to the body's fastest.
+#[rustfmt::skip]
+const THIRDS: [(u16, u16); 61] = [
+    (300, 10), (250, 10), (200, 10), (150, 10), (130, 10), (100, 10), (80, 10), (60, 10),
+    (50, 10), (40, 10), (32, 10), (25, 10), (20, 10), (16, 10), (13, 10), (10, 10), (8, 10),
+    (6, 10), (5, 10), (4, 10), (1, 3), (1, 4), (1, 5), (1, 6), (1, 8), (1, 10), (1, 13),
+    (1, 15), (1, 20), (1, 25), (1, 30), (1, 40), (1, 50), (1, 60), (1, 80), (1, 100),
+    (1, 125), (1, 160), (1, 200), (1, 250), (1, 320), (1, 400), (1, 500), (1, 640), (1, 800),
+    (1, 1000), (1, 1250), (1, 1600), (1, 2000), (1, 2500), (1, 3200), (1, 4000), (1, 5000),
+    (1, 6400), (1, 8000), (1, 10000), (1, 12800), (1, 16000), (1, 20000), (1, 25600),
+    (1, 32000),
+];
+
+/// The third-stop scale from 30" down to `fastest` (inclusive), slowest first, as 0xD20D
+/// values (see [`THIRDS`]).
+pub fn third_stop_scale(fastest: Duration) -> Vec<ShutterSpeed> {
+    let mut out: Vec<ShutterSpeed> = Vec::new();
+    for &(numerator, denominator) in THIRDS.iter() {
+        let speed = ShutterSpeed::Seconds {
+            numerator,
+            denominator,
+        };
+        match speed.duration() {
+            Some(d) if d >= fastest => out.push(speed),
+            _ => break,
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
