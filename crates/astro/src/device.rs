@@ -513,6 +513,9 @@ impl AstroCamera {
             });
             s.error = None;
             s.image_ready = false;
+            // The previous frame goes now, not when the next is decoded: a server holds one
+            // frame, not two (a front end still sending it keeps its own `Arc`).
+            s.last = None;
             if format_change.is_some() {
                 s.format_changed = true;
             }
@@ -616,7 +619,7 @@ impl AstroCamera {
         self.shared().error.clone()
     }
 
-    /// The last decoded frame (kept while the next exposure runs, until it is replaced).
+    /// The last decoded frame, until the next exposure starts (also after a disconnect).
     pub fn last_frame(&self) -> Option<Arc<Frame>> {
         self.shared().last.clone()
     }
