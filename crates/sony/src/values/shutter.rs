@@ -337,8 +337,9 @@ const THIRDS: [(u16, u16); 61] = [
     (1, 32000),
 ];
 
-/// The third-stop scale from 30" down to `fastest` (inclusive), slowest first, as 0xD20D
-/// values (see [`THIRDS`]).
+/// Sony's third-stop scale from 30" down to `fastest` (inclusive), slowest first, as 0xD20D
+/// values: 30" to 0.4" in tenths of a second, then 1/3 to 1/32000 (the real ILCE-7SM3 list is
+/// this scale to 1/8000, the DSC-RX100M7's the whole of it).
 pub fn third_stop_scale(fastest: Duration) -> Vec<ShutterSpeed> {
     let mut out: Vec<ShutterSpeed> = Vec::new();
     for &(numerator, denominator) in THIRDS.iter() {
