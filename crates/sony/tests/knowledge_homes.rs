@@ -258,6 +258,7 @@ fn every_layout_is_decoded_in_its_home_only() {
     assert_eq!(
         scanned,
         [
+            "astro",
             "camera",
             "cli",
             "ptp",
