@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use sonyctl_sim::{Fault, OwnerAction, Profile, ScheduledAction, SimOptions, SimulatedCamera};
+use sonyctl_sim::{Fault, OwnerAction, ScheduledAction, SimOptions, SimulatedCamera};
 use sonyctl_transport::usbip_server::BUS_ID;
 use sonyctl_transport::{PtpIpServer, ServerOptions, UsbIpOptions, UsbIpServer};
 
@@ -395,15 +395,7 @@ fn read_owner_actions(
     }
 }
 
-/// A built-in profile by name, or a profile file when `name` is a path to a `.toml` file.
-pub fn load_profile(name: &str) -> Result<Profile> {
-    if name.ends_with(".toml") || name.contains(std::path::MAIN_SEPARATOR) || name.contains('/') {
-        let text = std::fs::read_to_string(name).with_context(|| format!("cannot read {name}"))?;
-        return Profile::from_toml(&text)
-            .with_context(|| format!("{name} is not a usable profile"));
-    }
-    Ok(Profile::builtin(name)?)
-}
+pub use sonyctl_open::load_profile;
 
 #[cfg(test)]
 mod tests {
