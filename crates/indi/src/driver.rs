@@ -44,6 +44,7 @@ const EXTRAS: &[(&str, &str, &str)] = &[
     ),
     ("SONY_FOCUS_MODE", "Focus mode", "focus-mode"),
     ("SONY_EXPOSURE_PROGRAM", "Exposure mode", "program"),
+    ("SONY_ISO", "ISO (as the body shows it)", "iso"),
 ];
 
 /// How the driver starts: from its environment.
@@ -318,7 +319,8 @@ impl Driver {
             };
             let text = one.text.trim();
             match &mut m.value {
-                Value::Text(t) => *t = one.text.clone(),
+                // libindi's clients put the text on a line of its own, indented.
+                Value::Text(t) => *t = text.to_string(),
                 Value::Number(v, _) => match parse_number(text) {
                     Some(n) => *v = n,
                     None => {
@@ -1518,6 +1520,114 @@ impl std::fmt::Debug for Driver {
 )]
 mod tests {
     use super::*;
+
+    /// What the driver writes, shared with the test.
+    #[derive(Clone, Default)]
+    struct Shared(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Shared {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            lock(&self.0).extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Shared {
+        fn take(&self) -> Vec<Element> {
+            let bytes = std::mem::take(&mut *lock(&self.0));
+            crate::xml::Reader::default()
+                .feed(&bytes)
+                .into_iter()
+                .map(Result::unwrap)
+                .collect()
+        }
+    }
+
+    fn config() -> Config {
+        Config {
+            device: "Sony Camera".into(),
+            port: "usb".into(),
+            bulb_above: 30.0,
+            keep: String::new(),
+            upload_dir: "/tmp".into(),
+        }
+    }
+
+    fn element(xml: &str) -> Element {
+        crate::xml::Reader::default()
+            .feed(xml.as_bytes())
+            .remove(0)
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn properties_are_defined_and_written_as_clients_send_them() {
+        let out = Shared::default();
+        let d = Driver::new(&config(), Box::new(out.clone())).unwrap();
+        d.handle(element("<getProperties version='1.7'/>")).await;
+        let defs = out.take();
+        let names: Vec<&str> = defs.iter().filter_map(|e| e.attr("name")).collect();
+        assert_eq!(names[..3], ["CONNECTION", "DRIVER_INFO", "DEVICE_PORT"]);
+        assert!(defs.iter().all(|e| e.name.starts_with("def")));
+        // Another device's, or one property.
+        d.handle(element("<getProperties version='1.7' device='Other'/>"))
+            .await;
+        assert!(out.take().is_empty());
+        d.handle(element("<getProperties version='1.7' name='DEVICE_PORT'/>"))
+            .await;
+        assert_eq!(out.take().len(), 1);
+        // libindi's clients indent the text: it is trimmed.
+        d.handle(element(
+            "<newTextVector device='Sony Camera' name='DEVICE_PORT'>\n  <oneText \
+             name='PORT'>\n      ip:[::1]:15741\n  </oneText>\n</newTextVector>",
+        ))
+        .await;
+        let set = out.take();
+        assert_eq!(set[0].name, "setTextVector");
+        assert_eq!(set[0].attr("state"), Some("Ok"));
+        assert_eq!(set[0].children[0].text, "ip:[::1]:15741");
+        // A camera spec sonyctl refuses: Alert with why.
+        d.handle(element(
+            "<newTextVector device='Sony Camera' name='DEVICE_PORT'><oneText \
+             name='PORT'>tcp:x</oneText></newTextVector>",
+        ))
+        .await;
+        let set = out.take();
+        assert_eq!(set[0].attr("state"), Some("Alert"));
+        assert!(set[0].attr("message").unwrap().contains("tcp:x"));
+        // Read-only, or unknown: refused or ignored, never changed.
+        d.handle(element(
+            "<newTextVector device='Sony Camera' name='DRIVER_INFO'><oneText \
+             name='DRIVER_EXEC'>x</oneText></newTextVector>",
+        ))
+        .await;
+        assert_eq!(out.take()[0].name, "message");
+        d.handle(element(
+            "<newSwitchVector device='Sony Camera' name='NOPE'/>",
+        ))
+        .await;
+        assert!(out.take().is_empty());
+        // A number that is none: Alert.
+        d.handle(element(
+            "<newNumberVector device='Sony Camera' name='SONY_BULB_ABOVE'><oneNumber \
+             name='BULB_ABOVE'>soon</oneNumber></newNumberVector>",
+        ))
+        .await;
+        assert_eq!(out.take()[0].attr("state"), Some("Alert"));
+        // Exposing while not connected: Alert, not a crash.
+        d.handle(element(
+            "<newNumberVector device='Sony Camera' name='CCD_EXPOSURE'><oneNumber \
+             name='CCD_EXPOSURE_VALUE'>1</oneNumber></newNumberVector>",
+        ))
+        .await;
+        assert!(
+            out.take().is_empty(),
+            "CCD_EXPOSURE is not defined before connecting"
+        );
+    }
 
     #[test]
     fn numbers_decimal_and_sexagesimal() {
