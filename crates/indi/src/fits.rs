@@ -80,31 +80,12 @@ fn real(v: f64) -> String {
     }
 }
 
-/// `yyyy-mm-ddThh:mm:ss.sss` in UTC.
+/// `yyyy-mm-ddThh:mm:ss.sss` in UTC (FITS `DATE-OBS` has no zone letter).
 pub fn utc(t: SystemTime) -> String {
     let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
-    let secs = d.as_secs();
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    let (h, m, s) = (rem / 3600, rem % 3600 / 60, rem % 60);
-    let (y, mo, da) = civil(days as i64);
-    format!(
-        "{y:04}-{mo:02}-{da:02}T{h:02}:{m:02}:{s:02}.{:03}",
-        d.subsec_millis()
-    )
-}
-
-/// Days since 1970-01-01 → (year, month, day) (Howard Hinnant's algorithm).
-fn civil(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
+    let mut s = sonyctl_ptp::date::rfc3339(d.as_secs(), d.subsec_millis());
+    s.pop();
+    s
 }
 
 /// The header of `frame`'s subframe, padded to whole blocks.
@@ -396,6 +377,5 @@ mod tests {
         assert_eq!(real(0.001), "0.001");
         assert_eq!(real(30.0), "30.0");
         assert_eq!(utc(UNIX_EPOCH), "1970-01-01T00:00:00.000");
-        assert_eq!(civil(11_016), (2000, 2, 29));
     }
 }

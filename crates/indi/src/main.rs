@@ -37,10 +37,7 @@ fn log(line: &str) {
 
 async fn run() -> ExitCode {
     let config = Config::from_env();
-    let out = Box::new(std::io::BufWriter::with_capacity(
-        1 << 16,
-        std::io::stdout(),
-    ));
+    let out = Box::new(std::io::BufWriter::with_capacity(65_536, std::io::stdout()));
     let driver = match Driver::new(&config, out) {
         Ok(d) => d,
         Err(e) => {
@@ -50,7 +47,7 @@ async fn run() -> ExitCode {
     };
     let mut stdin = tokio::io::stdin();
     let mut reader = Reader::default();
-    let mut buf = vec![0u8; 1 << 16];
+    let mut buf = vec![0u8; 65_536];
     loop {
         let n = match stdin.read(&mut buf).await {
             Ok(0) | Err(_) => break,

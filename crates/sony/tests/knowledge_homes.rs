@@ -261,6 +261,8 @@ fn every_layout_is_decoded_in_its_home_only() {
             "astro",
             "camera",
             "cli",
+            "indi",
+            "open",
             "ptp",
             "raw",
             "server",
