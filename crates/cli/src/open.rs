@@ -5,8 +5,6 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use sonyctl_camera::{Camera, CameraError, Cancel, CaptureError, SetError, TransportError};
-#[cfg(not(feature = "sim"))]
-pub use sonyctl_open::NO_SIM;
 pub use sonyctl_open::{CameraSpec, MASS_STORAGE_ADVICE, open_camera, open_usb};
 use sonyctl_service::{CameraService, ServiceHandle, ServiceOptions};
 
