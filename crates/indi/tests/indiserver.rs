@@ -2,7 +2,9 @@
 //! `indi_eval` (package `indi-bin`) on the simulated camera: the properties, ISO, a listed
 //! 2 s exposure and a host-timed bulb each delivering a FITS BLOB (and a local upload) whose
 //! header and pixels match `sonyctl_raw::decode` of the kept ARW, abort, focus moves,
-//! disconnect. The BLOB is received by a small Python client and the FITS read by a Python
+//! disconnect; a CCD_FRAME subframe cut from the decoded ARW, the native transfer format (the
+//! ARW byte for byte) and the JPEG capture format (an RGB FITS whose planes are the JPEG as
+//! `jpeg-decoder` decodes it). The BLOB is received by a small Python client and the FITS read by a Python
 //! reader, both independent of the driver's code (`tests/indi_client.py`, `tests/fits_read.py`).
 //! Straight on the driver's standard input: refused input answered with a message, the end of
 //! input ending the session, and a new instance taking over a stale PTP/IP session.
@@ -303,14 +305,26 @@ fn header<'a>(json: &'a str, key: &str) -> &'a str {
     rest.split([',', '}']).next().unwrap().trim()
 }
 
-fn arws(dir: &Path) -> Vec<PathBuf> {
+/// The files kept with extension `ext`, in the camera's order (its names count up).
+fn kept(dir: &Path, ext: &str) -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e.eq_ignore_ascii_case("arw")))
+        .filter(|p| p.extension().is_some_and(|e| e.eq_ignore_ascii_case(ext)))
         .collect();
     v.sort();
     v
+}
+
+fn arws(dir: &Path) -> Vec<PathBuf> {
+    kept(dir, "arw")
+}
+
+/// Asks for an exposure of `seconds` and receives its BLOB: (the client's report, the file).
+fn blob_of(server: &Server, seconds: &str, blob_name: &str) -> (serde_like::Report, PathBuf) {
+    let client = BlobClient::start(server, blob_name);
+    server.set(&format!("CCD_EXPOSURE.CCD_EXPOSURE_VALUE={seconds}"));
+    client.finish()
 }
 
 /// The FITS's pixels against the decoder's samples of the ARW kept for it.
@@ -328,9 +342,7 @@ fn check_against_arw(values: &[u8], arw: &Path, width: u32, height: u32) {
 /// One exposure through indiserver: the BLOB, its header and pixels against the ARW kept.
 fn expose(server: &Server, seconds: &str, blob_name: &str) -> (String, serde_like::Report) {
     let before = arws(&server.keep()).len();
-    let client = BlobClient::start(server, blob_name);
-    server.set(&format!("CCD_EXPOSURE.CCD_EXPOSURE_VALUE={seconds}"));
-    let (report, path) = client.finish();
+    let (report, path) = blob_of(server, seconds, blob_name);
     assert_eq!(report.format.as_deref(), Some(".fits"), "{report:?}");
     let (json, values) = read_fits(&path);
     let kept = arws(&server.keep());
@@ -553,6 +565,95 @@ fn the_driver_under_indiserver() {
             .try_get(&format!("{DEVICE}.CCD_EXPOSURE.CCD_EXPOSURE_VALUE"))
             .is_none()
     );
+}
+
+#[test]
+fn a_subframe_the_native_file_and_a_jpeg_as_rgb_fits() {
+    if !have_tools() {
+        return;
+    }
+    let server = Server::start("30");
+    server.set("CONNECTION.CONNECT=On");
+    assert!(server.eval(&state("CONNECTION", 1), 20), "connected");
+    let (max_x, max_y) = (
+        server.get("CCD_INFO.CCD_MAX_X"),
+        server.get("CCD_INFO.CCD_MAX_Y"),
+    );
+
+    // CCD_FRAME: the FITS is the subframe, its pixels the decoder's cut at the same place.
+    let (x, y, w, h) = (101u32, 51u32, 300u32, 200u32);
+    server.set(&format!("CCD_FRAME.X;Y;WIDTH;HEIGHT={x};{y};{w};{h}"));
+    assert!(server.eval(&state("CCD_FRAME", 1), 10));
+    let before = arws(&server.keep()).len();
+    let (report, path) = blob_of(&server, "0.5", "subframe.fits");
+    assert_eq!(report.format.as_deref(), Some(".fits"), "{report:?}");
+    let (json, values) = read_fits(&path);
+    assert_eq!(header(&json, "NAXIS1"), w.to_string());
+    assert_eq!(header(&json, "NAXIS2"), h.to_string());
+    let kept_arws = arws(&server.keep());
+    assert_eq!(kept_arws.len(), before + 1, "one ARW kept for the exposure");
+    let image = sonyctl_raw::decode(&std::fs::read(kept_arws.last().unwrap()).unwrap()).unwrap();
+    assert_eq!(
+        (image.width.to_string(), image.height.to_string()),
+        (max_x.clone(), max_y.clone())
+    );
+    // RGGB at the image's corner: from an odd column and row, RGGB starts one pixel in.
+    assert_eq!(image.info.cfa, sonyctl_raw::CfaPattern::Rggb);
+    assert_eq!(header(&json, "XBAYROFF"), "1");
+    assert_eq!(header(&json, "YBAYROFF"), "1");
+    let expected: Vec<u8> = (y..y + h)
+        .flat_map(|row| (x..x + w).map(move |col| (col, row)))
+        .flat_map(|(col, row)| image.get(col, row).unwrap().to_le_bytes())
+        .collect();
+    assert_eq!(values.len(), expected.len());
+    assert!(
+        values == expected,
+        "the subframe's pixels differ from the ARW's"
+    );
+    server.set(&format!("CCD_FRAME.X;Y;WIDTH;HEIGHT=0;0;{max_x};{max_y}"));
+    assert!(server.eval(&state("CCD_FRAME", 1), 10));
+
+    // Native transfer: CCD1 is the camera's ARW, byte for byte.
+    server.set("CCD_TRANSFER_FORMAT.FORMAT_NATIVE=On");
+    assert!(server.eval(&state("CCD_TRANSFER_FORMAT", 1), 10));
+    let (report, path) = blob_of(&server, "0.5", "native.arw");
+    assert_eq!(report.format.as_deref(), Some(".arw"), "{report:?}");
+    let kept_arws = arws(&server.keep());
+    assert_eq!(kept_arws.len(), before + 2, "one ARW kept for the exposure");
+    assert!(
+        std::fs::read(&path).unwrap() == std::fs::read(kept_arws.last().unwrap()).unwrap(),
+        "the native BLOB is not the camera's ARW"
+    );
+    server.set("CCD_TRANSFER_FORMAT.FORMAT_FITS=On");
+    assert!(server.eval(&state("CCD_TRANSFER_FORMAT", 1), 10));
+
+    // JPEG capture format: an RGB FITS (three 8-bit planes) of the JPEG the camera wrote.
+    server.set("CCD_CAPTURE_FORMAT.FORMAT_JPEG=On");
+    assert!(server.eval(&state("CCD_CAPTURE_FORMAT", 1), 10));
+    let (report, path) = blob_of(&server, "0.5", "jpeg.fits");
+    assert_eq!(report.format.as_deref(), Some(".fits"), "{report:?}");
+    let (json, values) = read_fits(&path);
+    assert_eq!(header(&json, "BITPIX"), "8");
+    assert_eq!(header(&json, "NAXIS"), "3");
+    assert_eq!(header(&json, "NAXIS3"), "3");
+    assert!(
+        !json.contains("\"BZERO\"") && !json.contains("\"BAYERPAT\""),
+        "{json}"
+    );
+    let jpegs = kept(&server.keep(), "jpg");
+    assert_eq!(jpegs.len(), 1, "one JPEG kept for the exposure");
+    let bytes = std::fs::read(&jpegs[0]).unwrap();
+    let mut decoder = jpeg_decoder::Decoder::new(bytes.as_slice());
+    let rgb = decoder.decode().unwrap();
+    let info = decoder.info().unwrap();
+    assert_eq!(info.pixel_format, jpeg_decoder::PixelFormat::RGB24);
+    assert_eq!(header(&json, "NAXIS1"), info.width.to_string());
+    assert_eq!(header(&json, "NAXIS2"), info.height.to_string());
+    let planes: Vec<u8> = (0..3)
+        .flat_map(|plane| rgb.iter().skip(plane).step_by(3).copied())
+        .collect();
+    assert_eq!(values.len(), planes.len());
+    assert!(values == planes, "the FITS planes differ from the JPEG's");
 }
 
 /// The driver on pipes, as indiserver runs it.
