@@ -10,12 +10,13 @@
 //! The header is 80-byte cards padded with spaces to a 2880-byte block, the data padded with
 //! zeros to one (FITS Standard 4.0 §3.3, §4.1, §5.2.5). Keywords besides the mandatory ones
 //! follow libindi's choice: `EXTEND`, `ROWORDER`, `INSTRUME`, `EXPTIME`, `DATE-OBS` (the UTC
-//! start), `ISOSPEED`, `FRAME`, `IMAGETYP`, `XBINNING`/`YBINNING`, pixel sizes when known.
+//! start), `ISOSPEED` (a number; left out with a `COMMENT` saying why on ISO AUTO), `FRAME`, `IMAGETYP`, `XBINNING`/`YBINNING`, pixel sizes when known.
 
 use std::io::{self, Write};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use sonyctl_astro::{Frame, Pixels, Row};
+use sonyctl_sony::values::Iso;
 
 /// The FITS block size.
 pub const BLOCK: usize = 2880;
@@ -40,6 +41,18 @@ fn card(keyword: &str, value: &str, comment: &str) -> [u8; 80] {
         text.push_str(comment);
     }
     for (dst, b) in c.iter_mut().zip(text.bytes()) {
+        *dst = if (0x20..0x7f).contains(&b) { b } else { b'?' };
+    }
+    c
+}
+
+/// A `COMMENT` card: the text in bytes 9–80, printable ASCII, cut at 72 characters.
+fn comment(text: &str) -> [u8; 80] {
+    let mut c = [b' '; 80];
+    for (dst, b) in c
+        .iter_mut()
+        .zip(b"COMMENT ".iter().copied().chain(text.bytes()))
+    {
         *dst = if (0x20..0x7f).contains(&b) { b } else { b'?' };
     }
     c
@@ -132,10 +145,16 @@ pub fn header(frame: &Frame, info: &HeaderInfo) -> Vec<u8> {
         &utc(frame.started),
         "UTC start of the exposure",
     ));
-    if let Some(iso) = frame.iso.as_deref() {
-        match iso.trim().parse::<u32>() {
-            Ok(n) => cards.push(card("ISOSPEED", &n.to_string(), "ISO")),
-            Err(_) => cards.push(string_card("ISOSPEED", iso, "ISO")),
+    // ISOSPEED is a number; the ISO is read as the camera showed it (`800`, `MFNR 3200`,
+    // `AUTO`). On AUTO the frame knows only the setting, not the sensitivity the camera chose,
+    // so the keyword is left out and a comment says why.
+    if let Some(text) = frame.iso.as_deref() {
+        match text.parse::<Iso>().map(|iso| iso.value()) {
+            Ok(Some(n)) => cards.push(card("ISOSPEED", &n.to_string(), "ISO")),
+            Ok(None) => cards.push(comment(
+                "ISO AUTO: the sensitivity the camera chose is not reported; no ISOSPEED",
+            )),
+            Err(_) => cards.push(comment(&format!("ISO {text}: not a number; no ISOSPEED"))),
         }
     }
     if !info.frame_type.is_empty() {
@@ -273,6 +292,10 @@ mod tests {
                 out.push((key, String::new()));
                 break;
             }
+            if key == "COMMENT" {
+                out.push((key, text[8..].trim_end().to_string()));
+                continue;
+            }
             assert_eq!(&text[8..10], "= ", "{text}");
             let v = text[10..].split(" / ").next().unwrap().trim();
             // Trailing spaces inside a string are not significant.
@@ -366,6 +389,38 @@ mod tests {
         let data = &out[BLOCK..BLOCK + 12];
         assert_eq!(data, [0, 3, 6, 9, 1, 4, 7, 10, 2, 5, 8, 11]);
         assert_eq!(out.len(), 2 * BLOCK);
+    }
+
+    #[test]
+    fn isospeed_is_a_number_or_left_out_with_a_comment() {
+        let full = Subframe::full(2, 2);
+        let header_of = |iso: Option<&str>| {
+            let mut f = frame(Pixels::Bayer(vec![0; 4]), 2, 2, full);
+            f.iso = iso.map(str::to_string);
+            cards(&header(&f, &HeaderInfo::default()))
+        };
+        for (shown, number) in [("800", "800"), ("MFNR 3200", "3200"), ("50 (ext)", "50")] {
+            let c = header_of(Some(shown));
+            assert_eq!(value(&c, "ISOSPEED"), number, "{shown}");
+            assert!(c.iter().all(|(k, _)| k != "COMMENT"), "{shown}");
+        }
+        for shown in ["AUTO", "MFNR AUTO"] {
+            let c = header_of(Some(shown));
+            assert!(c.iter().all(|(k, _)| k != "ISOSPEED"), "{shown}");
+            let comments: Vec<&str> = c
+                .iter()
+                .filter(|(k, _)| k == "COMMENT")
+                .map(|(_, v)| v.as_str())
+                .collect();
+            assert_eq!(comments.len(), 1, "{shown}");
+            assert!(comments[0].starts_with("ISO AUTO:"), "{comments:?}");
+        }
+        let c = header_of(Some("soon"));
+        assert!(c.iter().all(|(k, _)| k != "ISOSPEED"));
+        assert!(c.iter().any(|(k, v)| k == "COMMENT" && v.contains("soon")));
+        // Not read: neither.
+        let c = header_of(None);
+        assert!(c.iter().all(|(k, _)| k != "ISOSPEED" && k != "COMMENT"));
     }
 
     #[test]
