@@ -60,6 +60,9 @@ pub struct Config {
     pub keep: String,
     /// Where local uploads go first (`HOME`).
     pub upload_dir: String,
+    /// The one simulated-camera profile file DEVICE_PORT may name (`SONYCTL_SIM_PROFILE`, set
+    /// by whoever starts the driver); otherwise `sim:` takes built-in model names only.
+    pub sim_profile: Option<String>,
 }
 
 impl Config {
@@ -75,6 +78,7 @@ impl Config {
                 .unwrap_or(30.0),
             keep: var("SONYCTL_OUTPUT").unwrap_or_default(),
             upload_dir: var("HOME").unwrap_or_else(|| "/tmp".to_string()),
+            sim_profile: var("SONYCTL_SIM_PROFILE"),
         }
     }
 }
@@ -100,6 +104,7 @@ struct Exposure {
 
 struct Inner {
     device: String,
+    sim_profile: Option<String>,
     out: Mutex<Output>,
     base: Mutex<Vec<Vector>>,
     connected: Mutex<Vec<Vector>>,
@@ -219,6 +224,7 @@ impl Driver {
         Ok(Driver {
             inner: Arc::new(Inner {
                 device: config.device.clone(),
+                sim_profile: config.sim_profile.clone(),
                 out: Mutex::new(out),
                 base: Mutex::new(base_properties(config)),
                 connected: Mutex::new(Vec::new()),
@@ -386,7 +392,7 @@ impl Driver {
             }
             "DEVICE_PORT" => {
                 let port = new.text("PORT").unwrap_or_default().trim().to_string();
-                match port.parse::<CameraSpec>() {
+                match self.port_spec(&port) {
                     Ok(_) => self.update(name, None, |v| {
                         v.set_text("PORT", &port);
                         v.state = State::Ok;
@@ -492,6 +498,29 @@ impl Driver {
             .unwrap_or(false)
     }
 
+    /// DEVICE_PORT's value as a camera. Any client may set it, so a simulated camera's profile
+    /// file is refused unless it is the one `SONYCTL_SIM_PROFILE` names: the driver never reads
+    /// a file a client chose.
+    fn port_spec(&self, port: &str) -> Result<CameraSpec, String> {
+        let spec = port.trim().parse::<CameraSpec>()?;
+        if let Some(name) = sonyctl_open::sim_profile_path(&spec) {
+            // CameraSpec keeps the name in lower case.
+            let allowed = self
+                .inner
+                .sim_profile
+                .as_deref()
+                .map(str::to_ascii_lowercase);
+            if allowed.as_deref() != Some(name) {
+                return Err(format!(
+                    "sim: takes a built-in model's name here; a profile file only as \
+                     SONYCTL_SIM_PROFILE ({} characters refused)",
+                    name.chars().count()
+                ));
+            }
+        }
+        Ok(spec)
+    }
+
     async fn connect(&self) {
         if self.astro().is_some() {
             return self.state("CONNECTION", State::Ok, None);
@@ -500,13 +529,15 @@ impl Driver {
             .get("DEVICE_PORT")
             .and_then(|v| v.text("PORT").map(str::to_string))
             .unwrap_or_default();
-        let spec = match port.trim().parse::<CameraSpec>() {
+        let spec = match self.port_spec(&port) {
             Ok(s) => s,
             Err(e) => return self.connect_failed(&e),
         };
         self.update("CONNECTION", None, |v| v.state = State::Busy);
         let camera = match sonyctl_open::open_camera(Some(&spec), None).await {
             Ok(c) => c,
+            // A profile file's parser quotes the file: only the outer context goes to clients.
+            Err(e) if sonyctl_open::is_sim(&spec) => return self.connect_failed(&format!("{e}")),
             Err(e) => return self.connect_failed(&format!("{e:#}")),
         };
         let service = CameraService::spawn(camera, ServiceOptions::default());
@@ -1553,6 +1584,7 @@ mod tests {
             bulb_above: 30.0,
             keep: String::new(),
             upload_dir: "/tmp".into(),
+            sim_profile: None,
         }
     }
 
@@ -1598,6 +1630,19 @@ mod tests {
         let set = out.take();
         assert_eq!(set[0].attr("state"), Some("Alert"));
         assert!(set[0].attr("message").unwrap().contains("tcp:x"));
+        // A file named as the simulated camera's profile: refused, never read nor quoted.
+        d.handle(element(
+            "<newTextVector device='Sony Camera' name='DEVICE_PORT'><oneText \
+             name='PORT'>sim:/etc/passwd</oneText></newTextVector>",
+        ))
+        .await;
+        let set = out.take();
+        assert_eq!(set[0].attr("state"), Some("Alert"));
+        assert!(!set[0].attr("message").unwrap().contains("passwd"));
+        assert_eq!(
+            d.get("DEVICE_PORT").unwrap().text("PORT"),
+            Some("ip:[::1]:15741")
+        );
         // Read-only, or unknown: refused or ignored, never changed.
         d.handle(element(
             "<newTextVector device='Sony Camera' name='DRIVER_INFO'><oneText \

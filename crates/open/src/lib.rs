@@ -236,11 +236,37 @@ fn find_usb(serial: Option<&str>) -> Result<sonyctl_transport::UsbDevice> {
     }
 }
 
+/// True for the simulated camera.
+pub fn is_sim(spec: &CameraSpec) -> bool {
+    #[cfg(feature = "sim")]
+    if let CameraSpec::Sim(_) = spec {
+        return true;
+    }
+    let _ = spec;
+    false
+}
+
+/// The profile file a `sim:` spec names (what [`load_profile`] reads as a file), if it names
+/// one rather than a built-in model.
+pub fn sim_profile_path(spec: &CameraSpec) -> Option<&str> {
+    #[cfg(feature = "sim")]
+    if let CameraSpec::Sim(name) = spec {
+        return is_profile_path(name).then_some(name.as_str());
+    }
+    let _ = spec;
+    None
+}
+
+#[cfg(feature = "sim")]
+fn is_profile_path(name: &str) -> bool {
+    name.ends_with(".toml") || name.contains(std::path::MAIN_SEPARATOR) || name.contains('/')
+}
+
 /// The simulated camera's profile: a built-in model's name, or a profile file (`.toml`, or a
 /// path).
 #[cfg(feature = "sim")]
 pub fn load_profile(name: &str) -> Result<Profile> {
-    if name.ends_with(".toml") || name.contains(std::path::MAIN_SEPARATOR) || name.contains('/') {
+    if is_profile_path(name) {
         let text = std::fs::read_to_string(name).with_context(|| format!("cannot read {name}"))?;
         return Profile::from_toml(&text)
             .with_context(|| format!("{name} is not a usable profile"));
