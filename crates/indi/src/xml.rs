@@ -49,6 +49,8 @@ pub enum ParseError {
     TooLarge(usize),
     /// Elements nested past the depth limit.
     TooDeep(usize),
+    /// More elements in one message than the limit.
+    TooMany(usize),
     /// Not well-formed XML (what was wrong).
     Malformed(String),
 }
@@ -61,6 +63,9 @@ impl fmt::Display for ParseError {
             }
             ParseError::TooDeep(limit) => {
                 write!(f, "a message nested deeper than {limit} levels was refused")
+            }
+            ParseError::TooMany(limit) => {
+                write!(f, "a message of more than {limit} elements was refused")
             }
             ParseError::Malformed(why) => write!(f, "a malformed message was refused: {why}"),
         }
@@ -87,6 +92,10 @@ impl Default for Limits {
 
 /// What the reader found: a whole element, or one refused.
 pub type Item = Result<Element, ParseError>;
+
+/// The most elements one top-level element may hold (itself included): INDI's messages hold
+/// a member each, so a few hundred at most; this bounds the memory of many tiny ones.
+pub const MAX_ELEMENTS: usize = 4096;
 
 /// The longest tag or attribute name taken.
 const MAX_NAME: usize = 256;
@@ -136,6 +145,11 @@ pub struct Reader {
     discarding: bool,
     /// After a malformed element: skip to the next top-level start tag.
     recovering: bool,
+    /// A malformed element was refused and none read whole since: more malformed input is
+    /// dropped without a word (a stream of garbage gets one message, not one per `<`).
+    quiet: bool,
+    /// Elements in the current top-level element so far.
+    elements: usize,
     /// Bytes of the current top-level element so far.
     size: usize,
     /// The token being read (a name, a value or text), raw.
@@ -160,6 +174,8 @@ impl Reader {
             depth: 0,
             discarding: false,
             recovering: false,
+            quiet: false,
+            elements: 0,
             size: 0,
             token: Vec::new(),
             attr_name: String::new(),
@@ -188,7 +204,10 @@ impl Reader {
     /// Drops the element under way after an error and says so.
     fn fail(&mut self, error: ParseError, out: &mut Vec<Item>) {
         let recoverable = matches!(error, ParseError::Malformed(_));
-        out.push(Err(error));
+        if !(recoverable && self.quiet) {
+            out.push(Err(error));
+        }
+        self.quiet |= recoverable;
         self.token.clear();
         self.attr_name.clear();
         if recoverable {
@@ -419,9 +438,16 @@ impl Reader {
     fn start(&mut self, name: String) -> Result<(), ParseError> {
         if self.level() == 0 {
             self.recovering = false;
+            self.elements = 0;
         }
         if !self.discarding && self.level() >= self.limits.max_depth {
             return Err(ParseError::TooDeep(self.limits.max_depth));
+        }
+        if !self.discarding {
+            self.elements += 1;
+            if self.elements > MAX_ELEMENTS {
+                return Err(ParseError::TooMany(MAX_ELEMENTS));
+            }
         }
         if self.discarding {
             self.depth += 1;
@@ -475,6 +501,7 @@ impl Reader {
             Some(parent) => parent.children.push(element),
             None => {
                 self.size = 0;
+                self.quiet = false;
                 out.push(Ok(element));
             }
         }
@@ -715,6 +742,36 @@ mod tests {
         // Exactly at the limit is fine.
         let items = r.feed(b"<a><b><c><d/></c></b></a>");
         assert!(items[0].is_ok(), "{items:?}");
+    }
+
+    #[test]
+    fn garbage_gets_one_message_until_an_element_is_read_whole() {
+        let mut r = Reader::default();
+        let items = r.feed(&vec![b'<'; 100_000]);
+        assert_eq!(items.len(), 1, "one refusal, not one per `<`");
+        assert!(r.feed(b"<<< >< &").is_empty());
+        let items = r.feed(b"<getProperties version='1.7'/>");
+        assert_eq!(items.len(), 1);
+        assert!(items[0].is_ok());
+        // After a good element, the next malformed one is said again.
+        assert!(matches!(
+            r.feed(b"<a><</a>")[..],
+            [Err(ParseError::Malformed(_))]
+        ));
+    }
+
+    #[test]
+    fn many_tiny_elements_are_refused() {
+        let mut r = Reader::default();
+        let mut xml = b"<newSwitchVector>".to_vec();
+        for _ in 0..MAX_ELEMENTS {
+            xml.extend_from_slice(b"<a/>");
+        }
+        xml.extend_from_slice(b"</newSwitchVector><getProperties/>");
+        let items = r.feed(&xml);
+        assert_eq!(items.len(), 2, "{:?}", items.first());
+        assert_eq!(items[0], Err(ParseError::TooMany(MAX_ELEMENTS)));
+        assert_eq!(items[1].as_ref().unwrap().name, "getProperties");
     }
 
     #[test]
