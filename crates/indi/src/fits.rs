@@ -58,14 +58,21 @@ fn comment(text: &str) -> [u8; 80] {
     c
 }
 
-/// A string value: quoted, `'` doubled, at most 68 characters, padded to 8 as CFITSIO does.
+/// A string value: printable, `'` doubled, at most 68 characters between the quotes (a card's
+/// value holds 70) with no doubled quote cut in two, padded to 8 as CFITSIO does.
 fn string(s: &str) -> String {
-    let clean: String = s
-        .chars()
-        .map(|c| if (' '..='~').contains(&c) { c } else { '?' })
-        .take(60)
-        .collect::<String>()
-        .replace('\'', "''");
+    let mut clean = String::new();
+    for c in s.chars() {
+        let add = match c {
+            '\'' => "''".to_string(),
+            ' '..='~' => c.to_string(),
+            _ => "?".to_string(),
+        };
+        if clean.len() + add.len() > 68 {
+            break;
+        }
+        clean.push_str(&add);
+    }
     format!("'{clean:<8}'")
 }
 
@@ -429,6 +436,20 @@ mod tests {
         assert_eq!(string("a\u{1}é"), "'a??     '");
         let c = string_card("INSTRUME", &"x".repeat(200), "c");
         assert!(c.iter().all(|b| (0x20..0x7f).contains(b)));
+        // Quotes doubled before the cut: the value ends with its closing quote inside the
+        // card, and no doubled quote is split.
+        for text in [
+            "'".repeat(60),
+            format!("x{}", "'".repeat(60)),
+            "x".repeat(70),
+        ] {
+            let v = string(&text);
+            assert!(v.len() <= 70, "{v}");
+            let inner = &v[1..v.len() - 1];
+            assert_eq!(inner.trim_end().replace("''", "").find('\''), None, "{v}");
+            let c = string_card("INSTRUME", &text, "");
+            assert_eq!(&c[10..10 + v.len()], v.as_bytes());
+        }
         assert_eq!(real(0.001), "0.001");
         assert_eq!(real(30.0), "30.0");
         assert_eq!(utc(UNIX_EPOCH), "1970-01-01T00:00:00.000");
