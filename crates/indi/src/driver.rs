@@ -3,8 +3,10 @@
 //! [`AstroCamera`]; nothing here decides an exposure, a gain or a focus step (the astronomy
 //! layer does), it only maps them to INDI's standard properties.
 
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
 
@@ -13,6 +15,7 @@ use sonyctl_astro::{AstroCamera, DeviceOptions, ExposureRequest, Frame, ReadoutM
 use sonyctl_open::CameraSpec;
 use sonyctl_ptp::PropertyCode;
 use sonyctl_service::{CameraService, Event, ServiceOptions};
+use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::task::JoinHandle;
 
 use crate::fits::{self, HeaderInfo};
@@ -83,8 +86,49 @@ impl Config {
     }
 }
 
-/// Where the driver writes: standard output, shared by every task; a message is written whole.
+/// Where the driver writes: standard output, owned by the writer thread; a message is written
+/// whole.
 pub type Output = Box<dyn Write + Send>;
+
+/// Whole messages waiting for the writer thread at most. When the reader of standard output
+/// stalls, what does not fit is dropped (and counted on standard error): the driver, its
+/// camera and its tasks never wait for standard output.
+pub const QUEUE: usize = 4096;
+
+/// Clients' commands waiting for the one under way at most.
+pub const COMMANDS: usize = 256;
+
+/// A message the writer thread streams (a BLOB).
+type StreamJob = Box<dyn FnOnce(&mut dyn Write) + Send>;
+
+/// What the writer thread does, in order.
+enum Job {
+    /// One whole message.
+    Text(String),
+    /// A message the writer streams itself (a BLOB); it reports how it went on its own.
+    Stream(StreamJob),
+    /// Answered once everything queued before it is written.
+    Flush(tokio::sync::oneshot::Sender<()>),
+}
+
+/// The writer thread: owns standard output and writes the jobs in order. A write error (the
+/// output gone) makes later writes fail fast; flushes are still answered.
+fn writer(mut out: Output, jobs: Receiver<Job>) {
+    for job in jobs {
+        match job {
+            Job::Text(t) => {
+                let _ = out.write_all(t.as_bytes()).and_then(|()| out.flush());
+            }
+            Job::Stream(f) => {
+                f(&mut *out);
+                let _ = out.flush();
+            }
+            Job::Flush(done) => {
+                let _ = done.send(());
+            }
+        }
+    }
+}
 
 struct Session {
     astro: AstroCamera,
@@ -105,7 +149,10 @@ struct Exposure {
 struct Inner {
     device: String,
     sim_profile: Option<String>,
-    out: Mutex<Output>,
+    /// The writer thread's queue.
+    jobs: SyncSender<Job>,
+    /// Messages dropped because the queue was full.
+    dropped: AtomicU64,
     base: Mutex<Vec<Vector>>,
     connected: Mutex<Vec<Vector>>,
     session: Mutex<Option<Session>>,
@@ -221,11 +268,16 @@ impl Driver {
     /// A driver writing to `out`.
     pub fn new(config: &Config, out: Output) -> io::Result<Driver> {
         let temp = tempfile::Builder::new().prefix("indi-sonyctl-").tempdir()?;
+        let (jobs, queued) = std::sync::mpsc::sync_channel(QUEUE);
+        std::thread::Builder::new()
+            .name("indi-out".into())
+            .spawn(move || writer(out, queued))?;
         Ok(Driver {
             inner: Arc::new(Inner {
                 device: config.device.clone(),
                 sim_profile: config.sim_profile.clone(),
-                out: Mutex::new(out),
+                jobs,
+                dropped: AtomicU64::new(0),
                 base: Mutex::new(base_properties(config)),
                 connected: Mutex::new(Vec::new()),
                 session: Mutex::new(None),
@@ -239,12 +291,37 @@ impl Driver {
         &self.inner.device
     }
 
-    /// Writes one whole message (dropped when standard output is gone: the end of standard
-    /// input follows).
+    /// Queues one whole message for the writer thread; never waits (see [`QUEUE`]).
     fn send(&self, text: &str) {
-        let mut out = lock(&self.inner.out);
-        let _ = out.write_all(text.as_bytes());
-        let _ = out.flush();
+        self.queue(Job::Text(text.to_string()));
+    }
+
+    /// Queues a job; false when it was dropped (the queue full, or the writer gone).
+    fn queue(&self, job: Job) -> bool {
+        match self.inner.jobs.try_send(job) {
+            Ok(()) => true,
+            Err(TrySendError::Full(_)) => {
+                let n = self.inner.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+                if n.is_power_of_two() {
+                    let _ = writeln!(
+                        io::stderr().lock(),
+                        "indi_sonyctl: standard output is not read: {n} messages dropped"
+                    );
+                }
+                false
+            }
+            Err(TrySendError::Disconnected(_)) => false,
+        }
+    }
+
+    /// Waits until everything sent so far is written; false when the writer is gone, stalled
+    /// past the queue, or not done within `budget`.
+    pub async fn flush_within(&self, budget: Duration) -> bool {
+        let (done, written) = tokio::sync::oneshot::channel();
+        if !self.queue(Job::Flush(done)) {
+            return false;
+        }
+        matches!(tokio::time::timeout(budget, written).await, Ok(Ok(())))
     }
 
     /// Sends a `<message>`.
@@ -554,6 +631,13 @@ impl Driver {
         if let Err(e) = astro.connect().await {
             return self.connect_failed(&e.to_string());
         }
+        // The session is there at once: should the end of input drop this connect, the
+        // shutdown still restores the file format and closes the camera.
+        *lock(&self.inner.session) = Some(Session {
+            astro: astro.clone(),
+            tasks: Vec::new(),
+            extras: Vec::new(),
+        });
         let (vectors, extras) = self.connected_properties(&astro).await;
         let defs: Vec<String> = vectors.iter().map(|v| v.def(self.device())).collect();
         *lock(&self.inner.connected) = vectors;
@@ -561,11 +645,14 @@ impl Driver {
             tokio::spawn(self.clone().follow_events(astro.clone())),
             tokio::spawn(self.clone().follow_focuser(astro.clone())),
         ];
-        *lock(&self.inner.session) = Some(Session {
-            astro: astro.clone(),
-            tasks,
-            extras,
-        });
+        match lock(&self.inner.session).as_mut() {
+            Some(session) => {
+                session.tasks = tasks;
+                session.extras = extras;
+            }
+            // Ended meanwhile.
+            None => tasks.iter().for_each(JoinHandle::abort),
+        }
         self.update("CONNECTION", None, |v| {
             v.select("CONNECT");
             v.state = State::Ok;
@@ -735,42 +822,49 @@ impl Driver {
                         "CCD_PIXEL_SIZE",
                         "Pixel size (um)",
                         pixel,
-                        num("%.2f", 1.0, 40.0, 0.0),
+                        num("%.2f", 0.0, 40.0, 0.0),
                     ),
                     Member::number(
                         "CCD_PIXEL_SIZE_X",
                         "Pixel size X",
                         pixel,
-                        num("%.2f", 1.0, 40.0, 0.0),
+                        num("%.2f", 0.0, 40.0, 0.0),
                     ),
                     Member::number(
                         "CCD_PIXEL_SIZE_Y",
                         "Pixel size Y",
                         pixel,
-                        num("%.2f", 1.0, 40.0, 0.0),
+                        num("%.2f", 0.0, 40.0, 0.0),
                     ),
                     Member::number(
                         "CCD_BITSPERPIXEL",
                         "Bits per pixel",
-                        16.0,
+                        // The FITS's BITPIX: 16-bit Bayer, or 8-bit RGB planes without RAW.
+                        if raw { 16.0 } else { 8.0 },
                         num("%.f", 8.0, 64.0, 0.0),
                     ),
                 ],
             )
             .perm(Perm::Ro),
-            Vector::new(
-                Kind::Text,
-                "CCD_CFA",
-                "Bayer Info",
-                "Image Info",
-                vec![
-                    Member::text("CFA_OFFSET_X", "X Offset", "0"),
-                    Member::text("CFA_OFFSET_Y", "Y Offset", "0"),
-                    Member::text("CFA_TYPE", "Filter", "RGGB"),
-                ],
-            )
-            .perm(Perm::Ro),
         ];
+        // Bayer information only when the readout is Bayer (as libindi), the offsets set from
+        // each frame.
+        if raw {
+            v.push(
+                Vector::new(
+                    Kind::Text,
+                    "CCD_CFA",
+                    "Bayer Info",
+                    "Image Info",
+                    vec![
+                        Member::text("CFA_OFFSET_X", "X Offset", "0"),
+                        Member::text("CFA_OFFSET_Y", "Y Offset", "0"),
+                        Member::text("CFA_TYPE", "Filter", "RGGB"),
+                    ],
+                )
+                .perm(Perm::Ro),
+            );
+        }
         let mut formats = Vec::new();
         if raw {
             formats.push(Member::switch(
@@ -962,7 +1056,16 @@ impl Driver {
             return self.state("CCD_EXPOSURE", State::Alert, Some("not connected"));
         };
         if self.get("CCD_EXPOSURE").map(|v| v.state) == Some(State::Busy) {
+            // As libindi: the exposure under way is aborted, then the new one starts once the
+            // camera is back to Idle (the abort closes the shutter and discards the frame).
             self.abort();
+            if !wait_idle(&astro, ABORT_WAIT).await {
+                return self.update(
+                    "CCD_EXPOSURE",
+                    Some("the exposure under way did not end in time: try again"),
+                    |v| v.state = State::Alert,
+                );
+            }
         }
         let frame_type = self
             .get("CCD_FRAME_TYPE")
@@ -1049,18 +1152,22 @@ impl Driver {
             if !self.current(generation) {
                 return;
             }
+            let failed = |why: &str| {
+                if self.current(generation) {
+                    self.update("CCD_EXPOSURE", Some(why), |v| v.state = State::Alert);
+                }
+            };
             match astro.state() {
                 Ok(AstroState::Idle) => {
-                    if astro.image_ready().unwrap_or(false) {
-                        if let Ok(frame) = astro.image() {
-                            self.deliver(&astro, frame, frame_type, generation).await;
-                        }
+                    if !astro.image_ready().unwrap_or(false) {
+                        return failed("the exposure ended without an image");
                     }
-                    return;
+                    return match astro.image() {
+                        Ok(frame) => self.deliver(&astro, frame, frame_type, generation).await,
+                        Err(e) => failed(&format!("the image is not there: {e}")),
+                    };
                 }
-                Ok(AstroState::Error(why)) => {
-                    return self.update("CCD_EXPOSURE", Some(&why), |v| v.state = State::Alert);
-                }
+                Ok(AstroState::Error(why)) => return failed(&why),
                 Ok(busy) => {
                     let left = busy
                         .remaining(length)
@@ -1072,7 +1179,7 @@ impl Driver {
                         });
                     }
                 }
-                Err(_) => return,
+                Err(e) => return failed(&format!("the exposure was lost: {e}")),
             }
         }
     }
@@ -1118,73 +1225,74 @@ impl Driver {
             });
         }
         let keep = self.keeping();
-        let driver = self.clone();
-        let done = tokio::task::spawn_blocking(move || -> Result<Option<PathBuf>, String> {
-            let source = if native {
-                let path = frame
-                    .path
-                    .clone()
-                    .ok_or("the camera's file is not there to send")?;
-                Some(path)
-            } else {
-                None
-            };
-            let ext = match &source {
-                Some(p) => format!(
-                    ".{}",
-                    p.extension()
-                        .and_then(|e| e.to_str())
-                        .unwrap_or("bin")
-                        .to_ascii_lowercase()
-                ),
-                None => ".fits".to_string(),
-            };
-            let mut saved = None;
-            if mode == "UPLOAD_LOCAL" || mode == "UPLOAD_BOTH" {
-                let path = local_path(Path::new(&dir), &prefix, &ext, SystemTime::now());
-                let written = match &source {
-                    Some(p) => std::fs::copy(p, &path).map(drop),
-                    None => std::fs::File::create(&path).and_then(|f| {
-                        let mut w = io::BufWriter::new(f);
-                        fits::write(&frame, &info, &mut w)?;
-                        w.flush()
-                    }),
-                };
-                written.map_err(|e| format!("cannot save {}: {e}", path.display()))?;
-                saved = Some(path);
+        let fits_path = self
+            .inner
+            .temp
+            .path()
+            .join(format!("frame-{generation}.fits"));
+        let camera_file = frame.path.clone();
+        // The source is made whole first (the FITS on disk beside the camera's file), so its
+        // size is known and the BLOB cannot fail half-way.
+        let local = mode == "UPLOAD_LOCAL" || mode == "UPLOAD_BOTH";
+        let prepared = {
+            let fits_path = fits_path.clone();
+            tokio::task::spawn_blocking(
+                move || -> Result<(PathBuf, String, Option<PathBuf>), String> {
+                    let (source, ext) = if native {
+                        let path = frame
+                            .path
+                            .clone()
+                            .ok_or("the camera's file is not there to send")?;
+                        let ext = format!(
+                            ".{}",
+                            path.extension()
+                                .and_then(|e| e.to_str())
+                                .unwrap_or("bin")
+                                .to_ascii_lowercase()
+                        );
+                        (path, ext)
+                    } else {
+                        std::fs::File::create(&fits_path)
+                            .and_then(|f| {
+                                let mut w = io::BufWriter::new(f);
+                                fits::write(&frame, &info, &mut w)?;
+                                w.flush()
+                            })
+                            .map_err(|e| format!("cannot write the FITS file: {e}"))?;
+                        (fits_path, ".fits".to_string())
+                    };
+                    let mut saved = None;
+                    if local {
+                        let path = local_path(Path::new(&dir), &prefix, &ext, SystemTime::now())?;
+                        std::fs::copy(&source, &path)
+                            .map_err(|e| format!("cannot save {}: {e}", path.display()))?;
+                        saved = Some(path);
+                    }
+                    Ok((source, ext, saved))
+                },
+            )
+            .await
+            .unwrap_or_else(|_| Err("the image could not be made".into()))
+        };
+        let result = match prepared {
+            Ok((source, ext, saved)) if mode != "UPLOAD_LOCAL" => self
+                .send_blob(source, ext, generation)
+                .await
+                .map(|()| saved),
+            other => other.map(|(_, _, saved)| saved),
+        };
+        // Neither the FITS made to be sent nor a camera file not kept outlives the delivery.
+        let _ = std::fs::remove_file(&fits_path);
+        if !keep {
+            if let Some(p) = &camera_file {
+                let _ = std::fs::remove_file(p);
             }
-            if mode != "UPLOAD_LOCAL" {
-                let mut out = lock(&driver.inner.out);
-                let sent = match &source {
-                    Some(p) => std::fs::File::open(p).and_then(|mut f| {
-                        let size = f.metadata()?.len();
-                        blob(&mut **out, &driver.inner.device, &ext, size, |w| {
-                            io::copy(&mut f, w).map(drop)
-                        })
-                    }),
-                    None => blob(
-                        &mut **out,
-                        &driver.inner.device,
-                        &ext,
-                        fits::file_len(&frame, &info),
-                        |w| fits::write(&frame, &info, w),
-                    ),
-                };
-                sent.map_err(|e| format!("the image could not be sent: {e}"))?;
-            }
-            if !keep {
-                if let Some(p) = &frame.path {
-                    let _ = std::fs::remove_file(p);
-                }
-            }
-            Ok(saved)
-        })
-        .await;
+        }
         if !self.current(generation) {
             return;
         }
-        match done {
-            Ok(Ok(saved)) => {
+        match result {
+            Ok(saved) => {
                 if let Some(path) = saved {
                     self.update("CCD_FILE_PATH", None, |v| {
                         v.set_text("FILE_PATH", &path.to_string_lossy());
@@ -1196,10 +1304,35 @@ impl Driver {
                     v.state = State::Ok;
                 });
             }
-            Ok(Err(why)) => self.update("CCD_EXPOSURE", Some(&why), |v| v.state = State::Alert),
-            Err(_) => self.update("CCD_EXPOSURE", Some("the image could not be sent"), |v| {
-                v.state = State::Alert;
-            }),
+            Err(why) => self.update("CCD_EXPOSURE", Some(&why), |v| v.state = State::Alert),
+        }
+    }
+
+    /// Sends file `source` as the CCD1 BLOB: one job of the writer thread, which stops between
+    /// chunks once the exposure is superseded (aborted, a new one, the session ended), closing
+    /// the element still. Not started when already superseded.
+    async fn send_blob(&self, source: PathBuf, ext: String, generation: u64) -> Result<(), String> {
+        if !self.current(generation) {
+            return Ok(());
+        }
+        let (done, sent) = tokio::sync::oneshot::channel();
+        let driver = self.clone();
+        let job = Job::Stream(Box::new(move |out: &mut dyn Write| {
+            let result = std::fs::File::open(&source).and_then(|mut f| {
+                let size = f.metadata()?.len();
+                blob(out, &driver.inner.device, &ext, size, &mut f, &|| {
+                    !driver.current(generation)
+                })
+            });
+            let _ = done.send(result);
+        }));
+        if !self.queue(job) {
+            return Err("the image could not be sent: standard output is not read".into());
+        }
+        match sent.await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(format!("the image could not be sent: {e}")),
+            Err(_) => Err("the image could not be sent".into()),
         }
     }
 
@@ -1262,8 +1395,16 @@ impl Driver {
                 .unwrap_or(true);
             f.move_by(if inward { -steps } else { steps }).await
         } else {
-            let target = new.number("FOCUS_ABSOLUTE_POSITION").unwrap_or(0.0).round() as i64;
-            f.move_to(target).await
+            let target = new.number("FOCUS_ABSOLUTE_POSITION").unwrap_or(0.0).round();
+            // INDI drivers refuse a position out of range (Alpaca's clamp is Alpaca's).
+            if !(0.0..=f64::from(f.max_step())).contains(&target) {
+                return self.state(
+                    name,
+                    State::Alert,
+                    Some(&format!("the position is 0 to {}", f.max_step())),
+                );
+            }
+            f.move_to(target as i64).await
         };
         match result {
             Ok(()) => {
@@ -1388,6 +1529,79 @@ impl Driver {
     pub async fn shutdown(&self, budget: Duration) {
         self.disconnect_within(budget).await;
     }
+
+    /// Whether a client's element is answered at once, ahead of the commands waiting: asking
+    /// for the properties and the aborts.
+    fn at_once(&self, e: &Element) -> bool {
+        e.name == "getProperties"
+            || (e.name == "newSwitchVector"
+                && matches!(
+                    e.attr("name"),
+                    Some("CCD_ABORT_EXPOSURE" | "FOCUS_ABORT_MOTION")
+                ))
+    }
+
+    /// Runs the driver on `input` (standard input) until it ends, then ends the session and
+    /// writes what is left within `budget`. Reading never waits for a command: the commands
+    /// run in order on a task of their own (at most [`COMMANDS`] waiting; more are refused
+    /// with a message), `getProperties` and the aborts at once; the end of input is seen at
+    /// once and drops the command under way (a connect to a host that does not answer, a
+    /// disconnect).
+    pub async fn serve(&self, mut input: impl AsyncRead + Unpin, budget: Duration) {
+        let (commands, mut waiting) = tokio::sync::mpsc::channel::<Element>(COMMANDS);
+        let worker = {
+            let driver = self.clone();
+            tokio::spawn(async move {
+                while let Some(e) = waiting.recv().await {
+                    driver.handle(e).await;
+                }
+            })
+        };
+        let mut reader = crate::xml::Reader::default();
+        let mut buf = vec![0u8; 65_536];
+        loop {
+            let n = match input.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => n,
+            };
+            for item in reader.feed(buf.get(..n).unwrap_or_default()) {
+                match item {
+                    Ok(e) if self.at_once(&e) => self.handle(e).await,
+                    Ok(e) => {
+                        if commands.try_send(e).is_err() {
+                            self.message("too many commands waiting: one was refused");
+                        }
+                    }
+                    Err(e) => {
+                        let _ = writeln!(io::stderr().lock(), "indi_sonyctl: {e}");
+                        self.refused(&e);
+                    }
+                }
+            }
+        }
+        worker.abort();
+        let start = tokio::time::Instant::now();
+        self.shutdown(budget.mul_f64(0.8)).await;
+        self.flush_within(budget.saturating_sub(start.elapsed()))
+            .await;
+    }
+}
+
+/// How long a new exposure waits for the one it aborts to end.
+const ABORT_WAIT: Duration = Duration::from_secs(10);
+
+/// Waits (at most `limit`) for the camera to be Idle (or failed) again; false when it is not.
+async fn wait_idle(astro: &AstroCamera, limit: Duration) -> bool {
+    tokio::time::timeout(limit, async {
+        loop {
+            match astro.state() {
+                Ok(AstroState::Idle | AstroState::Error(_)) | Err(_) => return,
+                Ok(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+            }
+        }
+    })
+    .await
+    .is_ok()
 }
 
 /// An INDI number: decimal, or sexagesimal (`-10:30:18`, `10 30.3`).
@@ -1416,44 +1630,64 @@ pub fn parse_number(text: &str) -> Option<f64> {
     (parts > 1 && parts <= 3).then_some(if neg { -total } else { total })
 }
 
-/// Where a local upload goes: `dir/prefix.ext`, with `XXX` in the prefix the first free
-/// three-digit index from 001 and `ISO8601` the UTC time (`2026-12-05T20-56-27`), as libindi
-/// expands them.
-pub fn local_path(dir: &Path, prefix: &str, ext: &str, now: SystemTime) -> PathBuf {
+/// Where a local upload goes: `dir/prefix.ext`, with `XXX` in the prefix the highest
+/// three-digit index already in `dir` plus one (from 001) and `ISO8601` the UTC time
+/// (`2026-12-05T20-56-27`), as libindi expands them. `dir` is made when missing (clients such
+/// as Ekos name a folder per target). A prefix that would leave `dir` (a `/`, a `\`, `..`) is
+/// refused.
+pub fn local_path(dir: &Path, prefix: &str, ext: &str, now: SystemTime) -> Result<PathBuf, String> {
+    if prefix.is_empty() || prefix.contains(['/', '\\']) || prefix.contains("..") {
+        return Err(format!(
+            "UPLOAD_PREFIX {prefix:?}: a file name is needed (no /, \\ or ..)"
+        ));
+    }
+    if dir.as_os_str().is_empty() {
+        return Err("UPLOAD_DIR is empty".into());
+    }
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot make {}: {e}", dir.display()))?;
     let stamp = fits::utc(now)
         .get(..19)
         .unwrap_or_default()
         .replace(':', "-");
     let prefix = prefix.replace("ISO8601", &stamp);
-    if !prefix.contains("XXX") {
-        return dir.join(format!("{prefix}{ext}"));
-    }
-    let mut i = 1u32;
-    loop {
-        let path = dir.join(format!(
-            "{}{ext}",
-            prefix.replacen("XXX", &format!("{i:03}"), 1)
-        ));
-        if !path.exists() || i == u32::MAX {
-            return path;
-        }
-        i += 1;
-    }
+    let Some((before, after)) = prefix.split_once("XXX") else {
+        return Ok(dir.join(format!("{prefix}{ext}")));
+    };
+    let tail = format!("{after}{ext}");
+    let highest = std::fs::read_dir(dir)
+        .map_err(|e| format!("cannot read {}: {e}", dir.display()))?
+        .filter_map(Result::ok)
+        .filter_map(|entry| {
+            let name = entry.file_name().into_string().ok()?;
+            let digits = name.strip_prefix(before)?.strip_suffix(tail.as_str())?;
+            if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            digits.parse::<u64>().ok()
+        })
+        .max()
+        .unwrap_or(0);
+    Ok(dir.join(format!("{before}{:03}{tail}", highest.saturating_add(1))))
 }
 
-/// Writes a `setBLOBVector` of `CCD1` whose content `body` writes (`size` bytes), base64
-/// encoded as it goes: the file is never held whole, nor its base64. The base64 is in lines of
-/// 72 characters, as libindi's drivers write it inline: indiserver 1.9.9 relays it so (it
-/// never delivered one unbroken line of a full frame, nor lines of 40 000), and libindi's
-/// clients skip the line breaks. (`indi_getprop` 1.9.9 does not: the files it saves from any
-/// inline BLOB with line breaks are wrong.)
+/// Writes a `setBLOBVector` of `CCD1` holding `source`'s `size` bytes, base64 encoded as it
+/// goes: the file is never held whole, nor its base64. The base64 is in lines of 72
+/// characters, as libindi's drivers write it inline: indiserver 1.9.9 relays it so (it never
+/// delivered one unbroken line of a full frame, nor lines of 40 000), and libindi's clients
+/// skip the line breaks. (`indi_getprop` 1.9.9 does not: the files it saves from any inline
+/// BLOB with line breaks are wrong.)
+///
+/// The element is always closed, so the stream stays valid: when `cancelled` says so between
+/// chunks, the BLOB ends there (`Ok(false)`); when `source` fails or ends early, the rest is
+/// zeros and the error is returned. Only a failing `out` leaves it open.
 pub fn blob(
     out: &mut dyn Write,
     device: &str,
     format: &str,
     size: u64,
-    body: impl FnOnce(&mut dyn Write) -> io::Result<()>,
-) -> io::Result<()> {
+    source: &mut dyn Read,
+    cancelled: &dyn Fn() -> bool,
+) -> io::Result<bool> {
     use base64::engine::general_purpose::STANDARD;
     let enclen = size.div_ceil(3) * 4;
     write!(
@@ -1465,6 +1699,8 @@ pub fn blob(
         props::timestamp(SystemTime::now()),
         crate::xml::escape(format)
     )?;
+    let mut failed = None;
+    let mut whole = true;
     {
         let mut lines = LineBreaks {
             out: &mut *out,
@@ -1472,37 +1708,45 @@ pub fn blob(
             width: 72,
         };
         let mut enc = base64::write::EncoderWriter::new(&mut lines, &STANDARD);
-        let mut counted = Counted {
-            inner: &mut enc,
-            n: 0,
-        };
-        body(&mut counted)?;
-        if counted.n != size {
-            return Err(io::Error::other(format!(
-                "{} bytes written of the {size} announced",
-                counted.n
-            )));
+        let mut buf = vec![0u8; 65_536];
+        let mut left = size;
+        while left > 0 {
+            if cancelled() {
+                whole = false;
+                break;
+            }
+            let want = usize::try_from(left.min(buf.len() as u64)).unwrap_or(buf.len());
+            let chunk = buf.get_mut(..want).unwrap_or_default();
+            let n = if failed.is_some() {
+                chunk.fill(0);
+                want
+            } else {
+                match source.read(chunk) {
+                    Ok(0) => {
+                        failed = Some(io::Error::other(format!(
+                            "{} bytes of the {size} announced",
+                            size - left
+                        )));
+                        continue;
+                    }
+                    Ok(n) => n,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) => {
+                        failed = Some(e);
+                        continue;
+                    }
+                }
+            };
+            enc.write_all(chunk.get(..n).unwrap_or_default())?;
+            left -= n as u64;
         }
         enc.finish()?;
     }
     out.write_all(b"\n</oneBLOB>\n</setBLOBVector>\n")?;
-    out.flush()
-}
-
-/// Counts what goes through.
-struct Counted<'a> {
-    inner: &'a mut dyn Write,
-    n: u64,
-}
-
-impl Write for Counted<'_> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.n += n as u64;
-        Ok(n)
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
+    out.flush()?;
+    match failed {
+        Some(e) => Err(e),
+        None => Ok(whole),
     }
 }
 
@@ -1567,7 +1811,9 @@ mod tests {
     }
 
     impl Shared {
-        fn take(&self) -> Vec<Element> {
+        /// What the driver wrote, once its writer thread wrote all it was given.
+        async fn take(&self, d: &Driver) -> Vec<Element> {
+            assert!(d.flush_within(Duration::from_secs(30)).await);
             let bytes = std::mem::take(&mut *lock(&self.0));
             crate::xml::Reader::default()
                 .feed(&bytes)
@@ -1600,24 +1846,24 @@ mod tests {
         let out = Shared::default();
         let d = Driver::new(&config(), Box::new(out.clone())).unwrap();
         d.handle(element("<getProperties version='1.7'/>")).await;
-        let defs = out.take();
+        let defs = out.take(&d).await;
         let names: Vec<&str> = defs.iter().filter_map(|e| e.attr("name")).collect();
         assert_eq!(names[..3], ["CONNECTION", "DRIVER_INFO", "DEVICE_PORT"]);
         assert!(defs.iter().all(|e| e.name.starts_with("def")));
         // Another device's, or one property.
         d.handle(element("<getProperties version='1.7' device='Other'/>"))
             .await;
-        assert!(out.take().is_empty());
+        assert!(out.take(&d).await.is_empty());
         d.handle(element("<getProperties version='1.7' name='DEVICE_PORT'/>"))
             .await;
-        assert_eq!(out.take().len(), 1);
+        assert_eq!(out.take(&d).await.len(), 1);
         // libindi's clients indent the text: it is trimmed.
         d.handle(element(
             "<newTextVector device='Sony Camera' name='DEVICE_PORT'>\n  <oneText \
              name='PORT'>\n      ip:[::1]:15741\n  </oneText>\n</newTextVector>",
         ))
         .await;
-        let set = out.take();
+        let set = out.take(&d).await;
         assert_eq!(set[0].name, "setTextVector");
         assert_eq!(set[0].attr("state"), Some("Ok"));
         assert_eq!(set[0].children[0].text, "ip:[::1]:15741");
@@ -1627,7 +1873,7 @@ mod tests {
              name='PORT'>tcp:x</oneText></newTextVector>",
         ))
         .await;
-        let set = out.take();
+        let set = out.take(&d).await;
         assert_eq!(set[0].attr("state"), Some("Alert"));
         assert!(set[0].attr("message").unwrap().contains("tcp:x"));
         // A file named as the simulated camera's profile: refused, never read nor quoted.
@@ -1636,7 +1882,7 @@ mod tests {
              name='PORT'>sim:/etc/passwd</oneText></newTextVector>",
         ))
         .await;
-        let set = out.take();
+        let set = out.take(&d).await;
         assert_eq!(set[0].attr("state"), Some("Alert"));
         assert!(!set[0].attr("message").unwrap().contains("passwd"));
         assert_eq!(
@@ -1649,19 +1895,19 @@ mod tests {
              name='DRIVER_EXEC'>x</oneText></newTextVector>",
         ))
         .await;
-        assert_eq!(out.take()[0].name, "message");
+        assert_eq!(out.take(&d).await[0].name, "message");
         d.handle(element(
             "<newSwitchVector device='Sony Camera' name='NOPE'/>",
         ))
         .await;
-        assert!(out.take().is_empty());
+        assert!(out.take(&d).await.is_empty());
         // A number that is none: Alert.
         d.handle(element(
             "<newNumberVector device='Sony Camera' name='SONY_BULB_ABOVE'><oneNumber \
              name='BULB_ABOVE'>soon</oneNumber></newNumberVector>",
         ))
         .await;
-        assert_eq!(out.take()[0].attr("state"), Some("Alert"));
+        assert_eq!(out.take(&d).await[0].attr("state"), Some("Alert"));
         // Exposing while not connected: Alert, not a crash.
         d.handle(element(
             "<newNumberVector device='Sony Camera' name='CCD_EXPOSURE'><oneNumber \
@@ -1669,9 +1915,146 @@ mod tests {
         ))
         .await;
         assert!(
-            out.take().is_empty(),
+            out.take(&d).await.is_empty(),
             "CCD_EXPOSURE is not defined before connecting"
         );
+    }
+
+    /// An output whose reader stopped reading: every write waits until `open` is sent.
+    struct Stalled(std::sync::mpsc::Receiver<()>);
+
+    impl Write for Stalled {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            let _ = self.0.recv();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_stalled_reader_of_the_output_never_stops_the_driver() {
+        let (open, gate) = std::sync::mpsc::channel();
+        let d = Driver::new(&config(), Box::new(Stalled(gate))).unwrap();
+        // Far more than the queue holds: every call returns, the excess is dropped.
+        let all = tokio::time::timeout(Duration::from_secs(60), async {
+            for _ in 0..2 * QUEUE {
+                d.handle(element("<getProperties version='1.7'/>")).await;
+            }
+        })
+        .await;
+        assert!(all.is_ok(), "the driver waited for its output");
+        assert!(d.inner.dropped.load(Ordering::Relaxed) > 0);
+        assert!(!d.flush_within(Duration::from_millis(50)).await);
+        drop(open);
+    }
+
+    /// What `d` wrote until `done` holds for what was read so far (at most `limit`).
+    async fn until(
+        d: &Driver,
+        out: &Shared,
+        limit: Duration,
+        done: impl Fn(&[Element]) -> bool,
+    ) -> Vec<Element> {
+        let mut seen = Vec::new();
+        let _ = tokio::time::timeout(limit, async {
+            loop {
+                seen.extend(out.take(d).await);
+                if done(&seen) {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+        .await;
+        seen
+    }
+
+    fn set_state<'a>(e: &'a Element, name: &str) -> Option<&'a str> {
+        (e.name.starts_with("set") && e.attr("name") == Some(name))
+            .then(|| e.attr("state"))
+            .flatten()
+    }
+
+    #[tokio::test]
+    async fn the_end_of_input_is_seen_during_a_connect() {
+        // A PTP/IP "camera" that takes the connection and never answers.
+        let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = silent.local_addr().unwrap().port();
+        let out = Shared::default();
+        let d = Driver::new(
+            &Config {
+                port: format!("ip:127.0.0.1:{port}"),
+                ..config()
+            },
+            Box::new(out.clone()),
+        )
+        .unwrap();
+        let (mut client, input) = tokio::io::duplex(4096);
+        let serving = tokio::spawn({
+            let d = d.clone();
+            async move { d.serve(input, Duration::from_millis(1500)).await }
+        });
+        use tokio::io::AsyncWriteExt;
+        client
+            .write_all(
+                b"<newSwitchVector device='Sony Camera' name='CONNECTION'><oneSwitch \
+                  name='CONNECT'>On</oneSwitch></newSwitchVector>",
+            )
+            .await
+            .unwrap();
+        let seen = until(&d, &out, Duration::from_secs(30), |s| {
+            s.iter().any(|e| set_state(e, "CONNECTION") == Some("Busy"))
+        })
+        .await;
+        assert!(
+            seen.iter()
+                .any(|e| set_state(e, "CONNECTION") == Some("Busy"))
+        );
+        // Answered while the connect waits.
+        client
+            .write_all(b"<getProperties version='1.7'/>")
+            .await
+            .unwrap();
+        let seen = until(&d, &out, Duration::from_secs(30), |s| {
+            s.iter().any(|e| e.name == "defTextVector")
+        })
+        .await;
+        assert!(seen.iter().any(|e| e.name == "defTextVector"));
+        // The end of input ends the driver (the 2 s the driver promises, with room for a
+        // loaded machine; a connect awaited to its time-out would take far longer).
+        drop(client);
+        let ended = tokio::time::timeout(Duration::from_secs(4), serving).await;
+        assert!(
+            ended.is_ok(),
+            "the end of input was not seen during a connect"
+        );
+        drop(silent);
+    }
+
+    #[test]
+    fn the_driver_list_names_the_executable_once() {
+        let items = crate::xml::Reader::default().feed(include_bytes!("../indi_sonyctl.xml"));
+        let list = items[0].as_ref().unwrap();
+        assert_eq!(list.name, "driversList");
+        // Under CCDs only: listed twice, KStars could start it twice over one body.
+        let groups: Vec<&str> = list
+            .children
+            .iter()
+            .filter_map(|g| g.attr("group"))
+            .collect();
+        assert_eq!(groups, ["CCDs"]);
+        let drivers: Vec<&Element> = list
+            .children
+            .iter()
+            .flat_map(|g| &g.children)
+            .flat_map(|d| &d.children)
+            .filter(|d| d.name == "driver")
+            .collect();
+        assert_eq!(drivers.len(), 1);
+        assert_eq!(drivers[0].text.trim(), "indi_sonyctl");
+        assert_eq!(drivers[0].attr("name"), Some(DEFAULT_DEVICE));
     }
 
     #[test]
@@ -1689,43 +2072,80 @@ mod tests {
     }
 
     #[test]
-    fn local_names_count_up_from_001() {
-        let dir = tempfile::tempdir().unwrap();
+    fn local_names_count_up_from_the_highest_and_stay_in_the_folder() {
+        let root = tempfile::tempdir().unwrap();
+        // A folder per target, made when missing.
+        let dir = root.path().join("M31").join("Light");
         let t = SystemTime::UNIX_EPOCH;
-        let first = local_path(dir.path(), "IMAGE_XXX", ".fits", t);
-        assert_eq!(first, dir.path().join("IMAGE_001.fits"));
+        let first = local_path(&dir, "IMAGE_XXX", ".fits", t).unwrap();
+        assert_eq!(first, dir.join("IMAGE_001.fits"));
+        assert!(dir.is_dir());
         std::fs::write(&first, b"x").unwrap();
         assert_eq!(
-            local_path(dir.path(), "IMAGE_XXX", ".fits", t),
-            dir.path().join("IMAGE_002.fits")
+            local_path(&dir, "IMAGE_XXX", ".fits", t).unwrap(),
+            dir.join("IMAGE_002.fits")
+        );
+        // The highest in use plus one, as libindi counts, not the first gap.
+        std::fs::write(dir.join("IMAGE_007.fits"), b"x").unwrap();
+        std::fs::remove_file(&first).unwrap();
+        assert_eq!(
+            local_path(&dir, "IMAGE_XXX", ".fits", t).unwrap(),
+            dir.join("IMAGE_008.fits")
         );
         assert_eq!(
-            local_path(dir.path(), "M31_ISO8601", ".arw", t),
-            dir.path().join("M31_1970-01-01T00-00-00.arw")
+            local_path(&dir, "M31_ISO8601", ".arw", t).unwrap(),
+            dir.join("M31_1970-01-01T00-00-00.arw")
         );
+        // A prefix leaving the folder is refused.
+        for bad in ["../x_XXX", "/etc/x", "a/b", "a\\b", "..", ""] {
+            assert!(local_path(&dir, bad, ".fits", t).is_err(), "{bad:?}");
+        }
     }
 
     #[test]
     fn a_blob_is_base64_in_lines_with_its_sizes() {
         let mut out = Vec::new();
-        let data: Vec<u8> = (0..=255u8).cycle().take(1000).collect();
-        blob(&mut out, "D<1>", ".fits", 1000, |w| w.write_all(&data)).unwrap();
+        let data: Vec<u8> = (0..=255u8).cycle().take(100_000).collect();
+        let never = || false;
+        assert!(blob(&mut out, "D<1>", ".fits", 100_000, &mut &data[..], &never).unwrap());
         let items = crate::xml::Reader::default().feed(&out);
         let e = items[0].as_ref().unwrap();
         assert_eq!(e.attr("device"), Some("D<1>"));
         let one = &e.children[0];
-        assert_eq!(one.attr("size"), Some("1000"));
-        assert_eq!(one.attr("enclen"), Some("1336"));
+        assert_eq!(one.attr("size"), Some("100000"));
+        assert_eq!(one.attr("enclen"), Some("133336"));
         assert_eq!(one.attr("format"), Some(".fits"));
         assert!(one.text.lines().all(|l| l.len() <= 72));
-        let b64: String = one.text.split_whitespace().collect();
-        use base64::Engine;
-        let decoded = base64::engine::general_purpose::STANDARD
-            .decode(b64)
-            .unwrap();
-        assert_eq!(decoded, data);
-        // A body that writes less than announced is an error.
+        assert_eq!(decode(&one.text), data);
+        // A source that ends early: an error, the element closed and padded to its size, and
+        // the stream still readable.
         let mut out = Vec::new();
-        assert!(blob(&mut out, "D", ".fits", 10, |w| w.write_all(b"abc")).is_err());
+        assert!(blob(&mut out, "D", ".fits", 10, &mut &b"abc"[..], &never).is_err());
+        out.extend_from_slice(b"<message device='D' message='next'/>");
+        let items = crate::xml::Reader::default().feed(&out);
+        assert_eq!(items.len(), 2, "{items:?}");
+        let one = &items[0].as_ref().unwrap().children[0];
+        assert_eq!(decode(&one.text), b"abc\0\0\0\0\0\0\0");
+        assert_eq!(items[1].as_ref().unwrap().name, "message");
+        // Cancelled between chunks: ended early, still a whole element.
+        let mut out = Vec::new();
+        let calls = std::cell::Cell::new(0);
+        let second = || {
+            calls.set(calls.get() + 1);
+            calls.get() > 1
+        };
+        let big = vec![7u8; 200_000];
+        assert!(!blob(&mut out, "D", ".fits", 200_000, &mut &big[..], &second).unwrap());
+        let items = crate::xml::Reader::default().feed(&out);
+        let one = &items[0].as_ref().unwrap().children[0];
+        assert_eq!(decode(&one.text), vec![7u8; 65_536]);
+    }
+
+    fn decode(text: &str) -> Vec<u8> {
+        use base64::Engine;
+        let b64: String = text.split_whitespace().collect();
+        base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .unwrap()
     }
 }

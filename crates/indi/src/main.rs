@@ -6,9 +6,7 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use sonyctl_indi::xml::Reader;
 use sonyctl_indi::{Config, Driver};
-use tokio::io::AsyncReadExt;
 
 /// How long the end of the session may take once standard input closed.
 const SHUTDOWN: Duration = Duration::from_millis(1500);
@@ -25,7 +23,8 @@ fn main() -> ExitCode {
         }
     };
     let code = runtime.block_on(run());
-    // A blocking read or write still under way is not waited for.
+    // A blocking read still under way is not waited for, nor the writer thread stuck on a
+    // reader of standard output that stopped reading: what it has not written is dropped.
     runtime.shutdown_timeout(Duration::from_millis(200));
     code
 }
@@ -41,28 +40,10 @@ async fn run() -> ExitCode {
     let driver = match Driver::new(&config, out) {
         Ok(d) => d,
         Err(e) => {
-            log(&format!("cannot make a temporary folder: {e}"));
+            log(&format!("cannot start: {e}"));
             return ExitCode::FAILURE;
         }
     };
-    let mut stdin = tokio::io::stdin();
-    let mut reader = Reader::default();
-    let mut buf = vec![0u8; 65_536];
-    loop {
-        let n = match stdin.read(&mut buf).await {
-            Ok(0) | Err(_) => break,
-            Ok(n) => n,
-        };
-        for item in reader.feed(buf.get(..n).unwrap_or_default()) {
-            match item {
-                Ok(element) => driver.handle(element).await,
-                Err(e) => {
-                    log(&e.to_string());
-                    driver.refused(&e);
-                }
-            }
-        }
-    }
-    driver.shutdown(SHUTDOWN).await;
+    driver.serve(tokio::io::stdin(), SHUTDOWN).await;
     ExitCode::SUCCESS
 }
