@@ -508,6 +508,7 @@ impl Driver {
             | "CCD_TRANSFER_FORMAT"
             | "FOCUS_MOTION"
             | "UPLOAD_SETTINGS"
+            | "CCD_CFA"
             | "CCD_CAPTURE_FORMAT" => {
                 self.update(name, None, |v| {
                     *v = Vector {
@@ -847,23 +848,20 @@ impl Driver {
             )
             .perm(Perm::Ro),
         ];
-        // Bayer information only when the readout is Bayer (as libindi), the offsets set from
-        // each frame.
+        // Bayer information only when the readout is Bayer, writable as libindi defines it
+        // (a client's values are kept, as libindi does); the offsets set from each frame.
         if raw {
-            v.push(
-                Vector::new(
-                    Kind::Text,
-                    "CCD_CFA",
-                    "Bayer Info",
-                    "Image Info",
-                    vec![
-                        Member::text("CFA_OFFSET_X", "X Offset", "0"),
-                        Member::text("CFA_OFFSET_Y", "Y Offset", "0"),
-                        Member::text("CFA_TYPE", "Filter", "RGGB"),
-                    ],
-                )
-                .perm(Perm::Ro),
-            );
+            v.push(Vector::new(
+                Kind::Text,
+                "CCD_CFA",
+                "Bayer Info",
+                "Image Info",
+                vec![
+                    Member::text("CFA_OFFSET_X", "X Offset", "0"),
+                    Member::text("CFA_OFFSET_Y", "Y Offset", "0"),
+                    Member::text("CFA_TYPE", "Filter", "RGGB"),
+                ],
+            ));
         }
         let mut formats = Vec::new();
         if raw {

@@ -6,8 +6,11 @@
 //! ARW byte for byte) and the JPEG capture format (an RGB FITS whose planes are the JPEG as
 //! `jpeg-decoder` decodes it). The BLOB is received by a small Python client and the FITS read by a Python
 //! reader, both independent of the driver's code (`tests/indi_client.py`, `tests/fits_read.py`).
-//! Straight on the driver's standard input: refused input answered with a message, the end of
-//! input ending the session, and a new instance taking over a stale PTP/IP session.
+//! The properties' kind, permission and rule as libindi defines them; ISOSPEED against the
+//! label of the CCD_ISO switch chosen. Straight on the driver's standard input: refused input
+//! answered with a message, the end of input ending the session (idle, and during an exposure,
+//! whose file format a next instance finds restored), a new exposure over a busy one, and a new
+//! instance taking over a stale PTP/IP session.
 //!
 //! Without `indiserver` the tests say so and pass, except on CI (`CI=true`), where they fail.
 
@@ -209,9 +212,8 @@ impl BlobClient {
         BufReader::new(child.stdout.as_mut().unwrap())
             .read_line(&mut line)
             .unwrap();
+        // Said once the device's definitions came back: its enableBLOB is in force.
         assert_eq!(line.trim(), "ready");
-        // Its getProperties and enableBLOB reach indiserver before the exposure is asked.
-        std::thread::sleep(Duration::from_millis(300));
         BlobClient { child, out }
     }
 
@@ -240,6 +242,19 @@ mod serde_like {
         pub after_blob: Vec<(String, f64)>,
         /// The definitions seen, `Kind:NAME`.
         pub defined: String,
+        /// The client's whole report.
+        pub raw: String,
+    }
+
+    impl Report {
+        /// The label CCD_ISO's member `name` was defined with.
+        pub fn iso_label(&self, name: &str) -> Option<&str> {
+            let key = format!("\"{name}\": \"");
+            let at = self.raw.find("\"iso\": {")?;
+            let rest = &self.raw[at..];
+            let i = rest.find(&key)? + key.len();
+            rest[i..].split('"').next()
+        }
     }
 
     fn pairs(text: &str, key: &str) -> Vec<(String, f64)> {
@@ -272,6 +287,7 @@ mod serde_like {
                 .find("\"defined\": [")
                 .map(|i| text[i..].to_string())
                 .unwrap_or_default(),
+            raw: text.to_string(),
         }
     }
 }
@@ -465,6 +481,17 @@ fn the_driver_under_indiserver() {
     assert_eq!(header(&json, "BAYERPAT"), "\"RGGB\"");
     assert_eq!(header(&json, "INSTRUME"), "\"ILCE-7SM3\"");
     assert_eq!(header(&json, "EXPTIME"), "2.0");
+    // ISOSPEED is the sensitivity the client chose, as CCD_ISO labels it ("ISO 1600" or
+    // "1600"), not only the body's own report of it.
+    let chosen = report
+        .iso_label("ISO5")
+        .unwrap_or_else(|| panic!("{report:?}"));
+    let digits: String = chosen.chars().filter(char::is_ascii_digit).collect();
+    assert_eq!(
+        header(&json, "ISOSPEED"),
+        digits,
+        "CCD_ISO.ISO5 is {chosen:?}"
+    );
     assert_eq!(header(&json, "ISOSPEED"), iso);
     assert!(header(&json, "DATE-OBS").starts_with("\"20"));
     assert!(
@@ -478,6 +505,35 @@ fn the_driver_under_indiserver() {
     );
     assert_eq!(report.after_blob.last(), Some(&("Ok".to_string(), 0.0)));
     assert!(report.defined.contains("\"BLOB:CCD1\""), "{report:?}");
+    // Kind, permission and rule as libindi defines them.
+    for (name, how) in [
+        ("CONNECTION", "Switch rw OneOfMany"),
+        ("DRIVER_INFO", "Text ro -"),
+        ("DEVICE_PORT", "Text rw -"),
+        ("CCD_EXPOSURE", "Number rw -"),
+        ("CCD_ABORT_EXPOSURE", "Switch rw AtMostOne"),
+        ("CCD_INFO", "Number ro -"),
+        ("CCD_FRAME", "Number rw -"),
+        ("CCD_BINNING", "Number rw -"),
+        ("CCD_FRAME_TYPE", "Switch rw OneOfMany"),
+        ("CCD_CFA", "Text rw -"),
+        ("CCD_CAPTURE_FORMAT", "Switch rw OneOfMany"),
+        ("CCD_TRANSFER_FORMAT", "Switch rw OneOfMany"),
+        ("CCD_COMPRESSION", "Switch rw OneOfMany"),
+        ("UPLOAD_MODE", "Switch rw OneOfMany"),
+        ("UPLOAD_SETTINGS", "Text rw -"),
+        ("CCD_FILE_PATH", "Text ro -"),
+        ("CCD_ISO", "Switch rw OneOfMany"),
+        ("CCD1", "BLOB ro -"),
+        ("FOCUS_MOTION", "Switch rw OneOfMany"),
+        ("REL_FOCUS_POSITION", "Number rw -"),
+        ("ABS_FOCUS_POSITION", "Number rw -"),
+        ("FOCUS_MAX", "Number ro -"),
+        ("FOCUS_ABORT_MOTION", "Switch rw AtMostOne"),
+    ] {
+        let key = format!("\"{name}\": \"{how}\"");
+        assert!(report.raw.contains(&key), "{key} in {}", report.raw);
+    }
 
     // A bulb (above the 2.5 s threshold), uploaded locally too.
     server.set("UPLOAD_MODE.UPLOAD_BOTH=On");
@@ -745,19 +801,7 @@ fn refused_input_is_answered_and_the_end_of_input_ends_the_session() {
     d.expect(&["defTextVector", "DEVICE_PORT"]);
     // Connected, then standard input closes: the driver ends the session and exits in 2 s.
     d.connect();
-    drop(d.child.stdin.take());
-    let closed = Instant::now();
-    let status = loop {
-        if let Some(s) = d.child.try_wait().unwrap() {
-            break s;
-        }
-        assert!(
-            closed.elapsed() < Duration::from_secs(2),
-            "still running 2 s after EOF"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    assert!(status.success());
+    d.close_and_wait();
 }
 
 #[test]
@@ -794,4 +838,110 @@ fn a_new_instance_takes_over_a_stale_session() {
     second.connect();
     drop(second.child.stdin.take());
     assert!(second.child.wait().unwrap().success());
+}
+
+impl Direct {
+    /// The one value of the text property in the next message with every one of `parts`
+    /// (its member is the line after).
+    fn text_after(&self, parts: &[&str]) -> String {
+        self.expect(parts);
+        let line = self.lines.recv_timeout(Duration::from_secs(20)).unwrap();
+        let start = line.find('>').unwrap() + 1;
+        let end = line.rfind("</").unwrap();
+        line[start..end].trim().to_string()
+    }
+
+    /// Closes standard input; the driver must exit within 2 s (the issue's bound; the driver
+    /// gives the session 1.5 s and the runtime 0.2 s, so the margin is 0.3 s).
+    fn close_and_wait(&mut self) {
+        drop(self.child.stdin.take());
+        let closed = Instant::now();
+        let status = loop {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                break s;
+            }
+            assert!(
+                closed.elapsed() < Duration::from_secs(2),
+                "still running 2 s after EOF"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        assert!(status.success());
+    }
+}
+
+#[test]
+fn the_end_of_input_during_an_exposure_ends_it_and_restores_the_file_format() {
+    use sonyctl_sim::{Profile, SimOptions, SimulatedCamera};
+    use sonyctl_transport::{PtpIpServer, ServerOptions};
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let addr = rt.block_on(async {
+        let camera = SimulatedCamera::new(
+            Profile::builtin("ilce-7sm3").unwrap(),
+            SimOptions::default(),
+        );
+        let server = PtpIpServer::bind(
+            "127.0.0.1:0".parse().unwrap(),
+            camera,
+            ServerOptions::default(),
+        )
+        .await
+        .unwrap();
+        let addr = server.local_addr().unwrap();
+        tokio::spawn(server.run());
+        addr
+    });
+    let home = tempfile::tempdir().unwrap();
+    let spec = format!("ip:127.0.0.1:{}", addr.port());
+    let format_def = ["defTextVector", "SONY_FILE_FORMAT"];
+    let mut first = Direct::start(&spec, home.path());
+    first.connect();
+    let before = first.text_after(&format_def);
+    assert_eq!(before, "JPEG", "the simulated body starts on JPEG");
+    // A RAW exposure: the driver sets the body's file format for it.
+    first.send(
+        b"<newNumberVector device='Sony Camera' name='CCD_EXPOSURE'><oneNumber \
+          name='CCD_EXPOSURE_VALUE'>20</oneNumber></newNumberVector>\n",
+    );
+    first.expect(&["setNumberVector", "CCD_EXPOSURE", "state=\"Busy\""]);
+    let during = first.text_after(&["setTextVector", "SONY_FILE_FORMAT"]);
+    assert_ne!(during, before);
+    // The end of input while exposing: the exposure ended, the format put back, in 2 s.
+    first.close_and_wait();
+    let mut second = Direct::start(&spec, home.path());
+    second.connect();
+    assert_eq!(second.text_after(&format_def), before);
+    second.close_and_wait();
+}
+
+#[test]
+fn a_new_exposure_over_a_busy_one_aborts_it_and_starts() {
+    let home = tempfile::tempdir().unwrap();
+    let mut d = Direct::start("sim:ilce-7sm3", home.path());
+    d.connect();
+    let expose = |d: &mut Direct, secs: &str| {
+        d.send(
+            format!(
+                "<newNumberVector device='Sony Camera' name='CCD_EXPOSURE'><oneNumber \
+                 name='CCD_EXPOSURE_VALUE'>{secs}</oneNumber></newNumberVector>\n"
+            )
+            .as_bytes(),
+        );
+    };
+    expose(&mut d, "20");
+    d.expect(&["setNumberVector", "CCD_EXPOSURE", "state=\"Busy\""]);
+    // As libindi's clients do: a new exposure while one is under way replaces it.
+    expose(&mut d, "1");
+    d.expect(&[
+        "setNumberVector",
+        "CCD_EXPOSURE",
+        "state=\"Idle\"",
+        "aborted",
+    ]);
+    let next = d.expect(&["setNumberVector", "CCD_EXPOSURE", "state="]);
+    assert!(next.contains("state=\"Busy\""), "{next}");
+    d.expect(&["setBLOBVector", "CCD1"]);
+    let done = d.expect(&["setNumberVector", "CCD_EXPOSURE", "state="]);
+    assert!(done.contains("state=\"Ok\""), "{done}");
+    d.close_and_wait();
 }
