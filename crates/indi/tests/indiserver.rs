@@ -537,7 +537,9 @@ fn the_driver_under_indiserver() {
 
     // A bulb (above the 2.5 s threshold), uploaded locally too.
     server.set("UPLOAD_MODE.UPLOAD_BOTH=On");
-    let up = server.dir.path().join("up");
+    // Into a folder per target that is not there yet: made, as libindi does.
+    let up = server.dir.path().join("up").join("M31").join("Light");
+    assert!(!up.exists());
     server.set(&format!(
         "UPLOAD_SETTINGS.UPLOAD_DIR={};UPLOAD_PREFIX=M31_XXX",
         up.display()
@@ -607,6 +609,17 @@ fn the_driver_under_indiserver() {
         ),
         20
     ));
+    // Out of range: Alert, not moved (INDI drivers refuse rather than clamp).
+    let max: i64 = server.get("FOCUS_MAX.FOCUS_MAX_VALUE").parse().unwrap();
+    server.set(&format!(
+        "ABS_FOCUS_POSITION.FOCUS_ABSOLUTE_POSITION={}",
+        max + 1
+    ));
+    assert!(server.eval(&state("ABS_FOCUS_POSITION", 3), 10));
+    assert_eq!(
+        server.get("ABS_FOCUS_POSITION.FOCUS_ABSOLUTE_POSITION"),
+        start.to_string()
+    );
     server.set("FOCUS_ABORT_MOTION.ABORT=On");
     assert!(server.eval(&state("FOCUS_ABORT_MOTION", 1), 10));
 
