@@ -1234,6 +1234,7 @@ impl Driver {
         let local = mode == "UPLOAD_LOCAL" || mode == "UPLOAD_BOTH";
         let prepared = {
             let fits_path = fits_path.clone();
+            let driver = self.clone();
             tokio::task::spawn_blocking(
                 move || -> Result<(PathBuf, String, Option<PathBuf>), String> {
                     let (source, ext) = if native {
@@ -1260,6 +1261,10 @@ impl Driver {
                         (fits_path, ".fits".to_string())
                     };
                     let mut saved = None;
+                    // Aborted meanwhile: nothing saved (and nothing said).
+                    if !driver.current(generation) {
+                        return Err("aborted".into());
+                    }
                     if local {
                         let path = local_path(Path::new(&dir), &prefix, &ext, SystemTime::now())?;
                         std::fs::copy(&source, &path)
