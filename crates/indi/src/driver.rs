@@ -1552,13 +1552,25 @@ impl Driver {
     /// disconnect).
     pub async fn serve(&self, mut input: impl AsyncRead + Unpin, budget: Duration) {
         let (commands, mut waiting) = tokio::sync::mpsc::channel::<Element>(COMMANDS);
+        // Commands queued or under way.
+        let pending = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let worker = {
             let driver = self.clone();
+            let pending = pending.clone();
             tokio::spawn(async move {
                 while let Some(e) = waiting.recv().await {
                     driver.handle(e).await;
+                    pending.fetch_sub(1, Ordering::Relaxed);
                 }
             })
+        };
+        let queue = |e: Element| {
+            pending.fetch_add(1, Ordering::Relaxed);
+            let sent = commands.try_send(e).is_ok();
+            if !sent {
+                pending.fetch_sub(1, Ordering::Relaxed);
+            }
+            sent
         };
         let mut reader = crate::xml::Reader::default();
         let mut buf = vec![0u8; 65_536];
@@ -1569,9 +1581,17 @@ impl Driver {
             };
             for item in reader.feed(buf.get(..n).unwrap_or_default()) {
                 match item {
-                    Ok(e) if self.at_once(&e) => self.handle(e).await,
+                    Ok(e) if self.at_once(&e) => {
+                        // An abort also goes after the commands waiting or under way, so an
+                        // exposure or a move asked just before it is aborted too, as the
+                        // client meant.
+                        if e.name != "getProperties" && pending.load(Ordering::Relaxed) > 0 {
+                            queue(e.clone());
+                        }
+                        self.handle(e).await;
+                    }
                     Ok(e) => {
-                        if commands.try_send(e).is_err() {
+                        if !queue(e) {
                             self.message("too many commands waiting: one was refused");
                         }
                     }

@@ -9,7 +9,8 @@
 //! The properties' kind, permission and rule as libindi defines them; ISOSPEED against the
 //! label of the CCD_ISO switch chosen. Straight on the driver's standard input: refused input
 //! answered with a message, the end of input ending the session (idle, and during an exposure,
-//! whose file format a next instance finds restored), a new exposure over a busy one, and a new
+//! whose file format a next instance finds restored), a new exposure over a busy one, an abort read
+//! before the exposure it follows has started, and a new
 //! instance taking over a stale PTP/IP session.
 //!
 //! Without `indiserver` the tests say so and pass, except on CI (`CI=true`), where they fail.
@@ -956,5 +957,27 @@ fn a_new_exposure_over_a_busy_one_aborts_it_and_starts() {
     d.expect(&["setBLOBVector", "CCD1"]);
     let done = d.expect(&["setNumberVector", "CCD_EXPOSURE", "state="]);
     assert!(done.contains("state=\"Ok\""), "{done}");
+    d.close_and_wait();
+}
+
+#[test]
+fn an_abort_right_after_an_exposure_aborts_it() {
+    let home = tempfile::tempdir().unwrap();
+    let mut d = Direct::start("sim:ilce-7sm3", home.path());
+    d.connect();
+    // In one write: the abort is read while the exposure is still to start.
+    d.send(
+        b"<newNumberVector device='Sony Camera' name='CCD_EXPOSURE'><oneNumber \
+          name='CCD_EXPOSURE_VALUE'>20</oneNumber></newNumberVector>\n<newSwitchVector \
+          device='Sony Camera' name='CCD_ABORT_EXPOSURE'><oneSwitch \
+          name='ABORT'>On</oneSwitch></newSwitchVector>\n",
+    );
+    d.expect(&["setNumberVector", "CCD_EXPOSURE", "state=\"Busy\""]);
+    d.expect(&[
+        "setNumberVector",
+        "CCD_EXPOSURE",
+        "state=\"Idle\"",
+        "aborted",
+    ]);
     d.close_and_wait();
 }
