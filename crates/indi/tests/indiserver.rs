@@ -8,10 +8,10 @@
 //! reader, both independent of the driver's code (`tests/indi_client.py`, `tests/fits_read.py`).
 //! The properties' kind, permission and rule as libindi defines them; ISOSPEED against the
 //! label of the CCD_ISO switch chosen. Straight on the driver's standard input: refused input
-//! answered with a message, the end of input ending the session (idle, and during an exposure,
-//! whose file format a next instance finds restored), a new exposure over a busy one, an abort read
-//! before the exposure it follows has started, and a new
-//! instance taking over a stale PTP/IP session.
+//! answered with a message, the end of input ending the session (idle, and during an
+//! exposure, whose file format a next instance finds restored), a new exposure over a busy
+//! one, an abort read before the exposure it follows has started, and a new instance taking
+//! over a stale PTP/IP session.
 //!
 //! Without `indiserver` the tests say so and pass, except on CI (`CI=true`), where they fail.
 
