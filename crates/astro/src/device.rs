@@ -394,14 +394,18 @@ impl AstroCamera {
         (ListedSpeeds::default(), prop::SHUTTER_SPEED)
     }
 
-    /// ExposureMin: the fastest listed speed, in seconds.
+    /// ExposureMin: the fastest listed speed, in seconds; while the body lists none (the mode
+    /// dial off M), its fastest shutter from the body table, so that the sensor's facts stay
+    /// readable and the exposure itself says what is wrong.
     pub fn exposure_min(&self) -> Result<f64, AstroError> {
         self.check_connected()?;
         let props = self.props()?;
         let (listed, _) = self.listed_speeds(&props);
         listed
             .bounds()
-            .map(|(min, _)| min.as_secs_f64())
+            .map(|(min, _)| min)
+            .or_else(|| bodies::body(&self.inner.service.status().model).map(|b| b.fastest_shutter))
+            .map(|min| min.as_secs_f64())
             .ok_or_else(|| AstroError::ValueNotSet("the camera lists no shutter speed".into()))
     }
 
