@@ -594,8 +594,15 @@ async fn image_array(slot: &CameraSlot, headers: &HeaderMap, ids: Ids) -> Respon
             return Err(not_connected(slot.port.as_ref()));
         }
         let no_image = || AlpacaError::invalid_operation("no image is ready: take an exposure");
-        if !slot.port.exposure().await?.image_ready {
-            return Err(no_image());
+        let status = slot.port.exposure().await?;
+        if !status.image_ready {
+            // CameraState Error: the reason is told here, where the client wanted the image.
+            return Err(match status.error {
+                Some(why) => AlpacaError::invalid_operation(format!(
+                    "no image: the last exposure failed: {why}"
+                )),
+                None => no_image(),
+            });
         }
         let frame = slot.port.image().await?.ok_or_else(no_image)?;
         let (fw, fh) = (frame.width(), frame.height());

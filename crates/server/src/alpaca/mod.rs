@@ -23,6 +23,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod astro;
 mod devices;
 mod discovery;
 mod image;

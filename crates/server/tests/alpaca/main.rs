@@ -9,6 +9,7 @@
     clippy::indexing_slicing
 )]
 
+mod astro;
 mod fake;
 
 use std::sync::Arc;
@@ -22,9 +23,14 @@ use sonyctl_server::alpaca::{
 };
 use tokio::sync::oneshot;
 
-struct Served {
+/// An Alpaca server's address and a client for it.
+struct Http {
     base: String,
     client: reqwest::Client,
+}
+
+struct Served {
+    http: Http,
     camera: Arc<FakeCamera>,
     focuser: Arc<FakeFocuser>,
     discovery: Vec<std::net::SocketAddr>,
@@ -58,8 +64,10 @@ async fn serve_with(config: AlpacaConfig, width: u32, height: u32) -> Served {
     let discovery = bound.discovery_addrs().to_vec();
     let (stop, port) = start(bound).await;
     Served {
-        base: format!("http://127.0.0.1:{port}"),
-        client: reqwest::Client::new(),
+        http: Http {
+            base: format!("http://127.0.0.1:{port}"),
+            client: reqwest::Client::new(),
+        },
         camera,
         focuser,
         discovery,
@@ -72,7 +80,14 @@ async fn serve() -> Served {
     serve_with(config(), 60, 40).await
 }
 
-impl Served {
+impl std::ops::Deref for Served {
+    type Target = Http;
+    fn deref(&self) -> &Http {
+        &self.http
+    }
+}
+
+impl Http {
     async fn get(&self, path: &str) -> (StatusCode, Value) {
         let r = self
             .client
@@ -219,7 +234,7 @@ impl ImageBytes {
 }
 
 /// `Value` of an ImageArray JSON reply, with `Type` and `Rank` checked to come first.
-async fn image_json(s: &Served, path: &str) -> (Value, bool) {
+async fn image_json(s: &Http, path: &str) -> (Value, bool) {
     let r = s
         .client
         .get(format!("{}{path}", s.base))
