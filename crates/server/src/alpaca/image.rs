@@ -20,6 +20,9 @@ pub(crate) const IMAGE_BYTES: &str = "application/imagebytes";
 /// Elements gathered per chunk (about 512 KB of UInt16 ImageBytes).
 const CHUNK_ELEMENTS: usize = 256 * 1024;
 
+/// Rows read together when a Mono16 frame is turned into columns for ImageBytes.
+const TILE_ROWS: usize = 64;
+
 /// ImageBytes element type codes (reference §8.7).
 const INT32: u32 = 2;
 const BYTE: u32 = 6;
@@ -186,6 +189,39 @@ impl Columns {
         out
     }
 
+    /// As [`Columns::gather16`], written straight as little-endian bytes (ImageBytes), in
+    /// tiles of [`TILE_ROWS`] rows: each column's run of a tile is written in one place, and
+    /// the tile's rows stay in the cache while it is read across.
+    fn gather16_le(&self, first: u32, count: u32) -> Vec<u8> {
+        let h = self.window.height as usize;
+        let mut out = vec![0u8; count as usize * h * 2];
+        let from = (self.window.x + first) as usize;
+        let mut rows: Vec<&[u16]> = Vec::with_capacity(TILE_ROWS);
+        for y0 in (0..h).step_by(TILE_ROWS) {
+            rows.clear();
+            let y1 = (y0 + TILE_ROWS).min(h);
+            for y in y0..y1 {
+                let part = match self.frame.row(self.window.y + y as u32) {
+                    FrameRow::Mono16(row) => row.get(from..from + count as usize),
+                    FrameRow::Rgb8(_) => None,
+                };
+                rows.push(part.unwrap_or(&[]));
+            }
+            for c in 0..count as usize {
+                let at = (c * h + y0) * 2;
+                let Some(run) = out.get_mut(at..at + (y1 - y0) * 2) else {
+                    continue;
+                };
+                for (slot, row) in run.chunks_exact_mut(2).zip(&rows) {
+                    if let Some(v) = row.get(c) {
+                        slot.copy_from_slice(&v.to_le_bytes());
+                    }
+                }
+            }
+        }
+        out
+    }
+
     fn gather8(&self, first: u32, count: u32) -> Vec<u8> {
         let h = self.window.height as usize;
         let mut out = vec![0u8; count as usize * h * 3];
@@ -210,11 +246,7 @@ impl Columns {
     fn chunk(&self, first: u32, count: u32) -> Vec<u8> {
         let h = self.window.height as usize;
         match (self.encoding, self.kind) {
-            (Encoding::ImageBytes, FrameKind::Mono16) => self
-                .gather16(first, count)
-                .iter()
-                .flat_map(|v| v.to_le_bytes())
-                .collect(),
+            (Encoding::ImageBytes, FrameKind::Mono16) => self.gather16_le(first, count),
             (Encoding::ImageBytes, FrameKind::Rgb8) => self.gather8(first, count),
             (Encoding::Json, FrameKind::Mono16) => {
                 let values = self.gather16(first, count);
