@@ -5,6 +5,7 @@
 //! JSON text.
 
 use std::sync::Arc;
+use std::sync::mpsc::{Receiver, Sender};
 
 use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -145,6 +146,28 @@ struct Columns {
     head: Option<Vec<u8>>,
     /// The JSON tail, once the columns are done.
     tail: Option<&'static [u8]>,
+    /// ImageBytes chunks come back here once written, to be filled again: no allocation, no
+    /// zeroing and no fresh pages for each chunk.
+    spare: (Sender<Vec<u8>>, Receiver<Vec<u8>>),
+}
+
+/// A chunk's bytes, returned to [`Columns::spare`] when the body is done with them.
+struct Recycled {
+    bytes: Vec<u8>,
+    back: Sender<Vec<u8>>,
+}
+
+impl AsRef<[u8]> for Recycled {
+    fn as_ref(&self) -> &[u8] {
+        &self.bytes
+    }
+}
+
+impl Drop for Recycled {
+    fn drop(&mut self) {
+        // Gone when the columns are done: the buffer is freed instead.
+        let _ = self.back.send(std::mem::take(&mut self.bytes));
+    }
 }
 
 impl Columns {
@@ -170,6 +193,7 @@ impl Columns {
             per_chunk,
             head: Some(head),
             tail: (encoding == Encoding::Json).then_some(b"]}".as_slice()),
+            spare: std::sync::mpsc::channel(),
         }
     }
 
@@ -199,16 +223,21 @@ impl Columns {
     /// 64-bit word a row) are turned into four columns' runs of four samples (one 8-byte
     /// write each), so each row's part is one contiguous read and the chunk's columns stay in
     /// the cache while the strips go down the frame.
-    fn gather16_le(&self, first: u32, count: u32) -> Vec<u8> {
+    /// `out` is overwritten whole (a buffer used before is fine).
+    fn gather16_le(&self, first: u32, count: u32, out: &mut Vec<u8>) {
         let h = self.window.height as usize;
         let count = count as usize;
         let column_bytes = (h * 2).max(1);
-        let mut out = vec![0u8; count * h * 2];
+        out.resize(count * h * 2, 0);
         let from = (self.window.x + first) as usize;
         let part = |y: usize| match self.frame.row(self.window.y + y as u32) {
             FrameRow::Mono16(row) => row.get(from..from + count).unwrap_or(&[]),
             FrameRow::Rgb8(_) => &[],
         };
+        if (0..h).any(|y| part(y).len() < count) {
+            // Not met after check_frame; the samples a short row lacks are sent as zeros.
+            out.fill(0);
+        }
         let mut y0 = 0;
         while y0 + 4 <= h {
             let rows: [&[u16]; 4] = std::array::from_fn(|i| part(y0 + i));
@@ -239,7 +268,6 @@ impl Columns {
                 }
             }
         }
-        out
     }
 
     fn gather8(&self, first: u32, count: u32) -> Vec<u8> {
@@ -263,10 +291,17 @@ impl Columns {
     }
 
     /// The encoded chunk for columns `first..first + count`.
-    fn chunk(&self, first: u32, count: u32) -> Vec<u8> {
+    fn chunk(&self, first: u32, count: u32) -> Bytes {
         let h = self.window.height as usize;
-        match (self.encoding, self.kind) {
-            (Encoding::ImageBytes, FrameKind::Mono16) => self.gather16_le(first, count),
+        Bytes::from(match (self.encoding, self.kind) {
+            (Encoding::ImageBytes, FrameKind::Mono16) => {
+                let mut bytes = self.spare.1.try_recv().unwrap_or_default();
+                self.gather16_le(first, count, &mut bytes);
+                return Bytes::from_owner(Recycled {
+                    bytes,
+                    back: self.spare.0.clone(),
+                });
+            }
             (Encoding::ImageBytes, FrameKind::Rgb8) => self.gather8(first, count),
             (Encoding::Json, FrameKind::Mono16) => {
                 let values = self.gather16(first, count);
@@ -311,7 +346,7 @@ impl Columns {
                 }
                 out
             }
-        }
+        })
     }
 }
 
@@ -326,7 +361,7 @@ impl Iterator for Columns {
             let count = self.per_chunk.min(self.window.width - self.next);
             let chunk = self.chunk(self.next, count);
             self.next += count;
-            return Some(Ok(Bytes::from(chunk)));
+            return Some(Ok(chunk));
         }
         self.tail.take().map(|t| Ok(Bytes::from_static(t)))
     }
@@ -540,10 +575,13 @@ mod tests {
             let columns = Columns::new(frame.clone(), window, Encoding::ImageBytes, vec![]);
             for per_chunk in 1..=window.width {
                 let mut got = Vec::new();
+                // A buffer used before, longer than the chunk: overwritten whole.
+                let mut chunk = vec![0xA5; 2 * per_chunk as usize * window.height as usize + 7];
                 let mut first = 0;
                 while first < window.width {
                     let count = per_chunk.min(window.width - first);
-                    got.extend(columns.gather16_le(first, count));
+                    columns.gather16_le(first, count, &mut chunk);
+                    got.extend_from_slice(&chunk);
                     first += count;
                 }
                 let mut expected = Vec::new();
