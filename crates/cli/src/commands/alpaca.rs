@@ -43,14 +43,11 @@ pub struct AlpacaArgs {
     /// body's own listed shutter speed (BULB also between listed speeds above 1 s).
     #[arg(long, value_name = "SECS", default_value_t = 30.0, value_parser = positive_seconds)]
     bulb_above: f64,
-    /// The UDP port Alpaca discovery answers on; 0 picks a free one (printed).
-    #[arg(
-        long,
-        value_name = "N",
-        default_value_t = sonyctl_server::alpaca::DEFAULT_DISCOVERY_PORT,
-        conflicts_with = "no_discovery"
-    )]
-    discovery_port: u16,
+    /// The UDP port Alpaca discovery answers on (default 32227); 0 picks a free one
+    /// (printed). A port given here that cannot be bound stops the server; the default port
+    /// held by another program only turns discovery off, with a warning.
+    #[arg(long, value_name = "N", conflicts_with = "no_discovery")]
+    discovery_port: Option<u16>,
     /// No Alpaca discovery: clients are given the host and port by hand.
     #[arg(long)]
     no_discovery: bool,
@@ -113,7 +110,11 @@ pub fn run(cameras: &[CameraSpec], trace: Option<&Path>, args: &AlpacaArgs) -> R
         token,
         allow_hosts: args.allow_host.clone(),
         allow_origins: args.allow_origin.clone(),
-        discovery_port: (!args.no_discovery).then_some(args.discovery_port),
+        discovery_port: (!args.no_discovery).then_some(
+            args.discovery_port
+                .unwrap_or(sonyctl_server::alpaca::DEFAULT_DISCOVERY_PORT),
+        ),
+        discovery_required: args.discovery_port.is_some(),
         ..AlpacaConfig::default()
     };
     let options = DeviceOptions {
@@ -169,6 +170,9 @@ async fn serve(
     match bound.discovery_port() {
         Some(port) => stdout_line!("discovery port {port}"),
         None => stdout_line!("discovery off"),
+    }
+    if let Some(warning) = bound.discovery_warning() {
+        stderr_line!("sonyctl: warning: {warning}");
     }
     stderr_line!(
         "sonyctl: serving {} camera{} over ASCOM Alpaca on {} (Ctrl-C stops); camera N and \

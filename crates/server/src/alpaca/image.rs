@@ -1,8 +1,8 @@
 //! ImageArray, streamed: as JSON (`Type`, `Rank`, then `Value` as `[x][y]` or `[x][y][plane]`)
 //! or as ImageBytes (reference §8: a 44-byte header, then the elements x-major, y fastest,
-//! little-endian). Both are made a few columns at a time from the shared frame while the
-//! client reads: one chunk exists at a time, never a second copy of the frame nor the whole
-//! JSON text.
+//! little-endian). Both are made a few columns at a time from the shared frame, on a blocking
+//! thread that stays two chunks ahead of the socket: a few chunks exist at a time, never a
+//! second copy of the frame nor the whole JSON text.
 
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, Sender};

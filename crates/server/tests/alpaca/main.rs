@@ -1017,21 +1017,67 @@ async fn discovery_on_loopback() {
         format!("{{\"AlpacaPort\":{}}}", s.port).as_bytes()
     );
 
+    // A server on 127.0.0.1 announces itself on IPv4 only: it serves nothing on ::1.
+    assert_eq!(s.discovery, [v4]);
+
     match tokio::net::UdpSocket::bind("[::1]:0").await {
         Err(e) => println!("skipped the IPv6 half: this machine has no ::1 ({e})"),
         Ok(client) => {
-            let v6 = *s
-                .discovery
-                .iter()
-                .find(|a| a.is_ipv6())
-                .expect("discovery on ::1 when the machine has it");
-            assert_eq!(v6.ip(), std::net::Ipv6Addr::LOCALHOST);
-            assert_eq!(v6.port(), v4.port(), "one port for both");
-            let answer = discover(&client, v6).await;
-            assert_eq!(answer["AlpacaPort"], s.port);
+            let mut c = config();
+            c.listen = "[::1]:0".parse().unwrap();
+            c.discovery_port = Some(0);
+            let camera = FakeCamera::new("4712", 10, 10);
+            let focuser = FakeFocuser::new("4712");
+            let mut devices = AlpacaDevices::new();
+            devices.add_body(camera, focuser);
+            let bound = AlpacaServer::bind(c, devices).await.unwrap();
+            let v6 = bound.discovery_addrs().to_vec();
+            assert_eq!(v6.len(), 1, "{v6:?}");
+            assert_eq!(v6[0].ip(), std::net::Ipv6Addr::LOCALHOST);
+            let (_stop, port) = start(bound).await;
+            let answer = discover(&client, v6[0]).await;
+            assert_eq!(answer["AlpacaPort"], port);
         }
     }
 }
+
+/// Another server holding the discovery port: a second one shares it (both bind with
+/// SO_REUSEADDR); a port held without sharing turns discovery off with a warning, unless the
+/// port was asked for explicitly.
+#[tokio::test]
+async fn discovery_beside_another_server() {
+    let mut c = config();
+    c.discovery_port = Some(0);
+    let first = serve_with(c.clone(), 10, 10).await;
+    let port = first.discovery[0].port();
+    c.discovery_port = Some(port);
+    c.discovery_required = true;
+    let camera = FakeCamera::new("4713", 10, 10);
+    let mut devices = AlpacaDevices::new();
+    devices.add_body(camera, FakeFocuser::new("4713"));
+    let second = AlpacaServer::bind(c.clone(), devices.clone())
+        .await
+        .unwrap();
+    assert_eq!(second.discovery_port(), Some(port));
+    assert_eq!(second.discovery_warning(), None);
+    drop(second);
+
+    // Held by a socket that does not share it.
+    let holder = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let held = holder.local_addr().unwrap().port();
+    c.discovery_port = Some(held);
+    c.discovery_required = false;
+    let bound = AlpacaServer::bind(c.clone(), devices.clone())
+        .await
+        .unwrap();
+    assert_eq!(bound.discovery_port(), None);
+    let warning = bound.discovery_warning().unwrap();
+    assert!(warning.contains(&held.to_string()), "{warning}");
+    drop(bound);
+    c.discovery_required = true;
+    assert!(AlpacaServer::bind(c, devices).await.is_err());
+}
+
 
 #[tokio::test]
 async fn discovery_off() {
