@@ -22,9 +22,12 @@
 //! - `tether`: per camera, the download of shots taken with the camera's own button;
 //! - `thumbnail`: small JPEGs of the images saved;
 //! - `page`: `GET /`;
+//! - [`alpaca`]: the ASCOM Alpaca server (camera and focuser over HTTP, discovery), a
+//!   separate server on the same accept loop and checks;
 //! - [`server`]: binding, the accept loop, the limits on each connection, graceful shutdown
 //!   (`write_timeout`: the socket whose writes give up on a client that stopped reading).
 
+pub mod alpaca;
 pub mod config;
 pub mod error;
 pub mod registry;

@@ -455,7 +455,7 @@ pub(crate) async fn token(State(sec): State<Arc<Security>>, req: Request, next: 
         StatusCode::UNAUTHORIZED,
         "unauthorized",
         "a token is required: Authorization: Bearer TOKEN, HTTP Basic with the token as the \
-         password, or open the URL sonyctl serve printed at start",
+         password, or open the URL the server printed at start",
     )
     .into_response();
     let headers = response.headers_mut();

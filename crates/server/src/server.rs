@@ -175,7 +175,7 @@ impl Server {
 }
 
 /// Raises the limits that are below their floors to them.
-fn apply_floors(limits: &mut Limits) {
+pub(crate) fn apply_floors(limits: &mut Limits) {
     limits.header_bytes = limits.header_bytes.max(MIN_HEADER_BYTES);
     limits.connections = limits.connections.max(1);
     limits.connections_per_client = limits.connections_per_client.max(1);
@@ -289,7 +289,7 @@ impl Drop for ClientPlace {
 }
 
 /// `routes` behind the checks and limits, outermost last.
-fn guarded(
+pub(crate) fn guarded(
     routes: Router,
     security: Arc<Security>,
     cors: Option<tower_http::cors::CorsLayer>,
@@ -394,90 +394,117 @@ impl BoundServer {
             ..
         } = self;
         let app = guarded(router, security, cors, &limits);
-        let mut http = hyper::server::conn::http1::Builder::new();
-        http.timer(TokioTimer::new())
-            .header_read_timeout(limits.header_timeout)
-            .max_buf_size(limits.header_bytes);
-        let places = Arc::new(Semaphore::new(limits.connections));
-        let clients = Arc::new(Clients::default());
-        let mut connections = JoinSet::new();
-        tokio::pin!(shutdown);
-        loop {
-            while connections.try_join_next().is_some() {}
-            let place = tokio::select! {
-                () = &mut shutdown => break,
-                place = places.clone().acquire_owned() => match place {
-                    Ok(place) => place,
-                    Err(_) => break,
-                },
-            };
-            let (stream, peer) = tokio::select! {
-                () = &mut shutdown => break,
-                accepted = listener.accept() => match accepted {
-                    Ok(accepted) => accepted,
-                    Err(e) => {
-                        // Out of file descriptors and the like: wait rather than spin.
-                        tracing::warn!("accepting a connection failed: {e}");
-                        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-                        continue;
-                    }
-                },
-            };
-            let Some(client_place) = clients.take(peer.ip(), limits.connections_per_client) else {
-                // Closed before a byte is read; its place under `connections` goes back too.
-                tracing::debug!("closed a connection beyond the cap for one client address");
-                continue;
-            };
-            let local = stream.local_addr().unwrap_or(local_addr);
-            // Live-view parts and events go out as they are written.
-            let _ = stream.set_nodelay(true);
-            let io = TokioIo::new(WriteTimeout::new(stream, limits.write_timeout));
-            let app = app.clone();
-            let service = hyper::service::service_fn(
-                move |mut req: hyper::Request<hyper::body::Incoming>| {
-                    req.extensions_mut().insert(ConnInfo { local });
-                    app.clone().oneshot(req)
-                },
-            );
-            let connection = http.serve_connection(io, service);
-            let mut stop = stopping.subscribe();
-            connections.spawn(async move {
-                let _places = (place, client_place);
-                tokio::pin!(connection);
-                let ended = tokio::select! {
-                    ended = connection.as_mut() => ended,
-                    () = async { drop(stop.wait_for(|stopping| *stopping).await) } => {
-                        connection.as_mut().graceful_shutdown();
-                        connection.await
-                    }
-                };
-                if let Err(e) = ended {
-                    tracing::debug!("a connection ended: {e}");
-                }
-            });
-        }
-        drop(listener);
-        let _ = stopping.send(true);
-        let drain = async { while connections.join_next().await.is_some() {} };
-        let (mut drained, ()) = tokio::join!(
-            tokio::time::timeout(limits.shutdown_timeout, drain),
-            registry.close()
-        );
-        if drained.is_err() {
-            // A request that waited for a capture `close` ended (a shot in progress ends after
-            // its exposure, maybe past the time-out) is answered now: a moment to write it.
-            let drain = async { while connections.join_next().await.is_some() {} };
-            drained = tokio::time::timeout(ANSWER_AFTER_CLOSE, drain).await;
-        }
-        if drained.is_err() {
-            tracing::info!(
-                "{} connections still busy at the shutdown time-out were dropped",
-                connections.len()
-            );
-        }
-        connections.shutdown().await;
+        accept_loop(
+            listener,
+            app,
+            local_addr,
+            &limits,
+            shutdown,
+            stopping,
+            registry.close(),
+        )
+        .await;
         Ok(())
     }
+}
+
+/// Serves `app` on `listener` until `shutdown` completes, with `limits` on every connection
+/// (the places under `connections` and `connections_per_client`, the head and write
+/// time-outs). Then it stops accepting, sends `true` on `stopping` (streams end, keep-alive
+/// connections close after their current response) and waits, at most
+/// `limits.shutdown_timeout`, for the connections to finish while `closing` runs (what the
+/// front end ends at shutdown); once `closing` is done, requests that waited for it have
+/// [`ANSWER_AFTER_CLOSE`] more; the connections still open then are dropped.
+pub(crate) async fn accept_loop(
+    listener: TcpListener,
+    app: Router,
+    local_addr: SocketAddr,
+    limits: &Limits,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    stopping: watch::Sender<bool>,
+    closing: impl Future<Output = ()>,
+) {
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(limits.header_timeout)
+        .max_buf_size(limits.header_bytes);
+    let places = Arc::new(Semaphore::new(limits.connections));
+    let clients = Arc::new(Clients::default());
+    let mut connections = JoinSet::new();
+    tokio::pin!(shutdown);
+    loop {
+        while connections.try_join_next().is_some() {}
+        let place = tokio::select! {
+            () = &mut shutdown => break,
+            place = places.clone().acquire_owned() => match place {
+                Ok(place) => place,
+                Err(_) => break,
+            },
+        };
+        let (stream, peer) = tokio::select! {
+            () = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait rather than spin.
+                    tracing::warn!("accepting a connection failed: {e}");
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+        };
+        let Some(client_place) = clients.take(peer.ip(), limits.connections_per_client) else {
+            // Closed before a byte is read; its place under `connections` goes back too.
+            tracing::debug!("closed a connection beyond the cap for one client address");
+            continue;
+        };
+        let local = stream.local_addr().unwrap_or(local_addr);
+        // Live-view parts and events go out as they are written.
+        let _ = stream.set_nodelay(true);
+        let io = TokioIo::new(WriteTimeout::new(stream, limits.write_timeout));
+        let app = app.clone();
+        let service =
+            hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+                req.extensions_mut().insert(ConnInfo { local });
+                app.clone().oneshot(req)
+            });
+        let connection = http.serve_connection(io, service);
+        let mut stop = stopping.subscribe();
+        connections.spawn(async move {
+            let _places = (place, client_place);
+            tokio::pin!(connection);
+            let ended = tokio::select! {
+                ended = connection.as_mut() => ended,
+                () = async { drop(stop.wait_for(|stopping| *stopping).await) } => {
+                    connection.as_mut().graceful_shutdown();
+                    connection.await
+                }
+            };
+            if let Err(e) = ended {
+                tracing::debug!("a connection ended: {e}");
+            }
+        });
+    }
+    drop(listener);
+    let _ = stopping.send(true);
+    let drain = async { while connections.join_next().await.is_some() {} };
+    let (mut drained, ()) = tokio::join!(
+        tokio::time::timeout(limits.shutdown_timeout, drain),
+        closing
+    );
+    if drained.is_err() {
+        // A request that waited for a capture `close` ended (a shot in progress ends after
+        // its exposure, maybe past the time-out) is answered now: a moment to write it.
+        let drain = async { while connections.join_next().await.is_some() {} };
+        drained = tokio::time::timeout(ANSWER_AFTER_CLOSE, drain).await;
+    }
+    if drained.is_err() {
+        tracing::info!(
+            "{} connections still busy at the shutdown time-out were dropped",
+            connections.len()
+        );
+    }
+    connections.shutdown().await;
 }
 
 #[cfg(test)]

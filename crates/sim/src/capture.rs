@@ -23,7 +23,9 @@ use sonyctl_ptp::{
 };
 use sonyctl_sony::codes::{control, event, handle, prop};
 use sonyctl_sony::format_value;
-use sonyctl_sony::values::{DriveMode, FocusIndication, PendingImages, ShutterSpeed};
+use sonyctl_sony::values::{
+    DriveMode, FocusIndication, PendingImages, ShutterSpeed, StillFormat, still_format_property,
+};
 
 use crate::camera::{Reply, SimulatedCamera};
 use crate::image::{RawShot, ShotFile, ShotInfo, jpeg_file, raw_file};
@@ -345,18 +347,15 @@ impl SimulatedCamera {
             capture_date: self.capture_date(self.now),
             raw_size: self.options.raw_size,
         };
-        let (jpeg, raw) = match self.value(prop::FILE_FORMAT).and_then(Value::as_u64) {
-            Some(1) => (false, true),
-            Some(2) | Some(4) => (true, true),
-            Some(_) => (true, false),
-            None => match self
-                .value(prop::COMPRESSION_SETTING)
-                .and_then(Value::as_u64)
-            {
-                Some(0x10) => (false, true),
-                Some(0x11..=0x14) | Some(0x41..=0x44) => (true, true),
-                _ => (true, false),
-            },
+        // The Sony layer reads 0xD253 or 0x5004; HEIF is written as a JPEG here, and a value
+        // neither names as JPEG alone.
+        let format = still_format_property(|c| self.value(c).is_some()).and_then(|code| {
+            StillFormat::from_value(code, self.value(code).and_then(Value::as_u64)?)
+        });
+        let (jpeg, raw) = match format {
+            Some(StillFormat::Raw) => (false, true),
+            Some(StillFormat::RawJpeg | StillFormat::RawHeif) => (true, true),
+            _ => (true, false),
         };
         let mut files = Vec::new();
         if jpeg {

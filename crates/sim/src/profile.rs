@@ -612,6 +612,25 @@ mod tests {
         ));
     }
 
+    /// The Sony layer's body table is the one home of each body's sensor: every built-in
+    /// profile's RAW active area, white level and effective pixels agree with its row.
+    #[test]
+    fn every_builtin_body_agrees_with_the_body_table() {
+        for (name, _) in BUILTIN {
+            let p = Profile::builtin(name).unwrap();
+            let model = &p.device_info.model;
+            let body = sonyctl_sony::bodies::body(model)
+                .unwrap_or_else(|| panic!("{model} has no row in sonyctl_sony::bodies"));
+            assert_eq!(
+                (p.raw.active.width, p.raw.active.height),
+                body.active,
+                "{model}: active area"
+            );
+            assert_eq!(p.raw.white_level, body.white_level, "{model}: white level");
+            assert_eq!(p.sensor, body.effective, "{model}: effective pixels");
+        }
+    }
+
     #[test]
     fn bad_profiles_are_explained() {
         let base = Profile::builtin("ilce-6000").unwrap().to_toml();

@@ -7,11 +7,13 @@
 //! - Sony events ([`SonyEvent`]) and the live-view dataset ([`LiveViewFrame`]);
 //! - human formatting and parsing of setting values ([`format_value`], [`parse_value`]);
 //! - typed SDIO requests for both sides of the wire ([`SdioRequest`]);
-//! - a display-ready view of a property ([`PropertyReport`]).
+//! - a display-ready view of a property ([`PropertyReport`]);
+//! - each body's sensor: size, pixels, RAW active area ([`bodies`]).
 //!
 //! It must not do I/O, keep time, or hold camera state: sessions, the handshake's timing and the
 //! simulated camera's behaviour live in the layers above.
 
+pub mod bodies;
 pub mod codes;
 #[rustfmt::skip]
 mod catalogue_names;

@@ -456,3 +456,111 @@ fn every_real_value_formats_and_parses_back() {
     assert!(checked >= 1300, "{checked}");
     assert!(named >= 360, "{named} of 398 properties named");
 }
+
+/// The shutter speeds real bodies list, as lengths: BULB is none, the rest run from 30" down to
+/// the fastest without a repeat, and 0xD19F's list names the same lengths as 0xD20D's.
+#[test]
+fn listed_shutter_speeds_as_durations() {
+    use sonyctl_sony::values::shutter_duration;
+    use std::time::Duration;
+
+    let a7s3 = UsbContainer::decode(&vectors::hex(
+        "ilce7sm3_fw300_usb_9209_getallextdevicepropinfo_reply.container.hex",
+    ))
+    .unwrap()
+    .payload;
+    let rx100 =
+        vectors::hex("dscrx100m7_fw100_ptpip_9209_getallextdevicepropinfo_reply.payload.hex");
+    for (name, payload, fastest) in [
+        ("ILCE-7SM3", &a7s3, Duration::from_micros(125)),
+        ("DSC-RX100M7", &rx100, Duration::from_nanos(31_250)),
+    ] {
+        let info = AllPropInfo::decode(payload, SdioVersion::V300).unwrap();
+        let lengths = |code: u16, wide: bool| -> Vec<Option<Duration>> {
+            let d = info.get(PropertyCode(code)).unwrap();
+            d.settable_values()
+                .unwrap()
+                .iter()
+                .map(|v| shutter_duration(v.as_u64().unwrap(), wide))
+                .collect()
+        };
+        let narrow = lengths(0xD20D, false);
+        assert_eq!(narrow.first(), Some(&None), "{name}: BULB comes first");
+        let listed: Vec<Duration> = narrow.iter().flatten().copied().collect();
+        assert_eq!(
+            listed.len(),
+            narrow.len() - 1,
+            "{name}: only BULB has no length"
+        );
+        assert_eq!(listed.first(), Some(&Duration::from_secs(30)), "{name}");
+        assert_eq!(listed.last(), Some(&fastest), "{name}");
+        assert!(
+            listed.windows(2).all(|w| w[0] > w[1]),
+            "{name}: slowest to fastest, no repeat: {listed:?}"
+        );
+        // Each length is what the displayed text says.
+        let d = info.get(PropertyCode(0xD20D)).unwrap();
+        for (v, length) in d.settable_values().unwrap().iter().zip(&narrow) {
+            let text = format_value(d.code, v);
+            if let Some(length) = length {
+                let secs = match text.strip_prefix("1/") {
+                    Some(den) => 1.0 / den.parse::<f64>().unwrap(),
+                    None => text.trim_end_matches('"').parse::<f64>().unwrap(),
+                };
+                assert!((length.as_secs_f64() - secs).abs() < 1e-9, "{name} {text}");
+            } else {
+                assert_eq!(text, "BULB");
+            }
+        }
+        if info.get(PropertyCode(0xD19F)).is_some() {
+            assert_eq!(
+                lengths(0xD19F, true),
+                narrow,
+                "{name}: 0xD19F names the same"
+            );
+        }
+    }
+}
+
+/// The third-stop scale is what real bodies list: the DSC-RX100M7's whole list, the
+/// ILCE-7SM3's down to its 1/8000; and the ILCE-6000, whose 0xD20D is a dummy range, gets the
+/// scale down to its 1/4000 from the body table.
+#[test]
+fn the_third_stop_scale_is_what_real_bodies_list() {
+    use sonyctl_sony::bodies;
+    use sonyctl_sony::values::{ShutterSpeed, third_stop_scale};
+
+    let a7s3 = UsbContainer::decode(&vectors::hex(
+        "ilce7sm3_fw300_usb_9209_getallextdevicepropinfo_reply.container.hex",
+    ))
+    .unwrap()
+    .payload;
+    let rx100 =
+        vectors::hex("dscrx100m7_fw100_ptpip_9209_getallextdevicepropinfo_reply.payload.hex");
+    for (model, payload) in [("ILCE-7SM3", &a7s3), ("DSC-RX100M7", &rx100)] {
+        let info = AllPropInfo::decode(payload, SdioVersion::V300).unwrap();
+        let listed: Vec<ShutterSpeed> = info
+            .get(PropertyCode(0xD20D))
+            .unwrap()
+            .settable_values()
+            .unwrap()
+            .iter()
+            .filter_map(|v| ShutterSpeed::from_value(v.as_u64().unwrap()))
+            .filter(|s| !s.is_bulb())
+            .collect();
+        let fastest = bodies::body(model).unwrap().fastest_shutter;
+        assert_eq!(third_stop_scale(fastest), listed, "{model}");
+    }
+    let container = vectors::hex("ilce6000_usb_9209_getallextdevicepropinfo_reply.container.hex");
+    let c = UsbContainer::decode(&container).unwrap();
+    let info = AllPropInfo::decode(&c.payload, SdioVersion::V200).unwrap();
+    let shutter = info.get(PropertyCode(0xD20D)).unwrap();
+    assert!(matches!(shutter.form, SonyForm::Range { .. }));
+    let scale = third_stop_scale(bodies::body("ILCE-6000").unwrap().fastest_shutter);
+    assert_eq!(scale.len(), 52);
+    assert_eq!(scale.first().unwrap().to_raw(), 0x012C_000A);
+    assert_eq!(
+        format_value(shutter.code, &Value::U32(scale.last().unwrap().to_raw())),
+        "1/4000"
+    );
+}

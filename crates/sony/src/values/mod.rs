@@ -17,6 +17,7 @@ mod object_format;
 mod pending;
 mod quirks;
 pub(crate) mod shutter;
+mod still;
 
 pub use af_point::AfPoint;
 pub use battery::BatteryRemaining;
@@ -32,4 +33,8 @@ pub use object_format::{
 };
 pub use pending::PendingImages;
 pub use quirks::{STARTUP_SETTLE, startup_settle};
-pub use shutter::{ExtendedShutterSpeed, ShutterSpeed, format_seconds};
+pub use shutter::{
+    DEFAULT_FASTEST_SHUTTER, ExtendedShutterSpeed, ShutterSpeed, format_seconds, shutter_duration,
+    third_stop_scale,
+};
+pub use still::{FocusMode, StillFormat, lens_steppable, still_format_property};

@@ -51,6 +51,11 @@ categorised_mode!(
 );
 
 impl ExposureProgram {
+    /// Manual exposure (code 1, M): the shutter speed is the one set, and BULB is there.
+    pub fn is_manual(self) -> bool {
+        self.code() == 1
+    }
+
     /// `code` in the category protocol 300 lists it under (Sony's Camera Remote SDK tables,
     /// as the real protocol-300 replies show them: P is 0x00010002, iAuto 0x00048000).
     pub fn with_v300_category(code: u16) -> ExposureProgram {

@@ -7,6 +7,7 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::time::Duration;
 
 use crate::format::ParseError;
 
@@ -49,6 +50,31 @@ pub(crate) fn fraction_of(raw: u64, wide: bool) -> Option<(u64, u64)> {
         (u64::from(n), u64::from(d))
     };
     (d != 0).then_some((n, d))
+}
+
+/// The length of a raw shutter value of either layout: 0xD20D (`wide` false) or 0xD19F
+/// (`wide` true); `None` for BULB, "no value" (movie mode, automatic exposure showing nothing)
+/// and a fraction that is no duration (a zero part).
+///
+/// Exact to the nanosecond: every speed a body lists is a whole number of nanoseconds except
+/// the thirds and sixths (1/3, 1/6, 1/15 is exact), which are rounded to the nearest one.
+pub fn shutter_duration(raw: u64, wide: bool) -> Option<Duration> {
+    let (n, d) = fraction_of(raw, wide)?;
+    duration_of(n, d)
+}
+
+/// `n / d` seconds rounded to the nearest nanosecond; `None` for a zero part or a length
+/// `Duration` cannot hold (it can hold any u32 fraction).
+fn duration_of(n: u64, d: u64) -> Option<Duration> {
+    if n == 0 || d == 0 {
+        return None;
+    }
+    const NANOS: u128 = 1_000_000_000;
+    let (n, d) = (u128::from(n), u128::from(d));
+    let nanos = (n * NANOS * 2 + d) / (d * 2);
+    let secs = u64::try_from(nanos / NANOS).ok()?;
+    let sub = u32::try_from(nanos % NANOS).ok()?;
+    Some(Duration::new(secs, sub))
 }
 
 /// `num / den` seconds in the layout of 0xD20D (`wide` false) or 0xD19F (`wide` true);
@@ -175,6 +201,13 @@ impl ShutterSpeed {
         (d != 0).then(|| f64::from(n) / f64::from(d))
     }
 
+    /// The length, exact to the nanosecond (see [`shutter_duration`]), or `None` for BULB and a
+    /// fraction that is no duration.
+    pub fn duration(self) -> Option<Duration> {
+        let (n, d) = self.fraction()?;
+        duration_of(n.into(), d.into())
+    }
+
     /// Whole microseconds (exact integer arithmetic, for ordering), or `None` for BULB and a
     /// zero denominator.
     pub fn micros(self) -> Option<u64> {
@@ -260,6 +293,13 @@ impl ExtendedShutterSpeed {
         let (n, d) = self.fraction()?;
         (d != 0).then(|| f64::from(n) / f64::from(d))
     }
+
+    /// The length, exact to the nanosecond (see [`shutter_duration`]), or `None` for BULB, no
+    /// value and a fraction that is no duration.
+    pub fn duration(self) -> Option<Duration> {
+        let (n, d) = self.fraction()?;
+        duration_of(n.into(), d.into())
+    }
 }
 
 impl fmt::Display for ExtendedShutterSpeed {
@@ -274,6 +314,45 @@ impl fmt::Display for ExtendedShutterSpeed {
             },
         }
     }
+}
+
+/// The fastest speed a body lists when nothing says otherwise: every body Sony made in the
+/// PC-remote era reaches 1/4000.
+pub const DEFAULT_FASTEST_SHUTTER: Duration = Duration::from_micros(250);
+
+/// Sony's shutter speeds in thirds of a stop, slowest first, as the cameras encode them: 30" to
+/// 0.4" in tenths of a second (300/10 … 4/10), then 1/3 to 1/32000. Every body that lists its
+/// speeds lists a run of these (the real ILCE-7SM3 list is 30" to 1/8000, the DSC-RX100M7's
+/// the whole scale); protocol-200 bodies give a dummy range instead of a list, and their speeds
+/// are this scale down to the body's fastest.
+#[rustfmt::skip]
+const THIRDS: [(u16, u16); 61] = [
+    (300, 10), (250, 10), (200, 10), (150, 10), (130, 10), (100, 10), (80, 10), (60, 10),
+    (50, 10), (40, 10), (32, 10), (25, 10), (20, 10), (16, 10), (13, 10), (10, 10), (8, 10),
+    (6, 10), (5, 10), (4, 10), (1, 3), (1, 4), (1, 5), (1, 6), (1, 8), (1, 10), (1, 13),
+    (1, 15), (1, 20), (1, 25), (1, 30), (1, 40), (1, 50), (1, 60), (1, 80), (1, 100),
+    (1, 125), (1, 160), (1, 200), (1, 250), (1, 320), (1, 400), (1, 500), (1, 640), (1, 800),
+    (1, 1000), (1, 1250), (1, 1600), (1, 2000), (1, 2500), (1, 3200), (1, 4000), (1, 5000),
+    (1, 6400), (1, 8000), (1, 10000), (1, 12800), (1, 16000), (1, 20000), (1, 25600),
+    (1, 32000),
+];
+
+/// Sony's third-stop scale from 30" down to `fastest` (inclusive), slowest first, as 0xD20D
+/// values: 30" to 0.4" in tenths of a second, then 1/3 to 1/32000 (the real ILCE-7SM3 list is
+/// this scale to 1/8000, the DSC-RX100M7's the whole of it).
+pub fn third_stop_scale(fastest: Duration) -> Vec<ShutterSpeed> {
+    let mut out: Vec<ShutterSpeed> = Vec::new();
+    for &(numerator, denominator) in THIRDS.iter() {
+        let speed = ShutterSpeed::Seconds {
+            numerator,
+            denominator,
+        };
+        match speed.duration() {
+            Some(d) if d >= fastest => out.push(speed),
+            _ => break,
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -322,6 +401,32 @@ mod tests {
             ExtendedShutterSpeed::from_fraction(1, 8000).0,
             (1 << 32) | 8000
         );
+    }
+
+    #[test]
+    fn durations_are_exact() {
+        let d = |raw| ShutterSpeed::from_raw(raw).and_then(ShutterSpeed::duration);
+        assert_eq!(d(0), None, "BULB");
+        assert_eq!(d(ShutterSpeed::NO_VALUE), None);
+        assert_eq!(d(0x012C_000A), Some(Duration::from_secs(30)));
+        assert_eq!(d(0x0019_000A), Some(Duration::from_millis(2500)));
+        assert_eq!(d(0x000A_000A), Some(Duration::from_secs(1)));
+        assert_eq!(d(0x0001_1F40), Some(Duration::from_micros(125)));
+        assert_eq!(d(0x0001_0003), Some(Duration::from_nanos(333_333_333)));
+        assert_eq!(d(0x0002_0003), Some(Duration::from_nanos(666_666_667)));
+        assert_eq!(d(0x0005_0000), None, "a zero denominator");
+        assert_eq!(d(0x0000_0005), None, "a zero numerator");
+        let x = |raw| ExtendedShutterSpeed(raw).duration();
+        assert_eq!(x(0), None);
+        assert_eq!(x(u64::MAX), None);
+        assert_eq!(x(0x12C_0000_000A), Some(Duration::from_secs(30)));
+        assert_eq!(
+            x((u64::from(u32::MAX) << 32) | 1),
+            Some(Duration::from_secs(u64::from(u32::MAX)))
+        );
+        assert_eq!(shutter_duration(0x0019_000A, false), d(0x0019_000A));
+        assert_eq!(shutter_duration(0x12C_0000_000A, true), x(0x12C_0000_000A));
+        assert_eq!(shutter_duration(0x1_0000_0000, false), None, "not a u32");
     }
 
     #[test]
@@ -396,6 +501,17 @@ mod tests {
                 }
                 None => prop_assert_eq!(raw, ShutterSpeed::NO_VALUE),
             }
+        }
+
+        #[test]
+        fn durations_agree_with_the_fraction(n in 1..=u16::MAX, d in 1..=u16::MAX) {
+            let s = ShutterSpeed::Seconds { numerator: n, denominator: d };
+            let nanos = s.duration().map(|x| x.as_nanos());
+            let exact = u128::from(n) * 1_000_000_000;
+            let d = u128::from(d);
+            // Within half a nanosecond of n / d seconds: |nanos × d − exact| ≤ d / 2.
+            prop_assert!(nanos.is_some_and(|x| (x * d).abs_diff(exact) * 2 <= d), "{:?}", nanos);
+            prop_assert_eq!(ExtendedShutterSpeed::from_fraction(n.into(), d as u32).duration(), s.duration());
         }
 
         #[test]
