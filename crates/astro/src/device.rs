@@ -70,34 +70,47 @@ pub struct ExposureRequest {
     /// Alpaca's Light: recorded, otherwise ignored (the body has no shutter to keep closed;
     /// covering the lens for darks is the user's job).
     pub light: bool,
-    /// The part of the frame to send.
-    pub subframe: Subframe,
+    /// The part of the frame to send; `None`: the whole frame, whatever its size (a body the
+    /// table does not know, before its first frame).
+    pub subframe: Option<Subframe>,
     /// Binning across and down: 1 only.
     pub bin: (u32, u32),
     /// RAW or JPEG.
     pub readout: ReadoutMode,
 }
 
-/// The sensor as known now: from the body table once connected, from the last frame once one
-/// exists.
+/// The sensor as known now: from the body table once connected, from the last frame of each
+/// readout mode once one exists.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SensorInfo {
     /// The camera's model (DeviceInfo).
     pub model: String,
     /// The sensor's name and size (body table), `None` for a body the table does not know.
     pub sensor_name: Option<String>,
-    /// Width and height of the RAW active area (CameraXSize/YSize, FITS NAXIS1/2); `None`
-    /// until known.
-    pub size: Option<(u32, u32)>,
+    /// Width and height of the RAW active area (the body table's, then the last RAW file's);
+    /// `None` until known.
+    pub raw_size: Option<(u32, u32)>,
+    /// Width and height of the JPEG: the body table's effective pixels (its largest JPEG),
+    /// then the last JPEG's (a smaller image size or another aspect ratio set on the body is
+    /// learnt from the first JPEG); `None` until known.
+    pub jpeg_size: Option<(u32, u32)>,
     /// The RAW white level (MaxADU); `None` until known.
     pub max_adu: Option<u32>,
     /// Pixel pitch in µm (PixelSizeX/Y), `None` for a body the table does not know.
     pub pixel_size_um: Option<f64>,
-    /// True once the size and white level come from a decoded file.
+    /// True once the RAW size and white level come from a decoded file.
     pub from_frame: bool,
 }
 
 impl SensorInfo {
+    /// The frame's size in a readout mode (CameraXSize/YSize, FITS NAXIS1/2), if known.
+    pub fn size_for(&self, mode: ReadoutMode) -> Option<(u32, u32)> {
+        match mode {
+            ReadoutMode::Raw => self.raw_size,
+            ReadoutMode::Jpeg => self.jpeg_size,
+        }
+    }
+
     /// MaxADU of a readout mode: the RAW white level, 255 for 8-bit JPEG.
     pub fn max_adu_for(&self, mode: ReadoutMode) -> Option<u32> {
         match mode {
@@ -105,6 +118,20 @@ impl SensorInfo {
             ReadoutMode::Jpeg => Some(255),
         }
     }
+}
+
+/// One reading of the exposure, taken under one lock (the state and ImageReady agree).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ExposureSnapshot {
+    /// Where the exposure stands.
+    pub state: AstroState,
+    /// An image is ready.
+    pub image_ready: bool,
+    /// 0 to 100: the state's progress, and 100 once an image is ready (the exposure is
+    /// complete).
+    pub percent_completed: u8,
+    /// When the last exposure's shutter opened (UTC) and how long it really was.
+    pub last: Option<(SystemTime, Duration)>,
 }
 
 /// The longest exposure the device takes: the service's limit on a held shutter.
@@ -128,9 +155,12 @@ enum Phase {
 struct Running {
     id: u64,
     phase: Phase,
+    plan: Plan,
     cancel: Option<Cancel>,
     aborted: bool,
     stopped: bool,
+    /// When StopExposure came (this computer's clock).
+    stop_at: Option<SystemTime>,
 }
 
 struct Shared {
@@ -142,6 +172,9 @@ struct Shared {
     format_changed: bool,
     sensor: Option<SensorInfo>,
     running: Option<Running>,
+    /// The task of the last exposure started (awaited by a disconnect before the file format
+    /// is restored).
+    task: Option<tokio::task::JoinHandle<()>>,
     next_id: u64,
     error: Option<String>,
     last: Option<Arc<Frame>>,
@@ -220,6 +253,7 @@ impl AstroCamera {
                     format_changed: false,
                     sensor: None,
                     running: None,
+                    task: None,
                     next_id: 1,
                     error: None,
                     last: None,
@@ -272,10 +306,10 @@ impl AstroCamera {
         self.shared().options.output = output;
     }
 
-    /// Starts the astronomy session: the camera must be connected to the service; its
+    /// Starts the camera's session: the camera must be connected to the service; its
     /// properties are read, the still file format remembered (restored by
-    /// [`disconnect`](Self::disconnect)), the sensor taken from the body table, and the
-    /// focuser's count starts at MaxStep/2. Connecting again is harmless.
+    /// [`disconnect`](Self::disconnect)) and the sensor taken from the body table. The
+    /// focuser connects on its own ([`Focuser::connect`]). Connecting again is harmless.
     pub async fn connect(&self) -> Result<(), AstroError> {
         if self.connected() {
             return Ok(());
@@ -294,7 +328,8 @@ impl AstroCamera {
         let sensor = SensorInfo {
             model: model.clone(),
             sensor_name: body.map(|b| b.sensor_name.to_string()),
-            size: body.map(|b| b.active),
+            raw_size: body.map(|b| b.active),
+            jpeg_size: body.map(|b| b.effective),
             max_adu: body.map(|b| u32::from(b.white_level)),
             pixel_size_um: body.map(|b| b.pixel_size_um()),
             from_frame: false,
@@ -307,14 +342,14 @@ impl AstroCamera {
             s.error = None;
             s.connected = true;
         }
-        self.inner.focuser.set_connected(true);
         Ok(())
     }
 
-    /// Ends the session: an exposure under way is aborted, a focus move halted, and the file
-    /// format restored if an exposure changed it. Harmless when not connected.
+    /// Ends the camera's session: an exposure under way is aborted and its task awaited, then
+    /// the file format restored if an exposure changed it (so that no setting of the task's
+    /// lands after the restore). The focuser is not touched. Harmless when not connected.
     pub async fn disconnect(&self) -> Result<(), AstroError> {
-        let restore = {
+        let (restore, task, temp) = {
             let mut s = self.shared();
             if !s.connected {
                 return Ok(());
@@ -326,12 +361,16 @@ impl AstroCamera {
                 }
             }
             s.connected = false;
-            s.temp = None;
             let restore = s.format_at_connect.filter(|_| s.format_changed);
             s.format_changed = false;
-            restore
+            (restore, s.task.take(), s.temp.take())
         };
-        self.inner.focuser.set_connected(false);
+        if let Some(task) = task {
+            // The task checks the abort before each setting and before the shot; a capture
+            // under way ends with the abort.
+            let _ = task.await;
+        }
+        drop(temp);
         if let Some((code, raw)) = restore {
             self.inner
                 .service
@@ -352,10 +391,10 @@ impl AstroCamera {
         s.sensor.clone().ok_or(AstroError::NotConnected)
     }
 
-    /// CameraXSize/YSize: the RAW active area (ValueNotSet for an unknown body before its
-    /// first frame).
-    pub fn camera_size(&self) -> Result<(u32, u32), AstroError> {
-        self.sensor()?.size.ok_or_else(|| {
+    /// CameraXSize/YSize in a readout mode: the RAW active area or the JPEG's size
+    /// (ValueNotSet for a body the table does not know, before its first frame in that mode).
+    pub fn camera_size(&self, mode: ReadoutMode) -> Result<(u32, u32), AstroError> {
+        self.sensor()?.size_for(mode).ok_or_else(|| {
             AstroError::ValueNotSet("the frame size is known after the first exposure".into())
         })
     }
@@ -394,14 +433,18 @@ impl AstroCamera {
         (ListedSpeeds::default(), prop::SHUTTER_SPEED)
     }
 
-    /// ExposureMin: the fastest listed speed, in seconds.
+    /// ExposureMin: the fastest listed speed, in seconds; while the body lists none (the mode
+    /// dial off M), its fastest shutter from the body table, so that the sensor's facts stay
+    /// readable and the exposure itself says what is wrong.
     pub fn exposure_min(&self) -> Result<f64, AstroError> {
         self.check_connected()?;
         let props = self.props()?;
         let (listed, _) = self.listed_speeds(&props);
         listed
             .bounds()
-            .map(|(min, _)| min.as_secs_f64())
+            .map(|(min, _)| min)
+            .or_else(|| bodies::body(&self.inner.service.status().model).map(|b| b.fastest_shutter))
+            .map(|min| min.as_secs_f64())
             .ok_or_else(|| AstroError::ValueNotSet("the camera lists no shutter speed".into()))
     }
 
@@ -448,10 +491,20 @@ impl AstroCamera {
                     "an exposure is under way".into(),
                 ));
             }
-            (s.sensor.as_ref().and_then(|x| x.size), s.options.clone())
+            (
+                s.sensor.as_ref().and_then(|x| x.size_for(req.readout)),
+                s.options.clone(),
+            )
         };
-        if let Some((w, h)) = size {
-            req.subframe.check(w, h)?;
+        match (req.subframe, size) {
+            (Some(sub), Some((w, h))) => sub.check(w, h)?,
+            (Some(sub), None) if sub.start_x != 0 || sub.start_y != 0 => {
+                return Err(AstroError::InvalidValue(
+                    "the frame size is known after the first exposure: take a full frame first"
+                        .into(),
+                ));
+            }
+            _ => {}
         }
         let service = &self.inner.service;
         if !service.status().connected {
@@ -459,7 +512,9 @@ impl AstroCamera {
                 "the camera's connection is lost; the service is reconnecting".into(),
             ));
         }
-        let props = self.props()?;
+        // Read now, not the service's snapshot: the speed to set is decided from it, and a
+        // stale snapshot would skip a setting the body does not have.
+        let props = service.properties().await?;
         let program = current(&props, prop::EXPOSURE_PROGRAM).and_then(ExposureProgram::from_value);
         if program.is_some_and(|p| !p.is_manual()) {
             return Err(AstroError::InvalidOperation(
@@ -476,7 +531,9 @@ impl AstroCamera {
             }
         };
         let (listed, shutter_code) = self.listed_speeds(&props);
-        let requested = Duration::from_secs_f64(req.duration);
+        let requested = Duration::try_from_secs_f64(req.duration).map_err(|_| {
+            AstroError::InvalidValue(format!("{} s is not a duration", req.duration))
+        })?;
         let plan = exposure::plan(requested, &listed.durations(), options.bulb_above)
             .map_err(|e| AstroError::InvalidOperation(e.to_string()))?;
         let shutter = match plan {
@@ -507,9 +564,11 @@ impl AstroCamera {
             s.running = Some(Running {
                 id,
                 phase: Phase::Preparing,
+                plan,
                 cancel: None,
                 aborted: false,
                 stopped: false,
+                stop_at: None,
             });
             s.error = None;
             s.image_ready = false;
@@ -533,7 +592,8 @@ impl AstroCamera {
             keep,
             capture: options.capture,
         };
-        tokio::spawn(run(self.inner.clone(), job));
+        let task = tokio::spawn(run(self.inner.clone(), job));
+        self.shared().task = Some(task);
         Ok(())
     }
 
@@ -559,12 +619,14 @@ impl AstroCamera {
     }
 
     /// Stops the exposure now and keeps the image (a bulb is closed early; a listed speed runs
-    /// to its end). Nothing when none runs.
+    /// to its end: the body times it, and cancelling it before the shutter opened would lose
+    /// the image). Nothing when none runs.
     pub fn stop_exposure(&self) -> Result<(), AstroError> {
         let mut s = self.connected_shared()?;
         if let Some(r) = s.running.as_mut() {
             r.stopped = true;
-            if let Some(c) = &r.cancel {
+            r.stop_at.get_or_insert_with(SystemTime::now);
+            if let (Some(c), Plan::Bulb(_)) = (&r.cancel, r.plan) {
                 c.cancel();
             }
         }
@@ -588,7 +650,11 @@ impl AstroCamera {
     /// Where the exposure stands.
     pub fn state(&self) -> Result<AstroState, AstroError> {
         let s = self.connected_shared()?;
-        Ok(match s.running.as_ref().map(|r| r.phase) {
+        Ok(self.state_of(&s))
+    }
+
+    fn state_of(&self, s: &Shared) -> AstroState {
+        match s.running.as_ref().map(|r| r.phase) {
             Some(Phase::Preparing) => AstroState::Waiting,
             Some(Phase::Decoding) => AstroState::Downloading { progress: 1.0 },
             Some(Phase::Capturing(opened)) => {
@@ -605,6 +671,23 @@ impl AstroCamera {
                 Some(e) => AstroState::Error(e.clone()),
                 None => AstroState::Idle,
             },
+        }
+    }
+
+    /// The state, ImageReady, PercentCompleted and the last exposure, read together.
+    pub fn exposure(&self) -> Result<ExposureSnapshot, AstroError> {
+        let s = self.connected_shared()?;
+        let state = self.state_of(&s);
+        let percent_completed = if s.image_ready && state == AstroState::Idle {
+            100
+        } else {
+            state.percent_completed()
+        };
+        Ok(ExposureSnapshot {
+            state,
+            image_ready: s.image_ready,
+            percent_completed,
+            last: s.last_exposure,
         })
     }
 
@@ -777,15 +860,17 @@ async fn run(inner: Arc<Inner>, job: Job) {
     match result {
         Ok(Some(frame)) if !running.aborted => {
             let frame = Arc::new(frame);
-            // A RAW file's size and white level replace the body table's; a JPEG's size is
-            // taken only while nothing else is known.
+            // A file's size (and a RAW's white level) replace the body table's, each in its
+            // readout mode.
             if let Some(sensor) = s.sensor.as_mut() {
-                if frame.readout == ReadoutMode::Raw {
-                    sensor.size = Some((frame.width, frame.height));
-                    sensor.max_adu = Some(frame.max_adu);
-                    sensor.from_frame = true;
-                } else if sensor.size.is_none() {
-                    sensor.size = Some((frame.width, frame.height));
+                let size = Some((frame.width, frame.height));
+                match frame.readout {
+                    ReadoutMode::Raw => {
+                        sensor.raw_size = size;
+                        sensor.max_adu = Some(frame.max_adu);
+                        sensor.from_frame = true;
+                    }
+                    ReadoutMode::Jpeg => sensor.jpeg_size = size,
                 }
             }
             s.last = Some(frame);
@@ -813,17 +898,27 @@ fn is_aborted(inner: &Inner, id: u64) -> bool {
 /// the shutter opened.
 async fn expose(inner: &Arc<Inner>, job: &Job) -> Result<Option<Frame>, AstroError> {
     let service = &inner.service;
+    // An abort (or a disconnect) while preparing: nothing more reaches the camera.
+    if is_aborted(inner, job.id) {
+        return Ok(None);
+    }
     if let Some((code, raw)) = job.format_change {
         service
             .set_raw(&hex(code), i128::from(raw))
             .await
             .map_err(|e| AstroError::Camera(format!("setting the file format: {e}")))?;
     }
+    if is_aborted(inner, job.id) {
+        return Ok(None);
+    }
     if let Some((code, raw)) = job.shutter {
         service
             .set_raw(&hex(code), i128::from(raw))
             .await
             .map_err(|e| AstroError::Camera(format!("setting the shutter speed: {e}")))?;
+    }
+    if is_aborted(inner, job.id) {
+        return Ok(None);
     }
     let kind = match job.plan {
         Plan::Listed(_) => ShotKind::Single,
@@ -847,7 +942,8 @@ async fn expose(inner: &Arc<Inner>, job: &Job) -> Result<Option<Frame>, AstroErr
             let cancel = handle.canceller();
             if r.aborted {
                 cancel.abort();
-            } else if r.stopped {
+            } else if r.stopped && matches!(r.plan, Plan::Bulb(_)) {
+                // A listed speed stopped early runs to its end (see `stop_exposure`).
                 cancel.cancel();
             }
             r.cancel = Some(cancel);
@@ -918,9 +1014,16 @@ async fn expose(inner: &Arc<Inner>, job: &Job) -> Result<Option<Frame>, AstroErr
         )));
     };
     let started = opened.unwrap_or(pressed_at);
+    let stop_at = lock(&inner.shared)
+        .running
+        .as_ref()
+        .filter(|r| r.id == job.id)
+        .and_then(|r| r.stop_at);
     let duration = match job.plan {
         // A bulb stopped early reports the length it really had.
-        Plan::Bulb(d) if report.stopped => length.unwrap_or(d).min(d),
+        Plan::Bulb(d) if report.stopped => stopped_bulb_length(d, length, opened, stop_at),
+        // What the body really used, as the service read it at the shot, over the plan.
+        Plan::Listed(_) => length.unwrap_or(job.plan.actual()),
         plan => plan.actual(),
     };
     {
@@ -951,7 +1054,11 @@ async fn expose(inner: &Arc<Inner>, job: &Job) -> Result<Option<Frame>, AstroErr
     Ok(Some(Frame {
         width: decoded.width,
         height: decoded.height,
-        subframe: job.req.subframe.clamped(decoded.width, decoded.height),
+        subframe: job
+            .req
+            .subframe
+            .unwrap_or(Subframe::full(decoded.width, decoded.height))
+            .clamped(decoded.width, decoded.height),
         pixels: decoded.pixels,
         cfa: decoded.cfa,
         black_level: decoded.black_level,
@@ -965,4 +1072,54 @@ async fn expose(inner: &Arc<Inner>, job: &Job) -> Result<Option<Frame>, AstroErr
         light: job.req.light,
         readout: mode,
     }))
+}
+
+/// How long a bulb stopped early was open: the service's length when it reports one shorter
+/// than planned (the release less the opening, on the link's clock); else the opening to
+/// the stop request on this computer's clock; the plan only when neither is known or the stop
+/// came after the bulb's end.
+fn stopped_bulb_length(
+    planned: Duration,
+    reported: Option<Duration>,
+    opened: Option<SystemTime>,
+    stop_at: Option<SystemTime>,
+) -> Duration {
+    if let Some(r) = reported.filter(|r| *r < planned) {
+        return r;
+    }
+    let measured = opened
+        .zip(stop_at)
+        .and_then(|(o, s)| s.duration_since(o).ok());
+    measured.unwrap_or(planned).min(planned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stopped_bulb_is_as_long_as_it_was_open() {
+        let d = Duration::from_secs;
+        let t0 = SystemTime::UNIX_EPOCH + d(1_000);
+        // The service's shorter length first.
+        assert_eq!(
+            stopped_bulb_length(d(60), Some(d(12)), Some(t0), Some(t0 + d(13))),
+            d(12)
+        );
+        // No length from the service, or only the planned one: the opening to the stop.
+        assert_eq!(
+            stopped_bulb_length(d(60), None, Some(t0), Some(t0 + d(5))),
+            d(5)
+        );
+        assert_eq!(
+            stopped_bulb_length(d(60), Some(d(60)), Some(t0), Some(t0 + d(5))),
+            d(5)
+        );
+        // A stop after the end, or nothing known: the plan.
+        assert_eq!(
+            stopped_bulb_length(d(60), None, Some(t0), Some(t0 + d(70))),
+            d(60)
+        );
+        assert_eq!(stopped_bulb_length(d(60), None, None, None), d(60));
+    }
 }

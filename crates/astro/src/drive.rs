@@ -8,8 +8,7 @@
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use sonyctl_service::ServiceHandle;
-use sonyctl_sony::codes::prop;
-use sonyctl_sony::values::FocusMode;
+use sonyctl_sony::values::lens_steppable;
 use tokio::sync::watch;
 
 use crate::error::AstroError;
@@ -107,17 +106,42 @@ impl Focuser {
         lock(&self.inner.state)
     }
 
-    /// Connects (the position starts again at MaxStep/2: it is counted from here) or
-    /// disconnects (a move is halted).
-    pub(crate) fn set_connected(&self, on: bool) {
+    /// Connects the focuser, on its own: the camera device's session and exposures are not
+    /// touched (a client may connect either alone). The camera must be connected to the
+    /// service. The position starts again at MaxStep/2 (it is counted from here); connecting
+    /// again is harmless and keeps the count.
+    pub async fn connect(&self) -> Result<(), AstroError> {
+        if !self.inner.service.status().connected {
+            return Err(AstroError::Camera(
+                "the camera is not connected (the service is reconnecting)".into(),
+            ));
+        }
         let mut s = self.lock();
-        s.connected = on;
+        if s.connected {
+            return Ok(());
+        }
+        s.connected = true;
         s.target = None;
-        if on && !s.moving {
+        if !s.moving {
             s.model = StepModel::new(s.options.max_step, s.options.max_increment);
             s.error = None;
         }
         publish(&self.inner, &s);
+        Ok(())
+    }
+
+    /// Disconnects the focuser (a move is halted after the step in flight); the camera device
+    /// is not touched. Harmless when not connected.
+    pub fn disconnect(&self) {
+        let mut s = self.lock();
+        s.connected = false;
+        s.target = None;
+        publish(&self.inner, &s);
+    }
+
+    /// The focuser is connected.
+    pub fn is_connected(&self) -> bool {
+        self.lock().connected
     }
 
     fn connected(&self) -> Result<MutexGuard<'_, State>, AstroError> {
@@ -197,7 +221,9 @@ impl Focuser {
     }
 
     /// Moves by `delta` steps (negative nearer), stopping at 0 and MaxStep; more than
-    /// MaxIncrement either way is InvalidValue. Returns at once.
+    /// MaxIncrement either way is InvalidValue. Returns at once. A relative focuser is bounded
+    /// the same way: the lens has ends, and the count from the middle (MaxStep/2 either way)
+    /// is where this focuser places them, since the body reports none.
     pub async fn move_by(&self, delta: i64) -> Result<(), AstroError> {
         {
             let s = self.connected()?;
@@ -232,21 +258,16 @@ impl Focuser {
     }
 
     /// Manual focus only: the near/far steps move nothing otherwise. Read from the service's
-    /// snapshot: 0xD235 (stepping possible now) where the body reports it, else the focus mode
-    /// (the Sony layer decides which modes are manual). A body that reports neither may try.
+    /// snapshot; the Sony layer decides ([`lens_steppable`]). A body that reports neither
+    /// stepping nor a focus mode may try.
     fn check_manual(&self) -> Result<(), AstroError> {
         let Some(props) = self.inner.service.cached_properties() else {
             return Ok(());
         };
-        let value = |code| props.all.get(code).and_then(|d| d.current.as_u64());
-        let stepping = value(prop::NEAR_FAR_ENABLED).map(|v| v == 1);
-        let manual = value(prop::FOCUS_MODE)
-            .and_then(FocusMode::from_value)
-            .map(FocusMode::is_manual);
-        match (stepping, manual) {
-            (Some(false), Some(false)) | (None, Some(false)) | (Some(false), None) => Err(
-                AstroError::InvalidOperation("set the lens / body to manual focus (MF)".into()),
-            ),
+        match lens_steppable(|code| props.all.get(code).and_then(|d| d.current.as_u64())) {
+            Some(false) => Err(AstroError::InvalidOperation(
+                "set the lens / body to manual focus (MF or DMF)".into(),
+            )),
             _ => Ok(()),
         }
     }

@@ -1,4 +1,5 @@
-//! The one error both front ends map: Alpaca to its error numbers, INDI to Alert messages.
+//! The one error both front ends map: the Alpaca adapter to its error numbers (kind by kind),
+//! INDI to Alert messages.
 
 use sonyctl_camera::SetErrorKind;
 use sonyctl_service::ServiceError;
@@ -28,20 +29,6 @@ pub enum AstroError {
     Camera(String),
 }
 
-impl AstroError {
-    /// Alpaca's error number: 0x407, 0x401, 0x402, 0x40B, 0x400, 0x500.
-    pub fn alpaca_number(&self) -> u32 {
-        match self {
-            AstroError::NotConnected => 0x407,
-            AstroError::InvalidValue(_) => 0x401,
-            AstroError::ValueNotSet(_) => 0x402,
-            AstroError::InvalidOperation(_) => 0x40B,
-            AstroError::NotImplemented(_) => 0x400,
-            AstroError::Camera(_) => 0x500,
-        }
-    }
-}
-
 impl From<ServiceError> for AstroError {
     /// A set's refusal keeps its kind (a value the setting does not take is InvalidValue, one
     /// it cannot take now InvalidOperation); everything else is the camera's failure.
@@ -64,20 +51,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn alpaca_numbers() {
-        assert_eq!(AstroError::NotConnected.alpaca_number(), 0x407);
-        assert_eq!(AstroError::InvalidValue("x".into()).alpaca_number(), 0x401);
-        assert_eq!(AstroError::ValueNotSet("x".into()).alpaca_number(), 0x402);
-        assert_eq!(
-            AstroError::InvalidOperation("x".into()).alpaca_number(),
-            0x40B
-        );
-        assert_eq!(
-            AstroError::NotImplemented("x".into()).alpaca_number(),
-            0x400
-        );
-        assert_eq!(AstroError::Camera("x".into()).alpaca_number(), 0x500);
+    fn the_message_is_the_text() {
         assert_eq!(AstroError::InvalidValue("bad".into()).to_string(), "bad");
+        assert_eq!(
+            AstroError::NotConnected.to_string(),
+            "the device is not connected"
+        );
     }
 
     #[test]

@@ -31,14 +31,6 @@ impl ReadoutMode {
             ReadoutMode::Jpeg => "JPEG (RGB)",
         }
     }
-
-    /// Alpaca's SensorType: 2 (RGGB) for RAW, 1 (Color) for JPEG.
-    pub fn sensor_type(self) -> u8 {
-        match self {
-            ReadoutMode::Raw => 2,
-            ReadoutMode::Jpeg => 1,
-        }
-    }
 }
 
 /// A rectangle of the frame, in pixels: Alpaca's StartX, StartY, NumX, NumY.
@@ -110,8 +102,9 @@ pub enum Row<'a> {
     Rgb(&'a [u8]),
 }
 
-/// A decoded exposure and what is known of it.
-#[derive(Clone, Debug, PartialEq)]
+/// A decoded exposure and what is known of it. Not `Clone`: there is one copy of the
+/// samples, shared behind an `Arc`.
+#[derive(Debug, PartialEq)]
 pub struct Frame {
     /// Width of the decoded image (the RAW active area, or the JPEG's width).
     pub width: u32,

@@ -23,7 +23,7 @@ pub mod frame;
 pub mod gain;
 pub mod state;
 
-pub use device::{AstroCamera, DeviceOptions, ExposureRequest, SensorInfo};
+pub use device::{AstroCamera, DeviceOptions, ExposureRequest, ExposureSnapshot, SensorInfo};
 pub use drive::{Focuser, FocuserOptions, FocuserStatus};
 pub use error::AstroError;
 pub use frame::{Frame, Pixels, ReadoutMode, Row, Subframe};

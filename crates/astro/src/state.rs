@@ -1,6 +1,7 @@
 //! The one exposure state both front ends show, from the camera service's
 //! [`ExposureStatus`]: Alpaca's CameraState, PercentCompleted and ImageReady, and INDI's
-//! `CCD_EXPOSURE` (Busy counting down, Ok, Alert) derive from [`AstroState`].
+//! `CCD_EXPOSURE` (Busy counting down, Ok, Alert) derive from [`AstroState`]. The numbers a
+//! protocol sends are its front end's (the Alpaca adapter maps each variant to its CameraState).
 
 use std::time::Duration;
 
@@ -51,19 +52,6 @@ impl AstroState {
             ),
             // A state the service learns later: busy, with nothing more to say.
             _ => AstroState::Waiting,
-        }
-    }
-
-    /// Alpaca's CameraState number: Idle 0, Waiting 1, Exposing 2, Reading 3, Download 4,
-    /// Error 5.
-    pub fn camera_state(&self) -> u8 {
-        match self {
-            AstroState::Idle => 0,
-            AstroState::Waiting => 1,
-            AstroState::Exposing { .. } => 2,
-            AstroState::Reading => 3,
-            AstroState::Downloading { .. } => 4,
-            AstroState::Error(_) => 5,
         }
     }
 
@@ -120,35 +108,31 @@ mod tests {
     #[test]
     fn every_service_state_maps() {
         let cases = [
-            (ExposureState::Idle, 0.0, AstroState::Idle, 0, 0),
-            (ExposureState::Waiting, 0.3, AstroState::Waiting, 1, 0),
+            (ExposureState::Idle, 0.0, AstroState::Idle, 0),
+            (ExposureState::Waiting, 0.3, AstroState::Waiting, 0),
             (
                 ExposureState::Exposing,
                 0.25,
                 AstroState::Exposing { progress: 0.25 },
-                2,
                 25,
             ),
-            (ExposureState::Processing, 0.0, AstroState::Reading, 3, 100),
+            (ExposureState::Processing, 0.0, AstroState::Reading, 100),
             (
                 ExposureState::Downloading,
                 0.5,
                 AstroState::Downloading { progress: 0.5 },
-                4,
                 100,
             ),
             (
                 ExposureState::Discarding,
                 0.1,
                 AstroState::Downloading { progress: 0.1 },
-                4,
                 100,
             ),
         ];
-        for (state, progress, astro, number, percent) in cases {
+        for (state, progress, astro, percent) in cases {
             let mapped = AstroState::from_status(&status(state, progress, None));
             assert_eq!(mapped, astro, "{state:?}");
-            assert_eq!(mapped.camera_state(), number, "{state:?}");
             assert_eq!(mapped.percent_completed(), percent, "{state:?}");
         }
     }
@@ -158,7 +142,6 @@ mod tests {
         let e =
             AstroState::from_status(&status(ExposureState::Error, 0.0, Some("connection lost")));
         assert_eq!(e, AstroState::Error("connection lost".into()));
-        assert_eq!(e.camera_state(), 5);
         assert!(!e.is_busy());
         assert_eq!(e.remaining(Duration::from_secs(1)), None);
         let bare = AstroState::from_status(&status(ExposureState::Error, 0.0, None));

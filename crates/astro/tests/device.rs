@@ -63,15 +63,24 @@ fn request(duration: f64, readout: ReadoutMode, (w, h): (u32, u32)) -> ExposureR
     ExposureRequest {
         duration,
         light: true,
-        subframe: Subframe::full(w, h),
+        subframe: Some(Subframe::full(w, h)),
         bin: (1, 1),
         readout,
+    }
+}
+
+/// The whole frame, whatever its size.
+fn full(duration: f64, readout: ReadoutMode) -> ExposureRequest {
+    ExposureRequest {
+        subframe: None,
+        ..request(duration, readout, (1, 1))
     }
 }
 
 /// Polls the device's state until `done` holds; every state seen, in order, without repeats.
 async fn until(cam: &AstroCamera, done: impl Fn(&AstroState) -> bool) -> Vec<AstroState> {
     let mut seen: Vec<AstroState> = Vec::new();
+    let mut changes = cam.service().status_changes();
     let wait = async {
         loop {
             let s = cam.state().unwrap();
@@ -82,7 +91,12 @@ async fn until(cam: &AstroCamera, done: impl Fn(&AstroState) -> bool) -> Vec<Ast
             if done(&s) {
                 return;
             }
-            tokio::time::sleep(Duration::from_millis(2)).await;
+            // Woken by the service's next report; the device's own phases (preparing,
+            // decoding) are seen at the next tick.
+            let woken = tokio::time::timeout(Duration::from_millis(20), changes.changed()).await;
+            if let Ok(Err(_)) = woken {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
         }
     };
     tokio::time::timeout(Duration::from_secs(120), wait)
@@ -145,7 +159,8 @@ async fn a_listed_speed_gives_the_decoded_raw_and_the_format_is_restored() {
     let h = cam.service().clone();
     let body = bodies::body("ILCE-7SM3").unwrap();
     let sensor = cam.sensor().unwrap();
-    assert_eq!(sensor.size, Some(body.active));
+    assert_eq!(sensor.raw_size, Some(body.active));
+    assert_eq!(sensor.jpeg_size, Some(body.effective));
     assert_eq!(sensor.max_adu, Some(16383));
     assert!((sensor.pixel_size_um.unwrap() - 8.396).abs() < 0.001);
     assert!(sensor.sensor_name.unwrap().contains("35.6"));
@@ -221,14 +236,13 @@ async fn a_listed_speed_gives_the_decoded_raw_and_the_format_is_restored() {
 async fn bulbs_and_listed_speeds_as_planned() {
     let (cam, _dir) = device("ilce-7sm3", virtual_clock(), SimOptions::default()).await;
     let h = cam.service().clone();
-    let size = cam.camera_size().unwrap();
     for (seconds, plan) in [
         (45.0, Plan::Bulb(Duration::from_secs(45))),
         (1.5, Plan::Bulb(Duration::from_millis(1500))),
         (0.25, Plan::Listed(Duration::from_millis(250))),
         (0.0, Plan::Listed(Duration::from_micros(125))),
     ] {
-        cam.start_exposure(request(seconds, ReadoutMode::Jpeg, size))
+        cam.start_exposure(full(seconds, ReadoutMode::Jpeg))
             .await
             .unwrap();
         until_idle(&cam).await;
@@ -252,8 +266,8 @@ async fn bulbs_and_listed_speeds_as_planned() {
 async fn a_jpeg_frame_is_rgb() {
     let (cam, dir) = device("ilce-7sm3", virtual_clock(), SimOptions::default()).await;
     let h = cam.service().clone();
-    let size = cam.camera_size().unwrap();
-    cam.start_exposure(request(2.0, ReadoutMode::Jpeg, size))
+    let size = cam.camera_size(ReadoutMode::Raw).unwrap();
+    cam.start_exposure(full(2.0, ReadoutMode::Jpeg))
         .await
         .unwrap();
     until_idle(&cam).await;
@@ -270,21 +284,25 @@ async fn a_jpeg_frame_is_rgb() {
     assert_eq!(frame.subframe, Subframe::full(frame.width, frame.height));
     assert!(frame.path.as_ref().unwrap().starts_with(dir.path()));
     assert_eq!(value(&h, FILE_FORMAT).await, Some(3));
-    // The sensor's size stays the RAW area.
-    assert_eq!(cam.camera_size().unwrap(), size);
+    // The JPEG's size is now the file's; the RAW area stays.
+    assert_eq!(
+        cam.camera_size(ReadoutMode::Jpeg).unwrap(),
+        (frame.width, frame.height)
+    );
+    assert_eq!(cam.camera_size(ReadoutMode::Raw).unwrap(), size);
 }
 
 /// Stop closes a bulb early and keeps the image; abort discards it and goes back to Idle; an
-/// abort or stop while idle is no error.
+/// abort or stop while idle is no error. The bulbs are 600 camera seconds (10 s at 60 camera
+/// seconds a second): a stop or abort has all that time to land, however loaded the machine.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stop_keeps_the_image_and_abort_discards_it() {
     let (cam, _dir) = device("ilce-7sm3", SimClock::real(60.0), SimOptions::default()).await;
     let h = cam.service().clone();
-    let size = cam.camera_size().unwrap();
     cam.abort_exposure().unwrap();
     cam.stop_exposure().unwrap();
 
-    cam.start_exposure(request(60.0, ReadoutMode::Jpeg, size))
+    cam.start_exposure(full(600.0, ReadoutMode::Jpeg))
         .await
         .unwrap();
     until(&cam, |s| matches!(s, AstroState::Exposing { .. })).await;
@@ -293,7 +311,7 @@ async fn stop_keeps_the_image_and_abort_discards_it() {
     assert!(cam.image_ready().unwrap());
     let stopped = cam.image().unwrap();
     assert!(
-        stopped.duration < Duration::from_secs(59),
+        stopped.duration < Duration::from_secs(599),
         "{:?}",
         stopped.duration
     );
@@ -302,7 +320,7 @@ async fn stop_keeps_the_image_and_abort_discards_it() {
         stopped.duration.as_secs_f64()
     );
 
-    cam.start_exposure(request(60.0, ReadoutMode::Jpeg, size))
+    cam.start_exposure(full(600.0, ReadoutMode::Jpeg))
         .await
         .unwrap();
     assert!(
@@ -319,7 +337,7 @@ async fn stop_keeps_the_image_and_abort_discards_it() {
     assert!(cam.last_frame().is_none());
     let exposures = produced(&h).await;
     assert_eq!(exposures.len(), 2, "{exposures:?} {seen:?}");
-    assert!(exposures[1] < Duration::from_secs(59));
+    assert!(exposures[1] < Duration::from_secs(599));
     cam.abort_exposure().unwrap();
 }
 
@@ -329,14 +347,15 @@ async fn noise_reduction_shows_as_reading() {
     let (cam, _dir) = device("ilce-7sm3", SimClock::real(60.0), SimOptions::default()).await;
     let h = cam.service().clone();
     owner(&h, OwnerAction::Set("lenr".into(), "on".into())).await;
-    let size = cam.camera_size().unwrap();
-    cam.start_exposure(request(40.0, ReadoutMode::Jpeg, size))
+    cam.start_exposure(full(40.0, ReadoutMode::Jpeg))
         .await
         .unwrap();
     let seen = until_idle(&cam).await;
-    let numbers: Vec<u8> = seen.iter().map(AstroState::camera_state).collect();
-    let exposing = numbers.iter().position(|&n| n == 2).unwrap();
-    let reading = numbers.iter().position(|&n| n == 3).unwrap();
+    let exposing = seen
+        .iter()
+        .position(|s| matches!(s, AstroState::Exposing { .. }))
+        .unwrap();
+    let reading = seen.iter().position(|s| *s == AstroState::Reading).unwrap();
     assert!(exposing < reading, "{seen:?}");
     assert!(cam.image_ready().unwrap());
 }
@@ -360,8 +379,7 @@ async fn a_lost_connection_mid_exposure_is_an_error_and_the_next_works() {
     options.capture.max_reconnects = 0;
     let cam = AstroCamera::new(h.clone(), options);
     cam.connect().await.unwrap();
-    let size = cam.camera_size().unwrap();
-    cam.start_exposure(request(120.0, ReadoutMode::Jpeg, size))
+    cam.start_exposure(full(120.0, ReadoutMode::Jpeg))
         .await
         .unwrap();
     let seen = until_idle(&cam).await;
@@ -377,7 +395,7 @@ async fn a_lost_connection_mid_exposure_is_an_error_and_the_next_works() {
         .await
         .unwrap()
         .unwrap();
-    cam.start_exposure(request(2.0, ReadoutMode::Jpeg, size))
+    cam.start_exposure(full(2.0, ReadoutMode::Jpeg))
         .await
         .unwrap();
     until_idle(&cam).await;
@@ -390,7 +408,7 @@ async fn a_lost_connection_mid_exposure_is_an_error_and_the_next_works() {
 async fn refusals() {
     let (cam, _dir) = device("ilce-7sm3", virtual_clock(), SimOptions::default()).await;
     let h = cam.service().clone();
-    let (w, hgt) = cam.camera_size().unwrap();
+    let (w, hgt) = cam.camera_size(ReadoutMode::Raw).unwrap();
     let base = request(0.1, ReadoutMode::Raw, (w, hgt));
     let invalid = |r: Result<(), AstroError>| matches!(r, Err(AstroError::InvalidValue(_)));
     assert!(invalid(
@@ -424,31 +442,31 @@ async fn refusals() {
     for sub in [
         Subframe {
             num_x: w + 1,
-            ..base.subframe
+            ..Subframe::full(w, hgt)
         },
         Subframe {
             num_y: hgt + 1,
-            ..base.subframe
+            ..Subframe::full(w, hgt)
         },
         Subframe {
             start_x: w + 1,
             num_x: 1,
-            ..base.subframe
+            ..Subframe::full(w, hgt)
         },
         Subframe {
             start_y: hgt + 1,
             num_y: 1,
-            ..base.subframe
+            ..Subframe::full(w, hgt)
         },
         Subframe {
             num_x: 0,
-            ..base.subframe
+            ..Subframe::full(w, hgt)
         },
     ] {
         assert!(
             invalid(
                 cam.start_exposure(ExposureRequest {
-                    subframe: sub,
+                    subframe: Some(sub),
                     ..base
                 })
                 .await
@@ -474,7 +492,7 @@ async fn refusals() {
         num_y: 50,
     };
     cam.start_exposure(ExposureRequest {
-        subframe: sub,
+        subframe: Some(sub),
         ..base
     })
     .await
@@ -559,7 +577,7 @@ async fn a_protocol_200_body_steps_to_a_listed_speed_and_shoots_raw() {
     assert_eq!(cam.exposure_max().unwrap(), 86_400.0);
     assert_eq!(cam.exposure_resolution().unwrap(), 0.001);
     assert_eq!(value(&h, COMPRESSION).await, Some(0x03));
-    let size = cam.camera_size().unwrap();
+    let size = cam.camera_size(ReadoutMode::Raw).unwrap();
     assert_eq!(size, (6024, 4024));
     cam.start_exposure(request(2.0, ReadoutMode::Raw, size))
         .await
@@ -582,7 +600,7 @@ async fn without_an_output_folder_nothing_is_kept() {
     let h = service("ilce-7sm3", virtual_clock(), SimOptions::default()).await;
     let cam = AstroCamera::new(h, DeviceOptions::default());
     cam.connect().await.unwrap();
-    let size = cam.camera_size().unwrap();
+    let size = cam.camera_size(ReadoutMode::Raw).unwrap();
     cam.start_exposure(request(2.0, ReadoutMode::Raw, size))
         .await
         .unwrap();
@@ -601,6 +619,8 @@ async fn the_focuser() {
     let h = cam.service().clone();
     let f = cam.focuser().clone();
     assert!(f.absolute());
+    assert_eq!(f.position(), Err(AstroError::NotConnected));
+    f.connect().await.unwrap();
     assert_eq!(f.position().unwrap(), 1500);
     h.set("0x500A", "AF-A").await.unwrap();
     match f.move_to(10).await {
@@ -659,11 +679,19 @@ async fn the_focuser() {
     changes.wait_for(|s| !s.moving).await.unwrap();
     assert_eq!(f.counted_position(), halted - 7);
 
+    // The camera's session is not the focuser's.
     cam.disconnect().await.unwrap();
-    assert_eq!(f.move_by(1).await, Err(AstroError::NotConnected));
-    // A new session counts from the middle again.
-    f.set_absolute(true);
+    f.move_by(2).await.unwrap();
+    changes.wait_for(|s| !s.moving).await.unwrap();
+    assert_eq!(f.counted_position(), halted - 5);
     cam.connect().await.unwrap();
+    assert_eq!(f.counted_position(), halted - 5);
+    f.disconnect();
+    assert_eq!(f.move_by(1).await, Err(AstroError::NotConnected));
+    assert!(cam.connected());
+    // A new connection counts from the middle again.
+    f.set_absolute(true);
+    f.connect().await.unwrap();
     assert_eq!(f.position().unwrap(), 1500);
 }
 
@@ -680,4 +708,127 @@ async fn properties_by_name() {
         cam.set_property("iso", "banana").await,
         Err(AstroError::InvalidValue(_))
     ));
+}
+
+/// A disconnect right after a start: the exposure task is stopped before it reaches the
+/// camera or ended by the abort, and awaited, so the file format it set for RAW is restored
+/// after it, never before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_disconnect_while_preparing_restores_the_format_last() {
+    let (cam, _dir) = device("ilce-7sm3", virtual_clock(), SimOptions::default()).await;
+    let h = cam.service().clone();
+    assert_eq!(value(&h, FILE_FORMAT).await, Some(3));
+    for _ in 0..5 {
+        cam.start_exposure(full(2.0, ReadoutMode::Raw))
+            .await
+            .unwrap();
+        cam.disconnect().await.unwrap();
+        assert_eq!(value(&h, FILE_FORMAT).await, Some(3), "JPEG again");
+        cam.connect().await.unwrap();
+    }
+    // Nothing runs: the next exposure starts.
+    cam.start_exposure(full(2.0, ReadoutMode::Jpeg))
+        .await
+        .unwrap();
+    until_idle(&cam).await;
+    assert!(cam.image_ready().unwrap());
+}
+
+/// An abort before the shutter opens: nothing is shot.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_abort_while_preparing_shoots_nothing() {
+    let (cam, _dir) = device("ilce-7sm3", virtual_clock(), SimOptions::default()).await;
+    let h = cam.service().clone();
+    cam.start_exposure(full(2.0, ReadoutMode::Raw))
+        .await
+        .unwrap();
+    cam.abort_exposure().unwrap();
+    until_idle(&cam).await;
+    assert_eq!(cam.state().unwrap(), AstroState::Idle);
+    assert!(!cam.image_ready().unwrap());
+    assert!(produced(&h).await.len() <= 1);
+}
+
+/// StopExposure at a listed speed, at once after the start: the body times it, so it runs to
+/// its end and the image is kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_listed_speed_stopped_at_once_keeps_its_image() {
+    let (cam, _dir) = device("ilce-7sm3", virtual_clock(), SimOptions::default()).await;
+    let h = cam.service().clone();
+    cam.start_exposure(full(2.0, ReadoutMode::Jpeg))
+        .await
+        .unwrap();
+    cam.stop_exposure().unwrap();
+    until_idle(&cam).await;
+    assert_eq!(cam.state().unwrap(), AstroState::Idle);
+    assert!(cam.image_ready().unwrap());
+    assert_eq!(cam.last_exposure_duration().unwrap(), 2.0);
+    assert_eq!(produced(&h).await, [Duration::from_secs(2)]);
+    let e = cam.exposure().unwrap();
+    assert!(e.image_ready);
+    assert_eq!(e.percent_completed, 100, "complete once the image is ready");
+}
+
+/// The body's shutter speed turned on the camera just before the start, the service's
+/// snapshot not yet read again: the speed the exposure needs is still set.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_speed_changed_on_the_body_is_set_back() {
+    let (cam, _dir) = device("ilce-7sm3", virtual_clock(), SimOptions::default()).await;
+    let h = cam.service().clone();
+    cam.start_exposure(full(2.0, ReadoutMode::Jpeg))
+        .await
+        .unwrap();
+    until_idle(&cam).await;
+    // The dial, without a read of the service's after it.
+    h.with_camera(|c| {
+        c.link_mut()
+            .simulated_mut()
+            .unwrap()
+            .owner(&OwnerAction::Set("shutter".into(), "1/3".into()))
+            .unwrap();
+    })
+    .await
+    .unwrap();
+    cam.start_exposure(full(2.0, ReadoutMode::Jpeg))
+        .await
+        .unwrap();
+    until_idle(&cam).await;
+    assert_eq!(
+        produced(&h).await,
+        [Duration::from_secs(2), Duration::from_secs(2)]
+    );
+    assert_eq!(cam.last_exposure_duration().unwrap(), 2.0);
+}
+
+/// A body the table does not know: no size before its first frame (ValueNotSet), a full
+/// frame exposes, and the file's size and white level are known after.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_body_learns_its_size_from_the_first_frame() {
+    let mut profile = Profile::builtin("ilce-7sm3").unwrap();
+    profile.device_info.model = "ILCE-0000".into();
+    assert!(bodies::body("ILCE-0000").is_none());
+    let sim = SimulatedCamera::new(profile, SimOptions::default());
+    let cam = Camera::open(Link::sim(sim, virtual_clock()), CameraOptions::default())
+        .await
+        .unwrap();
+    let h = CameraService::spawn(cam, ServiceOptions::default());
+    h.set("0x500A", "MF").await.unwrap();
+    let cam = AstroCamera::new(h, DeviceOptions::default());
+    cam.connect().await.unwrap();
+    assert!(matches!(
+        cam.camera_size(ReadoutMode::Raw),
+        Err(AstroError::ValueNotSet(_))
+    ));
+    assert_eq!(cam.sensor().unwrap().max_adu, None);
+    cam.start_exposure(full(2.0, ReadoutMode::Raw))
+        .await
+        .unwrap();
+    until_idle(&cam).await;
+    let frame = cam.image().unwrap();
+    assert_eq!(
+        cam.camera_size(ReadoutMode::Raw).unwrap(),
+        (frame.width, frame.height)
+    );
+    assert_eq!(cam.sensor().unwrap().max_adu, Some(frame.max_adu));
+    assert!(cam.sensor().unwrap().from_frame);
 }

@@ -11,6 +11,8 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use sha2::Digest;
@@ -30,7 +32,7 @@ const SAVE_DEST: PropertyCode = prop::SAVE_DESTINATION;
 const DRIVE: PropertyCode = prop::DRIVE_MODE;
 
 mod common;
-use common::open;
+use common::{open, open_wired};
 
 fn sim(model: &str, faults: &[Fault]) -> SimulatedCamera {
     common::sim(model, faults, &[])
@@ -350,6 +352,43 @@ async fn a_burst_of_ten_frames_arrives_once_each() {
         log.notices
     );
     assert_eq!(cam.get(DRIVE).await.unwrap().current, Value::U32(1));
+    assert_exactly_once(&cam, &files, root.path());
+}
+
+/// GetObject requests the camera answered, over every host.
+fn get_objects(cam: &Camera) -> u64 {
+    let sim = cam.link().simulated().unwrap();
+    sim.all_stats()
+        .iter()
+        .map(|(_, s)| s.operations.get(&0x1009).copied().unwrap_or(0))
+        .sum()
+}
+
+#[tokio::test]
+async fn a_burst_frame_held_back_while_the_next_is_written_is_saved_once() {
+    // The ILCE-6000 in continuous drive at 1/4 s: a frame is ready while the next exposes.
+    // Once, that exposure ends between the ObjectInfo and the GetObject of the waiting frame,
+    // and the camera, writing, answers the GetObject with InvalidObjectHandle.
+    let (root, saver) = dirs();
+    let mut s = sim("ilce-6000", &[Fault::NextFrameWriting]);
+    s.owner_set(SHUTTER, Value::U32(0x0001_0004)).unwrap();
+    let mut cam = open(s).await;
+    let mut log = Log::default();
+    let files = shoot(
+        &mut cam,
+        &saver,
+        CaptureOptions::default(),
+        &[ShotKind::Burst(Duration::from_secs(2))],
+        &mut log,
+    )
+    .await
+    .unwrap();
+    assert!(files.len() >= 3, "{} frames", files.len());
+    assert!(files.iter().all(|d| d.shot == 1));
+    // The camera refused one GetObject: one more than the frames saved.
+    assert_eq!(get_objects(&cam), files.len() as u64 + 1);
+    assert_eq!(owner(&mut cam).pending_shots(), 0);
+    // Every frame once, byte-identical, and nothing else on disk (no `.incomplete`).
     assert_exactly_once(&cam, &files, root.path());
 }
 
@@ -1028,17 +1067,22 @@ async fn a_bulb_or_burst_too_long_is_refused_before_any_button_is_pressed() {
     assert_exactly_once(&cam, &[], root.path());
 }
 
-/// Aborts the capture once the first file is saved.
+/// Aborts the capture once the first file is saved (and then has the link refuse the next
+/// `refuse_then` GetObject requests, if given).
 struct AbortAfterFirstFile {
     cancel: Cancel,
     saved: usize,
     states: Vec<ExposureState>,
+    refuse_then: Option<(Arc<AtomicU64>, u64)>,
 }
 
 impl Observer for AbortAfterFirstFile {
     fn saved(&mut self, _image: &Downloaded) {
         self.saved += 1;
         self.cancel.abort();
+        if let Some((refuse, n)) = self.refuse_then.take() {
+            refuse.store(n, Ordering::SeqCst);
+        }
     }
     fn exposure(&mut self, status: &ExposureStatus) {
         self.states.push(status.state);
@@ -1056,6 +1100,7 @@ async fn an_abort_during_the_download_discards_the_files_not_yet_saved() {
         cancel: cancel.clone(),
         saved: 0,
         states: Vec::new(),
+        refuse_then: None,
     };
     let (mut session, waiting) = CaptureSession::begin(
         &mut cam,
@@ -1091,6 +1136,127 @@ async fn an_abort_during_the_download_discards_the_files_not_yet_saved() {
     let sim = cam.link().simulated().unwrap();
     assert_eq!(sim.produced().len(), 2);
     assert_eq!(sim.pending_shots(), 0);
+    let mut on_disk = Vec::new();
+    walk(root.path(), &mut on_disk);
+    assert_eq!(on_disk, [files[0].file.path.clone()]);
+}
+
+#[tokio::test]
+async fn bursts_behind_a_slow_link_save_every_frame_once() {
+    // The race as real time makes it. At 1/25 s a frame waits while the next one exposes for
+    // 40 ms; with up to 10 ms before each request reaches the camera, that exposure now and
+    // then ends (and the writing starts) between the ObjectInfo and the GetObject of the frame
+    // waiting, and the camera refuses the GetObject. (Eight links: five see the race.)
+    let mut refused = 0;
+    for seed in 1..=8 {
+        let (root, saver) = dirs();
+        let mut s = sim("ilce-6000", &[]);
+        s.owner_set(SHUTTER, Value::U32(0x0001_0019)).unwrap();
+        let (mut cam, _) = open_wired(s, Duration::from_millis(10), seed).await;
+        let files = shoot(
+            &mut cam,
+            &saver,
+            CaptureOptions::default(),
+            &[ShotKind::Burst(Duration::from_secs(2))],
+            &mut Log::default(),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("seed {seed}: {e}"));
+        assert!(files.len() >= 3, "seed {seed}: {} frames", files.len());
+        refused += get_objects(&cam) - files.len() as u64;
+        assert_exactly_once(&cam, &files, root.path());
+    }
+    assert!(
+        refused > 0,
+        "no GetObject was refused: the race never happened"
+    );
+}
+
+#[tokio::test]
+async fn a_camera_that_never_hands_an_image_over_ends_each_wait_with_a_clear_error() {
+    for kind in [ShotKind::Single, ShotKind::Burst(Duration::from_secs(1))] {
+        let (root, saver) = dirs();
+        let (mut cam, refuse) = open_wired(sim("ilce-6000", &[]), Duration::ZERO, 1).await;
+        refuse.store(u64::MAX, Ordering::SeqCst);
+        let mut log = Log::default();
+        let (mut s, waiting) = CaptureSession::begin(
+            &mut cam,
+            &saver,
+            CaptureOptions::default(),
+            Cancel::new(),
+            &mut log,
+        )
+        .await
+        .unwrap();
+        assert!(waiting.is_empty());
+        let held_back = |e: &CaptureError| matches!(e, CaptureError::Timeout(_, what) if what.contains("InvalidObjectHandle"));
+        // The shot's own wait for its image (twice 1/100 s, plus 30 s) bounds it.
+        let start = s.camera().link().now();
+        let err = s.shoot(kind, &mut log).await.unwrap_err();
+        let took = s.camera().link().now() - start;
+        assert!(held_back(&err), "{kind:?}: {err}");
+        assert!(
+            took >= Duration::from_secs(30) && took < Duration::from_secs(35),
+            "{kind:?}: {took:?}"
+        );
+        // The session's end asks for the images left for as long again, and says why it
+        // gave up.
+        let err = s.finish(&mut log).await.unwrap_err();
+        assert!(held_back(&err), "{kind:?}: {err}");
+        // Never asked in a hot loop: about one ObjectInfo per 100 ms poll of the waits.
+        let waited = cam.link().now().as_secs_f64();
+        let infos: u64 = cam
+            .link()
+            .simulated()
+            .unwrap()
+            .all_stats()
+            .iter()
+            .map(|(_, s)| s.operations.get(&0x1008).copied().unwrap_or(0))
+            .sum();
+        assert!(
+            infos > 100 && (infos as f64) < waited * 11.0,
+            "{kind:?}: {infos} ObjectInfo in {waited} s"
+        );
+        // Nothing on disk, not even a temporary file; the images stay in the camera.
+        let mut on_disk = Vec::new();
+        walk(root.path(), &mut on_disk);
+        assert!(on_disk.is_empty(), "{kind:?}: {on_disk:?}");
+        assert!(owner(&mut cam).pending_shots() > 0, "{kind:?}");
+    }
+}
+
+#[tokio::test]
+async fn an_abort_saves_nothing_more_when_the_camera_holds_the_next_file_back() {
+    // RAW+JPEG: the JPEG is saved, then the capture is aborted and the camera refuses the
+    // GetObject of the RAW once; it is read out and dropped when it is handed over.
+    let (root, saver) = dirs();
+    let mut s = sim("ilce-7sm3", &[]);
+    s.owner_set(FILE_FORMAT, Value::U8(2)).unwrap();
+    let (mut cam, refuse) = open_wired(s, Duration::ZERO, 1).await;
+    let cancel = Cancel::new();
+    let mut obs = AbortAfterFirstFile {
+        cancel: cancel.clone(),
+        saved: 0,
+        states: Vec::new(),
+        refuse_then: Some((refuse.clone(), 1)),
+    };
+    let (mut session, _) = CaptureSession::begin(
+        &mut cam,
+        &saver,
+        CaptureOptions::default(),
+        cancel.clone(),
+        &mut obs,
+    )
+    .await
+    .unwrap();
+    let files = session.shoot(ShotKind::Single, &mut obs).await.unwrap();
+    session.finish(&mut obs).await.unwrap();
+    assert_eq!(refuse.load(Ordering::SeqCst), 0, "the refusal was used");
+    assert_eq!(files.len(), 1);
+    assert!(obs.states.contains(&ExposureState::Discarding));
+    let sim = cam.link().simulated().unwrap();
+    assert_eq!(sim.produced().len(), 2);
+    assert_eq!(sim.pending_shots(), 0, "the RAW was read out");
     let mut on_disk = Vec::new();
     walk(root.path(), &mut on_disk);
     assert_eq!(on_disk, [files[0].file.path.clone()]);

@@ -11,6 +11,7 @@
 
 use std::io;
 use std::path::PathBuf;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use sonyctl_camera::save::{DiscardSink, MemorySink, SaveError, Saver, Sink};
@@ -158,6 +159,66 @@ async fn a_waiting_image_arrives_in_memory_byte_identical() {
         std::fs::read_dir(root.path().join("out")).unwrap().count(),
         0
     );
+}
+
+#[tokio::test]
+async fn an_image_held_back_leaves_the_sink_empty_and_arrives_when_asked_again() {
+    let root = tempfile::tempdir().unwrap();
+    let saver = Saver::new(root.path().join("out"), None).unwrap();
+    let (mut cam, refuse) =
+        common::open_wired(common::sim("ilce-7sm3", &[], &[]), Duration::ZERO, 1).await;
+    let mut s = session(&mut cam, &saver).await;
+    owner_shot(&mut s).await;
+    // The camera answers the GetObject with InvalidObjectHandle, as while it writes another
+    // frame: nothing is fetched, the sink holds nothing, and the image stays in the camera.
+    refuse.store(1, Ordering::SeqCst);
+    let mut sink = Recording::new(64 << 20);
+    assert_eq!(
+        s.download_waiting_to(&mut sink, &mut Quiet).await.unwrap(),
+        None
+    );
+    assert_eq!(refuse.load(Ordering::SeqCst), 0, "the refusal was used");
+    assert_eq!((sink.written(), sink.finished), (0, 0));
+    assert_eq!(pending(s.camera()), 1);
+    let meta = s
+        .download_waiting_to(&mut sink, &mut Quiet)
+        .await
+        .unwrap()
+        .expect("handed over the second time");
+    assert_eq!(meta.size, Some(sink.written()));
+    assert_eq!(sink.finished, 1);
+    s.finish(&mut Quiet).await.unwrap();
+    assert_eq!(produced(&mut cam), [sink.inner.into_bytes()]);
+    assert_eq!(pending(&mut cam), 0);
+}
+
+#[tokio::test]
+async fn tethering_saves_an_image_the_camera_held_back_once() {
+    let root = tempfile::tempdir().unwrap();
+    let saver = Saver::new(root.path().join("out"), None).unwrap();
+    let (mut cam, refuse) =
+        common::open_wired(common::sim("ilce-7sm3", &[], &[]), Duration::ZERO, 1).await;
+    let mut s = session(&mut cam, &saver).await;
+    owner_shot(&mut s).await;
+    refuse.store(1, Ordering::SeqCst);
+    // The image is asked for again once the camera has had its say (events, or a poll).
+    let files = s
+        .tether_once(Duration::from_secs(1), &mut Quiet)
+        .await
+        .unwrap();
+    assert_eq!(refuse.load(Ordering::SeqCst), 0, "the refusal was used");
+    assert_eq!(files.len(), 1);
+    s.finish(&mut Quiet).await.unwrap();
+    assert_eq!(
+        produced(&mut cam),
+        [std::fs::read(&files[0].file.path).unwrap()]
+    );
+    // Only the saved file is on disk: the refused download left no temporary file.
+    let on_disk: Vec<_> = std::fs::read_dir(root.path().join("out"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(on_disk, [files[0].file.path.clone()]);
 }
 
 #[tokio::test]

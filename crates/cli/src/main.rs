@@ -41,8 +41,8 @@ use clap::{ArgAction, CommandFactory, Parser, Subcommand};
 #[cfg(feature = "sim")]
 use commands::simulate;
 use commands::{
-    af, capture, decode, focus, focus_point, get, info, list, liveview, movie, props as props_cmd,
-    release, serve, set, tether, watch,
+    af, alpaca, capture, decode, focus, focus_point, get, info, list, liveview, movie,
+    props as props_cmd, release, serve, set, tether, watch,
 };
 
 /// Remote-control Sony Alpha cameras over PTP (USB, PTP/IP).
@@ -52,13 +52,13 @@ struct Cli {
     #[cfg_attr(
         feature = "sim",
         doc = "The camera: `sim[:MODEL]` (the built-in simulated camera), `ip:HOST[:PORT]` \
-               (PTP/IP; IPv6 as `ip:[::1]:PORT`) or `usb[:SERIAL]`. Only `serve` takes it \
-               more than once."
+               (PTP/IP; IPv6 as `ip:[::1]:PORT`) or `usb[:SERIAL]`. Only `serve` and \
+               `alpaca` take it more than once."
     )]
     #[cfg_attr(
         not(feature = "sim"),
         doc = "The camera: `ip:HOST[:PORT]` (PTP/IP; IPv6 as `ip:[::1]:PORT`) or `usb[:SERIAL]`. \
-               Only `serve` takes it more than once."
+               Only `serve` and `alpaca` take it more than once."
     )]
     #[arg(
         long,
@@ -126,6 +126,15 @@ enum Command {
     Release,
     /// Serve cameras over HTTP (JSON API, events, live view) until Ctrl-C; prints the URL.
     Serve(serve::ServeArgs),
+    /// Serve cameras to astronomy software over ASCOM Alpaca (camera and focuser) until Ctrl-C.
+    ///
+    /// Each `--camera` becomes Alpaca camera N and focuser N, in the order given (N.I.N.A.,
+    /// SharpCap, APT, Voyager find them by Alpaca discovery, or at the printed host:port).
+    /// Gain is the ISO, exposures use the body's own shutter speeds or BULB timed by this
+    /// computer, the image is the decoded RAW (or JPEG); the focuser is the lens's manual focus.
+    /// Put the mode dial on M and the lens on MF. Prints the URL of the setup pages, then the
+    /// discovery port, on standard output.
+    Alpaca(alpaca::AlpacaArgs),
 }
 
 fn main() -> ExitCode {
@@ -152,13 +161,13 @@ fn run(
     trace: Option<std::path::PathBuf>,
     verbose: bool,
 ) -> anyhow::Result<()> {
-    // `serve` is the one command that takes several cameras.
-    if cameras.len() > 1 && !matches!(command, Command::Serve(_)) {
+    // `serve` and `alpaca` are the commands that take several cameras.
+    if cameras.len() > 1 && !matches!(command, Command::Serve(_) | Command::Alpaca(_)) {
         return Err(Cli::command()
             .error(
                 clap::error::ErrorKind::ArgumentConflict,
                 format!(
-                    "--camera is given {} times: only `sonyctl serve` takes several cameras",
+                    "--camera is given {} times: only `sonyctl serve` and `sonyctl alpaca` take several cameras",
                     cameras.len()
                 ),
             )
@@ -189,6 +198,7 @@ fn run(
         Command::Movie(args) => movie::run(&g, &args),
         Command::Release => release::run(&g),
         Command::Serve(args) => serve::run(&cameras, g.trace.as_deref(), &args),
+        Command::Alpaca(args) => alpaca::run(&cameras, g.trace.as_deref(), &args),
     }
 }
 

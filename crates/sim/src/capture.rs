@@ -464,6 +464,13 @@ impl SimulatedCamera {
         }
     }
 
+    /// A frame of a continuous burst is exposing (its end is known: not bulb).
+    fn frame_exposing(&self) -> bool {
+        self.capture.armed
+            && self.continuous_interval().is_some()
+            && self.capture.exposing.is_some_and(|e| e.ends.is_some())
+    }
+
     fn head_file(&self) -> Option<&ShotFile> {
         if self.capture.writing.is_some() {
             // 0xD215 reads 1: touching the handle now would crash a real body; refuse.
@@ -483,7 +490,7 @@ impl SimulatedCamera {
         self.try_shoot();
     }
 
-    pub(crate) fn object_info(&self, handle: u32) -> Reply {
+    pub(crate) fn object_info(&mut self, handle: u32) -> Reply {
         let phantom = self.capture.buffer.is_empty()
             && self.capture.writing.is_none()
             && handle == handle::CAPTURED_IMAGE
@@ -522,7 +529,16 @@ impl SimulatedCamera {
             modification_date: f.capture_date.clone(),
             keywords: String::new(),
         };
-        match info.to_bytes() {
+        let reply = info.to_bytes();
+        if reply.is_ok()
+            && self.frame_exposing()
+            && self.once(crate::script::Fault::NextFrameWriting)
+        {
+            // The next frame of the burst starts writing now, before the host asks for this
+            // object: until it is written, 0xFFFFC001 is not handed over.
+            self.end_exposure(self.now);
+        }
+        match reply {
             Ok(b) => Reply::data(b),
             // A file name too long for a PTP string.
             Err(_) => Reply::code(ResponseCode::GENERAL_ERROR),

@@ -34,11 +34,15 @@ pub enum Fault {
     LiveViewNotReady,
     /// Live view (0xFFFFC002) never gets ready: it always answers InvalidObjectHandle.
     LiveViewOff,
+    /// Once, in continuous drive, the frame exposing ends right after a GetObjectInfo of
+    /// 0xFFFFC001 was answered, so the camera is writing it (0xD215 reads 1) and refuses the
+    /// GetObject that follows with InvalidObjectHandle: the moment a real body may choose.
+    NextFrameWriting,
 }
 
 impl Fault {
     /// Every fault, with its name.
-    pub const ALL: [(Fault, &'static str); 11] = [
+    pub const ALL: [(Fault, &'static str); 12] = [
         (Fault::Busy, "busy"),
         (Fault::Slow, "slow"),
         (Fault::SlowStart, "slow-start"),
@@ -50,6 +54,7 @@ impl Fault {
         (Fault::PhantomPending, "phantom-pending"),
         (Fault::LiveViewNotReady, "lv-not-ready"),
         (Fault::LiveViewOff, "lv-off"),
+        (Fault::NextFrameWriting, "next-frame-writing"),
     ];
 }
 

@@ -240,6 +240,50 @@ fn hostile_filenames_come_in_turn() {
     assert_eq!(names, ["../../x.JPG", "DSC\u{1b}[2J01.JPG", ""]);
 }
 
+/// The ObjectInfo at 0xFFFFC001 (answered OK).
+fn waiting_name(h: &mut Host, cam: &mut SimulatedCamera) -> String {
+    let r = h.op(cam, 0x1008, &[0xFFFF_C001], None);
+    assert_eq!(r.code, ResponseCode::OK);
+    ObjectInfo::decode_exact(&r.data.unwrap()).unwrap().filename
+}
+
+#[test]
+fn next_frame_writing_refuses_one_get_object_and_keeps_the_image() {
+    let mut cam = camera("ilce-6000", &[Fault::NextFrameWriting], &[]);
+    // Continuous drive; the shutter at its 1/100 s.
+    cam.owner_set(PropertyCode(0x5013), Value::U16(2)).unwrap();
+    let mut h = Host::connect(&mut cam);
+    h.handshake(&mut cam);
+    for c in [0xD2C1, 0xD2C2] {
+        assert_eq!(h.press(&mut cam, c, true), ResponseCode::OK);
+    }
+    // Focus (200 ms), the first frame (10 ms), its writing (300 ms); the second frame is
+    // exposing now.
+    h.wait(&mut cam, Duration::from_millis(512));
+    assert_eq!(pending(&cam), 0x8001);
+    let first = waiting_name(&mut h, &mut cam);
+    // The second frame started writing right after that answer.
+    assert_eq!(pending(&cam), 1, "writing");
+    let r = h.op(&mut cam, 0x1009, &[0xFFFF_C001], None);
+    assert_eq!(
+        (r.code, r.data.is_none()),
+        (ResponseCode::INVALID_OBJECT_HANDLE, true)
+    );
+    assert_eq!(
+        cam.pending_shots(),
+        1,
+        "the first frame is still in the buffer"
+    );
+    // Once written, both wait, the first at the head; the fault does not come back.
+    h.wait(&mut cam, Duration::from_millis(300));
+    assert_eq!(pending(&cam), 0x8002);
+    assert_eq!(waiting_name(&mut h, &mut cam), first);
+    assert_eq!(pending(&cam), 0x8002, "no second time");
+    let r = h.op(&mut cam, 0x1009, &[0xFFFF_C001], None);
+    assert_eq!(r.code, ResponseCode::OK);
+    assert_eq!(r.data.unwrap(), cam.produced()[0].file.bytes());
+}
+
 #[test]
 fn owner_actions_run_after_the_handshake() {
     let acts = [

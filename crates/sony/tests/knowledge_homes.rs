@@ -24,13 +24,14 @@ const RULES: &[Rule] = &[
     Rule {
         what: HALVES_WHAT,
         needles: &[">> 16"],
-        unless: &[],
+        // 16-bit lanes of a u64 (the Alpaca layer's 4×4 transpose of samples): not a u32 value.
+        unless: &["even16", "u64::from("],
         homes: HALVES,
     },
     Rule {
         what: HALVES_WHAT,
         needles: &["<< 16"],
-        unless: &[],
+        unless: &["even16", "u64::from("],
         homes: HALVES,
     },
     Rule {

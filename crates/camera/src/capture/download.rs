@@ -75,6 +75,21 @@ impl Camera {
     }
 }
 
+/// True when the camera refused to hand over the object at 0xFFFFC001 with InvalidObjectHandle.
+/// Before any byte arrived this means "not now": the camera began writing another frame after
+/// it described this one (0xD215 then reads 1, and a body must not be touched while it writes,
+/// fact sheet §7). It keeps the object and hands it over once 0xD215 reads ready again.
+pub(super) fn held_back(error: &CameraError) -> bool {
+    match error {
+        CameraError::Response { code, .. } => *code == ResponseCode::INVALID_OBJECT_HANDLE,
+        _ => false,
+    }
+}
+
+/// What a capture's waits say when the camera kept holding an image back until they ran out.
+pub(super) const HELD_BACK: &str = "the camera to hand over an image it reported ready (it kept \
+     answering InvalidObjectHandle; the image stays in the camera)";
+
 /// True when finishing failed only because the camera sent another size than it announced:
 /// every byte it sent is kept, and fetching again would bring the same.
 fn kept_as_sent(error: &CaptureError) -> bool {
@@ -91,6 +106,20 @@ pub(super) enum Ending {
     Partial,
     /// What arrived is worthless (the camera keeps the object): abandon the sink.
     Discard,
+    /// The camera held the object back before sending a byte ([`held_back`]): abandon the
+    /// sink and ask again once 0xD215 reads ready.
+    HeldBack,
+}
+
+/// How fetching the next object to disk ended.
+pub(super) enum Fetch {
+    /// Saved.
+    Saved(Downloaded),
+    /// The camera had no object after all.
+    Nothing,
+    /// The camera held the object back ([`held_back`]); it is still at 0xFFFFC001 and nothing
+    /// is left on disk. Ask again once 0xD215 reads ready (after a wait: never at once).
+    HeldBack,
 }
 
 impl<'a> CaptureSession<'a> {
@@ -170,6 +199,7 @@ impl<'a> CaptureSession<'a> {
     ) -> Result<Vec<Downloaded>, CaptureError> {
         let mut out = Vec::new();
         let mut settings = None;
+        let mut held_since = None;
         loop {
             let props = self.props(observer).await?;
             // An invalid count is asked too: download_one stops on an empty ObjectInfo.
@@ -180,16 +210,31 @@ impl<'a> CaptureSession<'a> {
                 .get_or_insert_with(|| ShotSettings::from_props(&props))
                 .clone();
             match self.download_one(shot, settings, observer).await? {
-                Some(d) => out.push(d),
+                Fetch::Saved(d) => {
+                    held_since = None;
+                    out.push(d);
+                }
                 // 0xD215 claims an object but there is none (seen on an ILCE-6400): stop
                 // rather than loop.
-                None => return Ok(out),
+                Fetch::Nothing => return Ok(out),
+                // The camera is writing another frame: 0xD215 tells when to ask again.
+                Fetch::HeldBack => {
+                    let now = self.cam.link().now();
+                    let since = *held_since.get_or_insert(now);
+                    let limit = self.options.ready_margin;
+                    if now.saturating_sub(since) >= limit {
+                        return Err(CaptureError::Timeout(limit, HELD_BACK));
+                    }
+                    self.cam.wait_events(self.options.poll).await;
+                }
             }
         }
     }
 
     /// Fetches the next object waiting in the camera into `sink`, if 0xD215 allows reading it
-    /// and the camera has one (`None`: nothing waits). A lost connection is recovered from as
+    /// and the camera has one (`None`: nothing waits, or the camera held the object back
+    /// because it began writing another frame: ask again once 0xD215 reads ready; the sink
+    /// is then [abandoned](Sink::abandon)). A lost connection is recovered from as
     /// for a file: the object is fetched again from its first byte (the sink is
     /// [abandoned](Sink::abandon) first) while the camera still has it, and bytes the camera
     /// no longer has are kept ([`Sink::keep_incomplete`]). The sink is
@@ -244,6 +289,10 @@ impl<'a> CaptureSession<'a> {
                 if let Err(e) = sink.abandon() {
                     tracing::debug!("cannot abandon the download: {e}");
                 }
+            }
+            Ending::HeldBack => {
+                sink.abandon().map_err(from_io)?;
+                return Ok(None);
             }
         }
         match error {
@@ -328,6 +377,13 @@ impl<'a> CaptureSession<'a> {
                     }
                     return (Ending::Partial, None);
                 }
+                Err(CaptureError::Camera(e)) if held_back(&e) && sink.written() == 0 => {
+                    tracing::debug!(
+                        "{} held back ({e}): the camera is writing another frame",
+                        meta.filename
+                    );
+                    return (Ending::HeldBack, None);
+                }
                 Err(e @ CaptureError::Save(_)) => {
                     // The sink stopped the transfer halfway through its data phase: the rest is
                     // still on the wire.
@@ -353,15 +409,16 @@ impl<'a> CaptureSession<'a> {
     }
 
     /// One object from 0xFFFFC001 to disk (0xD215 said one is ready). Retries after a lost
-    /// connection; `None` if the camera has no object after all.
+    /// connection; [`Fetch::Nothing`] if the camera has no object after all,
+    /// [`Fetch::HeldBack`] if it would not hand it over now.
     pub(super) async fn download_one(
         &mut self,
         shot: u32,
         settings: ShotSettings,
         observer: &mut dyn Observer,
-    ) -> Result<Option<Downloaded>, CaptureError> {
+    ) -> Result<Fetch, CaptureError> {
         let Some(meta) = self.next_object(observer).await? else {
-            return Ok(None);
+            return Ok(Fetch::Nothing);
         };
         observer.download_started(&meta);
         let mut file: PartialFile = self.saver.begin(&meta, shot.max(1))?;
@@ -385,7 +442,7 @@ impl<'a> CaptureSession<'a> {
                     settings,
                 };
                 observer.saved(&d);
-                Ok(Some(d))
+                Ok(Fetch::Saved(d))
             }
             (Ending::Complete { .. }, Some(error)) => {
                 if let Ok(saved) = file.finish() {
@@ -411,6 +468,7 @@ impl<'a> CaptureSession<'a> {
                 })
             }
             // Dropping the file deletes it.
+            (Ending::HeldBack, _) => Ok(Fetch::HeldBack),
             (Ending::Discard, error) => Err(error.unwrap_or(CaptureError::ConnectionDropped(
                 "and the image stays in the camera",
             ))),

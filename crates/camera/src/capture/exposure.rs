@@ -327,19 +327,20 @@ impl Camera {
 impl CaptureSession<'_> {
     /// Reads every image waiting in the camera (while 0xD215 reads ready) and drops it: the
     /// buffer only empties by reading, and an unread frame would be saved by the next capture.
-    /// Returns how many were dropped.
+    /// Returns how many were dropped, and whether the camera held the next one back (it is
+    /// writing another frame: ask again once 0xD215 reads ready).
     pub(super) async fn discard_waiting(
         &mut self,
         track: &mut Tracker<'_>,
-    ) -> Result<u32, CaptureError> {
+    ) -> Result<(u32, bool), CaptureError> {
         let mut dropped = 0;
         loop {
             let props = self.props(track).await?;
             if !pending(&props).may_read_object_info() {
-                return Ok(dropped);
+                return Ok((dropped, false));
             }
             let Some(meta) = self.next_object(track).await? else {
-                return Ok(dropped);
+                return Ok((dropped, false));
             };
             track.discarding(&meta.filename, 0, meta.size);
             let read = {
@@ -351,6 +352,8 @@ impl CaptureSession<'_> {
                     dropped += 1;
                     self.reconnects = 0;
                 }
+                // Whatever arrived is dropped anyway; the frame stays in the camera.
+                Err(e) if super::download::held_back(&e) => return Ok((dropped, true)),
                 // A frame not read to the end stays in the camera: the loop asks again.
                 Err(e) => self.recover(e, track).await?,
             }

@@ -3,7 +3,19 @@
 use sonyctl_ptp::Value;
 use sonyctl_sony::codes::{control, prop};
 
+use super::download::{Fetch, HELD_BACK};
 use super::*;
+
+/// What [`CaptureSession::keep_or_discard`] took from the camera.
+struct Taken {
+    /// The files saved.
+    kept: Vec<Downloaded>,
+    /// Files read and dropped (an aborted capture).
+    dropped: usize,
+    /// The camera held the next object back while writing another frame: more is coming, ask
+    /// again once 0xD215 reads ready.
+    held_back: bool,
+}
 
 impl<'a> CaptureSession<'a> {
     /// Takes one shot of `kind` and downloads its files (none if it was aborted), reporting
@@ -192,18 +204,32 @@ impl<'a> CaptureSession<'a> {
                 .saturating_add(Duration::from_millis(500));
             let started = self.cam.link().now();
             let mut quiet_since = started;
+            // The camera's last answer was to hold a frame back (for the time-out's message).
+            let mut held_back = false;
             loop {
                 let now = self.cam.link().now();
                 if now.saturating_sub(started) > limit {
-                    return Err(CaptureError::Timeout(limit, "the last frames of the burst"));
+                    let what = if held_back {
+                        HELD_BACK
+                    } else {
+                        "the last frames of the burst"
+                    };
+                    return Err(CaptureError::Timeout(limit, what));
                 }
                 let p = self.props(observer).await?;
                 let now_pending = pending(&p);
                 if now_pending.may_read_object_info() {
-                    let (files, dropped) = self.keep_or_discard(shot, None, observer).await?;
-                    let got = files.len().saturating_add(dropped);
-                    out.extend(files);
-                    if got == 0 {
+                    let taken = self.keep_or_discard(shot, None, observer).await?;
+                    let got = taken.kept.len().saturating_add(taken.dropped);
+                    out.extend(taken.kept);
+                    held_back = taken.held_back;
+                    if held_back {
+                        // The camera is writing another frame: not quiet; ask again later.
+                        if got > 0 {
+                            quiet_since = self.cam.link().now();
+                        }
+                        self.cam.wait_events(self.options.poll).await;
+                    } else if got == 0 {
                         // 0xD215 claims images that are not there: that counts as quiet.
                         if now.saturating_sub(quiet_since) >= settle {
                             self.reconnects = 0;
@@ -216,6 +242,7 @@ impl<'a> CaptureSession<'a> {
                 } else if matches!(now_pending, PendingImages::Writing(_))
                     || now.saturating_sub(quiet_since) < settle
                 {
+                    held_back = false;
                     self.cam.wait_events(self.options.poll).await;
                 } else {
                     self.reconnects = 0;
@@ -224,16 +251,31 @@ impl<'a> CaptureSession<'a> {
             }
         }
         observer.wait_from(self.cam.link().now());
-        if !self.wait_ready(limit, observer).await? {
-            return Err(CaptureError::Timeout(
-                limit,
-                "the camera to deliver the image",
-            ));
+        let deadline = self.cam.link().now().saturating_add(limit);
+        let mut dropped = 0;
+        loop {
+            let left = deadline.saturating_sub(self.cam.link().now());
+            if !self.wait_ready(left, observer).await? {
+                return Err(CaptureError::Timeout(
+                    limit,
+                    "the camera to deliver the image",
+                ));
+            }
+            let taken = self
+                .keep_or_discard(shot, Some(&settings), observer)
+                .await?;
+            out.extend(taken.kept);
+            dropped += taken.dropped;
+            if !taken.held_back {
+                break;
+            }
+            // The camera is writing another frame (continuous drive, or the owner's button):
+            // the rest of this shot is fetched once 0xD215 reads ready again.
+            if self.cam.link().now() >= deadline {
+                return Err(CaptureError::Timeout(limit, HELD_BACK));
+            }
+            self.cam.wait_events(self.options.poll).await;
         }
-        let (files, dropped) = self
-            .keep_or_discard(shot, Some(&settings), observer)
-            .await?;
-        out.extend(files);
         if self.cancel.is_aborted() {
             observer.notice(&format!(
                 "aborted: {dropped} file(s) of the shot read from the camera and discarded"
@@ -245,33 +287,47 @@ impl<'a> CaptureSession<'a> {
     /// Downloads the files waiting in the camera (while 0xD215 reads ready) as part of `shot`,
     /// with `settings` (or those read before the first file), one object at a time: once the
     /// capture is aborted, even halfway, the rest is read out and dropped instead of saved.
-    /// Returns the files kept and how many were dropped.
+    /// Stops when the camera holds an object back; the caller waits and asks again.
     async fn keep_or_discard(
         &mut self,
         shot: u32,
         settings: Option<&ShotSettings>,
         observer: &mut Tracker<'_>,
-    ) -> Result<(Vec<Downloaded>, usize), CaptureError> {
+    ) -> Result<Taken, CaptureError> {
         let mut kept = Vec::new();
         let mut settings = settings.cloned();
         loop {
             if self.cancel.is_aborted() {
-                let dropped = self.discard_waiting(observer).await?;
-                return Ok((kept, usize::try_from(dropped).unwrap_or(usize::MAX)));
+                let (dropped, held_back) = self.discard_waiting(observer).await?;
+                return Ok(Taken {
+                    kept,
+                    dropped: usize::try_from(dropped).unwrap_or(usize::MAX),
+                    held_back,
+                });
             }
             let props = self.props(observer).await?;
             // An invalid count is asked too: download_one stops on an empty ObjectInfo.
-            if !pending(&props).may_read_object_info() {
-                return Ok((kept, 0));
-            }
-            let settings = settings
-                .get_or_insert_with(|| ShotSettings::from_props(&props))
-                .clone();
-            match self.download_one(shot, settings, observer).await? {
-                Some(d) => kept.push(d),
-                // 0xD215 claims an object but there is none: stop rather than loop.
-                None => return Ok((kept, 0)),
-            }
+            let held_back = if !pending(&props).may_read_object_info() {
+                false
+            } else {
+                let settings = settings
+                    .get_or_insert_with(|| ShotSettings::from_props(&props))
+                    .clone();
+                match self.download_one(shot, settings, observer).await? {
+                    Fetch::Saved(d) => {
+                        kept.push(d);
+                        continue;
+                    }
+                    // 0xD215 claims an object but there is none: stop rather than loop.
+                    Fetch::Nothing => false,
+                    Fetch::HeldBack => true,
+                }
+            };
+            return Ok(Taken {
+                kept,
+                dropped: 0,
+                held_back,
+            });
         }
     }
 
@@ -342,9 +398,14 @@ impl<'a> CaptureSession<'a> {
                 }
             };
             if pending(&p).may_read_object_info() {
-                if let Some(d) = self.download_one(shot, settings.clone(), observer).await? {
-                    out.push(d);
-                    continue;
+                match self.download_one(shot, settings.clone(), observer).await? {
+                    Fetch::Saved(d) => {
+                        out.push(d);
+                        continue;
+                    }
+                    // Held back: the camera began writing the next frame after describing
+                    // this one. It hands it over once 0xD215 reads ready again, after the wait.
+                    Fetch::Nothing | Fetch::HeldBack => {}
                 }
             }
             let wait = self.options.poll.min(until.saturating_sub(now));

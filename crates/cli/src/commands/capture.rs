@@ -154,6 +154,10 @@ impl Observer for Cli {
         if let Some(bar) = self.countdown.take() {
             bar.finish_and_clear();
         }
+        // A download the camera held back (it was writing another frame) starts again later.
+        if let Some(bar) = self.download.take() {
+            bar.finish_and_clear();
+        }
         self.wait_done();
         let bar = ProgressBar::new(meta.size.unwrap_or(0));
         bar.set_style(

@@ -40,20 +40,9 @@ fn parse_step_size(s: &str) -> Result<i32, String> {
 pub fn run(g: &Globals, args: &FocusArgs) -> Result<()> {
     with_camera(g, Close::Lenient, CtrlC::Exits, async |cam, _| {
         let props = cam.properties().await?;
-        // D235 (focus stepping possible now) where the body reports it, else the focus mode.
-        let is_one = |code| {
-            props
-                .get(code)
-                .and_then(|d| d.current.as_u64())
-                .map(|v| v == 1)
-        };
-        let mf = match (
-            is_one(sonyctl_sony::codes::prop::NEAR_FAR_ENABLED),
-            is_one(sonyctl_sony::codes::prop::FOCUS_MODE),
-        ) {
-            (None, None) => None,
-            (a, b) => Some(a == Some(true) || b == Some(true)),
-        };
+        let mf = sonyctl_sony::values::lens_steppable(|code| {
+            props.get(code).and_then(|d| d.current.as_u64())
+        });
         if mf == Some(false) {
             bail!(
                 "the lens can be driven only in manual focus (or DMF): `sonyctl set focus-mode mf`"

@@ -2,6 +2,7 @@
 //! commands share (setting names, durations, a failure already reported) is here.
 
 pub mod af;
+pub mod alpaca;
 pub mod capture;
 pub mod decode;
 pub mod focus;

@@ -57,7 +57,7 @@ pub struct ServeArgs {
 }
 
 /// A usage error: printed by clap, exit status 2.
-fn usage(message: &str) -> anyhow::Error {
+pub(crate) fn usage(message: &str) -> anyhow::Error {
     anyhow::Error::new(clap::Error::raw(
         clap::error::ErrorKind::ValueValidation,
         format!("{message}\n"),
@@ -107,7 +107,7 @@ pub fn run(cameras: &[CameraSpec], trace: Option<&Path>, args: &ServeArgs) -> Re
 }
 
 /// The token in `path`: trimmed, URL-safe, not empty (else a usage error).
-fn read_token(path: &Path) -> Result<String> {
+pub(crate) fn read_token(path: &Path) -> Result<String> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read the token file {}", path.display()))?;
     let token = text.trim();
@@ -218,7 +218,7 @@ async fn serve(cameras: &[CameraSpec], config: ServerConfig, generated: bool) ->
 }
 
 /// Hands `camera` to a new service and serves it.
-async fn register(registry: &Registry, camera: Camera) -> Result<Arc<CameraEntry>> {
+pub(crate) async fn register(registry: &Registry, camera: Camera) -> Result<Arc<CameraEntry>> {
     let service = CameraService::spawn(camera, ServiceOptions::default());
     let entry = registry.add(service).await?;
     stderr_line!(
@@ -232,12 +232,12 @@ async fn register(registry: &Registry, camera: Camera) -> Result<Arc<CameraEntry
 /// `--camera usb[:SERIAL]`: every PC-Remote body on USB (or those with the serials given),
 /// opened as it appears. A body once served is the service's from then on: unplugged, it shows
 /// as disconnected, and its service finds it again when it comes back (see [`body_key`]).
-struct Discovery {
+pub(crate) struct Discovery {
     registry: Registry,
     /// `None`: every body; otherwise the serial numbers wanted.
     wanted: Vec<Option<String>>,
     /// Bodies served, by [`body_key`].
-    served: HashSet<String>,
+    pub(crate) served: HashSet<String>,
     /// Bodies that could not be opened, with the last error said (each said once).
     failed: HashMap<String, String>,
     /// Bodies in mass-storage mode already told about.
@@ -247,7 +247,7 @@ struct Discovery {
 }
 
 impl Discovery {
-    fn new(registry: Registry, wanted: Vec<Option<String>>) -> Discovery {
+    pub(crate) fn new(registry: Registry, wanted: Vec<Option<String>>) -> Discovery {
         Discovery {
             registry,
             wanted,
@@ -273,7 +273,7 @@ impl Discovery {
     }
 
     /// One look at the bus: opens and serves the bodies not served yet.
-    async fn pass(&mut self) {
+    pub(crate) async fn pass(&mut self) {
         let devices = match tokio::task::spawn_blocking(sonyctl_transport::usb::list_sony).await {
             Ok(Ok(devices)) => {
                 self.list_failed = None;

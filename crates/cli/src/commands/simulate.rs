@@ -35,7 +35,8 @@ pub struct SimulateArgs {
     #[arg(long, default_value_t = 1.0)]
     time_scale: f64,
     /// Show a fault (repeatable): busy, slow, slow-start, disconnect-mid-data, garbage,
-    /// drop-events, hostile-filename, disconnect-after-data, phantom-pending, lv-not-ready, lv-off.
+    /// drop-events, hostile-filename, disconnect-after-data, phantom-pending, lv-not-ready, lv-off,
+    /// next-frame-writing.
     #[arg(long = "fault", value_name = "NAME", value_parser = parse_fault)]
     faults: Vec<Fault>,
     /// The owner's action at a time after the first host's SDIO handshake (repeatable):

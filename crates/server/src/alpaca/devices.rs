@@ -162,10 +162,13 @@ fn check_member(
     }
 }
 
-/// The background connect and disconnect tasks of one device (`Connecting` while any runs).
+/// The connect and disconnect calls of one device, run one after the other in the order
+/// asked for (`Connecting` while any is pending), whether in the background (the `connect`
+/// and `disconnect` members) or awaited (`Connected=true/false`).
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Link {
     running: Arc<AtomicUsize>,
+    last: Arc<Mutex<Option<tokio::task::JoinHandle<()>>>>,
 }
 
 impl Link {
@@ -173,19 +176,51 @@ impl Link {
         self.running.load(Ordering::SeqCst) > 0
     }
 
-    /// Runs `task` in the background, counted as connecting until it ends.
-    fn spawn<F>(&self, what: &'static str, task: F)
+    /// Queues `task` after the calls queued before it; counted as connecting until it ends.
+    /// Its result comes on the receiver.
+    fn queue<F>(&self, task: F) -> tokio::sync::oneshot::Receiver<Result<(), AlpacaError>>
     where
         F: std::future::Future<Output = Result<(), AlpacaError>> + Send + 'static,
     {
         self.running.fetch_add(1, Ordering::SeqCst);
         let running = self.running.clone();
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
+        let previous = last.take();
+        *last = Some(tokio::spawn(async move {
+            if let Some(previous) = previous {
+                let _ = previous.await;
+            }
+            let _ = tx.send(task.await);
+            running.fetch_sub(1, Ordering::SeqCst);
+        }));
+        rx
+    }
+
+    /// Runs `task` in the background, after those queued before it.
+    fn spawn<F>(&self, what: &'static str, task: F)
+    where
+        F: std::future::Future<Output = Result<(), AlpacaError>> + Send + 'static,
+    {
+        let done = self.queue(task);
         tokio::spawn(async move {
-            if let Err(e) = task.await {
+            if let Ok(Err(e)) = done.await {
                 tracing::warn!("{what} failed: {e}");
             }
-            running.fetch_sub(1, Ordering::SeqCst);
         });
+    }
+
+    /// Runs `task` after those queued before it and answers its result.
+    async fn run<F>(&self, task: F) -> Result<(), AlpacaError>
+    where
+        F: std::future::Future<Output = Result<(), AlpacaError>> + Send + 'static,
+    {
+        self.queue(task).await.unwrap_or_else(|_| {
+            Err(AlpacaError::driver(
+                0,
+                "the connection change stopped before it ended",
+            ))
+        })
     }
 }
 
@@ -294,10 +329,15 @@ where
             Ok(None)
         }
         "connected" if method == Method::PUT => {
+            let p = port.clone();
             if params.bool("Connected")? {
-                port.connect().await.map(|()| None)
+                link.run(async move { p.connect().await })
+                    .await
+                    .map(|()| None)
             } else {
-                port.disconnect().await.map(|()| None)
+                link.run(async move { p.disconnect().await })
+                    .await
+                    .map(|()| None)
             }
         }
         "connected" => value(port.connected()),
@@ -442,6 +482,7 @@ async fn camera_member(
             }
         }
         ("binx" | "biny", None, _) => value(1),
+        ("readoutmode", Some(index), _) => set_readout_mode(slot, index).await,
         ("startx" | "starty" | "numx" | "numy", Some(n), _) => match u32::try_from(n) {
             Ok(n) => {
                 slot.update(|s| match member {
@@ -461,10 +502,10 @@ async fn camera_member(
         ("numx" | "numy", None, _) => match slot.settings() {
             FrameSettings { num_x: Some(n), .. } if member == "numx" => value(n),
             FrameSettings { num_y: Some(n), .. } if member == "numy" => value(n),
-            _ => port
-                .sensor()
-                .await
-                .and_then(|s| value(if member == "numx" { s.x_size } else { s.y_size })),
+            _ => port.sensor().await.and_then(|s| match s.size {
+                Some((x, y)) => value(if member == "numx" { x } else { y }),
+                None => Err(size_not_set()),
+            }),
         },
         (
             "bayeroffsetx" | "bayeroffsety" | "cameraxsize" | "cameraysize" | "exposuremax"
@@ -476,12 +517,20 @@ async fn camera_member(
                 Some((x, y)) => value(if member == "bayeroffsetx" { x } else { y }),
                 None => not_implemented(member),
             },
-            "cameraxsize" => value(s.x_size),
-            "cameraysize" => value(s.y_size),
+            "cameraxsize" | "cameraysize" => match s.size {
+                Some((x, _)) if member == "cameraxsize" => value(x),
+                Some((_, y)) => value(y),
+                None => Err(size_not_set()),
+            },
             "exposuremax" => value(s.exposure_max),
             "exposuremin" => value(s.exposure_min),
             "exposureresolution" => value(s.exposure_resolution),
-            "maxadu" => value(s.max_adu),
+            "maxadu" => match s.max_adu {
+                Some(adu) => value(adu),
+                None => Err(AlpacaError::value_not_set(
+                    "the white level is known after the first exposure",
+                )),
+            },
             "pixelsizex" => value(s.pixel_size_x),
             "pixelsizey" => value(s.pixel_size_y),
             "sensorname" => value(s.sensor_name),
@@ -518,16 +567,6 @@ async fn camera_member(
         },
         ("readoutmodes", ..) => port.readout_modes().await.map(|m| Some(m.into())),
         ("readoutmode", None, _) => port.readout_mode().await.map(|m| Some(m.into())),
-        ("readoutmode", Some(index), _) => match port.readout_modes().await {
-            Ok(modes) if index_in(index, modes.len()) => {
-                port.set_readout_mode(index).await.map(|()| None)
-            }
-            Ok(modes) => Err(AlpacaError::invalid_value(format!(
-                "ReadoutMode {index} is not an index of ReadoutModes (0…{})",
-                modes.len().saturating_sub(1)
-            ))),
-            Err(e) => Err(e),
-        },
         ("startexposure", _, Some((duration, light))) => {
             start_exposure(slot, duration, light).await
         }
@@ -538,42 +577,87 @@ async fn camera_member(
     Ok(answer)
 }
 
+/// CameraXSize/YSize and NumX/NumY while the size is not known.
+fn size_not_set() -> AlpacaError {
+    AlpacaError::value_not_set("the frame size is known after the first exposure")
+}
+
+/// ReadoutMode: checked against ReadoutModes; a change of mode puts NumX/NumY/StartX/StartY
+/// back on the full frame of the new mode (its size may differ: a client sets ReadoutMode,
+/// then reads CameraXSize and exposes).
+async fn set_readout_mode(slot: &CameraSlot, index: i32) -> Answer {
+    let port = &slot.port;
+    let modes = port.readout_modes().await?;
+    if !index_in(index, modes.len()) {
+        return Err(AlpacaError::invalid_value(format!(
+            "ReadoutMode {index} is not an index of ReadoutModes (0…{})",
+            modes.len().saturating_sub(1)
+        )));
+    }
+    let before = port.readout_mode().await?;
+    port.set_readout_mode(index).await?;
+    if before != index {
+        slot.update(|s| {
+            s.num_x = None;
+            s.num_y = None;
+            s.start_x = 0;
+            s.start_y = 0;
+        });
+    }
+    Ok(None)
+}
+
 fn index_in(index: i32, len: usize) -> bool {
     usize::try_from(index).is_ok_and(|i| i < len)
 }
 
 /// StartExposure: the duration and the subframe checked against the sensor, then the port.
+/// While the frame size is not known, only the full frame (NumX/NumY never set, StartX/StartY
+/// 0) is taken.
 async fn start_exposure(slot: &CameraSlot, duration: f64, light: bool) -> Answer {
     let sensor = slot.port.sensor().await?;
-    if duration < 0.0 || duration > sensor.exposure_max {
+    if !(0.0..=sensor.exposure_max).contains(&duration) {
         return Err(AlpacaError::invalid_value(format!(
             "Duration {duration} s is outside 0…{} s",
             sensor.exposure_max
         )));
     }
     let s = slot.settings();
-    let subframe = Subframe {
-        start_x: s.start_x,
-        start_y: s.start_y,
-        num_x: s.num_x.unwrap_or(sensor.x_size),
-        num_y: s.num_y.unwrap_or(sensor.y_size),
+    let subframe = match sensor.size {
+        Some((width, height)) => {
+            let subframe = Subframe {
+                start_x: s.start_x,
+                start_y: s.start_y,
+                num_x: s.num_x.unwrap_or(width),
+                num_y: s.num_y.unwrap_or(height),
+            };
+            let fits = |start: u32, num: u32, size: u32| {
+                num >= 1 && start.checked_add(num).is_some_and(|end| end <= size)
+            };
+            if !fits(subframe.start_x, subframe.num_x, width)
+                || !fits(subframe.start_y, subframe.num_y, height)
+            {
+                return Err(AlpacaError::invalid_value(format!(
+                    "the subframe StartX {} NumX {} StartY {} NumY {} does not fit the {}×{} \
+                     frame",
+                    subframe.start_x,
+                    subframe.num_x,
+                    subframe.start_y,
+                    subframe.num_y,
+                    width,
+                    height
+                )));
+            }
+            Some(subframe)
+        }
+        None if s.num_x.is_none() && s.num_y.is_none() && s.start_x == 0 && s.start_y == 0 => None,
+        None => {
+            return Err(AlpacaError::invalid_value(
+                "the frame size is known after the first exposure: take a full frame first \
+                 (NumX, NumY, StartX and StartY unset)",
+            ));
+        }
     };
-    let fits = |start: u32, num: u32, size: u32| {
-        num >= 1 && start.checked_add(num).is_some_and(|end| end <= size)
-    };
-    if !fits(subframe.start_x, subframe.num_x, sensor.x_size)
-        || !fits(subframe.start_y, subframe.num_y, sensor.y_size)
-    {
-        return Err(AlpacaError::invalid_value(format!(
-            "the subframe StartX {} NumX {} StartY {} NumY {} does not fit the {}×{} frame",
-            subframe.start_x,
-            subframe.num_x,
-            subframe.start_y,
-            subframe.num_y,
-            sensor.x_size,
-            sensor.y_size
-        )));
-    }
     slot.port
         .start_exposure(ExposureRequest {
             duration,
@@ -581,7 +665,7 @@ async fn start_exposure(slot: &CameraSlot, duration: f64, light: bool) -> Answer
             subframe,
         })
         .await?;
-    slot.update(|s| s.exposed = Some(subframe));
+    slot.update(|s| s.exposed = subframe);
     Ok(None)
 }
 
@@ -594,8 +678,15 @@ async fn image_array(slot: &CameraSlot, headers: &HeaderMap, ids: Ids) -> Respon
             return Err(not_connected(slot.port.as_ref()));
         }
         let no_image = || AlpacaError::invalid_operation("no image is ready: take an exposure");
-        if !slot.port.exposure().await?.image_ready {
-            return Err(no_image());
+        let status = slot.port.exposure().await?;
+        if !status.image_ready {
+            // CameraState Error: the reason is told here, where the client wanted the image.
+            return Err(match status.error {
+                Some(why) => AlpacaError::invalid_operation(format!(
+                    "no image: the last exposure failed: {why}"
+                )),
+                None => no_image(),
+            });
         }
         let frame = slot.port.image().await?.ok_or_else(no_image)?;
         let (fw, fh) = (frame.width(), frame.height());

@@ -2,12 +2,20 @@
 //! `alpacadiscovery1` with `{"AlpacaPort": N}`, sent by unicast to its sender, and ignores
 //! anything else.
 //!
-//! Where it listens follows the HTTP server: on loopback, 127.0.0.1 and ::1 only (::1 when
-//! the machine has it); on a wildcard address, 0.0.0.0 (IPv4 broadcasts reach it) and `[::]`
-//! (IPv6 only) joined to the multicast group `ff12::a1:9aca` on the default interface; on one
-//! specific address, that address only (IPv4 broadcasts then do not arrive on Linux: listen on
-//! the wildcard to be found by broadcast). Port 0 picks one free port, the same for IPv4 and
-//! IPv6 when possible.
+//! Where it listens follows the HTTP server, address family included (it never announces a
+//! port the server does not serve on that family): on 127.0.0.1, 127.0.0.1 only; on ::1, ::1
+//! only; on 0.0.0.0, 0.0.0.0 (IPv4 broadcasts reach it); on `[::]`, `[::]` (IPv6 only) joined
+//! to the multicast group `ff12::a1:9aca` on the default interface, and 0.0.0.0 as well when
+//! the HTTP socket takes IPv4 too (dual stack, Linux's default); on one specific address,
+//! that address only (IPv4 broadcasts then do not arrive on Linux: listen on the wildcard to
+//! be found by broadcast). Port 0 picks one free port, the same for IPv4 and IPv6 when
+//! possible.
+//!
+//! Another Alpaca server on the machine may hold the same port (32227 is every server's
+//! default): the sockets are bound with `SO_REUSEADDR`, and on Linux a wildcard socket with
+//! `SO_REUSEPORT` too, so that both can listen. Broadcasts and multicasts then reach every
+//! server; a unicast datagram reaches one of them (Linux spreads them over the sockets
+//! sharing the port), which is what a client sending to one address expects anyway.
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -33,23 +41,10 @@ pub(crate) struct Discovery {
 const PAIR_ATTEMPTS: usize = 16;
 
 impl Discovery {
-    /// Binds the responder for an HTTP server on `server`, on `port` (0 = a free one).
-    pub(crate) fn bind(server: IpAddr, port: u16) -> io::Result<Discovery> {
-        let (v4, v6): (Option<IpAddr>, Option<IpAddr>) = if server.is_loopback() {
-            (
-                Some(Ipv4Addr::LOCALHOST.into()),
-                Some(Ipv6Addr::LOCALHOST.into()),
-            )
-        } else if server.is_unspecified() {
-            (
-                Some(Ipv4Addr::UNSPECIFIED.into()),
-                Some(Ipv6Addr::UNSPECIFIED.into()),
-            )
-        } else if server.is_ipv4() {
-            (Some(server), None)
-        } else {
-            (None, Some(server))
-        };
+    /// Binds the responder for an HTTP server on `server`, on `port` (0 = a free one);
+    /// `dual_stack`: the server's `[::]` socket takes IPv4 too.
+    pub(crate) fn bind(server: IpAddr, dual_stack: bool, port: u16) -> io::Result<Discovery> {
+        let (v4, v6) = families(server, dual_stack);
         let mut attempts = 0;
         loop {
             attempts += 1;
@@ -138,14 +133,57 @@ async fn answer(socket: &UdpSocket, reply: &[u8]) {
     }
 }
 
+/// The IPv4 and IPv6 addresses discovery listens on for an HTTP server on `server`.
+fn families(server: IpAddr, dual_stack: bool) -> (Option<IpAddr>, Option<IpAddr>) {
+    match server {
+        IpAddr::V6(ip) if ip.is_unspecified() => (
+            dual_stack.then_some(Ipv4Addr::UNSPECIFIED.into()),
+            Some(server),
+        ),
+        IpAddr::V4(_) => (Some(server), None),
+        IpAddr::V6(_) => (None, Some(server)),
+    }
+}
+
 /// A non-blocking UDP socket bound to `addr` (IPv6 sockets IPv6 only, so that IPv4 and IPv6
-/// can share the port).
+/// can share the port), sharing the port with another server's (see the module's notes).
 fn udp(addr: SocketAddr) -> io::Result<std::net::UdpSocket> {
     let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
     if addr.is_ipv6() {
         socket.set_only_v6(true)?;
     }
+    socket.set_reuse_address(true)?;
+    #[cfg(target_os = "linux")]
+    if addr.ip().is_unspecified() {
+        socket.set_reuse_port(true)?;
+    }
     socket.set_nonblocking(true)?;
     socket.bind(&addr.into())?;
     Ok(socket.into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_family_per_server_address() {
+        let v4 = |s: &str| -> IpAddr { s.parse().unwrap() };
+        let none = None;
+        assert_eq!(
+            families(v4("127.0.0.1"), false),
+            (Some(v4("127.0.0.1")), none)
+        );
+        assert_eq!(families(v4("::1"), false), (none, Some(v4("::1"))));
+        assert_eq!(families(v4("0.0.0.0"), true), (Some(v4("0.0.0.0")), none));
+        assert_eq!(families(v4("::"), false), (none, Some(v4("::"))));
+        assert_eq!(
+            families(v4("::"), true),
+            (Some(v4("0.0.0.0")), Some(v4("::")))
+        );
+        assert_eq!(
+            families(v4("192.168.1.2"), false),
+            (Some(v4("192.168.1.2")), none)
+        );
+    }
 }

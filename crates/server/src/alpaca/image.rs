@@ -1,10 +1,11 @@
 //! ImageArray, streamed: as JSON (`Type`, `Rank`, then `Value` as `[x][y]` or `[x][y][plane]`)
 //! or as ImageBytes (reference §8: a 44-byte header, then the elements x-major, y fastest,
-//! little-endian). Both are made a few columns at a time from the shared frame while the
-//! client reads: one chunk exists at a time, never a second copy of the frame nor the whole
-//! JSON text.
+//! little-endian). Both are made a few columns at a time from the shared frame, on a blocking
+//! thread that stays two chunks ahead of the socket: a few chunks exist at a time, never a
+//! second copy of the frame nor the whole JSON text.
 
 use std::sync::Arc;
+use std::sync::mpsc::{Receiver, Sender};
 
 use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -19,6 +20,10 @@ pub(crate) const IMAGE_BYTES: &str = "application/imagebytes";
 
 /// Elements gathered per chunk (about 512 KB of UInt16 ImageBytes).
 const CHUNK_ELEMENTS: usize = 256 * 1024;
+
+/// Bytes per ImageBytes chunk of a Mono16 frame (whole columns, at least one): wide enough
+/// that each row's part is a few hundred contiguous bytes.
+const CHUNK_BYTES_16: usize = 1024 * 1024;
 
 /// ImageBytes element type codes (reference §8.7).
 const INT32: u32 = 2;
@@ -141,6 +146,28 @@ struct Columns {
     head: Option<Vec<u8>>,
     /// The JSON tail, once the columns are done.
     tail: Option<&'static [u8]>,
+    /// ImageBytes chunks come back here once written, to be filled again: no allocation, no
+    /// zeroing and no fresh pages for each chunk.
+    spare: (Sender<Vec<u8>>, Receiver<Vec<u8>>),
+}
+
+/// A chunk's bytes, returned to [`Columns::spare`] when the body is done with them.
+struct Recycled {
+    bytes: Vec<u8>,
+    back: Sender<Vec<u8>>,
+}
+
+impl AsRef<[u8]> for Recycled {
+    fn as_ref(&self) -> &[u8] {
+        &self.bytes
+    }
+}
+
+impl Drop for Recycled {
+    fn drop(&mut self) {
+        // Gone when the columns are done: the buffer is freed instead.
+        let _ = self.back.send(std::mem::take(&mut self.bytes));
+    }
 }
 
 impl Columns {
@@ -152,7 +179,11 @@ impl Columns {
     ) -> Columns {
         let kind = frame.kind();
         let column = (window.height as usize).max(1) * planes(kind);
-        let per_chunk = (CHUNK_ELEMENTS / column).clamp(1, u32::MAX as usize) as u32;
+        let elements = match (encoding, kind) {
+            (Encoding::ImageBytes, FrameKind::Mono16) => CHUNK_BYTES_16 / 2,
+            _ => CHUNK_ELEMENTS,
+        };
+        let per_chunk = (elements / column).clamp(1, u32::MAX as usize) as u32;
         Columns {
             frame,
             window,
@@ -162,6 +193,7 @@ impl Columns {
             per_chunk,
             head: Some(head),
             tail: (encoding == Encoding::Json).then_some(b"]}".as_slice()),
+            spare: std::sync::mpsc::channel(),
         }
     }
 
@@ -186,6 +218,58 @@ impl Columns {
         out
     }
 
+    /// As [`Columns::gather16`], written straight as little-endian bytes (ImageBytes). The
+    /// window's rows are read four at a time: four samples of each of the four rows (one
+    /// 64-bit word a row) are turned into four columns' runs of four samples (one 8-byte
+    /// write each), so each row's part is one contiguous read and the chunk's columns stay in
+    /// the cache while the strips go down the frame.
+    /// `out` is overwritten whole (a buffer used before is fine).
+    fn gather16_le(&self, first: u32, count: u32, out: &mut Vec<u8>) {
+        let h = self.window.height as usize;
+        let count = count as usize;
+        let column_bytes = (h * 2).max(1);
+        out.resize(count * h * 2, 0);
+        let from = (self.window.x + first) as usize;
+        let part = |y: usize| match self.frame.row(self.window.y + y as u32) {
+            FrameRow::Mono16(row) => row.get(from..from + count).unwrap_or(&[]),
+            FrameRow::Rgb8(_) => &[],
+        };
+        if (0..h).any(|y| part(y).len() < count) {
+            // Not met after check_frame; the samples a short row lacks are sent as zeros.
+            out.fill(0);
+        }
+        let mut y0 = 0;
+        while y0 + 4 <= h {
+            let rows: [&[u16]; 4] = std::array::from_fn(|i| part(y0 + i));
+            let at = y0 * 2..y0 * 2 + 8;
+            let mut columns = out.chunks_exact_mut(column_bytes);
+            let [r0, r1, r2, r3] = rows.map(|r| r.chunks_exact(4));
+            for (((a, b), c), d) in r0.zip(r1).zip(r2).zip(r3) {
+                for run in transpose4([word(a), word(b), word(c), word(d)]) {
+                    if let Some(slot) = columns.next().and_then(|col| col.get_mut(at.clone())) {
+                        slot.copy_from_slice(&run.to_le_bytes());
+                    }
+                }
+            }
+            // The last count % 4 columns, a sample at a time.
+            for (c, column) in columns.enumerate().map(|(i, col)| (count / 4 * 4 + i, col)) {
+                for (y, row) in (y0..).zip(rows) {
+                    if let (Some(v), Some(slot)) = (row.get(c), column.get_mut(y * 2..y * 2 + 2)) {
+                        slot.copy_from_slice(&v.to_le_bytes());
+                    }
+                }
+            }
+            y0 += 4;
+        }
+        for y in y0..h {
+            for (column, v) in out.chunks_exact_mut(column_bytes).zip(part(y)) {
+                if let Some(slot) = column.get_mut(y * 2..y * 2 + 2) {
+                    slot.copy_from_slice(&v.to_le_bytes());
+                }
+            }
+        }
+    }
+
     fn gather8(&self, first: u32, count: u32) -> Vec<u8> {
         let h = self.window.height as usize;
         let mut out = vec![0u8; count as usize * h * 3];
@@ -207,14 +291,17 @@ impl Columns {
     }
 
     /// The encoded chunk for columns `first..first + count`.
-    fn chunk(&self, first: u32, count: u32) -> Vec<u8> {
+    fn chunk(&self, first: u32, count: u32) -> Bytes {
         let h = self.window.height as usize;
-        match (self.encoding, self.kind) {
-            (Encoding::ImageBytes, FrameKind::Mono16) => self
-                .gather16(first, count)
-                .iter()
-                .flat_map(|v| v.to_le_bytes())
-                .collect(),
+        Bytes::from(match (self.encoding, self.kind) {
+            (Encoding::ImageBytes, FrameKind::Mono16) => {
+                let mut bytes = self.spare.1.try_recv().unwrap_or_default();
+                self.gather16_le(first, count, &mut bytes);
+                return Bytes::from_owner(Recycled {
+                    bytes,
+                    back: self.spare.0.clone(),
+                });
+            }
             (Encoding::ImageBytes, FrameKind::Rgb8) => self.gather8(first, count),
             (Encoding::Json, FrameKind::Mono16) => {
                 let values = self.gather16(first, count);
@@ -259,7 +346,7 @@ impl Columns {
                 }
                 out
             }
-        }
+        })
     }
 }
 
@@ -274,10 +361,38 @@ impl Iterator for Columns {
             let count = self.per_chunk.min(self.window.width - self.next);
             let chunk = self.chunk(self.next, count);
             self.next += count;
-            return Some(Ok(Bytes::from(chunk)));
+            return Some(Ok(chunk));
         }
         self.tail.take().map(|t| Ok(Bytes::from_static(t)))
     }
+}
+
+/// Four samples as one word, the first in the low bits (so the word's little-endian bytes
+/// are the samples' little-endian bytes in order).
+fn word(samples: &[u16]) -> u64 {
+    match samples {
+        [a, b, c, d, ..] => {
+            u64::from(*a) | u64::from(*b) << 16 | u64::from(*c) << 32 | u64::from(*d) << 48
+        }
+        _ => 0,
+    }
+}
+
+/// The 4×4 transpose of 16-bit samples held as four words (rows in, columns out).
+fn transpose4([a, b, c, d]: [u64; 4]) -> [u64; 4] {
+    const EVEN16: u64 = 0x0000_FFFF_0000_FFFF;
+    const LOW32: u64 = 0x0000_0000_FFFF_FFFF;
+    // Pairs: [a0 b0 a2 b2], [a1 b1 a3 b3], and the same of c and d.
+    let ab0 = (a & EVEN16) | ((b & EVEN16) << 16);
+    let ab1 = ((a >> 16) & EVEN16) | (b & !EVEN16);
+    let cd0 = (c & EVEN16) | ((d & EVEN16) << 16);
+    let cd1 = ((c >> 16) & EVEN16) | (d & !EVEN16);
+    [
+        (ab0 & LOW32) | (cd0 << 32),
+        (ab1 & LOW32) | (cd1 << 32),
+        (ab0 >> 32) | (cd0 & !LOW32),
+        (ab1 >> 32) | (cd1 & !LOW32),
+    ]
 }
 
 /// Appends `v` in decimal.
@@ -297,6 +412,26 @@ fn push_decimal(out: &mut Vec<u8>, mut v: u32) {
     out.extend_from_slice(digits.get(i..).unwrap_or(&[]));
 }
 
+/// Chunks made ahead of the socket: the next is gathered while the last is written.
+const CHUNKS_AHEAD: usize = 2;
+
+/// The columns as a body, made on a blocking thread at most [`CHUNKS_AHEAD`] chunks ahead of
+/// the writes, so gathering and sending overlap. When the client goes, the body and its
+/// receiver are dropped and the thread stops at its next chunk.
+fn stream(columns: Columns) -> Body {
+    let (tx, rx) = tokio::sync::mpsc::channel(CHUNKS_AHEAD);
+    tokio::task::spawn_blocking(move || {
+        for chunk in columns {
+            if tx.blocking_send(chunk).is_err() {
+                break;
+            }
+        }
+    });
+    Body::from_stream(futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|chunk| (chunk, rx))
+    }))
+}
+
 /// The window as ImageBytes, streamed (the length is known, so it is declared).
 pub(crate) fn image_bytes(frame: Arc<dyn AlpacaFrame>, window: Window, ids: Ids) -> Response {
     let kind = frame.kind();
@@ -313,7 +448,7 @@ pub(crate) fn image_bytes(frame: Arc<dyn AlpacaFrame>, window: Window, ids: Ids)
     );
     let length = 44 + u64::from(window.width) * u64::from(window.height) * size;
     let columns = Columns::new(frame, window, Encoding::ImageBytes, head.to_vec());
-    let mut response = Body::from_stream(futures_util::stream::iter(columns)).into_response();
+    let mut response = stream(columns).into_response();
     response
         .headers_mut()
         .insert(header::CONTENT_LENGTH, HeaderValue::from(length));
@@ -333,7 +468,7 @@ pub(crate) fn image_json(frame: Arc<dyn AlpacaFrame>, window: Window, ids: Ids) 
         ids.client, ids.server
     );
     let columns = Columns::new(frame, window, Encoding::Json, head.into_bytes());
-    let response = Body::from_stream(futures_util::stream::iter(columns)).into_response();
+    let response = stream(columns).into_response();
     with_type(response, "application/json")
 }
 
@@ -366,5 +501,100 @@ mod tests {
             out.push(b' ');
         }
         assert_eq!(out, b"0 7 10 65535 4294967295 ");
+    }
+
+    #[test]
+    fn four_by_four_transpose() {
+        let rows: Vec<[u16; 4]> = (0..4u16)
+            .map(|r| std::array::from_fn(|c| 0x1000 * (r + 1) + 0x0101 * c as u16))
+            .collect();
+        let words: Vec<u64> = rows.iter().map(|r| word(r)).collect();
+        let columns = transpose4(words.clone().try_into().unwrap());
+        for (c, column) in columns.iter().enumerate() {
+            let samples: Vec<u16> = column
+                .to_le_bytes()
+                .chunks_exact(2)
+                .map(|b| u16::from_le_bytes([b[0], b[1]]))
+                .collect();
+            let expected: Vec<u16> = rows.iter().map(|r| r[c]).collect();
+            assert_eq!(samples, expected, "column {c}");
+        }
+        assert_eq!(word(&[1, 2, 3]), 0);
+    }
+
+    struct Plain {
+        width: u32,
+        samples: Vec<u16>,
+    }
+
+    impl AlpacaFrame for Plain {
+        fn width(&self) -> u32 {
+            self.width
+        }
+        fn height(&self) -> u32 {
+            (self.samples.len() / self.width as usize) as u32
+        }
+        fn kind(&self) -> FrameKind {
+            FrameKind::Mono16
+        }
+        fn row(&self, y: u32) -> FrameRow<'_> {
+            let w = self.width as usize;
+            FrameRow::Mono16(&self.samples[y as usize * w..(y as usize + 1) * w])
+        }
+    }
+
+    /// The ImageBytes columns of windows whose sides are not multiples of four, in chunks of
+    /// every width, equal the frame's samples taken x-major.
+    #[test]
+    fn image_bytes_columns() {
+        let (w, h) = (23u32, 19u32);
+        let samples: Vec<u16> = (0..w * h)
+            .map(|i| (i.wrapping_mul(2654435761) >> 7) as u16)
+            .collect();
+        let frame: Arc<dyn AlpacaFrame> = Arc::new(Plain { width: w, samples });
+        for window in [
+            Window {
+                x: 0,
+                y: 0,
+                width: w,
+                height: h,
+            },
+            Window {
+                x: 3,
+                y: 2,
+                width: 17,
+                height: 13,
+            },
+            Window {
+                x: 5,
+                y: 6,
+                width: 2,
+                height: 3,
+            },
+        ] {
+            let columns = Columns::new(frame.clone(), window, Encoding::ImageBytes, vec![]);
+            for per_chunk in 1..=window.width {
+                let mut got = Vec::new();
+                // A buffer used before, longer than the chunk: overwritten whole.
+                let mut chunk = vec![0xA5; 2 * per_chunk as usize * window.height as usize + 7];
+                let mut first = 0;
+                while first < window.width {
+                    let count = per_chunk.min(window.width - first);
+                    columns.gather16_le(first, count, &mut chunk);
+                    got.extend_from_slice(&chunk);
+                    first += count;
+                }
+                let mut expected = Vec::new();
+                for x in window.x..window.x + window.width {
+                    for y in window.y..window.y + window.height {
+                        let FrameRow::Mono16(row) = frame.row(y) else {
+                            unreachable!()
+                        };
+                        expected.extend(row[x as usize].to_le_bytes());
+                    }
+                }
+                assert_eq!(got, expected, "{window:?}, {per_chunk} columns a chunk");
+            }
+        }
     }
 }

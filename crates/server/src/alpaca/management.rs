@@ -180,13 +180,14 @@ pub(crate) async fn device_page(
                 .ok_or_else(|| BadRequest(format!("camera device {n} does not exist")))?;
             if let Some(pairs) = change {
                 let result = match field(&pairs, "BulbAbove").map(|v| v.parse::<f64>()) {
-                    Some(Ok(s)) if s.is_finite() && s > 0.0 => {
+                    Some(Ok(s)) if s > 0.0 && s <= CameraSetupChange::BULB_ABOVE_MAX => {
                         slot.port
                             .apply_setup(CameraSetupChange { bulb_above: s })
                             .await
                     }
                     _ => Err(AlpacaError::invalid_value(
-                        "the bulb threshold must be a number of seconds above 0",
+                        "the bulb threshold must be a number of seconds above 0, at most a day \
+                         (86400)",
                     )),
                 };
                 message = outcome(result);
@@ -202,7 +203,7 @@ pub(crate) async fn device_page(
                 &format!(
                     "{message}<form method=\"post\">\n\
                      <p><label>Timed in BULB above (seconds): <input name=\"BulbAbove\" \
-                     type=\"number\" min=\"0.001\" step=\"any\" value=\"{}\"></label></p>\n\
+                     type=\"number\" min=\"0.001\" max=\"86400\" step=\"any\" value=\"{}\"></label></p>\n\
                      <p>Original files kept in: <code>{output}</code> (set with \
                      <code>--output</code> when the server starts)</p>\n\
                      <p><button type=\"submit\">Save</button></p>\n</form>\n\

@@ -23,6 +23,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod astro;
 mod devices;
 mod discovery;
 mod image;
@@ -79,6 +80,10 @@ pub struct AlpacaConfig {
     /// The UDP discovery port: `Some(32227)` by default, `Some(0)` for a free port, `None`
     /// for no discovery.
     pub discovery_port: Option<u16>,
+    /// The user asked for [`discovery_port`](Self::discovery_port) explicitly: a port that
+    /// cannot be bound refuses the server. Otherwise (the default port) the server starts
+    /// without discovery and says why ([`AlpacaBound::discovery_warning`]).
+    pub discovery_required: bool,
     /// Bounds on what clients may use (those of `serve`; the stream limits do not apply).
     pub limits: Limits,
     /// The management description's `ServerName`.
@@ -97,6 +102,7 @@ impl Default for AlpacaConfig {
             allow_hosts: Vec::new(),
             allow_origins: Vec::new(),
             discovery_port: Some(DEFAULT_DISCOVERY_PORT),
+            discovery_required: false,
             limits: Limits::default(),
             server_name: "sonyctl".into(),
             location: gethostname::gethostname().into_string().unwrap_or_default(),
@@ -112,6 +118,7 @@ impl std::fmt::Debug for AlpacaConfig {
             .field("allow_hosts", &self.allow_hosts)
             .field("allow_origins", &self.allow_origins)
             .field("discovery_port", &self.discovery_port)
+            .field("discovery_required", &self.discovery_required)
             .field("limits", &self.limits)
             .field("server_name", &self.server_name)
             .field("location", &self.location)
@@ -203,6 +210,7 @@ pub struct AlpacaBound {
     limits: Limits,
     discovery: Option<discovery::Discovery>,
     discovery_addrs: Vec<SocketAddr>,
+    discovery_warning: Option<String>,
 }
 
 impl std::fmt::Debug for AlpacaBound {
@@ -269,14 +277,32 @@ impl AlpacaServer {
             addr: config.listen,
             source,
         })?;
+        // A `[::]` listener that takes IPv4 too (Linux's default) is found over IPv4 as well.
+        let dual_stack = local_addr.is_ipv6()
+            && socket2::SockRef::from(&listener)
+                .only_v6()
+                .is_ok_and(|only| !only);
+        let mut discovery_warning = None;
         let discovery = match config.discovery_port {
             None => None,
-            Some(port) => Some(discovery::Discovery::bind(local_addr.ip(), port).map_err(
-                |source| StartError::Bind {
-                    addr: SocketAddr::new(local_addr.ip(), port),
-                    source,
-                },
-            )?),
+            Some(port) => match discovery::Discovery::bind(local_addr.ip(), dual_stack, port) {
+                Ok(d) => Some(d),
+                Err(source) if config.discovery_required => {
+                    return Err(StartError::Bind {
+                        addr: SocketAddr::new(local_addr.ip(), port),
+                        source,
+                    });
+                }
+                Err(e) => {
+                    let warning = format!(
+                        "discovery is off: UDP port {port} cannot be bound ({e}); clients need \
+                         this server's address and port, or choose another --discovery-port"
+                    );
+                    tracing::warn!("{warning}");
+                    discovery_warning = Some(warning);
+                    None
+                }
+            },
         };
         let discovery_addrs = discovery
             .as_ref()
@@ -303,6 +329,7 @@ impl AlpacaServer {
             limits: config.limits,
             discovery,
             discovery_addrs,
+            discovery_warning,
         })
     }
 }
@@ -321,6 +348,12 @@ impl AlpacaBound {
     /// Every address discovery listens on (e.g. 127.0.0.1 and ::1 on the same port).
     pub fn discovery_addrs(&self) -> &[SocketAddr] {
         &self.discovery_addrs
+    }
+
+    /// Why discovery is off although it was asked for (its default port could not be
+    /// bound), for the user.
+    pub fn discovery_warning(&self) -> Option<&str> {
+        self.discovery_warning.as_deref()
     }
 
     /// The discovery port (the one chosen when 0 was asked for), if discovery is on.

@@ -177,15 +177,16 @@ impl SensorType {
 
 /// What the camera's sensor and exposures are, in the current readout mode (sizes can differ
 /// between RAW and JPEG). Known from the body data once connected; the file's values once a
-/// frame exists.
+/// frame exists. A body without such data knows its size and white level only after its
+/// first exposure: the layer then answers CameraXSize/YSize, NumX/NumY and MaxADU with
+/// ValueNotSet (0x402) and takes a StartExposure of the full frame.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SensorInfo {
-    /// CameraXSize: the width of the frame delivered, in pixels.
-    pub x_size: u32,
-    /// CameraYSize.
-    pub y_size: u32,
-    /// MaxADU (≥ 1): the white level of the samples.
-    pub max_adu: u32,
+    /// CameraXSize and CameraYSize: the size of the frame delivered in the current readout
+    /// mode, in pixels; `None` until known.
+    pub size: Option<(u32, u32)>,
+    /// MaxADU (≥ 1): the white level of the samples; `None` until known.
+    pub max_adu: Option<u32>,
     /// PixelSizeX in µm.
     pub pixel_size_x: f64,
     /// PixelSizeY in µm.
@@ -281,8 +282,9 @@ pub struct ExposureRequest {
     pub duration: f64,
     /// Light: false for a dark or bias frame (without a shutter the camera cannot close).
     pub light: bool,
-    /// The window the client will read (for the adapter's records; the layer cuts it).
-    pub subframe: Subframe,
+    /// The window the client will read (for the adapter's records; the layer cuts it);
+    /// `None`: the full frame, whose size is not known yet ([`SensorInfo::size`]).
+    pub subframe: Option<Subframe>,
 }
 
 /// The camera's setup page values, owned by the device.
@@ -299,8 +301,15 @@ pub struct CameraSetup {
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct CameraSetupChange {
-    /// A new bulb threshold in seconds (> 0, finite: checked by the layer).
+    /// A new bulb threshold in seconds (> 0 and at most
+    /// [`CameraSetupChange::BULB_ABOVE_MAX`]: checked by the layer).
     pub bulb_above: f64,
+}
+
+impl CameraSetupChange {
+    /// The largest bulb threshold the setup page takes, in seconds: a day, the longest
+    /// exposure a camera held by the computer takes (ExposureMax).
+    pub const BULB_ABOVE_MAX: f64 = 86_400.0;
 }
 
 /// An ASCOM camera (ICameraV4).

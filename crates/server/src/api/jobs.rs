@@ -1132,6 +1132,72 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_burst_whose_camera_held_a_frame_back_ends_done_with_every_frame() {
+        // The ILCE-6000 at 1/4 s on the virtual clock; once, the next frame starts writing
+        // between the ObjectInfo and the GetObject of the frame waiting.
+        let mut sim = sonyctl_sim::SimulatedCamera::new(
+            sonyctl_sim::Profile::builtin("ilce-6000").expect("a built-in model"),
+            sonyctl_sim::SimOptions {
+                faults: [sonyctl_sim::Fault::NextFrameWriting].into(),
+                ..Default::default()
+            },
+        );
+        sim.owner_set(
+            sonyctl_sony::codes::prop::SHUTTER_SPEED,
+            sonyctl_ptp::Value::U32(0x0001_0004),
+        )
+        .expect("1/4 s");
+        let link =
+            sonyctl_camera::Link::sim(sim, sonyctl_camera::SimClock::Virtual(Duration::ZERO));
+        let cam = sonyctl_camera::Camera::open(link, sonyctl_camera::CameraOptions::default())
+            .await
+            .expect("the simulated camera opens");
+        let service = sonyctl_service::CameraService::spawn(cam, Default::default());
+        let entry = crate::Registry::new()
+            .add(service.clone())
+            .await
+            .expect("the camera is served");
+        let dir = tempfile::tempdir().expect("a folder");
+        let saver = sonyctl_camera::save::Saver::new(dir.path(), None).expect("a saver");
+        let mut updates = entry.jobs.subscribe();
+        let id = launch(
+            &entry,
+            Plan::Burst(Duration::from_secs(2)),
+            ShotOptions::new(saver),
+        )
+        .await
+        .expect("the burst starts");
+        loop {
+            let u = updates.recv().await.expect("the job goes on");
+            if u.job == id && !matches!(u.state, "queued" | "running") {
+                break;
+            }
+        }
+        let job = entry.jobs.list().into_iter().find(|j| j.job == id);
+        let (state, images, error) = job.map_or((JobState::Queued, 0, None), |j| {
+            (j.state, j.image_count, j.error)
+        });
+        assert_eq!(state, JobState::Done, "{error:?}");
+        let (produced, get_objects) = service
+            .with_camera(|cam| {
+                let Some(sim) = cam.link().simulated() else {
+                    return (0, 0);
+                };
+                let get_objects: u64 = sim
+                    .all_stats()
+                    .iter()
+                    .map(|(_, st)| st.operations.get(&0x1009).copied().unwrap_or(0))
+                    .sum();
+                (sim.produced().len() as u64, get_objects)
+            })
+            .await
+            .expect("the service runs");
+        assert!(produced >= 3, "{produced} frames");
+        assert_eq!(images, produced, "every frame of the burst is the job's");
+        assert_eq!(get_objects, produced + 1, "one GetObject was refused");
+    }
+
+    #[tokio::test]
     async fn a_job_whose_capture_cannot_be_queued_ends_failed_before_it_is_forgotten() {
         let entry = camera_with_an_ended_service().await;
         let mut updates = entry.jobs.subscribe();

@@ -103,11 +103,17 @@ pub struct CameraScript {
     pub aborted: usize,
     pub bulb_above: f64,
     pub connects: usize,
+    /// False: a body whose size and white level are known after its first exposure.
+    pub size_known: bool,
+    /// The JPEG's size when it differs from the RAW's (`width` × `height`).
+    pub jpeg_size: Option<(u32, u32)>,
 }
 
 pub struct FakeCamera {
     pub serial: String,
     pub connected: AtomicBool,
+    /// A connect waits for this lock: a test holding it keeps a connect under way.
+    pub connect_gate: tokio::sync::Mutex<()>,
     pub script: Mutex<CameraScript>,
 }
 
@@ -116,6 +122,7 @@ impl FakeCamera {
         Arc::new(FakeCamera {
             serial: serial.into(),
             connected: AtomicBool::new(false),
+            connect_gate: tokio::sync::Mutex::new(()),
             script: Mutex::new(CameraScript {
                 width,
                 height,
@@ -134,6 +141,8 @@ impl FakeCamera {
                 aborted: 0,
                 bulb_above: 30.0,
                 connects: 0,
+                size_known: true,
+                jpeg_size: None,
             }),
         })
     }
@@ -177,9 +186,12 @@ impl AlpacaDevice for FakeCamera {
         self.connected.load(Ordering::SeqCst)
     }
     fn connect(&self) -> AlpacaFuture<'_, ()> {
-        self.connected.store(true, Ordering::SeqCst);
-        self.s().connects += 1;
-        ok(())
+        Box::pin(async move {
+            let _gate = self.connect_gate.lock().await;
+            self.connected.store(true, Ordering::SeqCst);
+            self.s().connects += 1;
+            Ok(())
+        })
     }
     fn disconnect(&self) -> AlpacaFuture<'_, ()> {
         self.connected.store(false, Ordering::SeqCst);
@@ -204,9 +216,12 @@ impl AlpacaCamera for FakeCamera {
         let s = self.s();
         let rgb = s.readout_mode == 1;
         ok(SensorInfo {
-            x_size: s.width,
-            y_size: s.height,
-            max_adu: if rgb { 255 } else { 16383 },
+            size: match s.jpeg_size {
+                Some(size) if rgb => Some(size),
+                _ => Some((s.width, s.height)),
+            }
+            .filter(|_| s.size_known),
+            max_adu: Some(if rgb { 255 } else { 16383 }).filter(|_| s.size_known),
             pixel_size_x: 5.93,
             pixel_size_y: 5.93,
             sensor_name: "IMX410".into(),

@@ -9,6 +9,7 @@
     clippy::indexing_slicing
 )]
 
+mod astro;
 mod fake;
 
 use std::sync::Arc;
@@ -22,9 +23,14 @@ use sonyctl_server::alpaca::{
 };
 use tokio::sync::oneshot;
 
-struct Served {
+/// An Alpaca server's address and a client for it.
+struct Http {
     base: String,
     client: reqwest::Client,
+}
+
+struct Served {
+    http: Http,
     camera: Arc<FakeCamera>,
     focuser: Arc<FakeFocuser>,
     discovery: Vec<std::net::SocketAddr>,
@@ -58,8 +64,10 @@ async fn serve_with(config: AlpacaConfig, width: u32, height: u32) -> Served {
     let discovery = bound.discovery_addrs().to_vec();
     let (stop, port) = start(bound).await;
     Served {
-        base: format!("http://127.0.0.1:{port}"),
-        client: reqwest::Client::new(),
+        http: Http {
+            base: format!("http://127.0.0.1:{port}"),
+            client: reqwest::Client::new(),
+        },
         camera,
         focuser,
         discovery,
@@ -72,7 +80,14 @@ async fn serve() -> Served {
     serve_with(config(), 60, 40).await
 }
 
-impl Served {
+impl std::ops::Deref for Served {
+    type Target = Http;
+    fn deref(&self) -> &Http {
+        &self.http
+    }
+}
+
+impl Http {
     async fn get(&self, path: &str) -> (StatusCode, Value) {
         let r = self
             .client
@@ -219,7 +234,7 @@ impl ImageBytes {
 }
 
 /// `Value` of an ImageArray JSON reply, with `Type` and `Rank` checked to come first.
-async fn image_json(s: &Served, path: &str) -> (Value, bool) {
+async fn image_json(s: &Http, path: &str) -> (Value, bool) {
     let r = s
         .client
         .get(format!("{}{path}", s.base))
@@ -294,7 +309,10 @@ async fn a_nina_style_sequence() {
     assert_eq!(started[0].duration, 2.0);
     assert!(started[0].light);
     assert_eq!(
-        (started[0].subframe.num_x, started[0].subframe.num_y),
+        {
+            let sub = started[0].subframe.unwrap();
+            (sub.num_x, sub.num_y)
+        },
         (60, 40)
     );
     assert_eq!(s.value(&format!("{cam}/camerastate")).await, 2);
@@ -406,7 +424,7 @@ async fn subframes_and_binning() {
     assert_eq!(s.value(&format!("{cam}/starty")).await, 5);
     s.ok(&format!("{cam}/startexposure"), "Duration=0&Light=false")
         .await;
-    let sub = s.camera.s().started[0].subframe;
+    let sub = s.camera.s().started[0].subframe.unwrap();
     assert_eq!(
         (sub.start_x, sub.start_y, sub.num_x, sub.num_y),
         (10, 5, 20, 30)
@@ -480,10 +498,9 @@ async fn a_large_frame_streams_in_chunks() {
     s.ok(&format!("{cam}/startexposure"), "Duration=1&Light=true")
         .await;
     s.camera.finish(FakeFrame::mono(6000, 4000));
-    let (bytes, chunks) = s.image_bytes(&format!("{cam}/imagearray")).await;
+    let (bytes, _) = s.image_bytes(&format!("{cam}/imagearray")).await;
     assert_eq!(bytes.dims, [6000, 4000, 0]);
     assert_eq!(bytes.data.len(), 6000 * 4000 * 2);
-    assert!(chunks > 10, "{chunks} chunks");
     for (x, y) in [
         (0, 0),
         (1, 0),
@@ -494,7 +511,8 @@ async fn a_large_frame_streams_in_chunks() {
     ] {
         assert_eq!(bytes.u16_at(x * 4000 + y), mono_sample(x as u32, y as u32));
     }
-    // JSON is streamed too: no length declared, several chunks.
+    // JSON is streamed too: no length declared (how the bytes are cut into chunks is the
+    // HTTP stack's business).
     let r = s
         .client
         .get(format!("{}{cam}/imagearray", s.base))
@@ -503,14 +521,12 @@ async fn a_large_frame_streams_in_chunks() {
         .unwrap();
     assert!(r.headers().get("content-length").is_none());
     let mut stream = r.bytes_stream();
-    let (mut chunks, mut open) = (0, 0i64);
+    let mut open = 0i64;
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.unwrap();
-        chunks += 1;
         open += chunk.iter().filter(|&&b| b == b'[').count() as i64;
         open -= chunk.iter().filter(|&&b| b == b']').count() as i64;
     }
-    assert!(chunks > 10, "{chunks} chunks");
     assert_eq!(open, 0, "brackets balance");
 }
 
@@ -887,6 +903,19 @@ async fn setup_pages() {
         .unwrap();
     assert!(r.text().await.unwrap().contains("Not saved"));
     assert_eq!(s.camera.s().bulb_above, 12.5);
+    // Beyond a day (ExposureMax), or not finite: refused by the layer, never passed on.
+    for too_long in ["86400.5", "1e300", "inf", "NaN"] {
+        let r = s
+            .client
+            .post(&url)
+            .header("sec-fetch-site", "same-origin")
+            .body(format!("BulbAbove={too_long}"))
+            .send()
+            .await
+            .unwrap();
+        assert!(r.text().await.unwrap().contains("Not saved"), "{too_long}");
+        assert_eq!(s.camera.s().bulb_above, 12.5, "{too_long}");
+    }
     // The focuser's mode.
     let url = format!("{}/setup/v1/focuser/0/setup", s.base);
     let r = s
@@ -1002,24 +1031,132 @@ async fn discovery_on_loopback() {
         format!("{{\"AlpacaPort\":{}}}", s.port).as_bytes()
     );
 
+    // A server on 127.0.0.1 announces itself on IPv4 only: it serves nothing on ::1.
+    assert_eq!(s.discovery, [v4]);
+
     match tokio::net::UdpSocket::bind("[::1]:0").await {
         Err(e) => println!("skipped the IPv6 half: this machine has no ::1 ({e})"),
         Ok(client) => {
-            let v6 = *s
-                .discovery
-                .iter()
-                .find(|a| a.is_ipv6())
-                .expect("discovery on ::1 when the machine has it");
-            assert_eq!(v6.ip(), std::net::Ipv6Addr::LOCALHOST);
-            assert_eq!(v6.port(), v4.port(), "one port for both");
-            let answer = discover(&client, v6).await;
-            assert_eq!(answer["AlpacaPort"], s.port);
+            let mut c = config();
+            c.listen = "[::1]:0".parse().unwrap();
+            c.discovery_port = Some(0);
+            let camera = FakeCamera::new("4712", 10, 10);
+            let focuser = FakeFocuser::new("4712");
+            let mut devices = AlpacaDevices::new();
+            devices.add_body(camera, focuser);
+            let bound = AlpacaServer::bind(c, devices).await.unwrap();
+            let v6 = bound.discovery_addrs().to_vec();
+            assert_eq!(v6.len(), 1, "{v6:?}");
+            assert_eq!(v6[0].ip(), std::net::Ipv6Addr::LOCALHOST);
+            let (_stop, port) = start(bound).await;
+            let answer = discover(&client, v6[0]).await;
+            assert_eq!(answer["AlpacaPort"], port);
         }
     }
+}
+
+/// Another server holding the discovery port: a second one shares it (both bind with
+/// SO_REUSEADDR); a port held without sharing turns discovery off with a warning, unless the
+/// port was asked for explicitly.
+#[tokio::test]
+async fn discovery_beside_another_server() {
+    let mut c = config();
+    c.discovery_port = Some(0);
+    let first = serve_with(c.clone(), 10, 10).await;
+    let port = first.discovery[0].port();
+    c.discovery_port = Some(port);
+    c.discovery_required = true;
+    let camera = FakeCamera::new("4713", 10, 10);
+    let mut devices = AlpacaDevices::new();
+    devices.add_body(camera, FakeFocuser::new("4713"));
+    let second = AlpacaServer::bind(c.clone(), devices.clone())
+        .await
+        .unwrap();
+    assert_eq!(second.discovery_port(), Some(port));
+    assert_eq!(second.discovery_warning(), None);
+    drop(second);
+
+    // Held by a socket that does not share it.
+    let holder = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let held = holder.local_addr().unwrap().port();
+    c.discovery_port = Some(held);
+    c.discovery_required = false;
+    let bound = AlpacaServer::bind(c.clone(), devices.clone())
+        .await
+        .unwrap();
+    assert_eq!(bound.discovery_port(), None);
+    let warning = bound.discovery_warning().unwrap();
+    assert!(warning.contains(&held.to_string()), "{warning}");
+    drop(bound);
+    c.discovery_required = true;
+    assert!(AlpacaServer::bind(c, devices).await.is_err());
 }
 
 #[tokio::test]
 async fn discovery_off() {
     let s = serve().await;
     assert!(s.discovery.is_empty());
+}
+
+/// Connect and disconnect calls of one device run in the order asked for: a disconnect asked
+/// while a connect is still under way comes after it.
+#[tokio::test]
+async fn connection_changes_in_order() {
+    let s = serve().await;
+    let cam = "/api/v1/camera/0";
+    let gate = s.camera.connect_gate.lock().await;
+    s.ok(&format!("{cam}/connect"), "").await;
+    s.ok(&format!("{cam}/disconnect"), "").await;
+    assert_eq!(s.value(&format!("{cam}/connecting")).await, true);
+    drop(gate);
+    while s.value(&format!("{cam}/connecting")).await == true {
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(s.camera.s().connects, 1);
+    assert_eq!(s.value(&format!("{cam}/connected")).await, false);
+    // Connected=true waits for its turn too.
+    s.ok(&format!("{cam}/connected"), "Connected=true").await;
+    assert_eq!(s.value(&format!("{cam}/connected")).await, true);
+}
+
+/// A size not known yet: CameraXSize, NumX and MaxADU are ValueNotSet, a full frame is
+/// started without a window, a subframe is refused. A readout mode of another size: NumX and
+/// StartX go back to its full frame when the mode changes.
+#[tokio::test]
+async fn sizes_unknown_and_per_readout_mode() {
+    let s = serve().await;
+    s.connect().await;
+    let cam = "/api/v1/camera/0";
+    s.camera.s().size_known = false;
+    for member in ["cameraxsize", "cameraysize", "numx", "numy", "maxadu"] {
+        assert_eq!(
+            s.get_error(&format!("{cam}/{member}")).await,
+            0x402,
+            "{member}"
+        );
+    }
+    s.ok(&format!("{cam}/numx"), "NumX=10").await;
+    assert_eq!(
+        s.put_error(&format!("{cam}/startexposure"), "Duration=1&Light=true")
+            .await,
+        0x401
+    );
+    s.ok(&format!("{cam}/readoutmode"), "ReadoutMode=1").await;
+    s.ok(&format!("{cam}/readoutmode"), "ReadoutMode=0").await;
+    s.ok(&format!("{cam}/startexposure"), "Duration=1&Light=true")
+        .await;
+    assert_eq!(s.camera.s().started.last().unwrap().subframe, None);
+    s.camera.finish(FakeFrame::mono(60, 40));
+    let (json, _) = image_json(&s, &format!("{cam}/imagearray")).await;
+    assert_eq!(json["Value"].as_array().unwrap().len(), 60);
+
+    s.camera.s().size_known = true;
+    s.camera.s().jpeg_size = Some((50, 30));
+    s.ok(&format!("{cam}/numx"), "NumX=10").await;
+    s.ok(&format!("{cam}/startx"), "StartX=2").await;
+    s.ok(&format!("{cam}/readoutmode"), "ReadoutMode=1").await;
+    assert_eq!(s.value(&format!("{cam}/cameraxsize")).await, 50);
+    assert_eq!(s.value(&format!("{cam}/numx")).await, 50);
+    assert_eq!(s.value(&format!("{cam}/numy")).await, 30);
+    assert_eq!(s.value(&format!("{cam}/startx")).await, 0);
 }

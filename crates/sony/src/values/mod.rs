@@ -37,4 +37,4 @@ pub use shutter::{
     DEFAULT_FASTEST_SHUTTER, ExtendedShutterSpeed, ShutterSpeed, format_seconds, shutter_duration,
     third_stop_scale,
 };
-pub use still::{FocusMode, StillFormat, still_format_property};
+pub use still::{FocusMode, StillFormat, lens_steppable, still_format_property};

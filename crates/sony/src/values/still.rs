@@ -100,9 +100,45 @@ impl FocusMode {
     }
 }
 
+/// Whether 0xD2D1's near/far steps move the lens now, from the current values `current`
+/// gives: 0xD235 (1: stepping possible now) where the body reports it, and the focus mode
+/// (0x500A, [`FocusMode::is_manual`]). Yes when either says so, no when those reported say
+/// no, `None` when the body reports neither (a caller may then try).
+pub fn lens_steppable(current: impl Fn(PropertyCode) -> Option<u64>) -> Option<bool> {
+    let stepping = current(prop::NEAR_FAR_ENABLED).map(|v| v == 1);
+    let manual = current(prop::FOCUS_MODE)
+        .map(|v| FocusMode::from_value(v).is_some_and(FocusMode::is_manual));
+    match (stepping, manual) {
+        (None, None) => None,
+        (a, b) => Some(a == Some(true) || b == Some(true)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn when_the_lens_steps() {
+        let at = |d235: Option<u64>, mode: Option<u64>| {
+            lens_steppable(|c| match c {
+                prop::NEAR_FAR_ENABLED => d235,
+                prop::FOCUS_MODE => mode,
+                _ => None,
+            })
+        };
+        // MF, DMF and MF-R step; AF-S (2) does not; 0xD235 decides where reported.
+        assert_eq!(at(None, Some(1)), Some(true));
+        assert_eq!(at(None, Some(0x8006)), Some(true));
+        assert_eq!(at(None, Some(0x8007)), Some(true));
+        assert_eq!(at(None, Some(2)), Some(false));
+        assert_eq!(at(Some(0), Some(2)), Some(false));
+        assert_eq!(at(Some(1), Some(2)), Some(true));
+        assert_eq!(at(Some(0), None), Some(false));
+        assert_eq!(at(Some(0), Some(0x8006)), Some(true));
+        assert_eq!(at(None, None), None);
+        assert_eq!(at(None, Some(1 << 20)), Some(false));
+    }
 
     #[test]
     fn both_layouts() {
