@@ -728,7 +728,6 @@ impl Driver {
         Vec<(&'static str, &'static str, Option<PropertyCode>)>,
     ) {
         let sensor = astro.sensor().ok();
-        let (w, h) = sensor.as_ref().and_then(|s| s.size).unwrap_or((0, 0));
         let pixel = sensor.as_ref().and_then(|s| s.pixel_size_um).unwrap_or(0.0);
         let min = astro.exposure_min().unwrap_or(0.001);
         let max = astro.exposure_max().unwrap_or(86_400.0);
@@ -736,6 +735,16 @@ impl Driver {
             .readout_modes()
             .unwrap_or_else(|_| vec![ReadoutMode::Jpeg]);
         let raw = modes.contains(&ReadoutMode::Raw);
+        // CCD_INFO: the RAW active area on a body that shoots RAW (FITS NAXIS1/2), else the JPEG's.
+        let main_mode = if raw {
+            ReadoutMode::Raw
+        } else {
+            ReadoutMode::Jpeg
+        };
+        let (w, h) = sensor
+            .as_ref()
+            .and_then(|s| s.size_for(main_mode))
+            .unwrap_or((0, 0));
         let mut v = vec![
             Vector::new(
                 Kind::Number,
@@ -1030,7 +1039,10 @@ impl Driver {
 
     fn frame(&self, new: Vector) {
         let Some(astro) = self.astro() else { return };
-        let (w, h) = astro.camera_size().unwrap_or((u32::MAX, u32::MAX));
+        // CCD_FRAME cuts RAW frames only.
+        let (w, h) = astro
+            .camera_size(ReadoutMode::Raw)
+            .unwrap_or((u32::MAX, u32::MAX));
         let n = |k: &str| new.number(k).unwrap_or(0.0).round().max(0.0) as u32;
         let sub = Subframe {
             start_x: n("X"),
@@ -1081,20 +1093,19 @@ impl Driver {
             Some(f) if f == "FORMAT_JPEG" => ReadoutMode::Jpeg,
             _ => ReadoutMode::Raw,
         };
+        // None = the whole frame of the readout mode (also while its size is not known yet).
         let sub = match (readout, self.get("CCD_FRAME")) {
             (ReadoutMode::Raw, Some(f)) => {
                 let n = |k: &str| f.number(k).unwrap_or(0.0).round().max(0.0) as u32;
-                Subframe {
+                let sub = Subframe {
                     start_x: n("X"),
                     start_y: n("Y"),
                     num_x: n("WIDTH"),
                     num_y: n("HEIGHT"),
-                }
+                };
+                (sub.num_x > 0 && sub.num_y > 0).then_some(sub)
             }
-            _ => {
-                let (w, h) = astro.camera_size().unwrap_or((0, 0));
-                Subframe::full(w, h)
-            }
+            _ => None,
         };
         let req = ExposureRequest {
             duration: seconds,
