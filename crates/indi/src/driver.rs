@@ -77,7 +77,7 @@ impl Config {
             port: var("SONYCTL_CAMERA").unwrap_or_else(|| "usb".to_string()),
             bulb_above: var("SONYCTL_BULB_ABOVE")
                 .and_then(|v| v.parse().ok())
-                .filter(|v: &f64| v.is_finite() && *v > 0.0)
+                .filter(|v: &f64| v.is_finite() && *v > 0.0 && *v <= 86_400.0)
                 .unwrap_or(30.0),
             keep: var("SONYCTL_OUTPUT").unwrap_or_default(),
             upload_dir: var("HOME").unwrap_or_else(|| "/tmp".to_string()),
@@ -624,12 +624,17 @@ impl Driver {
             .and_then(|v| v.number("BULB_ABOVE"))
             .unwrap_or(30.0);
         let options = DeviceOptions {
-            bulb_above: Duration::from_secs_f64(bulb),
+            bulb_above: Duration::try_from_secs_f64(bulb).unwrap_or(Duration::from_secs(30)),
             output: Some(self.output_dir()),
             ..DeviceOptions::default()
         };
         let astro = AstroCamera::new(service, options);
         if let Err(e) = astro.connect().await {
+            return self.connect_failed(&e.to_string());
+        }
+        // One INDI device is both: the lens's focuser connects with the camera.
+        if let Err(e) = astro.focuser().connect().await {
+            let _ = astro.disconnect().await;
             return self.connect_failed(&e.to_string());
         }
         // The session is there at once: should the end of input drop this connect, the
@@ -690,6 +695,7 @@ impl Driver {
         let astro = session.astro;
         let _ = astro.abort_exposure();
         astro.focuser().halt();
+        astro.focuser().disconnect();
         let service = astro.service().clone();
         let mut ended = service.status_changes();
         let start = tokio::time::Instant::now();
@@ -1154,7 +1160,7 @@ impl Driver {
         seconds: f64,
         frame_type: &'static str,
     ) {
-        let length = Duration::from_secs_f64(seconds);
+        let length = Duration::try_from_secs_f64(seconds).unwrap_or(Duration::ZERO);
         let mut shown = seconds.ceil() as u64;
         loop {
             tokio::time::sleep(Duration::from_millis(200)).await;
