@@ -96,6 +96,11 @@ pub struct Limits {
     /// How long an event stream may stay silent before it sends a keep-alive comment, so that
     /// proxies and browsers keep it open (15 s).
     pub event_keep_alive: Duration,
+    /// The kernel's send buffer for each connection (SO_SNDBUF: the kernel doubles it and no
+    /// longer grows it), or `None` (the default) to let the kernel size it, up to `tcp_wmem`'s
+    /// maximum. What a client that does not read can hold up is this, plus the server's own
+    /// 16 KiB and the client's receive buffer.
+    pub send_buffer: Option<usize>,
 }
 
 /// The fewest streams of each kind (`Limits::live_streams`, `Limits::event_streams`) a server
@@ -116,6 +121,7 @@ impl Default for Limits {
             write_timeout: Duration::from_secs(30),
             shutdown_timeout: Duration::from_secs(10),
             event_keep_alive: Duration::from_secs(15),
+            send_buffer: None,
         }
     }
 }

@@ -461,6 +461,9 @@ pub(crate) async fn accept_loop(
         let local = stream.local_addr().unwrap_or(local_addr);
         // Live-view parts and events go out as they are written.
         let _ = stream.set_nodelay(true);
+        if let Some(bytes) = limits.send_buffer {
+            let _ = socket2::SockRef::from(&stream).set_send_buffer_size(bytes);
+        }
         let io = TokioIo::new(WriteTimeout::new(stream, limits.write_timeout));
         let app = app.clone();
         let service =
