@@ -116,47 +116,9 @@ impl Params {
 /// `a=1&b=x+y%21` → pairs, `+` as a space, `%XX` decoded (invalid UTF-8 replaced), empty
 /// pieces skipped. Never fails: a malformed escape is kept as it is.
 pub(crate) fn parse_urlencoded(input: &[u8]) -> Vec<(String, String)> {
-    input
-        .split(|&b| b == b'&')
-        .filter(|piece| !piece.is_empty())
-        .map(|piece| {
-            let (k, v) = match piece.iter().position(|&b| b == b'=') {
-                Some(i) => (
-                    piece.get(..i).unwrap_or(&[]),
-                    piece.get(i + 1..).unwrap_or(&[]),
-                ),
-                None => (piece, &[][..]),
-            };
-            (decode(k), decode(v))
-        })
+    form_urlencoded::parse(input)
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect()
-}
-
-/// Percent-decodes one key or value.
-fn decode(s: &[u8]) -> String {
-    let mut out = Vec::with_capacity(s.len());
-    let mut i = 0;
-    while let Some(&b) = s.get(i) {
-        match b {
-            b'+' => out.push(b' '),
-            b'%' => {
-                let hex = s.get(i + 1..i + 3).and_then(|h| {
-                    std::str::from_utf8(h)
-                        .ok()
-                        .and_then(|h| u8::from_str_radix(h, 16).ok())
-                });
-                if let Some(byte) = hex {
-                    out.push(byte);
-                    i += 3;
-                    continue;
-                }
-                out.push(b'%');
-            }
-            _ => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]
