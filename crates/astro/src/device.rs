@@ -977,7 +977,8 @@ async fn expose(inner: &Arc<Inner>, job: &Job) -> Result<Option<Frame>, AstroErr
     while let Some(e) = events.try_next() {
         if let Event::Exposure(st) = e {
             if st.started.is_some() {
-                opened = opened.or(Some(SystemTime::now()));
+                // Seen only after the shot: now would be after the shutter closed.
+                opened = opened.or(Some(pressed_at));
                 length = st.length.or(length);
             }
         }
@@ -1036,12 +1037,20 @@ async fn expose(inner: &Arc<Inner>, job: &Job) -> Result<Option<Frame>, AstroErr
     let decoded = tokio::task::spawn_blocking(move || frame::decode_file(&path, mode))
         .await
         .map_err(|e| AstroError::Camera(format!("decoding stopped: {e}")));
-    if !job.keep {
+    let decoded = decoded.and_then(|r| r);
+    // Files not asked to be kept go once decoded; one that failed to decode stays (the only
+    // copy of that exposure), and the error says where.
+    if decoded.is_ok() && !job.keep {
         for d in &report.files {
             let _ = std::fs::remove_file(&d.file.path);
         }
     }
-    let decoded = decoded??;
+    let decoded = decoded.map_err(|e| {
+        AstroError::Camera(format!(
+            "{e}; the file is kept: {}",
+            file.file.path.display()
+        ))
+    })?;
     let body_white = bodies::body(&job.model).map(|b| u32::from(b.white_level));
     let max_adu = match mode {
         ReadoutMode::Raw => decoded
