@@ -321,10 +321,7 @@ fn manual_focus(p: &AllPropInfo) -> bool {
 /// The shutter time (`None`: BULB or unknown).
 fn shutter_time(p: &AllPropInfo) -> Option<Duration> {
     let raw = p.get(prop::SHUTTER_SPEED)?.current.as_u64()?;
-    ShutterSpeed::from_value(raw)?
-        .seconds()
-        .filter(|s| s.is_finite() && *s >= 0.0)
-        .map(Duration::from_secs_f64)
+    ShutterSpeed::from_value(raw)?.duration()
 }
 
 /// Drive-mode values that shoot continuously.
