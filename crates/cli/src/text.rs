@@ -1,18 +1,7 @@
 //! Text helpers for terminal output. Strings from a camera or a file are untrusted: they are
 //! printed with control characters escaped so they cannot move the cursor or rewrite the screen.
 
-/// `s` with every control character (and U+FFFD-free otherwise unchanged) escaped as `\u{..}`.
-pub fn sanitize(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if c.is_control() {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
+pub use sonyctl_open::sanitize;
 
 /// Writes `message` and a newline to standard error, ignoring a failure: what `stderr_line!`
 /// expands to. A message nobody can read is not worth a panic or an error of its own.

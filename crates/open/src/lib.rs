@@ -274,8 +274,9 @@ pub fn load_profile(name: &str) -> Result<Profile> {
     Ok(Profile::builtin(name)?)
 }
 
-/// Text from a camera or a user, with control characters escaped, fit for one line.
-fn sanitize(s: &str) -> String {
+/// Text from a camera or a user, with control characters escaped, fit for one line (so it
+/// cannot move a terminal's cursor or rewrite the screen). The CLI prints through it too.
+pub fn sanitize(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         if c.is_control() {
